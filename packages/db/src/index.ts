@@ -1,0 +1,3 @@
+export * from './data-source.js';
+export * from './entities/registry.entities.js';
+export * from './repositories/registry.repository.js';

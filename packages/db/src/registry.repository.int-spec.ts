@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createTestDatabase, type TestDatabase } from '@wharf/testkit';
+import { type DataSource } from 'typeorm';
+import { createDataSource, pendingMigrations, runMigrations } from './data-source.js';
+import { RegistryRepository, UploadBusyError } from './repositories/registry.repository.js';
+
+const d = (c: string) => `sha256:${c.repeat(64)}`;
+
+describe('RegistryRepository against PostgreSQL', () => {
+  let db: TestDatabase;
+  let ds: DataSource;
+  let repo: RegistryRepository;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('wharf_db_spec');
+    ds = createDataSource({ ...db, database: db.database });
+    await ds.initialize();
+    expect(await pendingMigrations(ds)).toEqual(['RegistrySchema1763900000000']);
+    expect(await runMigrations(ds)).toEqual(['RegistrySchema1763900000000']);
+    expect(await pendingMigrations(ds)).toEqual([]);
+    repo = new RegistryRepository(ds);
+  });
+
+  afterAll(async () => {
+    await ds?.destroy();
+    await db?.drop();
+  });
+
+  it('links blobs per repository and stores them once', async () => {
+    await repo.linkBlob('lib/a', d('a'), 10);
+    await repo.linkBlob('lib/b', d('a'), 10);
+    expect(await repo.blobInRepository('lib/a', d('a'))).toBe(10);
+    expect(await repo.blobInRepository('lib/c', d('a'))).toBeNull();
+    const count = (await ds.query(`SELECT count(*)::int AS n FROM registry_blob`)) as { n: number }[];
+    expect(count[0]!.n).toBe(1);
+    expect(await repo.missingBlobs('lib/a', [d('a'), d('b')])).toEqual([d('b')]);
+    expect(await repo.unlinkBlob('lib/b', d('a'))).toBe(true);
+    expect(await repo.unlinkBlob('lib/b', d('a'))).toBe(false);
+    expect(await repo.blobInRepository('lib/b', d('a'))).toBeNull();
+  });
+
+  it('stores manifests with tags, moves tags, deletes tags and manifests with events', async () => {
+    const payload = Buffer.from('{"schemaVersion":2}');
+    const base = { repository: 'lib/a', mediaType: 'application/vnd.oci.image.manifest.v1+json', payload, references: [] };
+    await repo.putManifest({ ...base, digest: d('1'), tag: 'v1' });
+    await repo.putManifest({ ...base, digest: d('2'), tag: 'v1', subjectDigest: d('1'), artifactType: 'x/y' });
+    await repo.putManifest({ ...base, digest: d('2'), tag: 'v2' });
+    expect((await repo.getManifest('lib/a', 'v1', false, true))?.digest).toBe(d('2'));
+    expect((await repo.getManifest('lib/a', d('1'), true, false))?.payload).toBeUndefined();
+    expect(await repo.listTags('lib/a', 10)).toEqual(['v1', 'v2']);
+    expect(await repo.listTags('lib/a', 1, 'v1')).toEqual(['v2']);
+    expect(await repo.listTags('nope', 10)).toBeNull();
+    expect((await repo.listReferrers('lib/a', d('1'))).map((r) => r.artifactType)).toEqual(['x/y']);
+    expect(await repo.deleteTag('lib/a', 'v2')).toBe(true);
+    expect(await repo.deleteTag('lib/a', 'v2')).toBe(false);
+    expect(await repo.deleteManifest('lib/a', d('2'))).toBe(true);
+    expect(await repo.getManifest('lib/a', 'v1', false, false)).toBeNull();
+    expect(await repo.deleteManifest('lib/a', d('2'))).toBe(false);
+    const events = (await ds.query(`SELECT type FROM event_outbox ORDER BY id`)) as { type: string }[];
+    expect(events.map((e) => e.type)).toEqual([
+      'DELETE_BLOB',
+      'PUSH_ARTIFACT',
+      'PUSH_ARTIFACT',
+      'PUSH_ARTIFACT',
+      'DELETE_TAG',
+      'DELETE_ARTIFACT',
+    ]);
+  });
+
+  it('leases upload sessions to one writer at a time', async () => {
+    await repo.createUpload('00000000-0000-4000-8000-000000000001', 'lib/a', 'uploads/x/data');
+    const owner1 = '00000000-0000-4000-8000-0000000000a1';
+    const owner2 = '00000000-0000-4000-8000-0000000000a2';
+    expect((await repo.acquireUpload('00000000-0000-4000-8000-000000000001', 'lib/a', owner1, 60_000))?.size).toBe(0);
+    await expect(
+      repo.acquireUpload('00000000-0000-4000-8000-000000000001', 'lib/a', owner2, 60_000),
+    ).rejects.toBeInstanceOf(UploadBusyError);
+    await repo.releaseUpload('00000000-0000-4000-8000-000000000001', owner1, 42);
+    expect((await repo.acquireUpload('00000000-0000-4000-8000-000000000001', 'lib/a', owner2, 60_000))?.size).toBe(42);
+    expect(await repo.acquireUpload('00000000-0000-4000-8000-000000000001', 'lib/other', owner2, 1)).toBeNull();
+    expect(await repo.deleteStaleUpload('00000000-0000-4000-8000-000000000001', new Date(Date.now() + 60_000))).toBe(
+      false,
+    );
+    await repo.releaseUpload('00000000-0000-4000-8000-000000000001', owner2, 42);
+    expect(await repo.deleteStaleUpload('00000000-0000-4000-8000-000000000001', new Date(Date.now() + 60_000))).toBe(
+      true,
+    );
+  });
+});

@@ -1,0 +1,483 @@
+import { type DataSource, type EntityManager } from 'typeorm';
+
+export type RegistryEventType = 'PUSH_ARTIFACT' | 'PULL_ARTIFACT' | 'DELETE_ARTIFACT' | 'DELETE_TAG' | 'DELETE_BLOB';
+
+export interface RegistryEvent {
+  type: RegistryEventType;
+  repository: string;
+  digest: string;
+  tag?: string;
+  mediaType?: string;
+  size?: number;
+  actor?: string;
+  occurredAt?: Date;
+}
+
+export interface StoredManifest {
+  digest: string;
+  mediaType: string;
+  size: number;
+  subjectDigest: string | null;
+  payload?: Buffer;
+}
+
+export interface ManifestReference {
+  kind: 'config' | 'layer' | 'manifest';
+  digest: string;
+  mediaType: string;
+  size: number;
+}
+
+export interface NewManifest {
+  repository: string;
+  digest: string;
+  mediaType: string;
+  artifactType?: string;
+  payload: Buffer;
+  subjectDigest?: string;
+  annotations?: Record<string, string>;
+  references: ManifestReference[];
+  tag?: string;
+  actor?: string;
+}
+
+export interface UploadSession {
+  id: string;
+  repository: string;
+  path: string;
+  size: number;
+  startedAt: Date;
+  updatedAt: Date;
+}
+
+export interface Referrer {
+  digest: string;
+  mediaType: string;
+  size: number;
+  artifactType: string | null;
+  annotations: Record<string, string> | null;
+}
+
+export class UploadBusyError extends Error {
+  constructor(readonly uploadId: string) {
+    super(`upload ${uploadId} is being written by another request`);
+    this.name = 'UploadBusyError';
+  }
+}
+
+interface UploadRow {
+  id: string;
+  repository_name: string;
+  path: string;
+  size: string;
+  started_at: Date;
+  updated_at: Date;
+}
+
+function toUpload(row: UploadRow): UploadSession {
+  return {
+    id: row.id,
+    repository: row.repository_name,
+    path: row.path,
+    size: Number(row.size),
+    startedAt: row.started_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+const ENSURE_REPOSITORY = `
+  INSERT INTO registry_repository (name) VALUES ($1)
+  ON CONFLICT (name) DO UPDATE SET updated_at = now()
+  RETURNING id`;
+
+const GET_MANIFEST_BY_TAG = `
+  SELECT m.digest, m.media_type, m.size, m.subject_digest, m.payload
+  FROM registry_repository r
+  JOIN registry_tag t ON t.repository_id = r.id AND t.name = $2
+  JOIN registry_manifest m ON m.id = t.manifest_id
+  WHERE r.name = $1`;
+const HEAD_MANIFEST_BY_TAG = GET_MANIFEST_BY_TAG.replace(', m.payload', '');
+const GET_MANIFEST_BY_DIGEST = `
+  SELECT m.digest, m.media_type, m.size, m.subject_digest, m.payload
+  FROM registry_repository r
+  JOIN registry_manifest m ON m.repository_id = r.id AND m.digest = $2
+  WHERE r.name = $1`;
+const HEAD_MANIFEST_BY_DIGEST = GET_MANIFEST_BY_DIGEST.replace(', m.payload', '');
+
+/** All registry metadata I/O: plain SQL over the shared DataSource, each write and its events in one transaction. */
+export class RegistryRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  private async ensureRepository(manager: EntityManager, name: string): Promise<string> {
+    const rows = (await manager.query(ENSURE_REPOSITORY, [name])) as { id: string }[];
+    return rows[0]!.id;
+  }
+
+  private async insertEvents(manager: EntityManager | DataSource, events: RegistryEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const values: string[] = [];
+    const params: unknown[] = [];
+    for (const event of events) {
+      const { type, occurredAt, ...payload } = event;
+      params.push(type, JSON.stringify(payload), occurredAt ?? new Date());
+      const n = params.length;
+      values.push(`($${n - 2}, $${n - 1}::jsonb, $${n})`);
+    }
+    await manager.query(`INSERT INTO event_outbox (type, payload, occurred_at) VALUES ${values.join(', ')}`, params);
+  }
+
+  /** Writes events that have no other write to share a transaction with (pulls, batched by the caller). */
+  async recordEvents(events: RegistryEvent[]): Promise<void> {
+    await this.insertEvents(this.dataSource, events);
+  }
+
+  async repositoryExists(name: string): Promise<boolean> {
+    const rows = (await this.dataSource.query(`SELECT 1 FROM registry_repository WHERE name = $1`, [name])) as unknown[];
+    return rows.length > 0;
+  }
+
+  /** The size of a blob the repository holds, or null. */
+  async blobInRepository(name: string, digest: string): Promise<number | null> {
+    const rows = (await this.dataSource.query(
+      `SELECT b.size FROM registry_repository r
+       JOIN registry_repository_blob rb ON rb.repository_id = r.id AND rb.digest = $2
+       JOIN registry_blob b ON b.digest = rb.digest
+       WHERE r.name = $1`,
+      [name, digest],
+    )) as { size: string }[];
+    return rows.length > 0 ? Number(rows[0]!.size) : null;
+  }
+
+  /** The size of a stored blob, whichever repository holds it, or null. */
+  async blobSize(digest: string): Promise<number | null> {
+    const rows = (await this.dataSource.query(`SELECT size FROM registry_blob WHERE digest = $1`, [digest])) as {
+      size: string;
+    }[];
+    return rows.length > 0 ? Number(rows[0]!.size) : null;
+  }
+
+  /** Records blob bytes (already durable in storage) and links them to a repository. */
+  async linkBlob(name: string, digest: string, size: number, completedUploadId?: string): Promise<void> {
+    await this.dataSource.transaction(async (m) => {
+      await m.query(`INSERT INTO registry_blob (digest, size) VALUES ($1, $2) ON CONFLICT (digest) DO NOTHING`, [
+        digest,
+        size,
+      ]);
+      const repositoryId = await this.ensureRepository(m, name);
+      await m.query(
+        `INSERT INTO registry_repository_blob (repository_id, digest) VALUES ($1, $2)
+         ON CONFLICT (repository_id, digest) DO NOTHING`,
+        [repositoryId, digest],
+      );
+      if (completedUploadId !== undefined) {
+        await m.query(`DELETE FROM registry_upload WHERE id = $1`, [completedUploadId]);
+      }
+    });
+  }
+
+  /** Unlinks a blob from a repository (its bytes stay for garbage collection). False when it was not linked. */
+  async unlinkBlob(name: string, digest: string, actor?: string): Promise<boolean> {
+    return this.dataSource.transaction(async (m) => {
+      const rows = (await m.query(
+        `DELETE FROM registry_repository_blob rb USING registry_repository r
+         WHERE rb.repository_id = r.id AND r.name = $1 AND rb.digest = $2
+         RETURNING rb.digest`,
+        [name, digest],
+      )) as [unknown[], number];
+      if ((rows[0]?.length ?? 0) === 0) return false;
+      await this.insertEvents(m, [{ type: 'DELETE_BLOB', repository: name, digest, actor }]);
+      return true;
+    });
+  }
+
+  /** Digests among those given that the repository does not hold as blobs. */
+  async missingBlobs(name: string, digests: string[]): Promise<string[]> {
+    if (digests.length === 0) return [];
+    const rows = (await this.dataSource.query(
+      `SELECT rb.digest FROM registry_repository r
+       JOIN registry_repository_blob rb ON rb.repository_id = r.id
+       WHERE r.name = $1 AND rb.digest = ANY($2::text[])`,
+      [name, digests],
+    )) as { digest: string }[];
+    const present = new Set(rows.map((r) => r.digest));
+    return digests.filter((d) => !present.has(d));
+  }
+
+  /** Digests among those given that the repository does not hold as manifests. */
+  async missingManifests(name: string, digests: string[]): Promise<string[]> {
+    if (digests.length === 0) return [];
+    const rows = (await this.dataSource.query(
+      `SELECT m.digest FROM registry_repository r
+       JOIN registry_manifest m ON m.repository_id = r.id
+       WHERE r.name = $1 AND m.digest = ANY($2::text[])`,
+      [name, digests],
+    )) as { digest: string }[];
+    const present = new Set(rows.map((r) => r.digest));
+    return digests.filter((d) => !present.has(d));
+  }
+
+  /** Stores a manifest (idempotently), its references, the tag if any, and the push event, in one transaction. */
+  async putManifest(manifest: NewManifest): Promise<void> {
+    await this.dataSource.transaction(async (m) => {
+      const repositoryId = await this.ensureRepository(m, manifest.repository);
+      const inserted = (await m.query(
+        `INSERT INTO registry_manifest
+           (repository_id, digest, media_type, artifact_type, size, payload, subject_digest, annotations)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (repository_id, digest) DO NOTHING
+         RETURNING id`,
+        [
+          repositoryId,
+          manifest.digest,
+          manifest.mediaType,
+          manifest.artifactType ?? null,
+          manifest.payload.length,
+          manifest.payload,
+          manifest.subjectDigest ?? null,
+          manifest.annotations ? JSON.stringify(manifest.annotations) : null,
+        ],
+      )) as { id: string }[];
+      let manifestId: string;
+      if (inserted.length > 0) {
+        manifestId = inserted[0]!.id;
+        if (manifest.references.length > 0) {
+          const values: string[] = [];
+          const params: unknown[] = [manifestId];
+          manifest.references.forEach((ref, position) => {
+            params.push(position, ref.kind, ref.digest, ref.mediaType, ref.size);
+            const n = params.length;
+            values.push(`($1, $${n - 4}, $${n - 3}, $${n - 2}, $${n - 1}, $${n})`);
+          });
+          await m.query(
+            `INSERT INTO registry_manifest_reference (manifest_id, position, kind, digest, media_type, size)
+             VALUES ${values.join(', ')}`,
+            params,
+          );
+        }
+      } else {
+        const existing = (await m.query(
+          `SELECT id FROM registry_manifest WHERE repository_id = $1 AND digest = $2`,
+          [repositoryId, manifest.digest],
+        )) as { id: string }[];
+        manifestId = existing[0]!.id;
+      }
+      if (manifest.tag !== undefined) {
+        await m.query(
+          `INSERT INTO registry_tag (repository_id, name, manifest_id) VALUES ($1, $2, $3)
+           ON CONFLICT (repository_id, name) DO UPDATE SET manifest_id = EXCLUDED.manifest_id, updated_at = now()`,
+          [repositoryId, manifest.tag, manifestId],
+        );
+      }
+      await this.insertEvents(m, [
+        {
+          type: 'PUSH_ARTIFACT',
+          repository: manifest.repository,
+          digest: manifest.digest,
+          tag: manifest.tag,
+          mediaType: manifest.mediaType,
+          size: manifest.payload.length,
+          actor: manifest.actor,
+        },
+      ]);
+    });
+  }
+
+  async getManifest(name: string, reference: string, byDigest: boolean, withPayload: boolean): Promise<StoredManifest | null> {
+    const sql = byDigest
+      ? withPayload
+        ? GET_MANIFEST_BY_DIGEST
+        : HEAD_MANIFEST_BY_DIGEST
+      : withPayload
+        ? GET_MANIFEST_BY_TAG
+        : HEAD_MANIFEST_BY_TAG;
+    const rows = (await this.dataSource.query(sql, [name, reference])) as {
+      digest: string;
+      media_type: string;
+      size: string;
+      subject_digest: string | null;
+      payload?: Buffer;
+    }[];
+    const row = rows[0];
+    if (!row) return null;
+    const stored: StoredManifest = {
+      digest: row.digest,
+      mediaType: row.media_type,
+      size: Number(row.size),
+      subjectDigest: row.subject_digest,
+    };
+    if (row.payload) stored.payload = row.payload;
+    return stored;
+  }
+
+  /** Deletes a manifest and every tag pointing at it. False when the repository does not hold it. */
+  async deleteManifest(name: string, digest: string, actor?: string): Promise<boolean> {
+    return this.dataSource.transaction(async (m) => {
+      const rows = (await m.query(
+        `DELETE FROM registry_manifest mf USING registry_repository r
+         WHERE mf.repository_id = r.id AND r.name = $1 AND mf.digest = $2
+         RETURNING mf.media_type, mf.size`,
+        [name, digest],
+      )) as [{ media_type: string; size: string }[], number];
+      const deleted = rows[0];
+      if (!deleted || deleted.length === 0) return false;
+      await this.insertEvents(m, [
+        {
+          type: 'DELETE_ARTIFACT',
+          repository: name,
+          digest,
+          mediaType: deleted[0]!.media_type,
+          size: Number(deleted[0]!.size),
+          actor,
+        },
+      ]);
+      return true;
+    });
+  }
+
+  /** Deletes one tag; the manifest stays. False when the tag does not exist. */
+  async deleteTag(name: string, tag: string, actor?: string): Promise<boolean> {
+    return this.dataSource.transaction(async (m) => {
+      const rows = (await m.query(
+        `DELETE FROM registry_tag t USING registry_repository r, registry_manifest mf
+         WHERE t.repository_id = r.id AND r.name = $1 AND t.name = $2 AND mf.id = t.manifest_id
+         RETURNING mf.digest`,
+        [name, tag],
+      )) as [{ digest: string }[], number];
+      const deleted = rows[0];
+      if (!deleted || deleted.length === 0) return false;
+      await this.insertEvents(m, [{ type: 'DELETE_TAG', repository: name, digest: deleted[0]!.digest, tag, actor }]);
+      return true;
+    });
+  }
+
+  /** Tags in lexical order after `last`, at most `limit`; null when the repository does not exist. */
+  async listTags(name: string, limit: number, last?: string): Promise<string[] | null> {
+    const repo = (await this.dataSource.query(`SELECT id FROM registry_repository WHERE name = $1`, [name])) as {
+      id: string;
+    }[];
+    if (repo.length === 0) return null;
+    const rows = (await this.dataSource.query(
+      `SELECT name FROM registry_tag WHERE repository_id = $1 AND ($2::text IS NULL OR name > $2)
+       ORDER BY name LIMIT $3`,
+      [repo[0]!.id, last ?? null, limit],
+    )) as { name: string }[];
+    return rows.map((r) => r.name);
+  }
+
+  async listRepositories(limit: number, last?: string): Promise<string[]> {
+    const rows = (await this.dataSource.query(
+      `SELECT name FROM registry_repository WHERE ($1::text IS NULL OR name > $1) ORDER BY name LIMIT $2`,
+      [last ?? null, limit],
+    )) as { name: string }[];
+    return rows.map((r) => r.name);
+  }
+
+  async listReferrers(name: string, subjectDigest: string): Promise<Referrer[]> {
+    const rows = (await this.dataSource.query(
+      `SELECT m.digest, m.media_type, m.size, m.artifact_type, m.annotations
+       FROM registry_repository r
+       JOIN registry_manifest m ON m.repository_id = r.id AND m.subject_digest = $2
+       WHERE r.name = $1 ORDER BY m.created_at, m.id`,
+      [name, subjectDigest],
+    )) as {
+      digest: string;
+      media_type: string;
+      size: string;
+      artifact_type: string | null;
+      annotations: Record<string, string> | null;
+    }[];
+    return rows.map((r) => ({
+      digest: r.digest,
+      mediaType: r.media_type,
+      size: Number(r.size),
+      artifactType: r.artifact_type,
+      annotations: r.annotations,
+    }));
+  }
+
+  async createUpload(id: string, name: string, path: string): Promise<UploadSession> {
+    const rows = (await this.dataSource.query(
+      `INSERT INTO registry_upload (id, repository_name, path) VALUES ($1, $2, $3)
+       RETURNING id, repository_name, path, size, started_at, updated_at`,
+      [id, name, path],
+    )) as UploadRow[];
+    return toUpload(rows[0]!);
+  }
+
+  async getUpload(id: string, name: string): Promise<UploadSession | null> {
+    const rows = (await this.dataSource.query(
+      `SELECT id, repository_name, path, size, started_at, updated_at FROM registry_upload
+       WHERE id = $1 AND repository_name = $2`,
+      [id, name],
+    )) as UploadRow[];
+    return rows[0] ? toUpload(rows[0]) : null;
+  }
+
+  /**
+   * Takes the upload's write lease so that only one request appends at a time, on any process. Null when the
+   * session does not exist; UploadBusyError while another request holds an unexpired lease.
+   */
+  async acquireUpload(id: string, name: string, owner: string, leaseMs: number): Promise<UploadSession | null> {
+    const rows = (await this.dataSource.query(
+      `UPDATE registry_upload SET lease_owner = $3, lease_until = now() + ($4 || ' milliseconds')::interval
+       WHERE id = $1 AND repository_name = $2 AND (lease_until IS NULL OR lease_until < now())
+       RETURNING id, repository_name, path, size, started_at, updated_at`,
+      [id, name, owner, String(leaseMs)],
+    )) as [UploadRow[], number];
+    const updated = rows[0];
+    if (updated && updated.length > 0) return toUpload(updated[0]!);
+    const existing = await this.getUpload(id, name);
+    if (existing) throw new UploadBusyError(id);
+    return null;
+  }
+
+  async renewUploadLease(id: string, owner: string, leaseMs: number): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE registry_upload SET lease_until = now() + ($3 || ' milliseconds')::interval
+       WHERE id = $1 AND lease_owner = $2`,
+      [id, owner, String(leaseMs)],
+    );
+  }
+
+  /** Records the bytes written so far and gives the lease back. */
+  async releaseUpload(id: string, owner: string, size: number): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE registry_upload SET size = $3, lease_owner = NULL, lease_until = NULL, updated_at = now()
+       WHERE id = $1 AND lease_owner = $2`,
+      [id, owner, size],
+    );
+  }
+
+  async deleteUpload(id: string): Promise<void> {
+    await this.dataSource.query(`DELETE FROM registry_upload WHERE id = $1`, [id]);
+  }
+
+  /** Upload sessions untouched since `cutoff` and not being written now. */
+  async staleUploads(cutoff: Date, limit: number): Promise<UploadSession[]> {
+    const rows = (await this.dataSource.query(
+      `SELECT id, repository_name, path, size, started_at, updated_at FROM registry_upload
+       WHERE updated_at < $1 AND (lease_until IS NULL OR lease_until < now())
+       ORDER BY updated_at LIMIT $2`,
+      [cutoff, limit],
+    )) as UploadRow[];
+    return rows.map(toUpload);
+  }
+
+  /**
+   * Removes a stale session only if it is still stale and unleased at this instant, so a purge never races a
+   * request that has just started writing to it. True when it was removed.
+   */
+  async deleteStaleUpload(id: string, cutoff: Date): Promise<boolean> {
+    const rows = (await this.dataSource.query(
+      `DELETE FROM registry_upload WHERE id = $1 AND updated_at < $2 AND (lease_until IS NULL OR lease_until < now())
+       RETURNING id`,
+      [id, cutoff],
+    )) as [unknown[], number];
+    return (rows[0]?.length ?? 0) > 0;
+  }
+
+  async uploadIds(): Promise<Set<string>> {
+    const rows = (await this.dataSource.query(`SELECT id FROM registry_upload`)) as { id: string }[];
+    return new Set(rows.map((r) => r.id));
+  }
+}

@@ -1,0 +1,416 @@
+import { type RegistryRepository } from '@wharf/db';
+import {
+  MediaType,
+  OciError,
+  OciErrorCode,
+  acceptAllows,
+  baseMediaType,
+  digestOf,
+  isForeignLayer,
+  isValidTag,
+  parseDigest,
+  parseManifest,
+  requireDigest,
+} from '@wharf/oci';
+import { type StorageDriver } from '@wharf/storage';
+import { type FastifyReply, type FastifyRequest } from 'fastify';
+import { type PullRecorder } from './events/pull-recorder.js';
+import {
+  bodyStream,
+  contentLength,
+  hasBody,
+  parseContentRange,
+  parsePagination,
+  parseRange,
+  queryOf,
+  readBody,
+  single,
+} from './http.js';
+import { type RegistryRoute } from './router.js';
+import { type ManifestPutContext } from './types.js';
+import { type BlobStore, blobDataPath } from './uploads/blob-store.js';
+
+export interface EngineOptions {
+  maxManifestBytes: number;
+  /** Redirect blob GETs to the storage backend when it can presign a URL. */
+  redirect: boolean;
+  /** Advertised to clients that open an upload session (OCI-Chunk-Min-Length), when the storage wants one. */
+  chunkMinLength?: number;
+  defaultPageSize: number;
+  maxPageSize: number;
+}
+
+/** What a handler knows of the request beyond Fastify's objects: the route and who is acting. */
+export interface OperationContext {
+  request: FastifyRequest;
+  reply: FastifyReply;
+  actor?: string;
+  /** Whether the caller may pull from another repository (for cross-repository mounts). */
+  canPull(repository: string): Promise<boolean>;
+}
+
+function manifestPath(name: string, reference: string): string {
+  return `/v2/${name}/manifests/${reference}`;
+}
+
+function blobLocation(name: string, digest: string): string {
+  return `/v2/${name}/blobs/${digest}`;
+}
+
+function uploadLocation(name: string, id: string): string {
+  return `/v2/${name}/blobs/uploads/${id}`;
+}
+
+/** `Range: 0-<last byte>`; an empty upload reports `0-0` as distribution does, which clients expect. */
+function rangeHeader(size: number): string {
+  return `0-${Math.max(0, size - 1)}`;
+}
+
+type Reference = { digest: string } | { tag: string };
+
+function parseReference(reference: string, onInvalid: OciErrorCode): Reference {
+  if (reference.includes(':')) {
+    if (!parseDigest(reference)) throw new OciError(OciErrorCode.DIGEST_INVALID, `invalid digest: ${reference}`);
+    return { digest: reference };
+  }
+  if (!isValidTag(reference)) throw new OciError(onInvalid, `invalid tag: ${reference}`, { tag: reference });
+  return { tag: reference };
+}
+
+/** The handlers of the OCI Distribution API, named after the operations they serve. */
+export class RegistryEngine {
+  constructor(
+    private readonly repository: RegistryRepository,
+    private readonly blobs: BlobStore,
+    private readonly storage: StorageDriver,
+    private readonly pulls: PullRecorder,
+    private readonly beforeManifestPut: (context: ManifestPutContext) => Promise<void>,
+    private readonly options: EngineOptions,
+  ) {}
+
+  async dispatch(route: RegistryRoute, method: string, ctx: OperationContext): Promise<void> {
+    switch (route.kind) {
+      case 'base':
+        if (method !== 'GET' && method !== 'HEAD') break;
+        ctx.reply.type('application/json').send(Buffer.from('{}'));
+        return;
+      case 'catalog':
+        if (method !== 'GET') break;
+        return this.getCatalog(ctx);
+      case 'tags':
+        if (method !== 'GET') break;
+        return this.getTags(ctx, route.name);
+      case 'referrers':
+        if (method !== 'GET') break;
+        return this.getReferrers(ctx, route.name, route.digest);
+      case 'manifest':
+        if (method === 'GET' || method === 'HEAD') return this.getManifest(ctx, route.name, route.reference, method);
+        if (method === 'PUT') return this.putManifest(ctx, route.name, route.reference);
+        if (method === 'DELETE') return this.deleteManifest(ctx, route.name, route.reference);
+        break;
+      case 'blob':
+        if (method === 'GET' || method === 'HEAD') return this.getBlob(ctx, route.name, route.digest, method);
+        if (method === 'DELETE') return this.deleteBlob(ctx, route.name, route.digest);
+        break;
+      case 'uploads':
+        if (method === 'POST') return this.postBlobUpload(ctx, route.name);
+        break;
+      case 'upload':
+        if (method === 'GET') return this.getBlobUpload(ctx, route.name, route.uuid);
+        if (method === 'PATCH') return this.patchBlobUpload(ctx, route.name, route.uuid);
+        if (method === 'PUT') return this.putBlobUpload(ctx, route.name, route.uuid);
+        if (method === 'DELETE') return this.deleteBlobUpload(ctx, route.name, route.uuid);
+        break;
+    }
+    throw new OciError(OciErrorCode.UNSUPPORTED, `${method} is not supported on this endpoint`, undefined, 405);
+  }
+
+  // ---- content discovery -------------------------------------------------------------------------
+
+  private async getCatalog({ request, reply }: OperationContext): Promise<void> {
+    const { n, last } = parsePagination(queryOf(request), this.options.defaultPageSize, this.options.maxPageSize);
+    const repositories = n === 0 ? [] : await this.repository.listRepositories(n + 1, last);
+    const page = repositories.slice(0, n);
+    if (repositories.length > n) {
+      reply.header('Link', `</v2/_catalog?n=${n}&last=${encodeURIComponent(page[page.length - 1]!)}>; rel="next"`);
+    }
+    reply.type('application/json').send(Buffer.from(JSON.stringify({ repositories: page })));
+  }
+
+  private async getTags({ request, reply }: OperationContext, name: string): Promise<void> {
+    const { n, last } = parsePagination(queryOf(request), this.options.defaultPageSize, this.options.maxPageSize);
+    const tags = await this.repository.listTags(name, n === 0 ? 0 : n + 1, last);
+    if (tags === null) throw new OciError(OciErrorCode.NAME_UNKNOWN, 'repository name not known to registry', { name });
+    const page = tags.slice(0, n);
+    if (tags.length > n) {
+      reply.header('Link', `</v2/${name}/tags/list?n=${n}&last=${encodeURIComponent(page[page.length - 1]!)}>; rel="next"`);
+    }
+    reply.type('application/json').send(Buffer.from(JSON.stringify({ name, tags: page })));
+  }
+
+  private async getReferrers({ request, reply }: OperationContext, name: string, digest: string): Promise<void> {
+    requireDigest(digest);
+    const artifactType = single(queryOf(request), 'artifactType');
+    let referrers = await this.repository.listReferrers(name, digest);
+    if (artifactType !== undefined) {
+      referrers = referrers.filter((r) => r.artifactType === artifactType);
+      reply.header('OCI-Filters-Applied', 'artifactType');
+    }
+    const manifests = referrers.map((r) => ({
+      mediaType: r.mediaType,
+      digest: r.digest,
+      size: r.size,
+      ...(r.artifactType ? { artifactType: r.artifactType } : {}),
+      ...(r.annotations ? { annotations: r.annotations } : {}),
+    }));
+    reply
+      .type(MediaType.OciIndex)
+      .send(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests })));
+  }
+
+  // ---- manifests ---------------------------------------------------------------------------------
+
+  private async getManifest(ctx: OperationContext, name: string, reference: string, method: 'GET' | 'HEAD') {
+    const ref = parseReference(reference, OciErrorCode.MANIFEST_UNKNOWN);
+    const byDigest = 'digest' in ref;
+    const manifest = await this.repository.getManifest(name, reference, byDigest, method === 'GET');
+    if (!manifest) {
+      throw new OciError(OciErrorCode.MANIFEST_UNKNOWN, 'manifest unknown', { name, reference });
+    }
+    if (!acceptAllows(ctx.request.headers.accept, manifest.mediaType)) {
+      throw new OciError(
+        OciErrorCode.MANIFEST_UNKNOWN,
+        `the manifest is ${manifest.mediaType}, which the request's Accept header does not allow`,
+        { name, reference, mediaType: manifest.mediaType },
+      );
+    }
+    const { reply } = ctx;
+    reply.header('Content-Type', manifest.mediaType);
+    reply.header('Docker-Content-Digest', manifest.digest);
+    reply.header('ETag', `"${manifest.digest}"`);
+    reply.header('Content-Length', String(manifest.size));
+    if (method === 'HEAD') {
+      reply.send();
+      return;
+    }
+    this.pulls.record({
+      type: 'PULL_ARTIFACT',
+      repository: name,
+      digest: manifest.digest,
+      tag: byDigest ? undefined : reference,
+      mediaType: manifest.mediaType,
+      size: manifest.size,
+      actor: ctx.actor,
+    });
+    reply.send(manifest.payload);
+  }
+
+  private async putManifest(ctx: OperationContext, name: string, reference: string): Promise<void> {
+    const ref = parseReference(reference, OciErrorCode.MANIFEST_INVALID);
+    const limit = this.options.maxManifestBytes;
+    const body = await readBody(
+      ctx.request,
+      limit,
+      () => new OciError(OciErrorCode.MANIFEST_INVALID, `manifest exceeds the ${limit}-byte limit`, { limit }, 413),
+    );
+    const digest = 'digest' in ref ? ref.digest : digestOf(body);
+    if ('digest' in ref) {
+      const parsed = requireDigest(ref.digest);
+      const actual = digestOf(body, parsed.algorithm);
+      if (actual !== ref.digest) {
+        throw new OciError(OciErrorCode.DIGEST_INVALID, `manifest digest ${actual} does not match ${ref.digest}`, {
+          expected: ref.digest,
+          actual,
+        });
+      }
+    }
+    const manifest = parseManifest(body, baseMediaType(ctx.request.headers['content-type']));
+
+    const blobs = [...(manifest.config ? [manifest.config] : []), ...manifest.layers.filter((l) => !isForeignLayer(l))];
+    const missingBlobs = await this.repository.missingBlobs(name, [...new Set(blobs.map((b) => b.digest))]);
+    if (missingBlobs.length > 0) {
+      throw new OciError(OciErrorCode.MANIFEST_BLOB_UNKNOWN, `blob unknown to registry: ${missingBlobs[0]}`, {
+        digests: missingBlobs,
+      });
+    }
+    const missingManifests = await this.repository.missingManifests(name, [
+      ...new Set(manifest.manifests.map((m) => m.digest)),
+    ]);
+    if (missingManifests.length > 0) {
+      throw new OciError(OciErrorCode.MANIFEST_BLOB_UNKNOWN, `manifest unknown to registry: ${missingManifests[0]}`, {
+        digests: missingManifests,
+      });
+    }
+    const tag = 'tag' in ref ? ref.tag : undefined;
+    await this.beforeManifestPut({ repository: name, digest, tag, size: body.length, manifest, actor: ctx.actor });
+
+    await this.repository.putManifest({
+      repository: name,
+      digest,
+      mediaType: manifest.mediaType,
+      artifactType: manifest.artifactType,
+      payload: body,
+      subjectDigest: manifest.subject?.digest,
+      annotations: manifest.annotations,
+      references: [
+        ...(manifest.config ? [{ kind: 'config' as const, ...manifest.config }] : []),
+        ...manifest.layers.map((l) => ({ kind: 'layer' as const, ...l })),
+        ...manifest.manifests.map((m) => ({ kind: 'manifest' as const, ...m })),
+      ].map(({ kind, digest: d, mediaType, size }) => ({ kind, digest: d, mediaType, size })),
+      tag,
+      actor: ctx.actor,
+    });
+    const { reply } = ctx;
+    reply.header('Location', manifestPath(name, digest));
+    reply.header('Docker-Content-Digest', digest);
+    if (manifest.subject) reply.header('OCI-Subject', manifest.subject.digest);
+    reply.code(201).send();
+  }
+
+  private async deleteManifest(ctx: OperationContext, name: string, reference: string): Promise<void> {
+    const ref = parseReference(reference, OciErrorCode.MANIFEST_UNKNOWN);
+    const deleted =
+      'digest' in ref
+        ? await this.repository.deleteManifest(name, ref.digest, ctx.actor)
+        : await this.repository.deleteTag(name, ref.tag, ctx.actor);
+    if (!deleted) throw new OciError(OciErrorCode.MANIFEST_UNKNOWN, 'manifest unknown', { name, reference });
+    ctx.reply.code(202).send();
+  }
+
+  // ---- blobs -------------------------------------------------------------------------------------
+
+  private async getBlob(ctx: OperationContext, name: string, rawDigest: string, method: 'GET' | 'HEAD') {
+    const digest = requireDigest(rawDigest);
+    const size = await this.repository.blobInRepository(name, digest.digest);
+    if (size === null) throw new OciError(OciErrorCode.BLOB_UNKNOWN, 'blob unknown to registry', { digest: rawDigest });
+    const { reply, request } = ctx;
+    reply.header('Docker-Content-Digest', digest.digest);
+    reply.header('ETag', `"${digest.digest}"`);
+    reply.header('Accept-Ranges', 'bytes');
+    reply.header('Cache-Control', 'max-age=31536000');
+    const path = blobDataPath(digest);
+    if (method === 'HEAD') {
+      reply.header('Content-Type', 'application/octet-stream');
+      reply.header('Content-Length', String(size));
+      reply.send();
+      return;
+    }
+    if (this.options.redirect) {
+      const url = await this.storage.redirectURL(path, { method: 'GET', expiresInSeconds: 1200 });
+      if (url) {
+        reply.redirect(url, 307);
+        return;
+      }
+    }
+    const range = parseRange(request.headers.range, size);
+    reply.header('Content-Type', 'application/octet-stream');
+    if (range) {
+      const length = range.end - range.start + 1;
+      reply.code(206);
+      reply.header('Content-Range', `bytes ${range.start}-${range.end}/${size}`);
+      reply.header('Content-Length', String(length));
+      reply.send(await this.storage.reader(path, range.start, length));
+      return;
+    }
+    reply.header('Content-Length', String(size));
+    reply.send(size === 0 ? Buffer.alloc(0) : await this.storage.reader(path, 0, size));
+  }
+
+  private async deleteBlob(ctx: OperationContext, name: string, rawDigest: string): Promise<void> {
+    const digest = requireDigest(rawDigest);
+    const deleted = await this.repository.unlinkBlob(name, digest.digest, ctx.actor);
+    if (!deleted) throw new OciError(OciErrorCode.BLOB_UNKNOWN, 'blob unknown to registry', { digest: rawDigest });
+    ctx.reply.code(202).send();
+  }
+
+  // ---- uploads -----------------------------------------------------------------------------------
+
+  private async postBlobUpload(ctx: OperationContext, name: string): Promise<void> {
+    const { request, reply } = ctx;
+    const query = queryOf(request);
+    const mount = single(query, 'mount');
+    const from = single(query, 'from');
+    const digestParam = single(query, 'digest');
+
+    if (mount !== undefined && from !== undefined) {
+      const digest = requireDigest(mount);
+      if (from !== name && (await ctx.canPull(from))) {
+        const size = await this.repository.blobInRepository(from, digest.digest);
+        if (size !== null) {
+          await this.repository.linkBlob(name, digest.digest, size);
+          reply.header('Location', blobLocation(name, digest.digest));
+          reply.header('Docker-Content-Digest', digest.digest);
+          reply.code(201).send();
+          return;
+        }
+      }
+      // Not mountable: fall through to an ordinary upload session, as the spec asks.
+    } else if (digestParam !== undefined) {
+      const digest = requireDigest(digestParam);
+      await this.blobs.putMonolithic(name, digest, bodyStream(request), contentLength(request), ctx.actor);
+      reply.header('Location', blobLocation(name, digest.digest));
+      reply.header('Docker-Content-Digest', digest.digest);
+      reply.code(201).send();
+      return;
+    }
+    if (hasBody(request)) {
+      // A session-opening POST carries no data; drain anything sent so the connection stays usable.
+      for await (const _chunk of bodyStream(request)) void _chunk;
+    }
+    const session = await this.blobs.startUpload(name);
+    reply.header('Location', uploadLocation(name, session.id));
+    reply.header('Range', rangeHeader(0));
+    reply.header('Docker-Upload-UUID', session.id);
+    if (this.options.chunkMinLength) reply.header('OCI-Chunk-Min-Length', String(this.options.chunkMinLength));
+    reply.code(202).send();
+  }
+
+  private async getBlobUpload(ctx: OperationContext, name: string, id: string): Promise<void> {
+    const session = await this.blobs.status(name, id);
+    const { reply } = ctx;
+    reply.header('Location', uploadLocation(name, id));
+    reply.header('Range', rangeHeader(session.size));
+    reply.header('Docker-Upload-UUID', id);
+    reply.code(204).send();
+  }
+
+  private async patchBlobUpload(ctx: OperationContext, name: string, id: string): Promise<void> {
+    const { request, reply } = ctx;
+    const range = parseContentRange(request.headers['content-range']);
+    const length = contentLength(request);
+    if (range && length !== undefined && range.length !== length) {
+      throw new OciError(
+        OciErrorCode.BLOB_UPLOAD_INVALID,
+        `Content-Range covers ${range.length} bytes but Content-Length is ${length}`,
+        undefined,
+        416,
+      );
+    }
+    const session = await this.blobs.append(name, id, bodyStream(request), {
+      start: range?.start,
+      length: range?.length ?? length,
+    });
+    reply.header('Location', uploadLocation(name, id));
+    reply.header('Range', rangeHeader(session.size));
+    reply.header('Docker-Upload-UUID', id);
+    reply.code(202).send();
+  }
+
+  private async putBlobUpload(ctx: OperationContext, name: string, id: string): Promise<void> {
+    const { request, reply } = ctx;
+    const digest = requireDigest(single(queryOf(request), 'digest'));
+    const range = parseContentRange(request.headers['content-range']);
+    const length = contentLength(request);
+    const body = hasBody(request) ? bodyStream(request) : undefined;
+    await this.blobs.complete(name, id, digest, body, { start: range?.start, length: range?.length ?? length }, ctx.actor);
+    reply.header('Location', blobLocation(name, digest.digest));
+    reply.header('Docker-Content-Digest', digest.digest);
+    reply.code(201).send();
+  }
+
+  private async deleteBlobUpload(ctx: OperationContext, name: string, id: string): Promise<void> {
+    await this.blobs.cancel(name, id);
+    ctx.reply.code(204).send();
+  }
+}
+

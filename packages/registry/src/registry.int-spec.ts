@@ -1,0 +1,325 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { MediaType } from '@wharf/oci';
+import { startTestRegistry, type TestRegistry } from './testing/test-registry.js';
+
+const sha = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+describe('registry engine over HTTP (PostgreSQL + filesystem storage)', () => {
+  let reg: TestRegistry;
+  const url = (path: string) => `${reg.url}${path}`;
+
+  async function pushBlob(name: string, data: Buffer): Promise<string> {
+    const digest = sha(data);
+    const res = await fetch(url(`/v2/${name}/blobs/uploads/?digest=${digest}`), {
+      method: 'POST',
+      body: data,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    expect(res.status).toBe(201);
+    return digest;
+  }
+
+  function imageManifest(config: Buffer, layers: Buffer[], extra: Record<string, unknown> = {}): Buffer {
+    return Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.OciManifest,
+        config: { mediaType: MediaType.OciConfig, digest: sha(config), size: config.length },
+        layers: layers.map((l) => ({ mediaType: MediaType.OciLayerTarGzip, digest: sha(l), size: l.length })),
+        ...extra,
+      }),
+    );
+  }
+
+  async function pushImage(name: string, tag: string, seed = randomBytes(8)) {
+    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', seed: seed.toString('hex') }));
+    const layer = randomBytes(1000);
+    await pushBlob(name, config);
+    await pushBlob(name, layer);
+    const manifest = imageManifest(config, [layer]);
+    const res = await fetch(url(`/v2/${name}/manifests/${tag}`), {
+      method: 'PUT',
+      body: manifest,
+      headers: { 'content-type': MediaType.OciManifest },
+    });
+    expect(res.status).toBe(201);
+    return { manifest, digest: sha(manifest), config, layer };
+  }
+
+  beforeAll(async () => {
+    reg = await startTestRegistry();
+  });
+  afterAll(async () => {
+    await reg?.close();
+  });
+
+  it('answers GET /v2/ with the API version header', async () => {
+    const res = await fetch(url('/v2/'));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('docker-distribution-api-version')).toBe('registry/2.0');
+  });
+
+  it('uploads a blob monolithically and serves it with HEAD, GET and ranges', async () => {
+    const data = randomBytes(300_000);
+    const digest = await pushBlob('lib/mono', data);
+    const head = await fetch(url(`/v2/lib/mono/blobs/${digest}`), { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-length')).toBe(String(data.length));
+    expect(head.headers.get('docker-content-digest')).toBe(digest);
+    const get = await fetch(url(`/v2/lib/mono/blobs/${digest}`));
+    expect(Buffer.from(await get.arrayBuffer()).equals(data)).toBe(true);
+    const ranged = await fetch(url(`/v2/lib/mono/blobs/${digest}`), { headers: { range: 'bytes=10-19' } });
+    expect(ranged.status).toBe(206);
+    expect(ranged.headers.get('content-range')).toBe(`bytes 10-19/${data.length}`);
+    expect(Buffer.from(await ranged.arrayBuffer()).equals(data.subarray(10, 20))).toBe(true);
+    const bad = await fetch(url(`/v2/lib/mono/blobs/${digest}`), { headers: { range: 'bytes=999999-' } });
+    expect(bad.status).toBe(416);
+    // Another repository does not see the blob until it is mounted or pushed there.
+    expect((await fetch(url(`/v2/lib/other/blobs/${digest}`), { method: 'HEAD' })).status).toBe(404);
+  });
+
+  it('refuses a monolithic upload whose digest does not match, storing nothing', async () => {
+    const data = randomBytes(1000);
+    const wrong = sha(Buffer.from('something else'));
+    const res = await fetch(url(`/v2/lib/bad/blobs/uploads/?digest=${wrong}`), { method: 'POST', body: data });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { errors: { code: string }[] }).errors[0]!.code).toBe('DIGEST_INVALID');
+    expect((await fetch(url(`/v2/lib/bad/blobs/${wrong}`), { method: 'HEAD' })).status).toBe(404);
+  });
+
+  it('runs a chunked upload with Content-Range, status checks, and an out-of-order chunk refused with 416', async () => {
+    const data = randomBytes(3 * 1024 * 1024 + 17);
+    const start = await fetch(url('/v2/lib/chunked/blobs/uploads/'), { method: 'POST' });
+    expect(start.status).toBe(202);
+    const location = start.headers.get('location')!;
+    expect(location).toMatch(/^\/v2\/lib\/chunked\/blobs\/uploads\/[0-9a-f-]{36}$/);
+    const cut = 2 * 1024 * 1024;
+    const first = await fetch(url(location), {
+      method: 'PATCH',
+      body: data.subarray(0, cut),
+      headers: { 'content-range': `0-${cut - 1}`, 'content-type': 'application/octet-stream' },
+    });
+    expect(first.status).toBe(202);
+    expect(first.headers.get('range')).toBe(`0-${cut - 1}`);
+    const status = await fetch(url(location));
+    expect(status.status).toBe(204);
+    expect(status.headers.get('range')).toBe(`0-${cut - 1}`);
+    expect(status.headers.get('location')).toBe(location);
+    const outOfOrder = await fetch(url(location), {
+      method: 'PATCH',
+      body: data.subarray(cut + 5),
+      headers: { 'content-range': `${cut + 5}-${data.length - 1}` },
+    });
+    expect(outOfOrder.status).toBe(416);
+    const digest = sha(data);
+    const done = await fetch(url(`${location}?digest=${digest}`), {
+      method: 'PUT',
+      body: data.subarray(cut),
+      headers: { 'content-range': `bytes=${cut}-${data.length - 1}` },
+    });
+    expect(done.status).toBe(201);
+    expect(done.headers.get('location')).toBe(`/v2/lib/chunked/blobs/${digest}`);
+    const get = await fetch(url(`/v2/lib/chunked/blobs/${digest}`));
+    expect(Buffer.from(await get.arrayBuffer()).equals(data)).toBe(true);
+    expect((await fetch(url(location))).status).toBe(404);
+  });
+
+  it('streams a PATCH without Content-Range and completes with an empty PUT', async () => {
+    const data = randomBytes(500_000);
+    const start = await fetch(url('/v2/lib/stream/blobs/uploads/'), { method: 'POST' });
+    const location = start.headers.get('location')!;
+    const patch = await fetch(url(location), { method: 'PATCH', body: data });
+    expect(patch.status).toBe(202);
+    const done = await fetch(url(`${location}?digest=${sha(data)}`), { method: 'PUT' });
+    expect(done.status).toBe(201);
+  });
+
+  it('cancels an upload with DELETE', async () => {
+    const start = await fetch(url('/v2/lib/cancel/blobs/uploads/'), { method: 'POST' });
+    const location = start.headers.get('location')!;
+    expect((await fetch(url(location), { method: 'DELETE' })).status).toBe(204);
+    expect((await fetch(url(location))).status).toBe(404);
+  });
+
+  it('mounts a blob across repositories with mount+from, and opens a session for mount without from', async () => {
+    const data = randomBytes(2048);
+    const digest = await pushBlob('lib/source', data);
+    const mounted = await fetch(url(`/v2/lib/target/blobs/uploads/?mount=${digest}&from=lib/source`), { method: 'POST' });
+    expect(mounted.status).toBe(201);
+    expect(mounted.headers.get('location')).toBe(`/v2/lib/target/blobs/${digest}`);
+    expect((await fetch(url(`/v2/lib/target/blobs/${digest}`), { method: 'HEAD' })).status).toBe(200);
+    const noFrom = await fetch(url(`/v2/lib/target2/blobs/uploads/?mount=${digest}`), { method: 'POST' });
+    expect(noFrom.status).toBe(202);
+    const missing = await fetch(url(`/v2/lib/target3/blobs/uploads/?mount=${sha('x')}&from=lib/source`), {
+      method: 'POST',
+    });
+    expect(missing.status).toBe(202);
+  });
+
+  it('pushes, negotiates, lists and deletes manifests and tags', async () => {
+    const a = await pushImage('lib/app', 'v1');
+    const get = await fetch(url('/v2/lib/app/manifests/v1'), { headers: { accept: MediaType.OciManifest } });
+    expect(get.status).toBe(200);
+    expect(get.headers.get('content-type')).toBe(MediaType.OciManifest);
+    expect(get.headers.get('docker-content-digest')).toBe(a.digest);
+    expect(Buffer.from(await get.arrayBuffer()).equals(a.manifest)).toBe(true);
+    const head = await fetch(url(`/v2/lib/app/manifests/${a.digest}`), { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-length')).toBe(String(a.manifest.length));
+    const refused = await fetch(url('/v2/lib/app/manifests/v1'), { headers: { accept: MediaType.DockerManifest } });
+    expect(refused.status).toBe(404);
+    for (const tag of ['v3', 'v2', 'a', 'B']) {
+      const res = await fetch(url(`/v2/lib/app/manifests/${tag}`), {
+        method: 'PUT',
+        body: a.manifest,
+        headers: { 'content-type': MediaType.OciManifest },
+      });
+      expect(res.status).toBe(201);
+    }
+    const all = (await (await fetch(url('/v2/lib/app/tags/list'))).json()) as { tags: string[] };
+    expect(all.tags).toEqual(['B', 'a', 'v1', 'v2', 'v3']);
+    const page = await fetch(url('/v2/lib/app/tags/list?n=2'));
+    expect(((await page.json()) as { tags: string[] }).tags).toEqual(['B', 'a']);
+    expect(page.headers.get('link')).toBe('</v2/lib/app/tags/list?n=2&last=a>; rel="next"');
+    const rest = (await (await fetch(url('/v2/lib/app/tags/list?n=10&last=v1'))).json()) as { tags: string[] };
+    expect(rest.tags).toEqual(['v2', 'v3']);
+    expect((await fetch(url('/v2/lib/app/manifests/v2'), { method: 'DELETE' })).status).toBe(202);
+    expect((await fetch(url('/v2/lib/app/manifests/v2'))).status).toBe(404);
+    expect((await fetch(url(`/v2/lib/app/manifests/${a.digest}`), { method: 'DELETE' })).status).toBe(202);
+    expect((await fetch(url('/v2/lib/app/manifests/v1'))).status).toBe(404);
+    expect((await fetch(url('/v2/nope/tags/list'))).status).toBe(404);
+  });
+
+  it('refuses bad manifests with the right codes and stores nothing', async () => {
+    const put = (ref: string, body: Buffer | string, type: string = MediaType.OciManifest) =>
+      fetch(url(`/v2/lib/refuse/manifests/${ref}`), { method: 'PUT', body, headers: { 'content-type': type } });
+    const codeOf = async (res: Response) => ((await res.json()) as { errors: { code: string }[] }).errors[0]!.code;
+    let res = await put('t', '{not json');
+    expect(res.status).toBe(400);
+    expect(await codeOf(res)).toBe('MANIFEST_INVALID');
+    const unknownLayer = imageManifest(Buffer.from('{}'), [Buffer.from('never pushed')]);
+    res = await put('t', unknownLayer);
+    expect(res.status).toBe(400);
+    expect(await codeOf(res)).toBe('MANIFEST_BLOB_UNKNOWN');
+    const config = Buffer.from('{}');
+    await pushBlob('lib/refuse', config);
+    const ok = imageManifest(config, []);
+    res = await put(sha('different'), ok);
+    expect(res.status).toBe(400);
+    expect(await codeOf(res)).toBe('DIGEST_INVALID');
+    res = await put('t', JSON.stringify({ schemaVersion: 1, name: 'x', tag: 'y', fsLayers: [] }), MediaType.DockerManifestSchema1Signed);
+    expect(res.status).toBe(400);
+    expect(await codeOf(res)).toBe('MANIFEST_INVALID');
+    res = await put('t', Buffer.concat([ok.subarray(0, -1), Buffer.from(`,"x":"${'a'.repeat(5 * 1024 * 1024)}"}`)]));
+    expect(res.status).toBe(413);
+    expect(await codeOf(res)).toBe('MANIFEST_INVALID');
+    expect((await fetch(url('/v2/lib/refuse/manifests/t'))).status).toBe(404);
+    const tags = (await (await fetch(url('/v2/lib/refuse/tags/list'))).json()) as { tags: string[] };
+    expect(tags.tags).toEqual([]);
+  });
+
+  it('stores an index only when its children exist, and serves referrers with artifactType filtering', async () => {
+    const child = await pushImage('lib/multi', 'amd64');
+    const index = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.OciIndex,
+        manifests: [{ mediaType: MediaType.OciManifest, digest: child.digest, size: child.manifest.length }],
+      }),
+    );
+    const put = await fetch(url('/v2/lib/multi/manifests/latest'), {
+      method: 'PUT',
+      body: index,
+      headers: { 'content-type': MediaType.OciIndex },
+    });
+    expect(put.status).toBe(201);
+    const orphanIndex = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.OciIndex,
+        manifests: [{ mediaType: MediaType.OciManifest, digest: sha('nothing'), size: 3 }],
+      }),
+    );
+    const refused = await fetch(url('/v2/lib/multi/manifests/broken'), {
+      method: 'PUT',
+      body: orphanIndex,
+      headers: { 'content-type': MediaType.OciIndex },
+    });
+    expect(refused.status).toBe(400);
+
+    // Referrers, including ones whose subject was never pushed.
+    const empty = Buffer.from('{}');
+    await pushBlob('lib/multi', empty);
+    const subjects = [child.digest, sha('not pushed')];
+    for (const subject of subjects) {
+      for (const artifactType of ['application/vnd.example.sbom', 'application/vnd.example.sig']) {
+        const artifact = Buffer.from(
+          JSON.stringify({
+            schemaVersion: 2,
+            mediaType: MediaType.OciManifest,
+            artifactType,
+            config: { mediaType: MediaType.OciEmpty, digest: sha(empty), size: 2 },
+            layers: [],
+            subject: { mediaType: MediaType.OciManifest, digest: subject, size: 10 },
+          }),
+        );
+        const res = await fetch(url(`/v2/lib/multi/manifests/${sha(artifact)}`), {
+          method: 'PUT',
+          body: artifact,
+          headers: { 'content-type': MediaType.OciManifest },
+        });
+        expect(res.status).toBe(201);
+        expect(res.headers.get('oci-subject')).toBe(subject);
+      }
+    }
+    for (const subject of subjects) {
+      const all = await fetch(url(`/v2/lib/multi/referrers/${subject}`));
+      expect(all.status).toBe(200);
+      expect(all.headers.get('content-type')).toBe(MediaType.OciIndex);
+      expect(all.headers.get('oci-filters-applied')).toBeNull();
+      const body = (await all.json()) as { manifests: { artifactType: string }[] };
+      expect(body.manifests.map((m) => m.artifactType).sort()).toEqual([
+        'application/vnd.example.sbom',
+        'application/vnd.example.sig',
+      ]);
+      const filtered = await fetch(url(`/v2/lib/multi/referrers/${subject}?artifactType=application/vnd.example.sig`));
+      expect(filtered.headers.get('oci-filters-applied')).toBe('artifactType');
+      expect(((await filtered.json()) as { manifests: unknown[] }).manifests).toHaveLength(1);
+    }
+    const none = (await (await fetch(url(`/v2/lib/multi/referrers/${sha('nobody')}`))).json()) as {
+      manifests: unknown[];
+    };
+    expect(none.manifests).toEqual([]);
+  });
+
+  it('paginates the catalog', async () => {
+    const first = await fetch(url('/v2/_catalog?n=2'));
+    const body = (await first.json()) as { repositories: string[] };
+    expect(body.repositories).toHaveLength(2);
+    expect(first.headers.get('link')).toContain(`last=${encodeURIComponent(body.repositories[1]!)}`);
+    const all = (await (await fetch(url('/v2/_catalog'))).json()) as { repositories: string[] };
+    expect(all.repositories).toEqual([...all.repositories].sort());
+    expect(all.repositories).toContain('lib/app');
+    expect((await fetch(url('/v2/_catalog?n=abc'))).status).toBe(400);
+  });
+
+  it('refuses names that try to escape storage', async () => {
+    for (const path of ['/v2/lib/..%2Fetc/tags/list', '/v2/lib%2F..%2F..%2Fx/tags/list', '/v2/Upper/tags/list']) {
+      const res = await fetch(url(path));
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { errors: { code: string }[] }).errors[0]!.code).toBe('NAME_INVALID');
+    }
+  });
+
+  it('records push, pull and delete events in the outbox', async () => {
+    const img = await pushImage('lib/events', 'e1');
+    await (await fetch(url('/v2/lib/events/manifests/e1'))).arrayBuffer();
+    expect((await fetch(url(`/v2/lib/events/manifests/${img.digest}`), { method: 'DELETE' })).status).toBe(202);
+    await reg.app.close();
+    const rows = (await reg.dataSource.query(
+      `SELECT type FROM event_outbox WHERE payload->>'repository' = 'lib/events' ORDER BY id`,
+    )) as { type: string }[];
+    expect(rows.map((r) => r.type).sort()).toEqual(['DELETE_ARTIFACT', 'PULL_ARTIFACT', 'PUSH_ARTIFACT']);
+  });
+});

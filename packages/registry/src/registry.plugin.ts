@@ -1,0 +1,147 @@
+import { type RegistryRepository } from '@wharf/db';
+import { OciError, OciErrorCode } from '@wharf/oci';
+import { type StorageDriver } from '@wharf/storage';
+import { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { type EngineOptions, type OperationContext, RegistryEngine } from './engine.js';
+import { PullRecorder } from './events/pull-recorder.js';
+import { API_VERSION, API_VERSION_HEADER, sendError } from './http.js';
+import { type RegistryRoute, matchRoute } from './router.js';
+import {
+  type AccessController,
+  type AccessDecision,
+  type AccessRequest,
+  type RegistryPolicy,
+  type RepositoryAction,
+} from './types.js';
+import { BlobStore } from './uploads/blob-store.js';
+
+export interface RegistryPluginOptions {
+  repository: RegistryRepository;
+  storage: StorageDriver;
+  access: AccessController;
+  policies?: RegistryPolicy[];
+  maxManifestBytes?: number;
+  redirect?: boolean;
+  chunkMinLength?: number;
+  /** Called with the pull recorder so the host can flush it on shutdown. */
+  onPullRecorder?: (recorder: PullRecorder) => void;
+}
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+/** The access each operation needs: uploads need push and pull, as in distribution's token scopes. */
+function accessFor(route: RegistryRoute, method: string): AccessRequest[] {
+  const repo = (name: string, ...actions: RepositoryAction[]): AccessRequest[] => [
+    { type: 'repository', name, actions },
+  ];
+  switch (route.kind) {
+    case 'base':
+      return [];
+    case 'catalog':
+      return [{ type: 'registry', name: 'catalog', actions: ['*'] }];
+    case 'tags':
+    case 'referrers':
+      return repo(route.name, 'pull');
+    case 'manifest':
+    case 'blob':
+      if (method === 'DELETE') return repo(route.name, 'delete');
+      if (method === 'PUT') return repo(route.name, 'pull', 'push');
+      return repo(route.name, 'pull');
+    case 'uploads':
+    case 'upload':
+      return repo(route.name, 'pull', 'push');
+  }
+}
+
+function deny(decision: Extract<AccessDecision, { allowed: false }>): OciError {
+  if (decision.authenticated) {
+    return new OciError(OciErrorCode.DENIED, decision.message ?? 'requested access to the resource is denied');
+  }
+  return new OciError(OciErrorCode.UNAUTHORIZED, decision.message ?? 'authentication required');
+}
+
+/**
+ * The OCI Distribution v1.1 API as a Fastify plugin, mounted at `/v2`. Bodies are left unparsed so blob bytes
+ * stream from the socket to storage; the host supplies the access controller and the policy chain.
+ */
+export async function registryPlugin(app: FastifyInstance, options: RegistryPluginOptions): Promise<void> {
+  const policies = options.policies ?? [];
+  const pulls = new PullRecorder(options.repository, {
+    onError: (error) => app.log.error({ err: error }, 'could not record pull events'),
+  });
+  options.onPullRecorder?.(pulls);
+  const blobs = new BlobStore(options.storage, options.repository, async (context) => {
+    for (const policy of policies) await policy.beforeBlobCommit?.(context);
+  });
+  const engineOptions: EngineOptions = {
+    maxManifestBytes: options.maxManifestBytes ?? 4 * 1024 * 1024,
+    redirect: options.redirect ?? false,
+    chunkMinLength: options.chunkMinLength,
+    defaultPageSize: 1000,
+    maxPageSize: 10_000,
+  };
+  const engine = new RegistryEngine(
+    options.repository,
+    blobs,
+    options.storage,
+    pulls,
+    async (context) => {
+      for (const policy of policies) await policy.beforeManifestPut?.(context);
+    },
+    engineOptions,
+  );
+  app.addHook('onClose', async () => {
+    await pulls.flush();
+  });
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+
+  app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const isHead = request.method === 'HEAD';
+    if (error instanceof OciError) return sendError(reply, error, isHead);
+    const fastifyError = error as { statusCode?: number; message?: string };
+    if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode < 500) {
+      return sendError(
+        reply,
+        new OciError(OciErrorCode.UNSUPPORTED, fastifyError.message ?? 'bad request', undefined, fastifyError.statusCode),
+        isHead,
+      );
+    }
+    request.log.error({ err: error }, 'registry request failed');
+    return sendError(
+      reply,
+      new OciError(OciErrorCode.UNKNOWN, `internal error; quote request id ${request.id} to the administrator`),
+      isHead,
+    );
+  });
+
+  const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    reply.header(API_VERSION_HEADER, API_VERSION);
+    const url = request.raw.url ?? '';
+    const queryAt = url.indexOf('?');
+    const path = (queryAt === -1 ? url : url.slice(0, queryAt)).slice('/v2/'.length);
+    const route = matchRoute(path);
+    if (!route) throw new OciError(OciErrorCode.UNSUPPORTED, 'no such registry endpoint', { path: url }, 404);
+    const method = request.method;
+    const decision = await options.access.authorize(request, accessFor(route, method));
+    if (!decision.allowed) {
+      if (decision.challenge) reply.header('WWW-Authenticate', decision.challenge);
+      throw deny(decision);
+    }
+    const ctx: OperationContext = {
+      request,
+      reply,
+      actor: decision.actor,
+      canPull: async (repository) =>
+        (await options.access.authorize(request, [{ type: 'repository', name: repository, actions: ['pull'] }]))
+          .allowed,
+    };
+    await engine.dispatch(route, method, ctx);
+    // Returning the reply tells Fastify the response is in hand (streams are sent after the handler resolves).
+    return reply;
+  };
+
+  app.route({ method: [...METHODS], url: '/v2', handler, exposeHeadRoute: false });
+  app.route({ method: [...METHODS], url: '/v2/*', handler, exposeHeadRoute: false });
+}

@@ -1,0 +1,50 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RegistryRepository, createDataSource, runMigrations } from '@wharf/db';
+import { FilesystemDriver } from '@wharf/storage';
+import { createTestDatabase } from '@wharf/testkit';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { type DataSource } from 'typeorm';
+import { OpenAccessController } from '../auth/open-access.controller.js';
+import { registryPlugin, type RegistryPluginOptions } from '../registry.plugin.js';
+
+export interface TestRegistry {
+  url: string;
+  app: FastifyInstance;
+  dataSource: DataSource;
+  storageRoot: string;
+  repository: RegistryRepository;
+  close(): Promise<void>;
+}
+
+/** The engine on a real PostgreSQL database and filesystem storage, listening on a loopback port. */
+export async function startTestRegistry(overrides: Partial<RegistryPluginOptions> = {}): Promise<TestRegistry> {
+  const db = await createTestDatabase('wharf_registry_spec');
+  const dataSource = createDataSource(db);
+  await dataSource.initialize();
+  await runMigrations(dataSource);
+  const storageRoot = await mkdtemp(join(tmpdir(), 'wharf-registry-spec-'));
+  const repository = new RegistryRepository(dataSource);
+  const app = Fastify({ logger: false, requestTimeout: 0 });
+  await app.register(registryPlugin, {
+    repository,
+    storage: new FilesystemDriver(storageRoot),
+    access: new OpenAccessController(),
+    ...overrides,
+  });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  return {
+    url,
+    app,
+    dataSource,
+    storageRoot,
+    repository,
+    close: async () => {
+      await app.close();
+      await dataSource.destroy();
+      await db.drop();
+      await rm(storageRoot, { recursive: true, force: true });
+    },
+  };
+}

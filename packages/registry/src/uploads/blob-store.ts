@@ -1,0 +1,332 @@
+import { randomUUID } from 'node:crypto';
+import { type RegistryRepository, type UploadSession, UploadBusyError } from '@wharf/db';
+import { Digester, type DigestAlgorithm, OciError, OciErrorCode, type ParsedDigest } from '@wharf/oci';
+import { type FileWriter, type StorageDriver } from '@wharf/storage';
+import { type BlobCommitContext } from '../types.js';
+
+export function blobDataPath(digest: ParsedDigest): string {
+  return `blobs/${digest.algorithm}/${digest.encoded.slice(0, 2)}/${digest.encoded}/data`;
+}
+
+export function uploadDataPath(id: string): string {
+  return `uploads/${id}/data`;
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function isUploadId(value: string): boolean {
+  return UUID_RE.test(value);
+}
+
+export interface BlobStoreOptions {
+  /** How long a request may hold an upload's write lease before another may take it over. */
+  leaseMs?: number;
+  /** Hash states kept in memory so that chunk after chunk is hashed once; a miss re-reads the upload. */
+  maxCachedHashStates?: number;
+}
+
+/** Byte limits a request declared for the data it carries (Content-Range / Content-Length). */
+export interface ChunkExpectation {
+  start?: number;
+  length?: number;
+}
+
+interface HashState {
+  digester: Digester;
+  size: number;
+}
+
+function uploadUnknown(id: string): OciError {
+  return new OciError(OciErrorCode.BLOB_UPLOAD_UNKNOWN, 'upload session not found', { uuid: id });
+}
+
+function rangeMismatch(expected: number, got: number): OciError {
+  return new OciError(
+    OciErrorCode.BLOB_UPLOAD_INVALID,
+    `chunk starts at ${got} but the upload holds ${expected} bytes`,
+    { expected, got },
+    416,
+  );
+}
+
+/**
+ * Blob bytes and upload sessions. Bytes are hashed while they stream to storage; a session lives in PostgreSQL
+ * (its size and a write lease) and storage (its bytes), so any process can continue it after a restart.
+ */
+export class BlobStore {
+  private readonly hashStates = new Map<string, HashState>();
+  private readonly leaseMs: number;
+  private readonly maxCachedHashStates: number;
+
+  constructor(
+    readonly driver: StorageDriver,
+    private readonly repository: RegistryRepository,
+    private readonly beforeCommit: (context: BlobCommitContext) => Promise<void>,
+    options: BlobStoreOptions = {},
+  ) {
+    this.leaseMs = options.leaseMs ?? 60_000;
+    this.maxCachedHashStates = options.maxCachedHashStates ?? 1024;
+  }
+
+  async startUpload(name: string): Promise<UploadSession> {
+    const id = randomUUID();
+    const path = uploadDataPath(id);
+    await this.driver.putContent(path, Buffer.alloc(0));
+    return this.repository.createUpload(id, name, path);
+  }
+
+  async status(name: string, id: string): Promise<UploadSession> {
+    if (!isUploadId(id)) throw uploadUnknown(id);
+    const owner = randomUUID();
+    let session: UploadSession | null;
+    try {
+      session = await this.repository.acquireUpload(id, name, owner, this.leaseMs);
+    } catch (error) {
+      if (!(error instanceof UploadBusyError)) throw error;
+      const current = await this.repository.getUpload(id, name);
+      if (!current) throw uploadUnknown(id);
+      return current;
+    }
+    if (!session) throw uploadUnknown(id);
+    // After a crash mid-chunk, storage may hold more than the database recorded: storage is the truth.
+    const info = await this.driver.stat(session.path);
+    const size = info?.size ?? 0;
+    await this.repository.releaseUpload(id, owner, size);
+    return { ...session, size };
+  }
+
+  async cancel(name: string, id: string): Promise<void> {
+    if (!isUploadId(id)) throw uploadUnknown(id);
+    const owner = randomUUID();
+    const session = await this.acquire(name, id, owner);
+    this.hashStates.delete(id);
+    await this.driver.delete(`uploads/${id}`);
+    await this.repository.deleteUpload(session.id);
+  }
+
+  /** Appends one chunk (PATCH). Returns the session with its new size. */
+  async append(name: string, id: string, body: AsyncIterable<Buffer>, expect: ChunkExpectation): Promise<UploadSession> {
+    return this.withSession(name, id, async (session, owner, writer, digester) => {
+      if (expect.start !== undefined && expect.start !== writer.size) throw rangeMismatch(writer.size, expect.start);
+      await this.pump(session, owner, body, writer, digester, expect.length);
+      return { ...session, size: writer.size };
+    });
+  }
+
+  /** Completes an upload (PUT), with or without a final chunk, and verifies the digest. */
+  async complete(
+    name: string,
+    id: string,
+    digest: ParsedDigest,
+    body: AsyncIterable<Buffer> | undefined,
+    expect: ChunkExpectation,
+    actor?: string,
+  ): Promise<number> {
+    const owner = randomUUID();
+    const session = await this.acquire(name, id, owner);
+    let writer: FileWriter | undefined;
+    let committed = false;
+    try {
+      writer = await this.driver.writer(session.path, true);
+      let digester = await this.hashState(session, writer.size);
+      if (body) {
+        if (expect.start !== undefined && expect.start !== writer.size) throw rangeMismatch(writer.size, expect.start);
+        await this.pump(session, owner, body, writer, digester, expect.length);
+      }
+      await writer.commit();
+      committed = true;
+      const size = writer.size;
+      if (digest.algorithm !== digester.algorithm) digester = await this.rehash(session.path, size, digest.algorithm);
+      const actual = digester.digest();
+      this.hashStates.delete(id);
+      if (actual !== digest.digest) {
+        await this.discard(session);
+        throw new OciError(OciErrorCode.DIGEST_INVALID, `content digest ${actual} does not match ${digest.digest}`, {
+          expected: digest.digest,
+          actual,
+        });
+      }
+      try {
+        await this.beforeCommit({ repository: name, digest: digest.digest, size, actor });
+      } catch (error) {
+        await this.discard(session);
+        throw error;
+      }
+      await this.storeBlob(session.path, digest, size);
+      await this.repository.linkBlob(name, digest.digest, size, id);
+      await this.driver.delete(`uploads/${id}`);
+      return size;
+    } catch (error) {
+      if (!committed) await this.abandonWrite(session, owner, writer);
+      throw error;
+    }
+  }
+
+  /** A monolithic upload (POST ?digest=): no session row, the bytes go to a private upload path. */
+  async putMonolithic(
+    name: string,
+    digest: ParsedDigest,
+    body: AsyncIterable<Buffer>,
+    length: number | undefined,
+    actor?: string,
+  ): Promise<number> {
+    const id = randomUUID();
+    const path = uploadDataPath(id);
+    const writer = await this.driver.writer(path, false);
+    try {
+      const digester = new Digester(digest.algorithm);
+      const received = await this.copy(body, writer, digester, length);
+      if (length !== undefined && received !== length) {
+        throw new OciError(OciErrorCode.SIZE_INVALID, `received ${received} bytes, Content-Length said ${length}`);
+      }
+      await writer.commit();
+      const actual = digester.digest();
+      if (actual !== digest.digest) {
+        throw new OciError(OciErrorCode.DIGEST_INVALID, `content digest ${actual} does not match ${digest.digest}`, {
+          expected: digest.digest,
+          actual,
+        });
+      }
+      await this.beforeCommit({ repository: name, digest: digest.digest, size: received, actor });
+      await this.storeBlob(path, digest, received);
+      await this.repository.linkBlob(name, digest.digest, received);
+      return received;
+    } finally {
+      await this.driver.delete(`uploads/${id}`).catch(() => undefined);
+    }
+  }
+
+  /** Puts committed upload bytes under their digest. The bytes are stored once: a second copy is dropped. */
+  private async storeBlob(uploadPath: string, digest: ParsedDigest, size: number): Promise<void> {
+    const target = blobDataPath(digest);
+    const existing = await this.driver.stat(target);
+    if (existing && existing.size === size) return;
+    await this.driver.move(uploadPath, target);
+  }
+
+  private async acquire(name: string, id: string, owner: string): Promise<UploadSession> {
+    if (!isUploadId(id)) throw uploadUnknown(id);
+    try {
+      const session = await this.repository.acquireUpload(id, name, owner, this.leaseMs);
+      if (!session) throw uploadUnknown(id);
+      return session;
+    } catch (error) {
+      if (error instanceof UploadBusyError) {
+        throw new OciError(
+          OciErrorCode.BLOB_UPLOAD_INVALID,
+          'another request is writing to this upload; retry when it has finished',
+          { uuid: id },
+          416,
+        );
+      }
+      throw error;
+    }
+  }
+
+  private async withSession<T>(
+    name: string,
+    id: string,
+    work: (session: UploadSession, owner: string, writer: FileWriter, digester: Digester) => Promise<T>,
+  ): Promise<T> {
+    const owner = randomUUID();
+    const session = await this.acquire(name, id, owner);
+    let writer: FileWriter | undefined;
+    try {
+      writer = await this.driver.writer(session.path, true);
+      const digester = await this.hashState(session, writer.size);
+      const result = await work(session, owner, writer, digester);
+      await writer.close();
+      this.remember(id, digester, writer.size);
+      await this.repository.releaseUpload(id, owner, writer.size);
+      return result;
+    } catch (error) {
+      await this.abandonWrite(session, owner, writer);
+      throw error;
+    }
+  }
+
+  /** After a failed write, keep what reached storage (the client asks for the range and resumes) and free the lease. */
+  private async abandonWrite(session: UploadSession, owner: string, writer: FileWriter | undefined): Promise<void> {
+    this.hashStates.delete(session.id);
+    try {
+      await writer?.close();
+    } catch {
+      // The stat below tells what storage holds whether or not the flush worked.
+    }
+    const info = await this.driver.stat(session.path).catch(() => null);
+    await this.repository.releaseUpload(session.id, owner, info?.size ?? session.size).catch(() => undefined);
+  }
+
+  private async discard(session: UploadSession): Promise<void> {
+    this.hashStates.delete(session.id);
+    await this.driver.delete(`uploads/${session.id}`);
+    await this.repository.deleteUpload(session.id);
+  }
+
+  private async hashState(session: UploadSession, storedSize: number): Promise<Digester> {
+    const cached = this.hashStates.get(session.id);
+    this.hashStates.delete(session.id);
+    if (cached && cached.size === storedSize) return cached.digester;
+    return this.rehash(session.path, storedSize, 'sha256');
+  }
+
+  private async rehash(path: string, size: number, algorithm: DigestAlgorithm): Promise<Digester> {
+    const digester = new Digester(algorithm);
+    if (size === 0) return digester;
+    const stream = await this.driver.reader(path, 0, size);
+    for await (const chunk of stream as AsyncIterable<Buffer>) digester.update(chunk);
+    return digester;
+  }
+
+  private remember(id: string, digester: Digester, size: number): void {
+    if (this.hashStates.size >= this.maxCachedHashStates) {
+      const oldest = this.hashStates.keys().next().value;
+      if (oldest !== undefined) this.hashStates.delete(oldest);
+    }
+    this.hashStates.set(id, { digester, size });
+  }
+
+  private async pump(
+    session: UploadSession,
+    owner: string,
+    body: AsyncIterable<Buffer>,
+    writer: FileWriter,
+    digester: Digester,
+    length: number | undefined,
+  ): Promise<void> {
+    const renew = setInterval(() => {
+      this.repository.renewUploadLease(session.id, owner, this.leaseMs).catch(() => undefined);
+    }, this.leaseMs / 3);
+    renew.unref();
+    try {
+      const received = await this.copy(body, writer, digester, length);
+      if (length !== undefined && received !== length) {
+        throw new OciError(OciErrorCode.SIZE_INVALID, `received ${received} bytes, the request declared ${length}`, {
+          declared: length,
+          received,
+        });
+      }
+    } finally {
+      clearInterval(renew);
+    }
+  }
+
+  /** Streams bytes into storage, hashing them on the way; never accepts more than `limit` bytes. */
+  private async copy(
+    body: AsyncIterable<Buffer>,
+    writer: FileWriter,
+    digester: Digester,
+    limit: number | undefined,
+  ): Promise<number> {
+    let received = 0;
+    for await (const chunk of body) {
+      received += chunk.length;
+      if (limit !== undefined && received > limit) {
+        throw new OciError(OciErrorCode.SIZE_INVALID, `request body is larger than the declared ${limit} bytes`);
+      }
+      digester.update(chunk);
+      await writer.write(chunk);
+    }
+    return received;
+  }
+}

@@ -1,0 +1,50 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+export interface TestDatabase {
+  host: string;
+  port: number;
+  username: string;
+  password: string;
+  database: string;
+  /** Drops the database, closing any connection still open to it. */
+  drop(): Promise<void>;
+}
+
+function adminConnection(): pg.Client {
+  return new pg.Client({
+    host: process.env.WHARF_TEST_PGHOST ?? '127.0.0.1',
+    port: Number(process.env.WHARF_TEST_PGPORT ?? 5432),
+    user: process.env.WHARF_TEST_PGUSER ?? 'postgres',
+    password: process.env.WHARF_TEST_PGPASSWORD,
+    database: 'postgres',
+  });
+}
+
+/** Creates a fresh, uniquely named PostgreSQL database for one test file, run or benchmark. */
+export async function createTestDatabase(prefix = 'wharf_test'): Promise<TestDatabase> {
+  const database = `${prefix}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+  const admin = adminConnection();
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE "${database}"`);
+  } finally {
+    await admin.end();
+  }
+  return {
+    host: admin.host,
+    port: admin.port,
+    username: admin.user ?? 'postgres',
+    password: process.env.WHARF_TEST_PGPASSWORD ?? '',
+    database,
+    drop: async () => {
+      const client = adminConnection();
+      await client.connect();
+      try {
+        await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}

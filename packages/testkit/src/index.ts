@@ -1,0 +1,4 @@
+export * from './database.js';
+export * from './ports.js';
+export * from './images.js';
+export * from './processes.js';

@@ -1,0 +1,119 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type RegistryProcess, startReferenceRegistry, writeWharfConfig } from './processes.js';
+
+async function status(url: string, init?: RequestInit): Promise<number> {
+  const res = await fetch(url, init);
+  await res.arrayBuffer();
+  return res.status;
+}
+
+async function pushBlob(registry: RegistryProcess, body: string): Promise<string> {
+  const { createHash } = await import('node:crypto');
+  const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+  const started = await fetch(`${registry.url}/v2/fixture/blobs/uploads/`, { method: 'POST' });
+  expect(started.status).toBe(202);
+  const location = new URL(started.headers.get('location') ?? '', registry.url);
+  location.searchParams.set('digest', digest);
+  const put = await fetch(location, { method: 'PUT', body, headers: { 'content-type': 'application/octet-stream' } });
+  expect(put.status).toBe(201);
+  return digest;
+}
+
+describe('startReferenceRegistry', () => {
+  const started: RegistryProcess[] = [];
+  const dirs: string[] = [];
+
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((registry) => registry.stop()));
+    await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+  });
+
+  it('serves /v2/ on loopback and keeps blobs across a restart on the same port', async () => {
+    const registry = await startReferenceRegistry();
+    started.push(registry);
+    expect(registry.url).toBe(`http://${registry.host}`);
+    expect(registry.host).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(await status(`${registry.url}/v2/`)).toBe(200);
+
+    const digest = await pushBlob(registry, 'restart survives');
+    const firstPid = registry.pid;
+    await registry.restart();
+    expect(registry.pid).not.toBe(firstPid);
+    expect(await status(`${registry.url}/v2/fixture/blobs/${digest}`)).toBe(200);
+  });
+
+  it('stop() ends the process and removes the temporary storage root', async () => {
+    const registry = await startReferenceRegistry();
+    const { pid } = registry;
+    expect(existsSync(`/proc/${pid}`)).toBe(true);
+    await registry.stop();
+    expect(existsSync(`/proc/${pid}`)).toBe(false);
+    await expect(status(`${registry.url}/v2/`)).rejects.toThrow();
+  });
+
+  it('kill() ends the process at once and a given rootDir outlives stop()', async () => {
+    const rootDir = await mkdtemp(join(tmpdir(), 'wharf-fixture-'));
+    dirs.push(rootDir);
+    const registry = await startReferenceRegistry({ rootDir });
+    started.push(registry);
+    const digest = await pushBlob(registry, 'kept on disk');
+    await registry.kill();
+    await expect(status(`${registry.url}/v2/`)).rejects.toThrow();
+    await registry.stop();
+    expect(existsSync(join(rootDir, 'data', 'docker', 'registry', 'v2', 'blobs', 'sha256', digest.slice(7, 9)))).toBe(
+      true,
+    );
+  });
+
+  it('rejects a port outside the TCP range', async () => {
+    await expect(startReferenceRegistry({ port: 70_000 })).rejects.toThrow(/invalid port 70000/);
+  });
+});
+
+describe('writeWharfConfig', () => {
+  it('writes the database, storage, log and registry keys Wharf reads, with values quoted safely', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'wharf-config-'));
+    try {
+      const path = await writeWharfConfig({
+        port: 5123,
+        dataDir,
+        database: {
+          host: '127.0.0.1',
+          port: 5432,
+          username: 'postgres',
+          password: 'p: #"x',
+          database: 'wharf_db',
+          drop: () => Promise.resolve(),
+        },
+        extraConfig: { registry: { upload_purging: { enabled: false } } },
+      });
+      expect(path).toBe(join(dataDir, 'harbor.yml'));
+      const text = await readFile(path, 'utf8');
+      expect(text).toContain('hostname: "127.0.0.1"\nhttp:\n  port: 5123\n');
+      expect(text).toContain(`data_volume: ${JSON.stringify(dataDir)}\n`);
+      expect(text).toContain('    db_name: "wharf_db"\n');
+      expect(text).toContain('    password: "p: #\\"x"\n');
+      expect(text).toContain('    ssl_mode: "disable"\n');
+      expect(text).toContain('external_redis:\n  host: "127.0.0.1:6379"\n');
+      expect(text).toContain(`    rootdirectory: ${JSON.stringify(join(dataDir, 'registry'))}\n`);
+      expect(text).toContain('registry:\n  port: 5123\n  auth: "none"\n  upload_purging:\n    enabled: false\n');
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('rejects an auth mode it cannot configure', async () => {
+    await expect(
+      writeWharfConfig({
+        port: 5123,
+        dataDir: tmpdir(),
+        database: { host: 'h', port: 1, username: 'u', password: '', database: 'd', drop: () => Promise.resolve() },
+        auth: 'token' as 'none',
+      }),
+    ).rejects.toThrow(/unsupported auth mode "token"/);
+  });
+});

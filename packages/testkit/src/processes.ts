@@ -1,0 +1,407 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, openSync, closeSync } from 'node:fs';
+import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { type TestDatabase } from './database.js';
+import { freePort } from './ports.js';
+
+/** A registry server running as a child process on loopback. */
+export interface RegistryProcess {
+  /** `http://127.0.0.1:PORT` */
+  url: string;
+  /** `127.0.0.1:PORT`, the form image references and skopeo/podman expect. */
+  host: string;
+  /** Pid of the current process; changes after `restart()`. */
+  pid: number;
+  /** SIGTERM, then SIGKILL if the process has not exited in time; removes data it created itself. */
+  stop(): Promise<void>;
+  /** SIGKILL (a crash, as far as the registry can tell); keeps the data so a restart can recover it. */
+  kill(): Promise<void>;
+  /** Stops and starts again on the same port, data and database. */
+  restart(): Promise<void>;
+}
+
+export interface ReferenceRegistryOptions {
+  port?: number;
+  /** Storage root kept after stop; a temporary one, deleted on stop, when omitted. */
+  rootDir?: string;
+}
+
+export interface WharfConfigOptions {
+  port: number;
+  dataDir: string;
+  database: TestDatabase;
+  auth?: 'none';
+  /** Deep-merged over the generated configuration; objects merge, anything else replaces. */
+  extraConfig?: Record<string, unknown>;
+  /** Where to write the file; `<dataDir>/harbor.yml` when omitted. */
+  path?: string;
+}
+
+export interface WharfRegistryOptions {
+  port?: number;
+  /** Data volume kept after stop; a temporary one, deleted on stop, when omitted. */
+  dataDir?: string;
+  database: TestDatabase;
+  auth?: 'none';
+  extraConfig?: Record<string, unknown>;
+}
+
+const READY_TIMEOUT_MS = Number(process.env.WHARF_TEST_READY_TIMEOUT_MS ?? 30_000);
+const STOP_TIMEOUT_MS = 10_000;
+const LOG_TAIL_BYTES = 4_096;
+const REFERENCE_BINARY = process.env.WHARF_REFERENCE_REGISTRY ?? '/usr/bin/docker-registry';
+
+// Children run in their own process group (so a multi-process server is signalled as a whole); a
+// crashed or interrupted test run must still not leave registries holding ports.
+const liveGroups = new Set<number>();
+process.once('exit', () => {
+  for (const pgid of liveGroups) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+});
+
+/** The repository root: `WHARF_REPO_ROOT`, or three levels above this file (src/ or dist/ alike). */
+export function repoRoot(): string {
+  const fromEnv = process.env.WHARF_REPO_ROOT;
+  if (fromEnv) return resolve(fromEnv);
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+}
+
+/** Starts Debian's CNCF Distribution 2.8 (`docker-registry`) with filesystem storage and no auth. */
+export async function startReferenceRegistry(options: ReferenceRegistryOptions = {}): Promise<RegistryProcess> {
+  if (!existsSync(REFERENCE_BINARY)) {
+    throw new Error(`reference registry binary not found at ${REFERENCE_BINARY} (apt-get install docker-registry)`);
+  }
+  const port = options.port ?? (await freePort());
+  validatePort(port);
+  const ownsRoot = options.rootDir === undefined;
+  const rootDir = options.rootDir ?? (await mkdtemp(join(tmpdir(), 'wharf-reference-')));
+  await mkdir(join(rootDir, 'data'), { recursive: true });
+  const configPath = join(rootDir, 'config.yml');
+  const logPath = join(rootDir, 'registry.log');
+  await writeFile(
+    configPath,
+    toYaml({
+      version: '0.1',
+      log: { level: 'error', accesslog: { disabled: true } },
+      storage: {
+        // Debian's stock configuration keeps this cache; leaving it out would handicap the reference.
+        cache: { blobdescriptor: 'inmemory' },
+        filesystem: { rootdirectory: join(rootDir, 'data') },
+        delete: { enabled: true },
+      },
+      http: { addr: `127.0.0.1:${port}` },
+      health: { storagedriver: { enabled: false } },
+    }),
+  );
+  return startManaged({
+    name: 'reference registry',
+    command: REFERENCE_BINARY,
+    args: ['serve', configPath],
+    cwd: rootDir,
+    port,
+    logPath,
+    cleanup: ownsRoot ? () => rm(rootDir, { recursive: true, force: true }) : undefined,
+  });
+}
+
+/** Writes a harbor.yml that runs Wharf's registry alone on loopback against the given database. */
+export async function writeWharfConfig(options: WharfConfigOptions): Promise<string> {
+  validatePort(options.port);
+  if (options.auth !== undefined && options.auth !== 'none') {
+    throw new Error(`unsupported auth mode ${JSON.stringify(options.auth)}; only 'none' is supported`);
+  }
+  const dataDir = resolve(options.dataDir);
+  const db = options.database;
+  const config = mergeDeep(
+    {
+      hostname: '127.0.0.1',
+      http: { port: options.port },
+      data_volume: dataDir,
+      external_database: {
+        harbor: {
+          host: db.host,
+          port: db.port,
+          db_name: db.database,
+          username: db.username,
+          password: db.password,
+          ssl_mode: 'disable',
+        },
+      },
+      external_redis: { host: '127.0.0.1:6379' },
+      storage_service: { filesystem: { rootdirectory: join(dataDir, 'registry') } },
+      log: { level: 'error', local: { location: join(dataDir, 'log') } },
+      registry: { port: options.port, auth: options.auth ?? 'none' },
+    },
+    options.extraConfig ?? {},
+  );
+  const path = options.path ?? join(dataDir, 'harbor.yml');
+  await mkdir(dirname(path), { recursive: true });
+  await mkdir(join(dataDir, 'registry'), { recursive: true });
+  await mkdir(join(dataDir, 'log'), { recursive: true });
+  await writeFile(path, toYaml(config), { mode: 0o600 });
+  return path;
+}
+
+/** Migrates the database, then starts `wharf start registry` and waits for `/v2/` to answer. */
+export async function startWharfRegistry(options: WharfRegistryOptions): Promise<RegistryProcess> {
+  const root = repoRoot();
+  const cli = join(root, 'apps', 'cli', 'dist', 'main.js');
+  if (!existsSync(cli)) {
+    throw new Error(`${cli} does not exist: build the repository first (pnpm build), or set WHARF_REPO_ROOT`);
+  }
+  const port = options.port ?? (await freePort());
+  const ownsData = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'wharf-registry-')));
+  const configPath = await writeWharfConfig({
+    port,
+    dataDir,
+    database: options.database,
+    auth: options.auth,
+    extraConfig: options.extraConfig,
+  });
+  const logPath = join(dataDir, 'wharf-registry.log');
+  try {
+    await runLogged(process.execPath, [cli, 'migrate', '--config', configPath], root, logPath, 'wharf migrate');
+  } catch (error) {
+    if (ownsData) await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+  return startManaged({
+    name: 'wharf registry',
+    command: process.execPath,
+    args: [cli, 'start', 'registry', '--config', configPath],
+    cwd: root,
+    port,
+    logPath,
+    cleanup: ownsData ? () => rm(dataDir, { recursive: true, force: true }) : undefined,
+  });
+}
+
+interface ManagedSpec {
+  name: string;
+  command: string;
+  args: string[];
+  cwd: string;
+  port: number;
+  logPath: string;
+  cleanup?: () => Promise<void>;
+}
+
+async function startManaged(spec: ManagedSpec): Promise<RegistryProcess> {
+  const host = `127.0.0.1:${spec.port}`;
+  const url = `http://${host}`;
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+
+  const launch = async (): Promise<void> => {
+    const logFd = openSync(spec.logPath, 'a');
+    let started: ChildProcess;
+    try {
+      started = spawn(spec.command, spec.args, {
+        cwd: spec.cwd,
+        stdio: ['ignore', logFd, logFd],
+        detached: true,
+        env: process.env,
+      });
+    } finally {
+      // The child holds its own copy of the descriptor.
+      closeSync(logFd);
+    }
+    const pid = started.pid;
+    if (pid === undefined) {
+      const failure = await new Promise<Error>((resolveError) => started.once('error', resolveError));
+      throw new Error(`${spec.name}: could not spawn ${spec.command}: ${failure.message}`);
+    }
+    liveGroups.add(pid);
+    exited = new Promise<void>((resolveExit) => {
+      started.once('exit', () => {
+        liveGroups.delete(pid);
+        resolveExit();
+      });
+    });
+    child = started;
+    try {
+      await waitForReady(url, started, spec.name);
+    } catch (error) {
+      signalGroup(pid, 'SIGKILL');
+      await exited;
+      const tail = await logTail(spec.logPath);
+      throw new Error(`${(error as Error).message}\n--- last lines of ${spec.logPath} ---\n${tail}`, { cause: error });
+    }
+  };
+
+  const halt = async (signal: NodeJS.Signals): Promise<void> => {
+    const current = child;
+    if (!current || current.exitCode !== null || current.signalCode !== null) return;
+    const pid = current.pid as number;
+    signalGroup(pid, signal);
+    if (signal === 'SIGKILL') {
+      await exited;
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolveTimeout) => {
+      timer = setTimeout(() => resolveTimeout(true), STOP_TIMEOUT_MS);
+    });
+    const forced = await Promise.race([exited.then(() => false), timedOut]);
+    clearTimeout(timer);
+    if (forced) {
+      signalGroup(pid, 'SIGKILL');
+      await exited;
+    }
+    // Workers of a multi-process server may outlive the leader by a moment; the port must be free again.
+    signalGroup(pid, 'SIGKILL');
+  };
+
+  try {
+    await launch();
+  } catch (error) {
+    if (spec.cleanup) await spec.cleanup();
+    throw error;
+  }
+
+  let cleaned = false;
+  const handle: RegistryProcess = {
+    url,
+    host,
+    pid: child!.pid as number,
+    stop: async () => {
+      await halt('SIGTERM');
+      if (spec.cleanup && !cleaned) {
+        cleaned = true;
+        await spec.cleanup();
+      }
+    },
+    kill: () => halt('SIGKILL'),
+    restart: async () => {
+      if (cleaned) throw new Error(`${spec.name}: cannot restart after stop() removed its data`);
+      await halt('SIGTERM');
+      await launch();
+      handle.pid = child!.pid as number;
+    },
+  };
+  return handle;
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // The group is already empty.
+  }
+}
+
+async function waitForReady(url: string, child: ChildProcess, name: string): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  let lastProblem = 'no answer yet';
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`${name} exited during startup (${child.exitCode ?? child.signalCode})`);
+    }
+    try {
+      const status = await getStatus(`${url}/v2/`);
+      if (status === 200) return;
+      lastProblem = `GET /v2/ answered ${status}`;
+    } catch (error) {
+      lastProblem = (error as Error).message;
+    }
+    await new Promise((resolveDelay) => setTimeout(resolveDelay, 100));
+  }
+  throw new Error(`${name} not ready at ${url} after ${READY_TIMEOUT_MS} ms: ${lastProblem}`);
+}
+
+function getStatus(url: string): Promise<number> {
+  return new Promise((resolveStatus, reject) => {
+    const req = request(url, { method: 'GET', agent: false, timeout: 2_000 }, (res) => {
+      res.resume();
+      res.once('end', () => resolveStatus(res.statusCode ?? 0));
+      res.once('error', reject);
+    });
+    req.once('timeout', () => req.destroy(new Error('request timed out')));
+    req.once('error', reject);
+    req.end();
+  });
+}
+
+const execFileAsync = promisify(execFile);
+
+async function runLogged(command: string, args: string[], cwd: string, logPath: string, name: string): Promise<void> {
+  try {
+    const { stdout, stderr } = await execFileAsync(command, args, { cwd, maxBuffer: 16 * 1024 * 1024 });
+    await writeFile(logPath, `$ ${name}\n${stdout}${stderr}`, { flag: 'a' });
+  } catch (error) {
+    const failure = error as Error & { stdout?: string; stderr?: string };
+    await writeFile(logPath, `$ ${name}\n${failure.stdout ?? ''}${failure.stderr ?? ''}`, { flag: 'a' });
+    throw new Error(`${name} failed: ${failure.message}\n--- last lines of ${logPath} ---\n${await logTail(logPath)}`, {
+      cause: error,
+    });
+  }
+}
+
+async function logTail(path: string): Promise<string> {
+  let file;
+  try {
+    file = await open(path, 'r');
+  } catch {
+    return '(no log written)';
+  }
+  try {
+    const { size } = await file.stat();
+    const length = Math.min(size, LOG_TAIL_BYTES);
+    const buffer = Buffer.alloc(length);
+    await file.read(buffer, 0, length, size - length);
+    const text = buffer.toString('utf8');
+    return length < size ? text.slice(text.indexOf('\n') + 1) : text;
+  } finally {
+    await file.close();
+  }
+}
+
+function validatePort(port: number): void {
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+    throw new Error(`invalid port ${port}: expected an integer between 1 and 65535`);
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function mergeDeep(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const current = merged[key];
+    merged[key] = isPlainObject(current) && isPlainObject(value) ? mergeDeep(current, value) : value;
+  }
+  return merged;
+}
+
+/**
+ * Block-style YAML for plain configuration objects. Scalars are written as JSON, which YAML reads
+ * back unchanged, so paths and passwords with special characters need no extra quoting rules.
+ */
+function toYaml(value: Record<string, unknown>, indent = ''): string {
+  let out = '';
+  for (const [key, item] of Object.entries(value)) {
+    if (item === undefined) continue;
+    const name = /^[A-Za-z_][A-Za-z0-9_.-]*$/.test(key) ? key : JSON.stringify(key);
+    if (isPlainObject(item)) {
+      out +=
+        Object.keys(item).length === 0 ? `${indent}${name}: {}\n` : `${indent}${name}:\n${toYaml(item, `${indent}  `)}`;
+    } else {
+      // Arrays come out in flow style, which is also JSON.
+      out += `${indent}${name}: ${JSON.stringify(item)}\n`;
+    }
+  }
+  return out;
+}
