@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { parseConfig } from '@wharf/config';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,7 +14,6 @@ async function status(url: string, init?: RequestInit): Promise<number> {
 }
 
 async function pushBlob(registry: RegistryProcess, body: string): Promise<string> {
-  const { createHash } = await import('node:crypto');
   const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
   const started = await fetch(`${registry.url}/v2/fixture/blobs/uploads/`, { method: 'POST' });
   expect(started.status).toBe(202);
@@ -46,7 +47,7 @@ describe('startReferenceRegistry', () => {
     expect(await status(`${registry.url}/v2/fixture/blobs/${digest}`)).toBe(200);
   });
 
-  it('stop() ends the process and removes the temporary storage root', async () => {
+  it('stop() ends the process and frees its port', async () => {
     const registry = await startReferenceRegistry();
     const { pid } = registry;
     expect(existsSync(`/proc/${pid}`)).toBe(true);
@@ -75,7 +76,7 @@ describe('startReferenceRegistry', () => {
 });
 
 describe('writeWharfConfig', () => {
-  it('writes the database, storage, log and registry keys Wharf reads, with values quoted safely', async () => {
+  it("writes a harbor.yml that Wharf's config loader accepts, with values quoted safely", async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'wharf-config-'));
     try {
       const path = await writeWharfConfig({
@@ -89,18 +90,21 @@ describe('writeWharfConfig', () => {
           database: 'wharf_db',
           drop: () => Promise.resolve(),
         },
-        extraConfig: { registry: { upload_purging: { enabled: false } } },
+        extraConfig: { upload_purging: { enabled: false } },
       });
       expect(path).toBe(join(dataDir, 'harbor.yml'));
-      const text = await readFile(path, 'utf8');
-      expect(text).toContain('hostname: "127.0.0.1"\nhttp:\n  port: 5123\n');
-      expect(text).toContain(`data_volume: ${JSON.stringify(dataDir)}\n`);
-      expect(text).toContain('    db_name: "wharf_db"\n');
-      expect(text).toContain('    password: "p: #\\"x"\n');
-      expect(text).toContain('    ssl_mode: "disable"\n');
-      expect(text).toContain('external_redis:\n  host: "127.0.0.1:6379"\n');
-      expect(text).toContain(`    rootdirectory: ${JSON.stringify(join(dataDir, 'registry'))}\n`);
-      expect(text).toContain('registry:\n  port: 5123\n  auth: "none"\n  upload_purging:\n    enabled: false\n');
+      const { config } = parseConfig(await readFile(path, 'utf8'), path, {});
+      expect(config).toMatchObject({
+        hostname: '127.0.0.1',
+        dataVolume: dataDir,
+        database: { host: '127.0.0.1', port: 5432, database: 'wharf_db', username: 'postgres', password: 'p: #"x' },
+        redis: { host: '127.0.0.1', port: 6379, external: true },
+        storage: { driver: 'filesystem', rootDirectory: join(dataDir, 'registry') },
+        log: { level: 'error', location: join(dataDir, 'log') },
+        registry: { host: '127.0.0.1', port: 5123, auth: 'none' },
+        uploadPurging: { enabled: false },
+      });
+      expect(config.database).toMatchObject({ sslMode: 'disable', external: true });
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }

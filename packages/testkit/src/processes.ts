@@ -1,4 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, openSync, closeSync } from 'node:fs';
 import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
@@ -57,17 +58,25 @@ const LOG_TAIL_BYTES = 4_096;
 const REFERENCE_BINARY = process.env.WHARF_REFERENCE_REGISTRY ?? '/usr/bin/docker-registry';
 
 // Children run in their own process group (so a multi-process server is signalled as a whole); a
-// crashed or interrupted test run must still not leave registries holding ports.
-const liveGroups = new Set<number>();
-process.once('exit', () => {
-  for (const pgid of liveGroups) {
-    try {
-      process.kill(-pgid, 'SIGKILL');
-    } catch {
-      // Already gone.
+// crashed or interrupted run must still not leave registries holding ports. Test runners load this
+// module once per test file, so the set and its exit hook are kept once per process.
+const LIVE_GROUPS = Symbol.for('wharf.testkit.processes.liveGroups');
+const holder = globalThis as { [LIVE_GROUPS]?: Set<number> };
+const liveGroups: Set<number> = (holder[LIVE_GROUPS] ??= createLiveGroups());
+
+function createLiveGroups(): Set<number> {
+  const groups = new Set<number>();
+  process.once('exit', () => {
+    for (const pgid of groups) {
+      try {
+        process.kill(-pgid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
     }
-  }
-});
+  });
+  return groups;
+}
 
 /** The repository root: `WHARF_REPO_ROOT`, or three levels above this file (src/ or dist/ alike). */
 export function repoRoot(): string {
@@ -125,7 +134,9 @@ export async function writeWharfConfig(options: WharfConfigOptions): Promise<str
   const config = mergeDeep(
     {
       hostname: '127.0.0.1',
-      http: { port: options.port },
+      // `start registry` serves registry.port only; http is set so the file also suits the full server.
+      http: { host: '127.0.0.1', port: options.port },
+      harbor_admin_password: randomBytes(18).toString('base64url'),
       data_volume: dataDir,
       external_database: {
         harbor: {
@@ -133,14 +144,15 @@ export async function writeWharfConfig(options: WharfConfigOptions): Promise<str
           port: db.port,
           db_name: db.database,
           username: db.username,
-          password: db.password,
+          // The config requires a password; PostgreSQL's trust authentication, as on test hosts, ignores it.
+          password: db.password || 'unused-with-trust-auth',
           ssl_mode: 'disable',
         },
       },
       external_redis: { host: '127.0.0.1:6379' },
       storage_service: { filesystem: { rootdirectory: join(dataDir, 'registry') } },
       log: { level: 'error', local: { location: join(dataDir, 'log') } },
-      registry: { port: options.port, auth: options.auth ?? 'none' },
+      registry: { host: '127.0.0.1', port: options.port, auth: options.auth ?? 'none' },
     },
     options.extraConfig ?? {},
   );

@@ -1,0 +1,25 @@
+import { describe, expect, it } from '@jest/globals';
+import { WORKLOAD_IDS, parseOptions } from './options.js';
+
+describe('parseOptions', () => {
+  it('defaults to three rounds of every workload against Wharf', () => {
+    expect(parseOptions([])).toEqual({ rounds: 3, quick: false, only: [...WORKLOAD_IDS], referenceOnly: false });
+  });
+
+  it('reads --rounds, --quick, --reference-only and a comma list for --only, in both spellings', () => {
+    expect(parseOptions(['--rounds', '5', '--quick', '--reference-only', '--only=pull-1m,manifest-head'])).toEqual({
+      rounds: 5,
+      quick: true,
+      only: ['pull-1m', 'manifest-head'],
+      referenceOnly: true,
+    });
+    expect(parseOptions(['--quick']).rounds).toBe(2);
+  });
+
+  it('rejects what it cannot run, naming the problem', () => {
+    expect(() => parseOptions(['--rounds', '0'])).toThrow('--rounds must be a positive integer, got "0"');
+    expect(() => parseOptions(['--rounds'])).toThrow('--rounds needs a value');
+    expect(() => parseOptions(['--only', 'pull-2m'])).toThrow(/unknown workload "pull-2m"; known workloads: push-1m/);
+    expect(() => parseOptions(['--fast'])).toThrow('unknown argument "--fast"');
+  });
+});

@@ -1,0 +1,193 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  type RegistryProcess,
+  type TestDatabase,
+  createTestDatabase,
+  startReferenceRegistry,
+  startWharfRegistry,
+} from '@wharf/testkit';
+import { run } from './curl.js';
+import { generateTestData, sizesFor } from './data.js';
+import { closeConnections } from './http.js';
+import { type BenchOptions, parseOptions } from './options.js';
+import { peakResidentBytes } from './proc.js';
+import { type Metrics, type Side, workloads } from './workloads.js';
+import { buildRows, markdownTable, rowDefinitions } from './report.js';
+
+const GiB = 1024 ** 3;
+type SideName = 'wharf' | 'reference';
+
+function log(message: string): void {
+  // Progress goes to stderr so stdout carries only the report.
+  console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
+}
+
+interface Running {
+  registry: RegistryProcess;
+  database?: TestDatabase;
+  scratchDir: string;
+}
+
+const running = new Set<Running>();
+
+async function startSide(name: SideName, options: BenchOptions, scratchRoot: string, round: number): Promise<Running> {
+  const scratchDir = await mkdtemp(join(scratchRoot, `${name}-${round}-`));
+  if (name === 'reference' || options.referenceOnly) {
+    const entry: Running = { registry: await startReferenceRegistry(), scratchDir };
+    running.add(entry);
+    return entry;
+  }
+  const database = await createTestDatabase('wharf_bench');
+  try {
+    const entry: Running = { registry: await startWharfRegistry({ database }), database, scratchDir };
+    running.add(entry);
+    return entry;
+  } catch (error) {
+    await database.drop();
+    throw error;
+  }
+}
+
+async function stopSide(entry: Running): Promise<void> {
+  running.delete(entry);
+  await entry.registry.stop();
+  await entry.database?.drop();
+  await rm(entry.scratchDir, { recursive: true, force: true });
+}
+
+async function stopAll(): Promise<void> {
+  await Promise.allSettled([...running].map((entry) => stopSide(entry)));
+}
+
+async function toolVersion(command: string, args: string[]): Promise<string> {
+  const { stdout, stderr } = await run(command, args).catch(() => ({ stdout: '', stderr: 'not installed' }));
+  return (stdout || stderr).split('\n')[0].trim();
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  for (const tool of ['curl', 'wrk']) {
+    const { code } = await run(tool, ['--version']).catch(() => ({ code: -1 }));
+    if (code === -1 || code === 127) throw new Error(`${tool} is required (apt-get install -y ${tool})`);
+  }
+  const names = options.referenceOnly
+    ? { wharf: 'Reference A', reference: 'Reference B' }
+    : { wharf: 'Wharf', reference: 'Distribution 2.8' };
+  const sizes = sizesFor(options.quick);
+  const startedAt = new Date();
+  const loadStart = loadavg();
+  const scratchRoot = await mkdtemp(join(tmpdir(), 'wharf-bench-'));
+  const results: { round: number; order: SideName[]; wharf: Metrics; reference: Metrics }[] = [];
+  try {
+    log(`generating test data in ${scratchRoot}`);
+    const data = await generateTestData(scratchRoot, sizes);
+    const selected = workloads(data, sizes).filter((workload) => options.only.includes(workload.id));
+
+    for (let round = 1; round <= options.rounds; round++) {
+      // Alternate who goes first so drift on a shared machine falls on both sides alike.
+      const order: SideName[] = round % 2 === 1 ? ['wharf', 'reference'] : ['reference', 'wharf'];
+      log(`round ${round}/${options.rounds}: ${order.map((n) => names[n]).join(' then ')}`);
+      const entries = {} as Record<SideName, Running>;
+      for (const name of order) entries[name] = await startSide(name, options, scratchRoot, round);
+      const sides = {} as Record<SideName, Side>;
+      const metrics: Record<SideName, Metrics> = { wharf: {}, reference: {} };
+      for (const name of order) {
+        const { registry, scratchDir } = entries[name];
+        sides[name] = {
+          registry,
+          target: { url: registry.url, scratchDir },
+          transferCpu: { push: { seconds: 0, bytes: 0 }, pull: { seconds: 0, bytes: 0 } },
+        };
+      }
+      for (const workload of selected) {
+        for (const name of order) {
+          await workload.prepare?.(sides[name]);
+          const measured = await workload.run(sides[name]);
+          Object.assign(metrics[name], measured);
+          const shown = Object.entries(measured).map(([key, value]) => `${key}=${value.toFixed(2)}`);
+          log(`  ${names[name]}: ${shown.join(' ')}`);
+        }
+      }
+      for (const name of order) {
+        const side = sides[name];
+        metrics[name]['rss.peak'] = (await peakResidentBytes(side.registry.pid)) / 1024 ** 2;
+        for (const kind of ['push', 'pull'] as const) {
+          const { seconds, bytes } = side.transferCpu[kind];
+          if (bytes > 0) metrics[name][`cpu.${kind}`] = seconds / (bytes / GiB);
+        }
+      }
+      results.push({ round, order, wharf: metrics.wharf, reference: metrics.reference });
+      for (const name of order) await stopSide(entries[name]);
+    }
+  } finally {
+    closeConnections();
+    await stopAll();
+    await rm(scratchRoot, { recursive: true, force: true });
+  }
+
+  const loadEnd = loadavg();
+  const rows = buildRows(rowDefinitions(sizes), results);
+  const table = markdownTable(rows, names);
+  const load = (values: number[]): string => values.map((v) => v.toFixed(2)).join(' / ');
+  console.log(
+    [
+      `# Registry benchmark — ${startedAt.toISOString()}`,
+      '',
+      `${names.wharf} vs ${names.reference}; ${options.rounds} alternating round(s)${options.quick ? ', quick sizes' : ''}; ` +
+        `${cpus().length} CPUs; load average (1/5/15 min) ${load(loadStart)} at start, ${load(loadEnd)} at end.`,
+      `Figures are medians over the rounds; the ratio column also shows the per-round range. |ratio − 1| < 0.15 is a tie.`,
+      '',
+      table,
+      '',
+    ].join('\n'),
+  );
+
+  const resultsDir = fileURLToPath(new URL('../results/', import.meta.url));
+  await mkdir(resultsDir, { recursive: true });
+  const file = join(
+    resultsDir,
+    `${startedAt
+      .toISOString()
+      .replace(/:/g, '-')
+      .replace(/\.\d+Z$/, 'Z')}.json`,
+  );
+  await writeFile(
+    file,
+    `${JSON.stringify(
+      {
+        startedAt: startedAt.toISOString(),
+        finishedAt: new Date().toISOString(),
+        options,
+        sizes,
+        machine: { cpus: cpus().length, node: process.version, loadavgStart: loadStart, loadavgEnd: loadEnd },
+        tools: {
+          reference: await toolVersion('/usr/bin/docker-registry', ['--version']),
+          curl: await toolVersion('curl', ['--version']),
+          wrk: await toolVersion('wrk', ['--version']),
+        },
+        sides: names,
+        rows,
+        rounds: results,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  log(`results written to ${file}`);
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`${signal}: stopping registries`);
+    void stopAll().finally(() => process.exit(130));
+  });
+}
+
+main().catch(async (error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  await stopAll();
+  process.exitCode = 1;
+});

@@ -1,0 +1,124 @@
+/** Log levels as the apps' logger (pino) names them; harbor.yml's `warning` becomes `warn`. */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+
+export type SslMode = 'disable' | 'require' | 'verify-ca' | 'verify-full';
+
+export type RegistryAuth = 'token' | 'none';
+
+export interface HttpConfig {
+  /** Bind address of the HTTP listener. */
+  host: string;
+  port: number;
+}
+
+export interface HttpsConfig {
+  port: number;
+  certificateFile: string;
+  privateKeyFile: string;
+}
+
+export interface DatabaseConfig {
+  host: string;
+  port: number;
+  database: string;
+  username: string;
+  password: string;
+  sslMode: SslMode;
+  /** Size of one process's connection pool. */
+  maxOpenConns: number;
+  /** Connections a pool keeps open while idle; never more than maxOpenConns. */
+  maxIdleConns: number;
+  /** A connection older than this is closed after use; 0: no limit. */
+  connMaxLifetimeMs: number;
+  /** An idle connection is closed after this long; 0: no limit. */
+  connMaxIdleTimeMs: number;
+  /** False for the embedded PostgreSQL that install.sh provisions. */
+  external: boolean;
+}
+
+export interface RedisConfig {
+  host: string;
+  port: number;
+  password?: string;
+  username?: string;
+  registryDb: number;
+  jobserviceDb: number;
+  /** Idle connections are closed after this long; 0: never. */
+  idleTimeoutMs: number;
+  external: boolean;
+}
+
+/** The same shape as @wharf/storage's StorageOptions, so it can be passed to the drivers as is. */
+export type StorageConfig =
+  | { driver: 'filesystem'; rootDirectory: string }
+  | {
+      driver: 's3';
+      bucket: string;
+      region: string;
+      endpoint?: string;
+      accessKey?: string;
+      secretKey?: string;
+      forcePathStyle?: boolean;
+      rootDirectory?: string;
+      chunkSize?: number;
+      redirect: boolean;
+    };
+
+export interface LogConfig {
+  level: LogLevel;
+  /** Directory of the log files. */
+  location: string;
+  rotateCount: number;
+  rotateSizeBytes: number;
+}
+
+export interface UploadPurgingConfig {
+  enabled: boolean;
+  /** Uploads left unfinished for longer than this are deleted. */
+  ageMs: number;
+  intervalMs: number;
+  dryRun: boolean;
+}
+
+export interface RegistryTokenConfig {
+  /** URL of the token service that clients are sent to. */
+  realm: string;
+  /** The `aud` claim a token must carry. */
+  service: string;
+  /** The `iss` claim a token must carry. */
+  issuer: string;
+  /** PEM public key or certificate (ES256 or RS256) that verifies token signatures. */
+  publicKeyFile: string;
+}
+
+export interface RegistryConfig {
+  /** Bind address of the standalone registry (`wharf start registry`). */
+  host: string;
+  port: number;
+  auth: RegistryAuth;
+  /** Set when the registry verifies tokens of an external token service. */
+  token?: RegistryTokenConfig;
+  maxManifestBytes: number;
+}
+
+/** harbor.yml after validation: defaults applied, units converted, names in camelCase. */
+export interface WharfConfig {
+  hostname: string;
+  http: HttpConfig;
+  https?: HttpsConfig;
+  /** Password of the `admin` user created on first start. */
+  adminPassword: string;
+  dataVolume: string;
+  database: DatabaseConfig;
+  redis: RedisConfig;
+  storage: StorageConfig;
+  /** Whether blob downloads may be redirected to the storage backend. */
+  storageRedirect: boolean;
+  /** PEM bundle of CAs trusted for the storage backend's TLS, in addition to the system's. */
+  storageCaBundleFile?: string;
+  log: LogConfig;
+  uploadPurging: UploadPurgingConfig;
+  registry: RegistryConfig;
+  /** harbor.yml's `_version`: the version of the file's layout. */
+  version?: string;
+}

@@ -1,0 +1,86 @@
+import type { Readable } from 'node:stream';
+
+/** What a driver knows about one stored object. */
+export interface FileInfo {
+  path: string;
+  size: number;
+  modTime: Date;
+}
+
+/**
+ * A writer for one object. Writes may be buffered; `close()` flushes and keeps the object open for
+ * a later `writer(path, true)` append (possibly from another process), `commit()` makes the content
+ * durable and readable at its path, and `cancel()` discards it.
+ */
+export interface FileWriter {
+  /** Bytes in the object so far, including bytes written before this writer was opened. */
+  readonly size: number;
+  write(chunk: Buffer): Promise<void>;
+  close(): Promise<void>;
+  commit(): Promise<void>;
+  cancel(): Promise<void>;
+}
+
+export interface RedirectOptions {
+  method: 'GET' | 'HEAD';
+  expiresInSeconds: number;
+}
+
+/**
+ * The storage driver interface: paths are '/'-separated, relative, and never contain '..' or empty
+ * segments (drivers refuse them with InvalidPathError).
+ */
+export interface StorageDriver {
+  readonly name: string;
+  /** null when nothing is stored at path. */
+  stat(path: string): Promise<FileInfo | null>;
+  /** Reads [offset, offset+length) (length omitted: to the end). Throws PathNotFoundError. */
+  reader(path: string, offset?: number, length?: number): Promise<Readable>;
+  getContent(path: string): Promise<Buffer>;
+  /** Replaces the content atomically: a reader sees the old or the new content, never a mix. */
+  putContent(path: string, content: Buffer): Promise<void>;
+  /** append=false truncates/creates; append=true continues an object closed earlier. */
+  writer(path: string, append: boolean): Promise<FileWriter>;
+  /** Direct children (files and directories) of a directory path, as full paths. */
+  list(path: string): Promise<string[]>;
+  /** Atomic where the backend allows: dst appears complete or not at all. Overwrites dst. */
+  move(src: string, dst: string): Promise<void>;
+  /** Deletes a file or a whole directory tree; deleting what does not exist is not an error. */
+  delete(path: string): Promise<void>;
+  /** A URL the client may fetch the object from directly, or null when the driver cannot redirect. */
+  redirectURL(path: string, options: RedirectOptions): Promise<string | null>;
+}
+
+export class StorageError extends Error {}
+
+export class PathNotFoundError extends StorageError {
+  constructor(readonly path: string) {
+    super(`path not found: ${path}`);
+    this.name = 'PathNotFoundError';
+  }
+}
+
+export class InvalidPathError extends StorageError {
+  constructor(readonly path: string) {
+    super(`invalid storage path: ${JSON.stringify(path)}`);
+    this.name = 'InvalidPathError';
+  }
+}
+
+/** Storage configuration, independent of harbor.yml's spelling. */
+export type StorageOptions =
+  | { driver: 'filesystem'; rootDirectory: string }
+  | {
+      driver: 's3';
+      bucket: string;
+      region: string;
+      endpoint?: string;
+      accessKey?: string;
+      secretKey?: string;
+      forcePathStyle?: boolean;
+      rootDirectory?: string;
+      /** Parts of a multipart upload, in bytes (S3 wants at least 5 MiB). */
+      chunkSize?: number;
+      /** Whether blob GETs may be redirected to a presigned URL. */
+      redirect: boolean;
+    };
