@@ -12,12 +12,20 @@ import {
 import { run } from './curl.js';
 import { generateTestData, sizesFor } from './data.js';
 import { closeConnections } from './http.js';
+import { flushRedisDatabase } from './redis.js';
 import { type BenchOptions, parseOptions } from './options.js';
 import { peakResidentBytes } from './proc.js';
 import { type Metrics, type Side, workloads } from './workloads.js';
 import { buildRows, markdownTable, rowDefinitions } from './report.js';
 
 const GiB = 1024 ** 3;
+// A Redis database of the benchmark's own, emptied before every Wharf start; others may share Redis.
+let redisDbIndex = 15;
+
+function parseRedisIndex(text: string): number {
+  if (!/^\d{1,4}$/.test(text)) throw new Error(`WHARF_BENCH_REDIS_DB must be a Redis database index, got "${text}"`);
+  return Number(text);
+}
 type SideName = 'wharf' | 'reference';
 
 function log(message: string): void {
@@ -32,17 +40,23 @@ interface Running {
 }
 
 const running = new Set<Running>();
+let scratchRoot: string | undefined;
 
-async function startSide(name: SideName, options: BenchOptions, scratchRoot: string, round: number): Promise<Running> {
-  const scratchDir = await mkdtemp(join(scratchRoot, `${name}-${round}-`));
+async function startSide(name: SideName, options: BenchOptions, parentDir: string, round: number): Promise<Running> {
+  const scratchDir = await mkdtemp(join(parentDir, `${name}-${round}-`));
   if (name === 'reference' || options.referenceOnly) {
     const entry: Running = { registry: await startReferenceRegistry(), scratchDir };
     running.add(entry);
     return entry;
   }
+  await flushRedisDatabase('127.0.0.1', 6379, redisDbIndex);
   const database = await createTestDatabase('wharf_bench');
   try {
-    const entry: Running = { registry: await startWharfRegistry({ database }), database, scratchDir };
+    const registry = await startWharfRegistry({
+      database,
+      extraConfig: { external_redis: { registry_db_index: redisDbIndex } },
+    });
+    const entry: Running = { registry, database, scratchDir };
     running.add(entry);
     return entry;
   } catch (error) {
@@ -62,6 +76,12 @@ async function stopAll(): Promise<void> {
   await Promise.allSettled([...running].map((entry) => stopSide(entry)));
 }
 
+async function cleanUp(): Promise<void> {
+  await stopAll();
+  if (scratchRoot) await rm(scratchRoot, { recursive: true, force: true });
+  scratchRoot = undefined;
+}
+
 async function toolVersion(command: string, args: string[]): Promise<string> {
   const { stdout, stderr } = await run(command, args).catch(() => ({ stdout: '', stderr: 'not installed' }));
   return (stdout || stderr).split('\n')[0].trim();
@@ -69,6 +89,7 @@ async function toolVersion(command: string, args: string[]): Promise<string> {
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
+  redisDbIndex = parseRedisIndex(process.env.WHARF_BENCH_REDIS_DB ?? String(redisDbIndex));
   for (const tool of ['curl', 'wrk']) {
     const { code } = await run(tool, ['--version']).catch(() => ({ code: -1 }));
     if (code === -1 || code === 127) throw new Error(`${tool} is required (apt-get install -y ${tool})`);
@@ -79,11 +100,12 @@ async function main(): Promise<void> {
   const sizes = sizesFor(options.quick);
   const startedAt = new Date();
   const loadStart = loadavg();
-  const scratchRoot = await mkdtemp(join(tmpdir(), 'wharf-bench-'));
+  const scratch = await mkdtemp(join(tmpdir(), 'wharf-bench-'));
+  scratchRoot = scratch;
   const results: { round: number; order: SideName[]; wharf: Metrics; reference: Metrics }[] = [];
   try {
-    log(`generating test data in ${scratchRoot}`);
-    const data = await generateTestData(scratchRoot, sizes);
+    log(`generating test data in ${scratch}`);
+    const data = await generateTestData(scratch, sizes);
     const selected = workloads(data, sizes).filter((workload) => options.only.includes(workload.id));
 
     for (let round = 1; round <= options.rounds; round++) {
@@ -91,7 +113,7 @@ async function main(): Promise<void> {
       const order: SideName[] = round % 2 === 1 ? ['wharf', 'reference'] : ['reference', 'wharf'];
       log(`round ${round}/${options.rounds}: ${order.map((n) => names[n]).join(' then ')}`);
       const entries = {} as Record<SideName, Running>;
-      for (const name of order) entries[name] = await startSide(name, options, scratchRoot, round);
+      for (const name of order) entries[name] = await startSide(name, options, scratch, round);
       const sides = {} as Record<SideName, Side>;
       const metrics: Record<SideName, Metrics> = { wharf: {}, reference: {} };
       for (const name of order) {
@@ -120,12 +142,12 @@ async function main(): Promise<void> {
         }
       }
       results.push({ round, order, wharf: metrics.wharf, reference: metrics.reference });
+      log(`round ${round}: stopping both registries and removing their data`);
       for (const name of order) await stopSide(entries[name]);
     }
   } finally {
     closeConnections();
-    await stopAll();
-    await rm(scratchRoot, { recursive: true, force: true });
+    await cleanUp();
   }
 
   const loadEnd = loadavg();
@@ -182,12 +204,12 @@ async function main(): Promise<void> {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     log(`${signal}: stopping registries`);
-    void stopAll().finally(() => process.exit(130));
+    void cleanUp().finally(() => process.exit(130));
   });
 }
 
 main().catch(async (error: unknown) => {
   console.error(error instanceof Error ? error.message : error);
-  await stopAll();
+  await cleanUp();
   process.exitCode = 1;
 });

@@ -248,7 +248,7 @@ const MARK: Record<Verdict, string> = { pass: '✅ pass', tie: '🟰 tie', fail:
 
 export function markdownTable(rows: Row[], names: { wharf: string; reference: string }): string {
   const lines = [
-    `| Workload | ${names.wharf} | ${names.reference} | Ratio (> 1: ${names.wharf} better) | Goal | Result |`,
+    `| Workload | ${names.wharf} | ${names.reference} | Ratio (> 1: ${names.wharf} better) | Target | Result |`,
     '|---|---:|---:|---:|---|---|',
   ];
   for (const row of rows) {

@@ -33,7 +33,9 @@ async function accessController(config: WharfConfig): Promise<AccessController> 
   try {
     pem = await readFile(token.publicKeyFile, 'utf8');
   } catch (error) {
-    throw new Error(`registry.token.public_key: cannot read ${token.publicKeyFile}: ${(error as Error).message}`);
+    throw new Error(`registry.token.public_key: cannot read ${token.publicKeyFile}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   return TokenAccessController.create({
     realm: token.realm,

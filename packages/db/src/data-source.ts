@@ -60,11 +60,11 @@ export async function runMigrations(dataSource: DataSource): Promise<string[]> {
 /** Names of migrations the database has not run yet. */
 export async function pendingMigrations(dataSource: DataSource): Promise<string[]> {
   const executed = new Set<string>();
-  const exists = (await dataSource.query(`SELECT to_regclass('wharf_migrations') IS NOT NULL AS present`)) as {
-    present: boolean;
-  }[];
+  const exists = await dataSource.query<{ present: boolean }[]>(
+    `SELECT to_regclass('wharf_migrations') IS NOT NULL AS present`,
+  );
   if (exists[0]?.present) {
-    const rows = (await dataSource.query(`SELECT name FROM wharf_migrations`)) as { name: string }[];
+    const rows = await dataSource.query<{ name: string }[]>(`SELECT name FROM wharf_migrations`);
     for (const row of rows) executed.add(row.name);
   }
   return MIGRATIONS.map((m) => new m().name).filter((name) => !executed.has(name));

@@ -31,8 +31,8 @@ describe('RegistryRepository against PostgreSQL', () => {
     await repo.linkBlob('lib/b', d('a'), 10);
     expect(await repo.blobInRepository('lib/a', d('a'))).toBe(10);
     expect(await repo.blobInRepository('lib/c', d('a'))).toBeNull();
-    const count = (await ds.query(`SELECT count(*)::int AS n FROM registry_blob`)) as { n: number }[];
-    expect(count[0]!.n).toBe(1);
+    const count = await ds.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM registry_blob`);
+    expect(count[0].n).toBe(1);
     expect(await repo.missingBlobs('lib/a', [d('a'), d('b')])).toEqual([d('b')]);
     expect(await repo.unlinkBlob('lib/b', d('a'))).toBe(true);
     expect(await repo.unlinkBlob('lib/b', d('a'))).toBe(false);
@@ -41,7 +41,12 @@ describe('RegistryRepository against PostgreSQL', () => {
 
   it('stores manifests with tags, moves tags, deletes tags and manifests with events', async () => {
     const payload = Buffer.from('{"schemaVersion":2}');
-    const base = { repository: 'lib/a', mediaType: 'application/vnd.oci.image.manifest.v1+json', payload, references: [] };
+    const base = {
+      repository: 'lib/a',
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      payload,
+      references: [],
+    };
     await repo.putManifest({ ...base, digest: d('1'), tag: 'v1' });
     await repo.putManifest({ ...base, digest: d('2'), tag: 'v1', subjectDigest: d('1'), artifactType: 'x/y' });
     await repo.putManifest({ ...base, digest: d('2'), tag: 'v2' });
@@ -56,7 +61,7 @@ describe('RegistryRepository against PostgreSQL', () => {
     expect(await repo.deleteManifest('lib/a', d('2'))).toBe(true);
     expect(await repo.getManifest('lib/a', 'v1', false, false)).toBeNull();
     expect(await repo.deleteManifest('lib/a', d('2'))).toBe(false);
-    const events = (await ds.query(`SELECT type FROM event_outbox ORDER BY id`)) as { type: string }[];
+    const events = await ds.query<{ type: string }[]>(`SELECT type FROM event_outbox ORDER BY id`);
     expect(events.map((e) => e.type)).toEqual([
       'DELETE_BLOB',
       'PUSH_ARTIFACT',

@@ -18,9 +18,10 @@ export function parseDigest(value: string): ParsedDigest | null {
   const match = DIGEST_GRAMMAR.exec(value);
   if (!match) return null;
   const algorithm = match[1] as DigestAlgorithm;
-  const encoded = match[2]!;
-  const length = ENCODED_LENGTH[algorithm] as number | undefined;
-  if (length === undefined || encoded.length !== length || !/^[a-f0-9]+$/.test(encoded)) return null;
+  const encoded = match[2];
+  if (!Object.hasOwn(ENCODED_LENGTH, algorithm)) return null;
+  const length = ENCODED_LENGTH[algorithm];
+  if (encoded.length !== length || !/^[a-f0-9]+$/.test(encoded)) return null;
   return { algorithm, encoded, digest: value };
 }
 
@@ -32,8 +33,13 @@ export function requireDigest(value: string | undefined | null): ParsedDigest {
   const parsed = parseDigest(value);
   if (parsed) return parsed;
   const match = DIGEST_GRAMMAR.exec(value);
-  if (match && !(match[1]! in ENCODED_LENGTH)) {
-    throw new OciError(OciErrorCode.UNSUPPORTED, `digest algorithm ${match[1]} is not supported`, { digest: value }, 400);
+  if (match && !Object.hasOwn(ENCODED_LENGTH, match[1])) {
+    throw new OciError(
+      OciErrorCode.UNSUPPORTED,
+      `digest algorithm ${match[1]} is not supported`,
+      { digest: value },
+      400,
+    );
   }
   throw new OciError(OciErrorCode.DIGEST_INVALID, `invalid digest: ${value}`, { digest: value });
 }

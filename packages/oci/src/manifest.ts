@@ -106,8 +106,11 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
     throw invalid('manifest is not valid JSON');
   }
   if (!isRecord(json)) throw invalid('manifest must be a JSON object');
-  if (json.schemaVersion === 1 || contentType === MediaType.DockerManifestSchema1 ||
-      contentType === MediaType.DockerManifestSchema1Signed) {
+  if (
+    json.schemaVersion === 1 ||
+    contentType === MediaType.DockerManifestSchema1 ||
+    contentType === MediaType.DockerManifestSchema1Signed
+  ) {
     throw invalid('Docker image manifest schema 1 is not supported; push schema 2 or an OCI manifest');
   }
   if (json.schemaVersion !== 2) throw invalid('schemaVersion must be 2');

@@ -32,25 +32,32 @@ export function isValidMediaType(value: string): boolean {
 /** The media type of a Content-Type header value, without parameters, lower-cased. */
 export function baseMediaType(contentType: string | undefined): string | undefined {
   if (!contentType) return undefined;
-  const base = contentType.split(';', 1)[0]!.trim().toLowerCase();
+  const base = contentType.split(';', 1)[0].trim().toLowerCase();
   return base === '' ? undefined : base;
 }
 
 /**
- * Whether an Accept header admits a media type. No header (or an empty one) admits everything, as do the
- * wildcards; q=0 entries refuse.
+ * Whether an Accept header admits a media type. No header (or an empty one) admits everything. As RFC 9110
+ * says, the most specific matching range decides (the exact type, then type/any, then any/any), and q=0 refuses.
  */
 export function acceptAllows(accept: string | string[] | undefined, mediaType: string): boolean {
   const values = Array.isArray(accept) ? accept.join(',') : accept;
   if (values === undefined || values.trim() === '') return true;
   const [type] = mediaType.split('/');
+  let best = 0;
+  let allowed = false;
   for (const entry of values.split(',')) {
     const [rawRange, ...params] = entry.split(';');
-    const range = rawRange!.trim().toLowerCase();
-    if (range === '') continue;
+    const range = rawRange.trim().toLowerCase();
+    const specificity = range === mediaType ? 3 : range === `${type}/*` ? 2 : range === '*/*' ? 1 : 0;
+    if (specificity === 0 || specificity < best) continue;
     const refused = params.some((p) => /^\s*q\s*=\s*0(?:\.0*)?\s*$/.test(p));
-    if (refused) continue;
-    if (range === '*/*' || range === mediaType || range === `${type}/*`) return true;
+    if (specificity > best) {
+      best = specificity;
+      allowed = !refused;
+    } else {
+      allowed = allowed && !refused;
+    }
   }
-  return false;
+  return allowed;
 }

@@ -132,7 +132,7 @@ export class RegistryEngine {
     const repositories = n === 0 ? [] : await this.repository.listRepositories(n + 1, last);
     const page = repositories.slice(0, n);
     if (repositories.length > n) {
-      reply.header('Link', `</v2/_catalog?n=${n}&last=${encodeURIComponent(page[page.length - 1]!)}>; rel="next"`);
+      reply.header('Link', `</v2/_catalog?n=${n}&last=${encodeURIComponent(page[page.length - 1])}>; rel="next"`);
     }
     reply.type('application/json').send(Buffer.from(JSON.stringify({ repositories: page })));
   }
@@ -143,7 +143,10 @@ export class RegistryEngine {
     if (tags === null) throw new OciError(OciErrorCode.NAME_UNKNOWN, 'repository name not known to registry', { name });
     const page = tags.slice(0, n);
     if (tags.length > n) {
-      reply.header('Link', `</v2/${name}/tags/list?n=${n}&last=${encodeURIComponent(page[page.length - 1]!)}>; rel="next"`);
+      reply.header(
+        'Link',
+        `</v2/${name}/tags/list?n=${n}&last=${encodeURIComponent(page[page.length - 1])}>; rel="next"`,
+      );
     }
     reply.type('application/json').send(Buffer.from(JSON.stringify({ name, tags: page })));
   }
@@ -402,7 +405,14 @@ export class RegistryEngine {
     const range = parseContentRange(request.headers['content-range']);
     const length = contentLength(request);
     const body = hasBody(request) ? bodyStream(request) : undefined;
-    await this.blobs.complete(name, id, digest, body, { start: range?.start, length: range?.length ?? length }, ctx.actor);
+    await this.blobs.complete(
+      name,
+      id,
+      digest,
+      body,
+      { start: range?.start, length: range?.length ?? length },
+      ctx.actor,
+    );
     reply.header('Location', blobLocation(name, digest.digest));
     reply.header('Docker-Content-Digest', digest.digest);
     reply.code(201).send();
@@ -413,4 +423,3 @@ export class RegistryEngine {
     ctx.reply.code(204).send();
   }
 }
-

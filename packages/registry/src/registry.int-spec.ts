@@ -84,7 +84,7 @@ describe('registry engine over HTTP (PostgreSQL + filesystem storage)', () => {
     const wrong = sha(Buffer.from('something else'));
     const res = await fetch(url(`/v2/lib/bad/blobs/uploads/?digest=${wrong}`), { method: 'POST', body: data });
     expect(res.status).toBe(400);
-    expect(((await res.json()) as { errors: { code: string }[] }).errors[0]!.code).toBe('DIGEST_INVALID');
+    expect(((await res.json()) as { errors: { code: string }[] }).errors[0].code).toBe('DIGEST_INVALID');
     expect((await fetch(url(`/v2/lib/bad/blobs/${wrong}`), { method: 'HEAD' })).status).toBe(404);
   });
 
@@ -145,7 +145,9 @@ describe('registry engine over HTTP (PostgreSQL + filesystem storage)', () => {
   it('mounts a blob across repositories with mount+from, and opens a session for mount without from', async () => {
     const data = randomBytes(2048);
     const digest = await pushBlob('lib/source', data);
-    const mounted = await fetch(url(`/v2/lib/target/blobs/uploads/?mount=${digest}&from=lib/source`), { method: 'POST' });
+    const mounted = await fetch(url(`/v2/lib/target/blobs/uploads/?mount=${digest}&from=lib/source`), {
+      method: 'POST',
+    });
     expect(mounted.status).toBe(201);
     expect(mounted.headers.get('location')).toBe(`/v2/lib/target/blobs/${digest}`);
     expect((await fetch(url(`/v2/lib/target/blobs/${digest}`), { method: 'HEAD' })).status).toBe(200);
@@ -194,7 +196,7 @@ describe('registry engine over HTTP (PostgreSQL + filesystem storage)', () => {
   it('refuses bad manifests with the right codes and stores nothing', async () => {
     const put = (ref: string, body: Buffer | string, type: string = MediaType.OciManifest) =>
       fetch(url(`/v2/lib/refuse/manifests/${ref}`), { method: 'PUT', body, headers: { 'content-type': type } });
-    const codeOf = async (res: Response) => ((await res.json()) as { errors: { code: string }[] }).errors[0]!.code;
+    const codeOf = async (res: Response) => ((await res.json()) as { errors: { code: string }[] }).errors[0].code;
     let res = await put('t', '{not json');
     expect(res.status).toBe(400);
     expect(await codeOf(res)).toBe('MANIFEST_INVALID');
@@ -208,7 +210,11 @@ describe('registry engine over HTTP (PostgreSQL + filesystem storage)', () => {
     res = await put(sha('different'), ok);
     expect(res.status).toBe(400);
     expect(await codeOf(res)).toBe('DIGEST_INVALID');
-    res = await put('t', JSON.stringify({ schemaVersion: 1, name: 'x', tag: 'y', fsLayers: [] }), MediaType.DockerManifestSchema1Signed);
+    res = await put(
+      't',
+      JSON.stringify({ schemaVersion: 1, name: 'x', tag: 'y', fsLayers: [] }),
+      MediaType.DockerManifestSchema1Signed,
+    );
     expect(res.status).toBe(400);
     expect(await codeOf(res)).toBe('MANIFEST_INVALID');
     res = await put('t', Buffer.concat([ok.subarray(0, -1), Buffer.from(`,"x":"${'a'.repeat(5 * 1024 * 1024)}"}`)]));
@@ -297,7 +303,7 @@ describe('registry engine over HTTP (PostgreSQL + filesystem storage)', () => {
     const first = await fetch(url('/v2/_catalog?n=2'));
     const body = (await first.json()) as { repositories: string[] };
     expect(body.repositories).toHaveLength(2);
-    expect(first.headers.get('link')).toContain(`last=${encodeURIComponent(body.repositories[1]!)}`);
+    expect(first.headers.get('link')).toContain(`last=${encodeURIComponent(body.repositories[1])}`);
     const all = (await (await fetch(url('/v2/_catalog'))).json()) as { repositories: string[] };
     expect(all.repositories).toEqual([...all.repositories].sort());
     expect(all.repositories).toContain('lib/app');
@@ -308,7 +314,7 @@ describe('registry engine over HTTP (PostgreSQL + filesystem storage)', () => {
     for (const path of ['/v2/lib/..%2Fetc/tags/list', '/v2/lib%2F..%2F..%2Fx/tags/list', '/v2/Upper/tags/list']) {
       const res = await fetch(url(path));
       expect(res.status).toBe(400);
-      expect(((await res.json()) as { errors: { code: string }[] }).errors[0]!.code).toBe('NAME_INVALID');
+      expect(((await res.json()) as { errors: { code: string }[] }).errors[0].code).toBe('NAME_INVALID');
     }
   });
 
@@ -317,9 +323,9 @@ describe('registry engine over HTTP (PostgreSQL + filesystem storage)', () => {
     await (await fetch(url('/v2/lib/events/manifests/e1'))).arrayBuffer();
     expect((await fetch(url(`/v2/lib/events/manifests/${img.digest}`), { method: 'DELETE' })).status).toBe(202);
     await reg.app.close();
-    const rows = (await reg.dataSource.query(
+    const rows = await reg.dataSource.query<{ type: string }[]>(
       `SELECT type FROM event_outbox WHERE payload->>'repository' = 'lib/events' ORDER BY id`,
-    )) as { type: string }[];
+    );
     expect(rows.map((r) => r.type).sort()).toEqual(['DELETE_ARTIFACT', 'PULL_ARTIFACT', 'PUSH_ARTIFACT']);
   });
 });

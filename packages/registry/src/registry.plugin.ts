@@ -64,7 +64,7 @@ function deny(decision: Extract<AccessDecision, { allowed: false }>): OciError {
  * The OCI Distribution v1.1 API as a Fastify plugin, mounted at `/v2`. Bodies are left unparsed so blob bytes
  * stream from the socket to storage; the host supplies the access controller and the policy chain.
  */
-export async function registryPlugin(app: FastifyInstance, options: RegistryPluginOptions): Promise<void> {
+export function registryPlugin(app: FastifyInstance, options: RegistryPluginOptions): Promise<void> {
   const policies = options.policies ?? [];
   const pulls = new PullRecorder(options.repository, {
     onError: (error) => app.log.error({ err: error }, 'could not record pull events'),
@@ -104,7 +104,12 @@ export async function registryPlugin(app: FastifyInstance, options: RegistryPlug
     if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode < 500) {
       return sendError(
         reply,
-        new OciError(OciErrorCode.UNSUPPORTED, fastifyError.message ?? 'bad request', undefined, fastifyError.statusCode),
+        new OciError(
+          OciErrorCode.UNSUPPORTED,
+          fastifyError.message ?? 'bad request',
+          undefined,
+          fastifyError.statusCode,
+        ),
         isHead,
       );
     }
@@ -144,4 +149,5 @@ export async function registryPlugin(app: FastifyInstance, options: RegistryPlug
 
   app.route({ method: [...METHODS], url: '/v2', handler, exposeHeadRoute: false });
   app.route({ method: [...METHODS], url: '/v2/*', handler, exposeHeadRoute: false });
+  return Promise.resolve();
 }

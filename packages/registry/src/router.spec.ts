@@ -57,7 +57,6 @@ describe('matchRoute', () => {
     '%2e%2e/manifests/latest',
     'library/manifests/lat%65st',
     `library/blobs/sha256%3a${'a'.repeat(64)}`,
-    'library/tags/list%00',
   ])('refuses any percent-encoding in %s with NAME_INVALID', (path) => {
     const error = nameInvalid(path);
     expect(error.code).toBe(OciErrorCode.NAME_INVALID);
@@ -107,6 +106,7 @@ describe('matchRoute', () => {
     'library/referrers/',
     '_catalog/',
     '_catalog/x',
+    'library/tags/list%00',
     'v2',
   ])('returns null for the unknown path %j', (path) => {
     expect(matchRoute(path)).toBeNull();

@@ -5,7 +5,8 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type RegistryProcess, startReferenceRegistry, writeWharfConfig } from './processes.js';
+import { createTestDatabase } from './database.js';
+import { type RegistryProcess, startReferenceRegistry, startWharfRegistry, writeWharfConfig } from './processes.js';
 
 async function status(url: string, init?: RequestInit): Promise<number> {
   const res = await fetch(url, init);
@@ -73,6 +74,28 @@ describe('startReferenceRegistry', () => {
   it('rejects a port outside the TCP range', async () => {
     await expect(startReferenceRegistry({ port: 70_000 })).rejects.toThrow(/invalid port 70000/);
   });
+});
+
+describe('startWharfRegistry', () => {
+  it('migrates, serves /v2/, keeps blobs across a restart, logs to the data dir and cleans up on stop', async () => {
+    const database = await createTestDatabase();
+    const dataDir = await mkdtemp(join(tmpdir(), 'wharf-fixture-'));
+    const registry = await startWharfRegistry({ database, dataDir });
+    try {
+      expect(await status(`${registry.url}/v2/`)).toBe(200);
+      const digest = await pushBlob(registry, 'wharf keeps this');
+      await registry.restart();
+      expect(await status(`${registry.url}/v2/fixture/blobs/${digest}`)).toBe(200);
+      expect(existsSync(join(dataDir, 'wharf-registry.log'))).toBe(true);
+      const { pid } = registry;
+      await registry.stop();
+      expect(existsSync(`/proc/${pid}`)).toBe(false);
+    } finally {
+      await registry.stop();
+      await database.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
 
 describe('writeWharfConfig', () => {

@@ -109,8 +109,8 @@ export class RegistryRepository {
   constructor(private readonly dataSource: DataSource) {}
 
   private async ensureRepository(manager: EntityManager, name: string): Promise<string> {
-    const rows = (await manager.query(ENSURE_REPOSITORY, [name])) as { id: string }[];
-    return rows[0]!.id;
+    const rows = await manager.query<{ id: string }[]>(ENSURE_REPOSITORY, [name]);
+    return rows[0].id;
   }
 
   private async insertEvents(manager: EntityManager | DataSource, events: RegistryEvent[]): Promise<void> {
@@ -132,28 +132,28 @@ export class RegistryRepository {
   }
 
   async repositoryExists(name: string): Promise<boolean> {
-    const rows = (await this.dataSource.query(`SELECT 1 FROM registry_repository WHERE name = $1`, [name])) as unknown[];
+    const rows = await this.dataSource.query<unknown[]>(`SELECT 1 FROM registry_repository WHERE name = $1`, [name]);
     return rows.length > 0;
   }
 
   /** The size of a blob the repository holds, or null. */
   async blobInRepository(name: string, digest: string): Promise<number | null> {
-    const rows = (await this.dataSource.query(
+    const rows = await this.dataSource.query<{ size: string }[]>(
       `SELECT b.size FROM registry_repository r
        JOIN registry_repository_blob rb ON rb.repository_id = r.id AND rb.digest = $2
        JOIN registry_blob b ON b.digest = rb.digest
        WHERE r.name = $1`,
       [name, digest],
-    )) as { size: string }[];
-    return rows.length > 0 ? Number(rows[0]!.size) : null;
+    );
+    return rows.length > 0 ? Number(rows[0].size) : null;
   }
 
   /** The size of a stored blob, whichever repository holds it, or null. */
   async blobSize(digest: string): Promise<number | null> {
-    const rows = (await this.dataSource.query(`SELECT size FROM registry_blob WHERE digest = $1`, [digest])) as {
-      size: string;
-    }[];
-    return rows.length > 0 ? Number(rows[0]!.size) : null;
+    const rows = await this.dataSource.query<{ size: string }[]>(`SELECT size FROM registry_blob WHERE digest = $1`, [
+      digest,
+    ]);
+    return rows.length > 0 ? Number(rows[0].size) : null;
   }
 
   /** Records blob bytes (already durable in storage) and links them to a repository. */
@@ -178,12 +178,12 @@ export class RegistryRepository {
   /** Unlinks a blob from a repository (its bytes stay for garbage collection). False when it was not linked. */
   async unlinkBlob(name: string, digest: string, actor?: string): Promise<boolean> {
     return this.dataSource.transaction(async (m) => {
-      const rows = (await m.query(
+      const rows = await m.query<[unknown[], number]>(
         `DELETE FROM registry_repository_blob rb USING registry_repository r
          WHERE rb.repository_id = r.id AND r.name = $1 AND rb.digest = $2
          RETURNING rb.digest`,
         [name, digest],
-      )) as [unknown[], number];
+      );
       if ((rows[0]?.length ?? 0) === 0) return false;
       await this.insertEvents(m, [{ type: 'DELETE_BLOB', repository: name, digest, actor }]);
       return true;
@@ -193,12 +193,12 @@ export class RegistryRepository {
   /** Digests among those given that the repository does not hold as blobs. */
   async missingBlobs(name: string, digests: string[]): Promise<string[]> {
     if (digests.length === 0) return [];
-    const rows = (await this.dataSource.query(
+    const rows = await this.dataSource.query<{ digest: string }[]>(
       `SELECT rb.digest FROM registry_repository r
        JOIN registry_repository_blob rb ON rb.repository_id = r.id
        WHERE r.name = $1 AND rb.digest = ANY($2::text[])`,
       [name, digests],
-    )) as { digest: string }[];
+    );
     const present = new Set(rows.map((r) => r.digest));
     return digests.filter((d) => !present.has(d));
   }
@@ -206,12 +206,12 @@ export class RegistryRepository {
   /** Digests among those given that the repository does not hold as manifests. */
   async missingManifests(name: string, digests: string[]): Promise<string[]> {
     if (digests.length === 0) return [];
-    const rows = (await this.dataSource.query(
+    const rows = await this.dataSource.query<{ digest: string }[]>(
       `SELECT m.digest FROM registry_repository r
        JOIN registry_manifest m ON m.repository_id = r.id
        WHERE r.name = $1 AND m.digest = ANY($2::text[])`,
       [name, digests],
-    )) as { digest: string }[];
+    );
     const present = new Set(rows.map((r) => r.digest));
     return digests.filter((d) => !present.has(d));
   }
@@ -220,7 +220,7 @@ export class RegistryRepository {
   async putManifest(manifest: NewManifest): Promise<void> {
     await this.dataSource.transaction(async (m) => {
       const repositoryId = await this.ensureRepository(m, manifest.repository);
-      const inserted = (await m.query(
+      const inserted = await m.query<{ id: string }[]>(
         `INSERT INTO registry_manifest
            (repository_id, digest, media_type, artifact_type, size, payload, subject_digest, annotations)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -236,10 +236,10 @@ export class RegistryRepository {
           manifest.subjectDigest ?? null,
           manifest.annotations ? JSON.stringify(manifest.annotations) : null,
         ],
-      )) as { id: string }[];
+      );
       let manifestId: string;
       if (inserted.length > 0) {
-        manifestId = inserted[0]!.id;
+        manifestId = inserted[0].id;
         if (manifest.references.length > 0) {
           const values: string[] = [];
           const params: unknown[] = [manifestId];
@@ -255,11 +255,11 @@ export class RegistryRepository {
           );
         }
       } else {
-        const existing = (await m.query(
+        const existing = await m.query<{ id: string }[]>(
           `SELECT id FROM registry_manifest WHERE repository_id = $1 AND digest = $2`,
           [repositoryId, manifest.digest],
-        )) as { id: string }[];
-        manifestId = existing[0]!.id;
+        );
+        manifestId = existing[0].id;
       }
       if (manifest.tag !== undefined) {
         await m.query(
@@ -282,7 +282,12 @@ export class RegistryRepository {
     });
   }
 
-  async getManifest(name: string, reference: string, byDigest: boolean, withPayload: boolean): Promise<StoredManifest | null> {
+  async getManifest(
+    name: string,
+    reference: string,
+    byDigest: boolean,
+    withPayload: boolean,
+  ): Promise<StoredManifest | null> {
     const sql = byDigest
       ? withPayload
         ? GET_MANIFEST_BY_DIGEST
@@ -290,13 +295,9 @@ export class RegistryRepository {
       : withPayload
         ? GET_MANIFEST_BY_TAG
         : HEAD_MANIFEST_BY_TAG;
-    const rows = (await this.dataSource.query(sql, [name, reference])) as {
-      digest: string;
-      media_type: string;
-      size: string;
-      subject_digest: string | null;
-      payload?: Buffer;
-    }[];
+    const rows = await this.dataSource.query<
+      { digest: string; media_type: string; size: string; subject_digest: string | null; payload?: Buffer }[]
+    >(sql, [name, reference]);
     const row = rows[0];
     if (!row) return null;
     const stored: StoredManifest = {
@@ -312,12 +313,12 @@ export class RegistryRepository {
   /** Deletes a manifest and every tag pointing at it. False when the repository does not hold it. */
   async deleteManifest(name: string, digest: string, actor?: string): Promise<boolean> {
     return this.dataSource.transaction(async (m) => {
-      const rows = (await m.query(
+      const rows = await m.query<[{ media_type: string; size: string }[], number]>(
         `DELETE FROM registry_manifest mf USING registry_repository r
          WHERE mf.repository_id = r.id AND r.name = $1 AND mf.digest = $2
          RETURNING mf.media_type, mf.size`,
         [name, digest],
-      )) as [{ media_type: string; size: string }[], number];
+      );
       const deleted = rows[0];
       if (!deleted || deleted.length === 0) return false;
       await this.insertEvents(m, [
@@ -325,8 +326,8 @@ export class RegistryRepository {
           type: 'DELETE_ARTIFACT',
           repository: name,
           digest,
-          mediaType: deleted[0]!.media_type,
-          size: Number(deleted[0]!.size),
+          mediaType: deleted[0].media_type,
+          size: Number(deleted[0].size),
           actor,
         },
       ]);
@@ -337,55 +338,57 @@ export class RegistryRepository {
   /** Deletes one tag; the manifest stays. False when the tag does not exist. */
   async deleteTag(name: string, tag: string, actor?: string): Promise<boolean> {
     return this.dataSource.transaction(async (m) => {
-      const rows = (await m.query(
+      const rows = await m.query<[{ digest: string }[], number]>(
         `DELETE FROM registry_tag t USING registry_repository r, registry_manifest mf
          WHERE t.repository_id = r.id AND r.name = $1 AND t.name = $2 AND mf.id = t.manifest_id
          RETURNING mf.digest`,
         [name, tag],
-      )) as [{ digest: string }[], number];
+      );
       const deleted = rows[0];
       if (!deleted || deleted.length === 0) return false;
-      await this.insertEvents(m, [{ type: 'DELETE_TAG', repository: name, digest: deleted[0]!.digest, tag, actor }]);
+      await this.insertEvents(m, [{ type: 'DELETE_TAG', repository: name, digest: deleted[0].digest, tag, actor }]);
       return true;
     });
   }
 
   /** Tags in lexical order after `last`, at most `limit`; null when the repository does not exist. */
   async listTags(name: string, limit: number, last?: string): Promise<string[] | null> {
-    const repo = (await this.dataSource.query(`SELECT id FROM registry_repository WHERE name = $1`, [name])) as {
-      id: string;
-    }[];
+    const repo = await this.dataSource.query<{ id: string }[]>(`SELECT id FROM registry_repository WHERE name = $1`, [
+      name,
+    ]);
     if (repo.length === 0) return null;
-    const rows = (await this.dataSource.query(
+    const rows = await this.dataSource.query<{ name: string }[]>(
       `SELECT name FROM registry_tag WHERE repository_id = $1 AND ($2::text IS NULL OR name > $2)
        ORDER BY name LIMIT $3`,
-      [repo[0]!.id, last ?? null, limit],
-    )) as { name: string }[];
+      [repo[0].id, last ?? null, limit],
+    );
     return rows.map((r) => r.name);
   }
 
   async listRepositories(limit: number, last?: string): Promise<string[]> {
-    const rows = (await this.dataSource.query(
+    const rows = await this.dataSource.query<{ name: string }[]>(
       `SELECT name FROM registry_repository WHERE ($1::text IS NULL OR name > $1) ORDER BY name LIMIT $2`,
       [last ?? null, limit],
-    )) as { name: string }[];
+    );
     return rows.map((r) => r.name);
   }
 
   async listReferrers(name: string, subjectDigest: string): Promise<Referrer[]> {
-    const rows = (await this.dataSource.query(
+    const rows = await this.dataSource.query<
+      {
+        digest: string;
+        media_type: string;
+        size: string;
+        artifact_type: string | null;
+        annotations: Record<string, string> | null;
+      }[]
+    >(
       `SELECT m.digest, m.media_type, m.size, m.artifact_type, m.annotations
        FROM registry_repository r
        JOIN registry_manifest m ON m.repository_id = r.id AND m.subject_digest = $2
        WHERE r.name = $1 ORDER BY m.created_at, m.id`,
       [name, subjectDigest],
-    )) as {
-      digest: string;
-      media_type: string;
-      size: string;
-      artifact_type: string | null;
-      annotations: Record<string, string> | null;
-    }[];
+    );
     return rows.map((r) => ({
       digest: r.digest,
       mediaType: r.media_type,
@@ -396,20 +399,20 @@ export class RegistryRepository {
   }
 
   async createUpload(id: string, name: string, path: string): Promise<UploadSession> {
-    const rows = (await this.dataSource.query(
+    const rows = await this.dataSource.query<UploadRow[]>(
       `INSERT INTO registry_upload (id, repository_name, path) VALUES ($1, $2, $3)
        RETURNING id, repository_name, path, size, started_at, updated_at`,
       [id, name, path],
-    )) as UploadRow[];
-    return toUpload(rows[0]!);
+    );
+    return toUpload(rows[0]);
   }
 
   async getUpload(id: string, name: string): Promise<UploadSession | null> {
-    const rows = (await this.dataSource.query(
+    const rows = await this.dataSource.query<UploadRow[]>(
       `SELECT id, repository_name, path, size, started_at, updated_at FROM registry_upload
        WHERE id = $1 AND repository_name = $2`,
       [id, name],
-    )) as UploadRow[];
+    );
     return rows[0] ? toUpload(rows[0]) : null;
   }
 
@@ -418,14 +421,14 @@ export class RegistryRepository {
    * session does not exist; UploadBusyError while another request holds an unexpired lease.
    */
   async acquireUpload(id: string, name: string, owner: string, leaseMs: number): Promise<UploadSession | null> {
-    const rows = (await this.dataSource.query(
+    const rows = await this.dataSource.query<[UploadRow[], number]>(
       `UPDATE registry_upload SET lease_owner = $3, lease_until = now() + ($4 || ' milliseconds')::interval
        WHERE id = $1 AND repository_name = $2 AND (lease_until IS NULL OR lease_until < now())
        RETURNING id, repository_name, path, size, started_at, updated_at`,
       [id, name, owner, String(leaseMs)],
-    )) as [UploadRow[], number];
+    );
     const updated = rows[0];
-    if (updated && updated.length > 0) return toUpload(updated[0]!);
+    if (updated && updated.length > 0) return toUpload(updated[0]);
     const existing = await this.getUpload(id, name);
     if (existing) throw new UploadBusyError(id);
     return null;
@@ -454,12 +457,12 @@ export class RegistryRepository {
 
   /** Upload sessions untouched since `cutoff` and not being written now. */
   async staleUploads(cutoff: Date, limit: number): Promise<UploadSession[]> {
-    const rows = (await this.dataSource.query(
+    const rows = await this.dataSource.query<UploadRow[]>(
       `SELECT id, repository_name, path, size, started_at, updated_at FROM registry_upload
        WHERE updated_at < $1 AND (lease_until IS NULL OR lease_until < now())
        ORDER BY updated_at LIMIT $2`,
       [cutoff, limit],
-    )) as UploadRow[];
+    );
     return rows.map(toUpload);
   }
 
@@ -468,16 +471,16 @@ export class RegistryRepository {
    * request that has just started writing to it. True when it was removed.
    */
   async deleteStaleUpload(id: string, cutoff: Date): Promise<boolean> {
-    const rows = (await this.dataSource.query(
+    const rows = await this.dataSource.query<[unknown[], number]>(
       `DELETE FROM registry_upload WHERE id = $1 AND updated_at < $2 AND (lease_until IS NULL OR lease_until < now())
        RETURNING id`,
       [id, cutoff],
-    )) as [unknown[], number];
+    );
     return (rows[0]?.length ?? 0) > 0;
   }
 
   async uploadIds(): Promise<Set<string>> {
-    const rows = (await this.dataSource.query(`SELECT id FROM registry_upload`)) as { id: string }[];
+    const rows = await this.dataSource.query<{ id: string }[]>(`SELECT id FROM registry_upload`);
     return new Set(rows.map((r) => r.id));
   }
 }

@@ -79,11 +79,16 @@ export class TokenAccessController implements AccessController {
     const header = request.headers.authorization;
     const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (!match) {
-      return { allowed: false, authenticated: false, challenge: this.challenge(access), message: 'authentication required' };
+      return {
+        allowed: false,
+        authenticated: false,
+        challenge: this.challenge(access),
+        message: 'authentication required',
+      };
     }
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(match[1]!, this.key, {
+      ({ payload } = await jwtVerify(match[1], this.key, {
         algorithms: this.algorithms,
         issuer: this.options.issuer,
         audience: this.options.service,

@@ -70,7 +70,7 @@ describe.each([
     expect(res.headers.get('www-authenticate')).toBe(
       `Bearer realm="${REALM}",service="${SERVICE}",scope="repository:team/app:pull"`,
     );
-    expect(((await res.json()) as { errors: { code: string }[] }).errors[0]!.code).toBe('UNAUTHORIZED');
+    expect(((await res.json()) as { errors: { code: string }[] }).errors[0].code).toBe('UNAUTHORIZED');
   });
 
   it('accepts a valid token for exactly the scope it grants', async () => {

@@ -105,7 +105,12 @@ export class BlobStore {
   }
 
   /** Appends one chunk (PATCH). Returns the session with its new size. */
-  async append(name: string, id: string, body: AsyncIterable<Buffer>, expect: ChunkExpectation): Promise<UploadSession> {
+  async append(
+    name: string,
+    id: string,
+    body: AsyncIterable<Buffer>,
+    expect: ChunkExpectation,
+  ): Promise<UploadSession> {
     return this.withSession(name, id, async (session, owner, writer, digester) => {
       if (expect.start !== undefined && expect.start !== writer.size) throw rangeMismatch(writer.size, expect.start);
       await this.pump(session, owner, body, writer, digester, expect.length);

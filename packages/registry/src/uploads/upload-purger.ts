@@ -61,8 +61,9 @@ export async function purgeUploads(
     const id = entry.slice(entry.lastIndexOf('/') + 1);
     if (!isUploadId(id) || live.has(id)) continue;
     const info = await storage.stat(`${entry}/data`);
-    // A monolithic upload in flight has no row either: only folders older than the cutoff are orphans.
-    if (info && info.modTime > cutoff) continue;
+    // A monolithic upload in flight has no row either, and a session being opened has no data file for a
+    // moment: only folders whose data is older than the cutoff are orphans.
+    if (!info || info.modTime > cutoff) continue;
     if (!options.dryRun) await storage.delete(entry);
     result.orphans.push(id);
   }
