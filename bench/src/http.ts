@@ -30,7 +30,7 @@ export function send(
         );
       },
     );
-    req.once('error', reject);
+    req.once('error', (error) => reject(new Error(`${method} ${url}: ${error.message}`, { cause: error })));
     req.end(payload);
   });
 }

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import {
   type RegistryProcess,
   type TestDatabase,
   createTestDatabase,
+  logTail,
   startReferenceRegistry,
   startWharfRegistry,
 } from '@wharf/testkit';
@@ -15,7 +17,7 @@ import { closeConnections } from './http.js';
 import { flushRedisDatabase } from './redis.js';
 import { type BenchOptions, parseOptions } from './options.js';
 import { peakResidentBytes } from './proc.js';
-import { type Metrics, type Side, workloads } from './workloads.js';
+import { type Metrics, type Side, type Workload, workloads } from './workloads.js';
 import { buildRows, markdownTable, rowDefinitions } from './report.js';
 
 const GiB = 1024 ** 3;
@@ -82,6 +84,21 @@ async function cleanUp(): Promise<void> {
   scratchRoot = undefined;
 }
 
+/** Runs one workload; a failure names the workload and side, and says whether the server died. */
+async function measure(workload: Workload, side: Side, name: string): Promise<Metrics> {
+  try {
+    await workload.prepare?.(side);
+    return await workload.run(side);
+  } catch (error) {
+    const { pid, logPath } = side.registry;
+    const dead = !existsSync(`/proc/${pid}`);
+    const detail = dead
+      ? `\n${name} (pid ${pid}) is no longer running; end of ${logPath}:\n${await logTail(logPath)}`
+      : '';
+    throw new Error(`${workload.id} on ${name} failed: ${(error as Error).message}${detail}`, { cause: error });
+  }
+}
+
 async function toolVersion(command: string, args: string[]): Promise<string> {
   const { stdout, stderr } = await run(command, args).catch(() => ({ stdout: '', stderr: 'not installed' }));
   return (stdout || stderr).split('\n')[0].trim();
@@ -126,8 +143,7 @@ async function main(): Promise<void> {
       }
       for (const workload of selected) {
         for (const name of order) {
-          await workload.prepare?.(sides[name]);
-          const measured = await workload.run(sides[name]);
+          const measured = await measure(workload, sides[name], names[name]);
           Object.assign(metrics[name], measured);
           const shown = Object.entries(measured).map(([key, value]) => `${key}=${value.toFixed(2)}`);
           log(`  ${names[name]}: ${shown.join(' ')}`);

@@ -1,6 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { type WharfConfig } from '@wharf/config';
-import { RegistryRepository, createDataSource, pendingMigrations } from '@wharf/db';
+import {
+  MANIFEST_CHANGE_CHANNEL,
+  RegistryRepository,
+  createDataSource,
+  listenForNotifications,
+  pendingMigrations,
+} from '@wharf/db';
 import {
   type AccessController,
   OpenAccessController,
@@ -88,6 +94,12 @@ export async function startRegistryServer(config: WharfConfig): Promise<Registry
       maxManifestBytes: config.registry.maxManifestBytes,
       redirect: config.storageRedirect,
       chunkMinLength: config.storage.driver === 's3' ? Math.max(config.storage.chunkSize ?? 0, S3_MIN_PART) : undefined,
+      cacheInvalidation: (handlers) =>
+        listenForNotifications(
+          { ...config.database, applicationName: 'wharf-registry' },
+          MANIFEST_CHANGE_CHANNEL,
+          handlers,
+        ),
       onPullRecorder: (recorder) => (pulls = recorder),
     });
     if (config.uploadPurging.enabled) {

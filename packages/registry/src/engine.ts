@@ -15,6 +15,7 @@ import {
 import { type StorageDriver } from '@wharf/storage';
 import { type FastifyReply, type FastifyRequest } from 'fastify';
 import { type PullRecorder } from './events/pull-recorder.js';
+import { type ManifestCache } from './manifest-cache.js';
 import {
   bodyStream,
   contentLength,
@@ -86,6 +87,7 @@ export class RegistryEngine {
     private readonly pulls: PullRecorder,
     private readonly beforeManifestPut: (context: ManifestPutContext) => Promise<void>,
     private readonly options: EngineOptions,
+    private readonly cache?: ManifestCache,
   ) {}
 
   async dispatch(route: RegistryRoute, method: string, ctx: OperationContext): Promise<void> {
@@ -176,7 +178,15 @@ export class RegistryEngine {
   private async getManifest(ctx: OperationContext, name: string, reference: string, method: 'GET' | 'HEAD') {
     const ref = parseReference(reference, OciErrorCode.MANIFEST_UNKNOWN);
     const byDigest = 'digest' in ref;
-    const manifest = await this.repository.getManifest(name, reference, byDigest, method === 'GET');
+    let manifest = this.cache?.get(name, reference);
+    if (!manifest) {
+      const token = this.cache?.token(name);
+      const stored = await this.repository.getManifest(name, reference, byDigest, true);
+      if (stored?.payload) {
+        manifest = { ...stored, payload: stored.payload };
+        if (token !== undefined) this.cache?.set(name, reference, manifest, token);
+      }
+    }
     if (!manifest) {
       throw new OciError(OciErrorCode.MANIFEST_UNKNOWN, 'manifest unknown', { name, reference });
     }
@@ -263,6 +273,8 @@ export class RegistryEngine {
       tag,
       actor: ctx.actor,
     });
+    // The change notice reaches this process too, but a client that reads right after writing must see it now.
+    this.cache?.invalidate(name);
     const { reply } = ctx;
     reply.header('Location', manifestPath(name, digest));
     reply.header('Docker-Content-Digest', digest);
@@ -276,6 +288,7 @@ export class RegistryEngine {
       'digest' in ref
         ? await this.repository.deleteManifest(name, ref.digest, ctx.actor)
         : await this.repository.deleteTag(name, ref.tag, ctx.actor);
+    this.cache?.invalidate(name);
     if (!deleted) throw new OciError(OciErrorCode.MANIFEST_UNKNOWN, 'manifest unknown', { name, reference });
     ctx.reply.code(202).send();
   }

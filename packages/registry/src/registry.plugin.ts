@@ -4,6 +4,7 @@ import { type StorageDriver } from '@wharf/storage';
 import { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { type EngineOptions, type OperationContext, RegistryEngine } from './engine.js';
 import { PullRecorder } from './events/pull-recorder.js';
+import { type CacheInvalidationSource, ManifestCache } from './manifest-cache.js';
 import { API_VERSION, API_VERSION_HEADER, sendError } from './http.js';
 import { type RegistryRoute, matchRoute } from './router.js';
 import {
@@ -23,6 +24,11 @@ export interface RegistryPluginOptions {
   maxManifestBytes?: number;
   redirect?: boolean;
   chunkMinLength?: number;
+  /**
+   * Change notices for the manifest cache (PostgreSQL LISTEN in practice). Without it manifests are read from
+   * the database on every request.
+   */
+  cacheInvalidation?: CacheInvalidationSource;
   /** Called with the pull recorder so the host can flush it on shutdown. */
   onPullRecorder?: (recorder: PullRecorder) => void;
 }
@@ -80,6 +86,7 @@ export function registryPlugin(app: FastifyInstance, options: RegistryPluginOpti
     defaultPageSize: 1000,
     maxPageSize: 10_000,
   };
+  const cache = options.cacheInvalidation ? new ManifestCache(options.cacheInvalidation) : undefined;
   const engine = new RegistryEngine(
     options.repository,
     blobs,
@@ -89,9 +96,11 @@ export function registryPlugin(app: FastifyInstance, options: RegistryPluginOpti
       for (const policy of policies) await policy.beforeManifestPut?.(context);
     },
     engineOptions,
+    cache,
   );
   app.addHook('onClose', async () => {
     await pulls.flush();
+    await cache?.close();
   });
 
   app.removeAllContentTypeParsers();

@@ -3,6 +3,7 @@ import { parseConfig } from '@wharf/config';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase } from './database.js';
@@ -71,13 +72,26 @@ describe('startReferenceRegistry', () => {
     );
   });
 
+  it('does not take another server that answers on its port for itself', async () => {
+    const impostor = createServer((_req, res) => res.end('{}'));
+    await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve));
+    const port = (impostor.address() as { port: number }).port;
+    try {
+      await expect(startReferenceRegistry({ port })).rejects.toThrow(
+        /exited during startup[\s\S]*address already in use/,
+      );
+    } finally {
+      await new Promise((resolve) => impostor.close(resolve));
+    }
+  });
+
   it('rejects a port outside the TCP range', async () => {
     await expect(startReferenceRegistry({ port: 70_000 })).rejects.toThrow(/invalid port 70000/);
   });
 });
 
 describe('startWharfRegistry', () => {
-  it('migrates, serves /v2/, keeps blobs across a restart, logs to the data dir and cleans up on stop', async () => {
+  it('migrates, serves /v2/, keeps blobs across a restart, logs to the data dir and ends on stop', async () => {
     const database = await createTestDatabase();
     const dataDir = await mkdtemp(join(tmpdir(), 'wharf-fixture-'));
     const registry = await startWharfRegistry({ database, dataDir });
@@ -96,6 +110,13 @@ describe('startWharfRegistry', () => {
       await rm(dataDir, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it('fails with the tail of its log when Wharf cannot start', async () => {
+    const missing = { host: '127.0.0.1', port: 5432, username: 'postgres', password: '', database: 'wharf_no_such_db' };
+    await expect(startWharfRegistry({ database: { ...missing, drop: () => Promise.resolve() } })).rejects.toThrow(
+      /wharf migrate failed[\s\S]*--- last lines of .*wharf-registry\.log ---\n[\s\S]*wharf_no_such_db/,
+    );
+  }, 60_000);
 });
 
 describe('writeWharfConfig', () => {

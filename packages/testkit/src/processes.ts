@@ -1,7 +1,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, openSync, closeSync } from 'node:fs';
-import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -18,6 +18,8 @@ export interface RegistryProcess {
   host: string;
   /** Pid of the current process; changes after `restart()`. */
   pid: number;
+  /** The server's stdout and stderr (inside its data directory, so gone after a stop that removes it). */
+  logPath: string;
   /** SIGTERM, then SIGKILL if the process has not exited in time; removes data it created itself. */
   stop(): Promise<void>;
   /** SIGKILL (a crash, as far as the registry can tell); keeps the data so a restart can recover it. */
@@ -90,8 +92,10 @@ export async function startReferenceRegistry(options: ReferenceRegistryOptions =
   if (!existsSync(REFERENCE_BINARY)) {
     throw new Error(`reference registry binary not found at ${REFERENCE_BINARY} (apt-get install docker-registry)`);
   }
-  const port = options.port ?? (await freePort());
-  validatePort(port);
+  return withPortRetry(options.port, (port) => startReferenceOn(port, options));
+}
+
+async function startReferenceOn(port: number, options: ReferenceRegistryOptions): Promise<RegistryProcess> {
   const ownsRoot = options.rootDir === undefined;
   const rootDir = options.rootDir ?? (await mkdtemp(join(tmpdir(), 'wharf-reference-')));
   await mkdir(join(rootDir, 'data'), { recursive: true });
@@ -171,7 +175,15 @@ export async function startWharfRegistry(options: WharfRegistryOptions): Promise
   if (!existsSync(cli)) {
     throw new Error(`${cli} does not exist: build the repository first (pnpm build), or set WHARF_REPO_ROOT`);
   }
-  const port = options.port ?? (await freePort());
+  return withPortRetry(options.port, (port) => startWharfOn(port, root, cli, options));
+}
+
+async function startWharfOn(
+  port: number,
+  root: string,
+  cli: string,
+  options: WharfRegistryOptions,
+): Promise<RegistryProcess> {
   const ownsData = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'wharf-registry-')));
   const configPath = await writeWharfConfig({
@@ -197,6 +209,31 @@ export async function startWharfRegistry(options: WharfRegistryOptions): Promise
     logPath,
     cleanup: ownsData ? () => rm(dataDir, { recursive: true, force: true }) : undefined,
   });
+}
+
+const PORT_ATTEMPTS = 3;
+
+/**
+ * A port from freePort() is free only until someone else binds it; on a busy host another test can
+ * take it first. A server that fails for that reason is started again on a fresh port, unless the
+ * caller chose the port.
+ */
+async function withPortRetry(
+  chosen: number | undefined,
+  start: (port: number) => Promise<RegistryProcess>,
+): Promise<RegistryProcess> {
+  if (chosen !== undefined) {
+    validatePort(chosen);
+    return start(chosen);
+  }
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start(await freePort());
+    } catch (error) {
+      const inUse = /address already in use|EADDRINUSE|is held by another process/i.test((error as Error).message);
+      if (!inUse || attempt >= PORT_ATTEMPTS) throw error;
+    }
+  }
 }
 
 interface ManagedSpec {
@@ -243,7 +280,7 @@ async function startManaged(spec: ManagedSpec): Promise<RegistryProcess> {
     });
     child = started;
     try {
-      await waitForReady(url, started, spec.name);
+      await waitForReady(url, spec.port, started, spec.name);
     } catch (error) {
       signalGroup(pid, 'SIGKILL');
       await exited;
@@ -287,6 +324,7 @@ async function startManaged(spec: ManagedSpec): Promise<RegistryProcess> {
     url,
     host,
     pid: child!.pid as number,
+    logPath: spec.logPath,
     stop: async () => {
       await halt('SIGTERM');
       if (spec.cleanup && !cleaned) {
@@ -313,7 +351,7 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   }
 }
 
-async function waitForReady(url: string, child: ChildProcess, name: string): Promise<void> {
+async function waitForReady(url: string, port: number, child: ChildProcess, name: string): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let lastProblem = 'no answer yet';
   while (Date.now() < deadline) {
@@ -322,14 +360,43 @@ async function waitForReady(url: string, child: ChildProcess, name: string): Pro
     }
     try {
       const status = await getStatus(`${url}/v2/`);
-      if (status === 200) return;
-      lastProblem = `GET /v2/ answered ${status}`;
+      // On a shared host another server may hold the port for a moment; only our child's answer counts.
+      if (status === 200 && (await listensOn(child.pid as number, port))) return;
+      lastProblem = status === 200 ? `port ${port} is held by another process` : `GET /v2/ answered ${status}`;
     } catch (error) {
       lastProblem = (error as Error).message;
     }
     await new Promise((resolveDelay) => setTimeout(resolveDelay, 100));
   }
   throw new Error(`${name} not ready at ${url} after ${READY_TIMEOUT_MS} ms: ${lastProblem}`);
+}
+
+/** Whether the process (or a descendant) owns the listening socket of 127.0.0.1:port or *:port. */
+async function listensOn(pid: number, port: number): Promise<boolean> {
+  const portHex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const text = await readFile(table, 'utf8').catch(() => '');
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      // Fields: sl, local address, remote address, state (0A is LISTEN), …, inode at index 9.
+      if (fields.length > 9 && fields[1].endsWith(portHex) && fields[3] === '0A') inodes.add(fields[9]);
+    }
+  }
+  if (inodes.size === 0) return false;
+  const pids = [pid];
+  for (let i = 0; i < pids.length; i++) {
+    for (const fd of await readdir(`/proc/${pids[i]}/fd`).catch(() => [] as string[])) {
+      const target = await readlink(`/proc/${pids[i]}/fd/${fd}`).catch(() => '');
+      const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+      if (inode !== undefined && inodes.has(inode)) return true;
+    }
+    for (const task of await readdir(`/proc/${pids[i]}/task`).catch(() => [] as string[])) {
+      const children = await readFile(`/proc/${pids[i]}/task/${task}/children`, 'utf8').catch(() => '');
+      for (const child of children.split(' ')) if (child.trim()) pids.push(Number(child));
+    }
+  }
+  return false;
 }
 
 function getStatus(url: string): Promise<number> {
@@ -360,7 +427,8 @@ async function runLogged(command: string, args: string[], cwd: string, logPath: 
   }
 }
 
-async function logTail(path: string): Promise<string> {
+/** The last few KiB of a log file, starting at a line boundary. */
+export async function logTail(path: string): Promise<string> {
   let file;
   try {
     file = await open(path, 'r');

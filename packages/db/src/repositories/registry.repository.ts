@@ -10,6 +10,8 @@ export interface RegistryEvent {
   mediaType?: string;
   size?: number;
   actor?: string;
+  /** How many identical events this one stands for (pulls are aggregated per flush interval). */
+  count?: number;
   occurredAt?: Date;
 }
 
@@ -58,6 +60,9 @@ export interface Referrer {
   annotations: Record<string, string> | null;
 }
 
+/** The NOTIFY channel that carries the names of repositories whose manifests or tags changed. */
+export const MANIFEST_CHANGE_CHANNEL = 'wharf_registry_manifests';
+
 export class UploadBusyError extends Error {
   constructor(readonly uploadId: string) {
     super(`upload ${uploadId} is being written by another request`);
@@ -104,9 +109,25 @@ const GET_MANIFEST_BY_DIGEST = `
   WHERE r.name = $1`;
 const HEAD_MANIFEST_BY_DIGEST = GET_MANIFEST_BY_DIGEST.replace(', m.payload', '');
 
+interface QueryPool {
+  query<R>(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: R[] }>;
+}
+
 /** All registry metadata I/O: plain SQL over the shared DataSource, each write and its events in one transaction. */
 export class RegistryRepository {
-  constructor(private readonly dataSource: DataSource) {}
+  /**
+   * The pg pool under the DataSource. The hot reads (manifest and blob lookups on every pull) go to it directly
+   * as named prepared statements: no per-query runner, and PostgreSQL plans them once per connection.
+   */
+  private readonly pool: QueryPool;
+
+  constructor(private readonly dataSource: DataSource) {
+    this.pool = (dataSource.driver as unknown as { master: QueryPool }).master;
+  }
+
+  private async prepared<R>(name: string, text: string, values: unknown[]): Promise<R[]> {
+    return (await this.pool.query<R>({ name, text, values })).rows;
+  }
 
   private async ensureRepository(manager: EntityManager, name: string): Promise<string> {
     const rows = await manager.query<{ id: string }[]>(ENSURE_REPOSITORY, [name]);
@@ -126,6 +147,14 @@ export class RegistryRepository {
     await manager.query(`INSERT INTO event_outbox (type, payload, occurred_at) VALUES ${values.join(', ')}`, params);
   }
 
+  /**
+   * Tells every process that a repository's manifests or tags changed, so they drop cached copies. NOTIFY is
+   * transactional: it is delivered when (and only if) the change commits.
+   */
+  private async notifyManifestChange(manager: EntityManager, name: string): Promise<void> {
+    await manager.query(`SELECT pg_notify($1, $2)`, [MANIFEST_CHANGE_CHANNEL, name]);
+  }
+
   /** Writes events that have no other write to share a transaction with (pulls, batched by the caller). */
   async recordEvents(events: RegistryEvent[]): Promise<void> {
     await this.insertEvents(this.dataSource, events);
@@ -138,7 +167,8 @@ export class RegistryRepository {
 
   /** The size of a blob the repository holds, or null. */
   async blobInRepository(name: string, digest: string): Promise<number | null> {
-    const rows = await this.dataSource.query<{ size: string }[]>(
+    const rows = await this.prepared<{ size: string }>(
+      'registry_blob_in_repository',
       `SELECT b.size FROM registry_repository r
        JOIN registry_repository_blob rb ON rb.repository_id = r.id AND rb.digest = $2
        JOIN registry_blob b ON b.digest = rb.digest
@@ -268,6 +298,7 @@ export class RegistryRepository {
           [repositoryId, manifest.tag, manifestId],
         );
       }
+      await this.notifyManifestChange(m, manifest.repository);
       await this.insertEvents(m, [
         {
           type: 'PUSH_ARTIFACT',
@@ -288,16 +319,20 @@ export class RegistryRepository {
     byDigest: boolean,
     withPayload: boolean,
   ): Promise<StoredManifest | null> {
-    const sql = byDigest
+    const [statement, sql] = byDigest
       ? withPayload
-        ? GET_MANIFEST_BY_DIGEST
-        : HEAD_MANIFEST_BY_DIGEST
+        ? ['registry_get_manifest_by_digest', GET_MANIFEST_BY_DIGEST]
+        : ['registry_head_manifest_by_digest', HEAD_MANIFEST_BY_DIGEST]
       : withPayload
-        ? GET_MANIFEST_BY_TAG
-        : HEAD_MANIFEST_BY_TAG;
-    const rows = await this.dataSource.query<
-      { digest: string; media_type: string; size: string; subject_digest: string | null; payload?: Buffer }[]
-    >(sql, [name, reference]);
+        ? ['registry_get_manifest_by_tag', GET_MANIFEST_BY_TAG]
+        : ['registry_head_manifest_by_tag', HEAD_MANIFEST_BY_TAG];
+    const rows = await this.prepared<{
+      digest: string;
+      media_type: string;
+      size: string;
+      subject_digest: string | null;
+      payload?: Buffer;
+    }>(statement, sql, [name, reference]);
     const row = rows[0];
     if (!row) return null;
     const stored: StoredManifest = {
@@ -321,6 +356,7 @@ export class RegistryRepository {
       );
       const deleted = rows[0];
       if (!deleted || deleted.length === 0) return false;
+      await this.notifyManifestChange(m, name);
       await this.insertEvents(m, [
         {
           type: 'DELETE_ARTIFACT',
@@ -346,6 +382,7 @@ export class RegistryRepository {
       );
       const deleted = rows[0];
       if (!deleted || deleted.length === 0) return false;
+      await this.notifyManifestChange(m, name);
       await this.insertEvents(m, [{ type: 'DELETE_TAG', repository: name, digest: deleted[0].digest, tag, actor }]);
       return true;
     });

@@ -9,10 +9,11 @@ export interface PullRecorderOptions {
 /**
  * Pulls have no write of their own to share a transaction with, and writing one row per manifest GET would cap
  * pull throughput at the database's insert rate. Pull events are therefore written in batches: one multi-row
- * insert per interval or per `maxBatch` events. A crash loses at most one interval of pull events.
+ * insert per interval or per `maxBatch` distinct events, and identical pulls in one interval (same repository,
+ * digest, tag and actor) become one event with a `count`. A crash loses at most one interval of pull events.
  */
 export class PullRecorder {
-  private pending: RegistryEvent[] = [];
+  private pending = new Map<string, RegistryEvent & { count: number }>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private readonly flushIntervalMs: number;
@@ -27,8 +28,14 @@ export class PullRecorder {
   }
 
   record(event: RegistryEvent): void {
-    this.pending.push(event);
-    if (this.pending.length >= this.maxBatch) {
+    const key = `${event.repository}\u0000${event.digest}\u0000${event.tag ?? ''}\u0000${event.actor ?? ''}`;
+    const same = this.pending.get(key);
+    if (same) {
+      same.count += 1;
+      return;
+    }
+    this.pending.set(key, { ...event, occurredAt: event.occurredAt ?? new Date(), count: 1 });
+    if (this.pending.size >= this.maxBatch) {
       void this.flush();
     } else if (!this.timer) {
       this.timer = setTimeout(() => void this.flush(), this.flushIntervalMs);
@@ -42,8 +49,8 @@ export class PullRecorder {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    const batch = this.pending;
-    this.pending = [];
+    const batch = [...this.pending.values()];
+    this.pending = new Map();
     this.flushing = this.flushing.then(async () => {
       if (batch.length === 0) return;
       try {

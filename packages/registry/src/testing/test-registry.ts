@@ -1,9 +1,15 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RegistryRepository, createDataSource, runMigrations } from '@wharf/db';
+import {
+  MANIFEST_CHANGE_CHANNEL,
+  RegistryRepository,
+  createDataSource,
+  listenForNotifications,
+  runMigrations,
+} from '@wharf/db';
 import { FilesystemDriver } from '@wharf/storage';
-import { createTestDatabase } from '@wharf/testkit';
+import { type TestDatabase, createTestDatabase } from '@wharf/testkit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type DataSource } from 'typeorm';
 import { OpenAccessController } from '../auth/open-access.controller.js';
@@ -13,14 +19,18 @@ export interface TestRegistry {
   url: string;
   app: FastifyInstance;
   dataSource: DataSource;
+  database: TestDatabase;
   storageRoot: string;
   repository: RegistryRepository;
   close(): Promise<void>;
 }
 
 /** The engine on a real PostgreSQL database and filesystem storage, listening on a loopback port. */
-export async function startTestRegistry(overrides: Partial<RegistryPluginOptions> = {}): Promise<TestRegistry> {
-  const db = await createTestDatabase('wharf_registry_spec');
+export async function startTestRegistry(
+  overrides: Partial<RegistryPluginOptions> = {},
+  existing?: TestDatabase,
+): Promise<TestRegistry> {
+  const db = existing ?? (await createTestDatabase('wharf_registry_spec'));
   const dataSource = createDataSource(db);
   await dataSource.initialize();
   await runMigrations(dataSource);
@@ -31,6 +41,7 @@ export async function startTestRegistry(overrides: Partial<RegistryPluginOptions
     repository,
     storage: new FilesystemDriver(storageRoot),
     access: new OpenAccessController(),
+    cacheInvalidation: (handlers) => listenForNotifications(db, MANIFEST_CHANGE_CHANNEL, handlers),
     ...overrides,
   });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -38,12 +49,13 @@ export async function startTestRegistry(overrides: Partial<RegistryPluginOptions
     url,
     app,
     dataSource,
+    database: db,
     storageRoot,
     repository,
     close: async () => {
       await app.close();
       await dataSource.destroy();
-      await db.drop();
+      if (!existing) await db.drop();
       await rm(storageRoot, { recursive: true, force: true });
     },
   };
