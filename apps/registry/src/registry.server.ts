@@ -15,7 +15,7 @@ import {
   registryPlugin,
   scheduleUploadPurge,
 } from '@wharf/registry';
-import { createStorageDriver } from '@wharf/storage';
+import { S3_MIN_PART_SIZE, createStorageDriver } from '@wharf/storage';
 import Fastify, { type FastifyInstance } from 'fastify';
 
 export interface RegistryServer {
@@ -24,8 +24,6 @@ export interface RegistryServer {
   url: string;
   close(): Promise<void>;
 }
-
-const S3_MIN_PART = 5 * 1024 * 1024;
 
 async function accessController(config: WharfConfig): Promise<AccessController> {
   if (config.registry.auth === 'none') return new OpenAccessController();
@@ -93,7 +91,8 @@ export async function startRegistryServer(config: WharfConfig): Promise<Registry
       access,
       maxManifestBytes: config.registry.maxManifestBytes,
       redirect: config.storageRedirect,
-      chunkMinLength: config.storage.driver === 's3' ? Math.max(config.storage.chunkSize ?? 0, S3_MIN_PART) : undefined,
+      chunkMinLength:
+        config.storage.driver === 's3' ? Math.max(config.storage.chunkSize ?? 0, S3_MIN_PART_SIZE) : undefined,
       cacheInvalidation: (handlers) =>
         listenForNotifications(
           { ...config.database, applicationName: 'wharf-registry' },
