@@ -83,7 +83,7 @@ export function registryPlugin(app: FastifyInstance, options: RegistryPluginOpti
     maxManifestBytes: options.maxManifestBytes ?? 4 * 1024 * 1024,
     redirect: options.redirect ?? false,
     chunkMinLength: options.chunkMinLength,
-    defaultPageSize: 1000,
+    defaultPageSize: 10_000,
     maxPageSize: 10_000,
   };
   const cache = options.cacheInvalidation ? new ManifestCache(options.cacheInvalidation) : undefined;

@@ -68,8 +68,11 @@ export class RegistrySchema1763900000000 implements MigrationInterface {
         PRIMARY KEY (repository_id, name)
       )`);
     await q.query(`CREATE INDEX registry_tag_manifest_idx ON registry_tag (manifest_id)`);
+    // Upload sessions are short-lived state written on every chunk. UNLOGGED spares each write a WAL flush;
+    // the price is that a PostgreSQL crash (not a clean restart) forgets open sessions, and clients then
+    // start those uploads again, as they do after any upload error.
     await q.query(`
-      CREATE TABLE registry_upload (
+      CREATE UNLOGGED TABLE registry_upload (
         id uuid PRIMARY KEY,
         repository_name text NOT NULL,
         path text NOT NULL,

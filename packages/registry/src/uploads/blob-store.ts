@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type RegistryRepository, type UploadSession, UploadBusyError } from '@wharf/db';
 import { Digester, type DigestAlgorithm, OciError, OciErrorCode, type ParsedDigest } from '@wharf/oci';
-import { type FileWriter, type StorageDriver } from '@wharf/storage';
+import { type FileWriter, PathNotFoundError, type StorageDriver } from '@wharf/storage';
 import { type BlobCommitContext } from '../types.js';
 
 export function blobDataPath(digest: ParsedDigest): string {
@@ -70,9 +70,8 @@ export class BlobStore {
 
   async startUpload(name: string): Promise<UploadSession> {
     const id = randomUUID();
-    const path = uploadDataPath(id);
-    await this.driver.putContent(path, Buffer.alloc(0));
-    return this.repository.createUpload(id, name, path);
+    // The data object is created by the first write: opening a session costs one row, no storage I/O.
+    return this.repository.createUpload(id, name, uploadDataPath(id));
   }
 
   async status(name: string, id: string): Promise<UploadSession> {
@@ -132,7 +131,7 @@ export class BlobStore {
     let writer: FileWriter | undefined;
     let committed = false;
     try {
-      writer = await this.driver.writer(session.path, true);
+      writer = await this.openWriter(session);
       let digester = await this.hashState(session, writer.size);
       if (body) {
         if (expect.start !== undefined && expect.start !== writer.size) throw rangeMismatch(writer.size, expect.start);
@@ -201,6 +200,16 @@ export class BlobStore {
     }
   }
 
+  /** Opens the session's data for appending; a session nothing was written to yet starts a new object. */
+  private async openWriter(session: UploadSession): Promise<FileWriter> {
+    try {
+      return await this.driver.writer(session.path, true);
+    } catch (error) {
+      if (error instanceof PathNotFoundError && session.size === 0) return this.driver.writer(session.path, false);
+      throw error;
+    }
+  }
+
   /** Puts committed upload bytes under their digest. The bytes are stored once: a second copy is dropped. */
   private async storeBlob(uploadPath: string, digest: ParsedDigest, size: number): Promise<void> {
     const target = blobDataPath(digest);
@@ -237,7 +246,7 @@ export class BlobStore {
     const session = await this.acquire(name, id, owner);
     let writer: FileWriter | undefined;
     try {
-      writer = await this.driver.writer(session.path, true);
+      writer = await this.openWriter(session);
       const digester = await this.hashState(session, writer.size);
       const result = await work(session, owner, writer, digester);
       await writer.close();
