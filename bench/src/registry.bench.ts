@@ -19,6 +19,7 @@ import { type BenchOptions, parseOptions } from './options.js';
 import { peakResidentBytes } from './proc.js';
 import { type Metrics, type Side, type Workload, workloads } from './workloads.js';
 import { buildRows, markdownTable, rowDefinitions } from './report.js';
+import { warmUp } from './warm-up.js';
 
 const GiB = 1024 ** 3;
 // A Redis database of the benchmark's own, emptied before every Wharf start; others may share Redis.
@@ -140,6 +141,10 @@ async function main(): Promise<void> {
           target: { url: registry.url, scratchDir },
           transferCpu: { push: { seconds: 0, bytes: 0 }, pull: { seconds: 0, bytes: 0 } },
         };
+      }
+      for (const name of order) {
+        log(`  warming up ${names[name]}`);
+        await warmUp(sides[name].target);
       }
       for (const workload of selected) {
         for (const name of order) {

@@ -52,8 +52,9 @@ describe('RegistryRepository against PostgreSQL', () => {
     await repo.putManifest({ ...base, digest: d('2'), tag: 'v2' });
     expect((await repo.getManifest('lib/a', 'v1', false, true))?.digest).toBe(d('2'));
     expect((await repo.getManifest('lib/a', d('1'), true, false))?.payload).toBeUndefined();
-    expect(await repo.listTags('lib/a', 10)).toEqual(['v1', 'v2']);
-    expect(await repo.listTags('lib/a', 1, 'v1')).toEqual(['v2']);
+    expect(await repo.listTags('lib/a', 10)).toEqual({ tagsJson: '["v1", "v2"]', last: 'v2', more: false });
+    expect(await repo.listTags('lib/a', 1)).toEqual({ tagsJson: '["v1"]', last: 'v1', more: true });
+    expect(await repo.listTags('lib/a', 1, 'v1')).toEqual({ tagsJson: '["v2"]', last: 'v2', more: false });
     expect(await repo.listTags('nope', 10)).toBeNull();
     expect((await repo.listReferrers('lib/a', d('1'))).map((r) => r.artifactType)).toEqual(['x/y']);
     expect(await repo.deleteTag('lib/a', 'v2')).toBe(true);

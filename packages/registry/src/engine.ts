@@ -141,16 +141,12 @@ export class RegistryEngine {
 
   private async getTags({ request, reply }: OperationContext, name: string): Promise<void> {
     const { n, last } = parsePagination(queryOf(request), this.options.defaultPageSize, this.options.maxPageSize);
-    const tags = await this.repository.listTags(name, n === 0 ? 0 : n + 1, last);
-    if (tags === null) throw new OciError(OciErrorCode.NAME_UNKNOWN, 'repository name not known to registry', { name });
-    const page = tags.slice(0, n);
-    if (tags.length > n) {
-      reply.header(
-        'Link',
-        `</v2/${name}/tags/list?n=${n}&last=${encodeURIComponent(page[page.length - 1])}>; rel="next"`,
-      );
+    const page = await this.repository.listTags(name, n, last);
+    if (page === null) throw new OciError(OciErrorCode.NAME_UNKNOWN, 'repository name not known to registry', { name });
+    if (page.more && page.last !== null) {
+      reply.header('Link', `</v2/${name}/tags/list?n=${n}&last=${encodeURIComponent(page.last)}>; rel="next"`);
     }
-    reply.type('application/json').send(Buffer.from(JSON.stringify({ name, tags: page })));
+    reply.type('application/json').send(Buffer.from(`{"name":${JSON.stringify(name)},"tags":${page.tagsJson}}`));
   }
 
   private async getReferrers({ request, reply }: OperationContext, name: string, digest: string): Promise<void> {

@@ -65,7 +65,7 @@ describe('registry engine on S3 storage (S3 emulated by s3rver)', () => {
     async () => {
       const data = randomBytes(300_000);
       const digest = await pushBlob(reg.url, 'lib/mono', data);
-      const stored = await s3.driver().stat(`blobs/sha256/${digest.slice(7, 9)}/${digest.slice(7)}/data`);
+      const stored = await s3.driver().stat(`blobs/sha256/${digest.slice(7, 9)}/${digest.slice(7)}`);
       expect(stored?.size).toBe(data.length);
 
       const head = await fetch(url(`/v2/lib/mono/blobs/${digest}`), { method: 'HEAD' });

@@ -5,7 +5,7 @@ import { type FileWriter, PathNotFoundError, type StorageDriver } from '@wharf/s
 import { type BlobCommitContext } from '../types.js';
 
 export function blobDataPath(digest: ParsedDigest): string {
-  return `blobs/${digest.algorithm}/${digest.encoded.slice(0, 2)}/${digest.encoded}/data`;
+  return `blobs/${digest.algorithm}/${digest.encoded.slice(0, 2)}/${digest.encoded}`;
 }
 
 export function uploadDataPath(id: string): string {
