@@ -316,16 +316,40 @@ export class RegistryEngine {
     }
     const range = parseRange(request.headers.range, size);
     reply.header('Content-Type', 'application/octet-stream');
+    const start = range?.start ?? 0;
+    const length = range ? range.end - range.start + 1 : size;
     if (range) {
-      const length = range.end - range.start + 1;
       reply.code(206);
       reply.header('Content-Range', `bytes ${range.start}-${range.end}/${size}`);
-      reply.header('Content-Length', String(length));
-      reply.send(await this.storage.reader(path, range.start, length));
+    }
+    reply.header('Content-Length', String(length));
+    if (length === 0) {
+      reply.send(Buffer.alloc(0));
       return;
     }
-    reply.header('Content-Length', String(size));
-    reply.send(size === 0 ? Buffer.alloc(0) : await this.storage.reader(path, 0, size));
+    if (this.storage.sendTo) {
+      await this.sendDirect(reply, path, start, length);
+      return;
+    }
+    reply.send(await this.storage.reader(path, start, length));
+  }
+
+  /**
+   * Writes the response without Fastify's stream plumbing: headers, then the driver copies the bytes straight
+   * into the socket through reused buffers. A failure after the headers went out can only cut the connection.
+   */
+  private async sendDirect(reply: FastifyReply, path: string, start: number, length: number): Promise<void> {
+    const sendTo = this.storage.sendTo!.bind(this.storage);
+    const response = reply.raw;
+    reply.hijack();
+    response.writeHead(reply.statusCode, reply.getHeaders() as Record<string, string>);
+    try {
+      await sendTo(path, start, length, response);
+      response.end();
+    } catch (error) {
+      reply.log.warn({ err: error, path }, 'blob download ended early');
+      response.destroy();
+    }
   }
 
   private async deleteBlob(ctx: OperationContext, name: string, rawDigest: string): Promise<void> {

@@ -22,10 +22,17 @@ afterAll(async () => {
   await Promise.all(temporaryRoots.map((root) => rm(root, { recursive: true, force: true })));
 });
 
-describeStorageDriverContract('filesystem', async () => {
-  const root = await temporaryRoot();
-  return { createDriver: () => new FilesystemDriver(root), cleanup: () => rm(root, { recursive: true, force: true }) };
-});
+describeStorageDriverContract(
+  'filesystem',
+  async () => {
+    const root = await temporaryRoot();
+    return {
+      createDriver: () => new FilesystemDriver(root),
+      cleanup: () => rm(root, { recursive: true, force: true }),
+    };
+  },
+  { sendTo: true },
+);
 
 describe('FilesystemDriver', () => {
   it('stores objects as plain files under the root', async () => {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve, sep } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { TEMP_NAME_PREFIX, assertByteRange, assertStoragePath, storagePathSegments } from './paths.js';
 import {
   type FileInfo,
@@ -24,6 +24,27 @@ const IO_BATCH_BYTES = 1024 * 1024;
  * large blob waits for the whole file to reach the disk after the last byte arrived.
  */
 const WRITEBACK_EVERY_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Read buffers for sendTo, reused across downloads: a busy registry serving many pulls would otherwise
+ * allocate (and collect) a fresh 1 MiB buffer for every piece of every download.
+ */
+const sendBufferPool: Buffer[] = [];
+const MAX_POOLED_SEND_BUFFERS = 128;
+
+function takeSendBuffer(): Buffer {
+  return sendBufferPool.pop() ?? Buffer.allocUnsafeSlow(IO_BATCH_BYTES);
+}
+
+function returnSendBuffer(buffer: Buffer): void {
+  if (sendBufferPool.length < MAX_POOLED_SEND_BUFFERS) sendBufferPool.push(buffer);
+}
+
+function writeTo(destination: Writable, chunk: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    destination.write(chunk, (error) => (error ? reject(error) : resolve()));
+  });
+}
 
 function errorCode(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
@@ -68,6 +89,36 @@ export class FilesystemDriver implements StorageDriver {
     } catch (error) {
       if (isMissing(error)) return null;
       throw error;
+    }
+  }
+
+  /**
+   * Two pooled buffers take turns: one is being read from the file while the other is being written to the
+   * destination, and a buffer is read into again only after its write has completed.
+   */
+  async sendTo(path: string, offset: number, length: number, destination: Writable): Promise<void> {
+    assertByteRange(offset, length);
+    const handle = await this.openFile(path, 'r');
+    const buffers = [takeSendBuffer(), takeSendBuffer()];
+    let writing: Promise<void> | undefined;
+    try {
+      let position = offset;
+      let remaining = length;
+      for (let turn = 0; remaining > 0; turn ^= 1) {
+        const buffer = buffers[turn];
+        const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, remaining), position);
+        if (bytesRead === 0) throw new StorageError(`${path} ended ${remaining} bytes early`);
+        position += bytesRead;
+        remaining -= bytesRead;
+        await writing;
+        writing = writeTo(destination, bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead));
+      }
+      await writing;
+    } finally {
+      // A failed write may still hold its buffer; only buffers known to be free go back to the pool.
+      await writing?.catch(() => undefined);
+      for (const buffer of buffers) returnSendBuffer(buffer);
+      await handle.close();
     }
   }
 

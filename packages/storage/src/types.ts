@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 /** What a driver knows about one stored object. */
 export interface FileInfo {
@@ -49,6 +49,12 @@ export interface StorageDriver {
   delete(path: string): Promise<void>;
   /** A URL the client may fetch the object from directly, or null when the driver cannot redirect. */
   redirectURL(path: string, options: RedirectOptions): Promise<string | null>;
+  /**
+   * Optional fast path for serving downloads: writes [offset, offset+length) to `destination` (honouring its
+   * backpressure) with the least copying and allocation the backend allows. Resolves when every byte has
+   * been handed to `destination`; rejects if the object is shorter or the destination fails.
+   */
+  sendTo?(path: string, offset: number, length: number, destination: Writable): Promise<void>;
 }
 
 export class StorageError extends Error {}

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { type Readable } from 'node:stream';
+import { type Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { InvalidPathError, PathNotFoundError, type StorageDriver } from '../types.js';
 
@@ -42,7 +42,16 @@ const INVALID_PATHS = ['', '/abs', 'a//b', 'a/', 'a/./b', './a', 'a/../b', '..',
  * The behaviour every StorageDriver must show. Each test works under its own random directory, so
  * drivers may share one backend across tests.
  */
-export function describeStorageDriverContract(name: string, setup: () => Promise<StorageDriverContractBackend>) {
+export interface StorageDriverContractOptions {
+  /** Whether the driver offers the optional sendTo fast path (its tests are skipped, and say so, otherwise). */
+  sendTo: boolean;
+}
+
+export function describeStorageDriverContract(
+  name: string,
+  setup: () => Promise<StorageDriverContractBackend>,
+  options: StorageDriverContractOptions = { sendTo: false },
+) {
   describe(`StorageDriver contract: ${name}`, () => {
     let backend: StorageDriverContractBackend;
     let driver: StorageDriver;
@@ -138,6 +147,50 @@ export function describeStorageDriverContract(name: string, setup: () => Promise
         const length = 2 * MiB + 11;
         const part = await readStream(await driver.reader(at('large'), offset, length));
         expect(part.equals(large.subarray(offset, offset + length))).toBe(true);
+      });
+    });
+
+    (options.sendTo ? describe : describe.skip)('sendTo', () => {
+      function collector(delayEveryWriteMs = 0): { sink: Writable; received: () => Buffer } {
+        const chunks: Buffer[] = [];
+        const sink = new Writable({
+          highWaterMark: 64 * 1024,
+          write(chunk: Buffer, _encoding, done) {
+            // Copy: the driver may reuse its buffer once this write has completed.
+            chunks.push(Buffer.from(chunk));
+            if (delayEveryWriteMs > 0) setTimeout(done, delayEveryWriteMs);
+            else done();
+          },
+        });
+        return { sink, received: () => Buffer.concat(chunks) };
+      }
+
+      it('writes exactly the requested range to a slow destination', async () => {
+        const large = randomBytes(3 * MiB + 5);
+        await driver.putContent(at('send'), large);
+        const whole = collector(2);
+        await driver.sendTo!(at('send'), 0, large.length, whole.sink);
+        expect(whole.received().equals(large)).toBe(true);
+        const part = collector();
+        await driver.sendTo!(at('send'), MiB + 1, MiB + 7, part.sink);
+        expect(part.received().equals(large.subarray(MiB + 1, 2 * MiB + 8))).toBe(true);
+      });
+
+      it('rejects a range beyond the object and a missing path', async () => {
+        await driver.putContent(at('short'), Buffer.from('twelve bytes'));
+        await expect(driver.sendTo!(at('short'), 0, 100, collector().sink)).rejects.toThrow(/early/);
+        await expect(driver.sendTo!(at('absent'), 0, 1, collector().sink)).rejects.toBeInstanceOf(PathNotFoundError);
+      });
+
+      it('rejects when the destination fails', async () => {
+        await driver.putContent(at('to-broken'), randomBytes(2 * MiB));
+        const broken = new Writable({
+          write(_chunk, _encoding, done) {
+            done(new Error('connection reset'));
+          },
+        });
+        broken.on('error', () => undefined);
+        await expect(driver.sendTo!(at('to-broken'), 0, 2 * MiB, broken)).rejects.toThrow('connection reset');
       });
     });
 
