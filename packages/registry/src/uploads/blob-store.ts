@@ -158,10 +158,18 @@ export class BlobStore {
       }
       await this.storeBlob(session.path, digest, size);
       await this.repository.linkBlob(name, digest.digest, size, id);
-      await this.driver.delete(`uploads/${id}`);
+      // What is left of the session folder is empty; removing it need not hold up the response, and the
+      // upload purge removes any folder this misses.
+      void this.driver.delete(`uploads/${id}`).catch(() => undefined);
       return size;
     } catch (error) {
-      if (!committed) await this.abandonWrite(session, owner, writer);
+      if (!committed) {
+        await this.abandonWrite(session, owner, writer);
+      } else {
+        // Once committed the object cannot take more bytes: the session is over either way, and the client
+        // starts the upload again rather than meeting a lease nobody will release.
+        await this.discard(session).catch(() => undefined);
+      }
       throw error;
     }
   }
