@@ -1,16 +1,6 @@
 #!/usr/bin/env node
-import { CommanderError } from 'commander';
-import { ExitCode } from './exit-codes.js';
-import { createProgram } from './program.js';
-
-try {
-  await createProgram().parseAsync(process.argv);
-} catch (error) {
-  if (error instanceof CommanderError) {
-    // Commander has already printed the problem (or the help/version it was asked for).
-    process.exitCode = error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
-  } else {
-    console.error(`wharf: ${error instanceof Error ? error.message : String(error)}`);
-    process.exitCode = ExitCode.Failure;
-  }
-}
+// libuv's thread pool runs every file read, write and fsync. With its default four threads, a few uploads
+// flushing large blobs to disk would hold every thread and stall all other file I/O; the pool is sized
+// before anything uses it, which is why the program itself is loaded only afterwards.
+process.env.UV_THREADPOOL_SIZE ??= '16';
+await import('./run.js');

@@ -141,12 +141,23 @@ export class RegistryEngine {
 
   private async getTags({ request, reply }: OperationContext, name: string): Promise<void> {
     const { n, last } = parsePagination(queryOf(request), this.options.defaultPageSize, this.options.maxPageSize);
-    const page = await this.repository.listTags(name, n, last);
-    if (page === null) throw new OciError(OciErrorCode.NAME_UNKNOWN, 'repository name not known to registry', { name });
-    if (page.more && page.last !== null) {
-      reply.header('Link', `</v2/${name}/tags/list?n=${n}&last=${encodeURIComponent(page.last)}>; rel="next"`);
+    let page = this.cache?.getTagPage(name, n, last);
+    if (!page) {
+      const token = this.cache?.token(name);
+      const stored = await this.repository.listTags(name, n, last);
+      if (stored === null) {
+        throw new OciError(OciErrorCode.NAME_UNKNOWN, 'repository name not known to registry', { name });
+      }
+      page = {
+        body: Buffer.from(`{"name":${JSON.stringify(name)},"tags":${stored.tagsJson}}`),
+        nextLast: stored.more ? stored.last : null,
+      };
+      if (token !== undefined) this.cache?.setTagPage(name, n, last, page, token);
     }
-    reply.type('application/json').send(Buffer.from(`{"name":${JSON.stringify(name)},"tags":${page.tagsJson}}`));
+    if (page.nextLast !== null) {
+      reply.header('Link', `</v2/${name}/tags/list?n=${n}&last=${encodeURIComponent(page.nextLast)}>; rel="next"`);
+    }
+    reply.type('application/json').send(page.body);
   }
 
   private async getReferrers({ request, reply }: OperationContext, name: string, digest: string): Promise<void> {

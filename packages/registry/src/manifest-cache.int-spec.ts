@@ -76,4 +76,17 @@ describe('manifest cache shared by two registry processes on one database', () =
     await fetch(`${a.url}/v2/team/moving/manifests/${second}`, { method: 'DELETE' });
     await eventually(async () => (await digestAt(b, 'team/moving', second)) === 404);
   });
+
+  it('serves tag lists from the cache and refreshes them when a tag changes on the other process', async () => {
+    const tagsAt = async (reg: TestRegistry) =>
+      ((await (await fetch(`${reg.url}/v2/team/listed/tags/list`)).json()) as { tags: string[] }).tags;
+    await push(a, 'team/listed', 'one', 'l1');
+    await eventually(async () => (await tagsAt(b)).join() === 'one');
+    await push(a, 'team/listed', 'two', 'l2');
+    await eventually(async () => (await tagsAt(b)).join() === 'one,two');
+    await a.dataSource.query(`DELETE FROM registry_tag WHERE name = 'two'`);
+    expect(await tagsAt(b)).toEqual(['one', 'two']);
+    expect((await fetch(`${a.url}/v2/team/listed/manifests/one`, { method: 'DELETE' })).status).toBe(202);
+    await eventually(async () => (await tagsAt(b)).join() === '');
+  });
 });

@@ -8,13 +8,23 @@ export interface ManifestCacheOptions {
 /** Subscribes to change notices for the cache; the host wires it to PostgreSQL LISTEN. */
 export type CacheInvalidationSource = (handlers: ListenHandlers) => NotificationListener;
 
+export type CachedManifest = StoredManifest & { payload: Buffer };
+
+/** A tags list response: its body and, when more tags follow, the `last` of the next page. */
+export interface CachedTagPage {
+  body: Buffer;
+  nextLast: string | null;
+}
+
 interface Entry {
   repository: string;
-  manifest: StoredManifest & { payload: Buffer };
+  bytes: number;
+  value: CachedManifest | CachedTagPage;
 }
 
 /**
- * Manifests by (repository, tag or digest), so that pulls of hot tags are answered without a query. It stays
+ * Manifests by (repository, tag or digest), and tags list pages, so that pulls of hot tags and tag listings are
+ * answered without a query. It stays
  * coherent across processes through change notices sent in the same transaction as every tag or manifest
  * change; while the notice channel is down the cache is empty and unused. A per-repository generation
  * guards the race where a read that started before a change would store its stale answer after the notice.
@@ -44,8 +54,8 @@ export class ManifestCache {
     });
   }
 
-  private key(repository: string, reference: string): string {
-    return `${repository}\u0000${reference}`;
+  private key(kind: 'm' | 't', repository: string, reference: string): string {
+    return `${kind}${repository}\u0000${reference}`;
   }
 
   /** A token to hand back to set(): a fill is dropped if the repository changed since the token was taken. */
@@ -53,28 +63,47 @@ export class ManifestCache {
     return this.epoch * 2 ** 26 + (this.generations.get(repository) ?? 0);
   }
 
-  get(repository: string, reference: string): (StoredManifest & { payload: Buffer }) | undefined {
+  get(repository: string, reference: string): CachedManifest | undefined {
+    return this.lookup(this.key('m', repository, reference)) as CachedManifest | undefined;
+  }
+
+  set(repository: string, reference: string, manifest: CachedManifest, token: number): void {
+    this.store(this.key('m', repository, reference), repository, manifest, manifest.payload.length, token);
+  }
+
+  getTagPage(repository: string, n: number, last: string | undefined): CachedTagPage | undefined {
+    return this.lookup(this.key('t', repository, `${n}\u0000${last ?? ''}`)) as CachedTagPage | undefined;
+  }
+
+  setTagPage(repository: string, n: number, last: string | undefined, page: CachedTagPage, token: number): void {
+    this.store(this.key('t', repository, `${n}\u0000${last ?? ''}`), repository, page, page.body.length, token);
+  }
+
+  private lookup(key: string): CachedManifest | CachedTagPage | undefined {
     if (!this.live) return undefined;
-    const key = this.key(repository, reference);
     const entry = this.entries.get(key);
     if (!entry) return undefined;
     // Refresh its place in the LRU order.
     this.entries.delete(key);
     this.entries.set(key, entry);
-    return entry.manifest;
+    return entry.value;
   }
 
-  set(repository: string, reference: string, manifest: StoredManifest & { payload: Buffer }, token: number): void {
+  private store(
+    key: string,
+    repository: string,
+    value: CachedManifest | CachedTagPage,
+    bytes: number,
+    token: number,
+  ): void {
     if (!this.live || token !== this.token(repository)) return;
-    const size = manifest.payload.length;
-    if (size > this.maxBytes / 16) return;
-    const key = this.key(repository, reference);
+    if (bytes > this.maxBytes / 16) return;
     this.remove(key);
-    this.entries.set(key, { repository, manifest });
+    this.entries.set(key, { repository, bytes, value });
     let keys = this.byRepository.get(repository);
     if (!keys) this.byRepository.set(repository, (keys = new Set()));
     keys.add(key);
-    this.bytes += size;
+    this.bytes += bytes;
     while (this.bytes > this.maxBytes) {
       const oldest = this.entries.keys().next().value;
       if (oldest === undefined) break;
@@ -107,7 +136,7 @@ export class ManifestCache {
     const entry = this.entries.get(key);
     if (!entry) return;
     this.entries.delete(key);
-    this.bytes -= entry.manifest.payload.length;
+    this.bytes -= entry.bytes;
     const keys = this.byRepository.get(entry.repository);
     keys?.delete(key);
     if (keys && keys.size === 0) this.byRepository.delete(entry.repository);
