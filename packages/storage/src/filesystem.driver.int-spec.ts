@@ -72,7 +72,7 @@ describe('FilesystemDriver after a crash', () => {
     // The child runs the driver's own source, compiled to plain JavaScript for plain Node.
     moduleDirectory = await temporaryRoot();
     const sourceDirectory = dirname(fileURLToPath(import.meta.url));
-    for (const name of ['types', 'paths', 'filesystem.driver']) {
+    for (const name of ['types', 'paths', 'writer-operations', 'filesystem.driver']) {
       const { code } = await transformFile(join(sourceDirectory, `${name}.ts`), {
         swcrc: false,
         jsc: { parser: { syntax: 'typescript' }, target: 'es2022' },

@@ -11,6 +11,7 @@ import {
   PathNotFoundError,
   StorageError,
 } from './types.js';
+import { WriterOperations } from './writer-operations.js';
 
 /**
  * Size of one write syscall and of one read. 64 KiB pieces (Node's default) cap throughput far
@@ -19,11 +20,34 @@ import {
 const IO_BATCH_BYTES = 1024 * 1024;
 
 /**
- * A writer asks the kernel to write back what it has written every this many bytes, in the
- * background. The one fsync at commit then finds little left to flush: without this, committing a
- * large blob waits for the whole file to reach the disk after the last byte arrived.
+ * Written bytes are flushed to disk in the background while uploads go on, so the one fsync at commit
+ * finds little left: without this, committing a large blob waits for the whole file to reach the disk
+ * after its last byte arrived. One background flush runs at a time in the process, always for the open
+ * writer with the most unflushed bytes (at least this many): the disk keeps streaming, and concurrent
+ * uploads do not make their syncs contend for the journal.
  */
-const WRITEBACK_EVERY_BYTES = 32 * 1024 * 1024;
+const WRITEBACK_MIN_BYTES = 8 * 1024 * 1024;
+const writebackCandidates = new Set<FilesystemFileWriter>();
+let writebackRunning = false;
+
+function pumpWriteback(): void {
+  if (writebackRunning) return;
+  let chosen: FilesystemFileWriter | undefined;
+  let most = WRITEBACK_MIN_BYTES - 1;
+  for (const writer of writebackCandidates) {
+    const unflushed = writer.unflushedBytes();
+    if (unflushed > most) {
+      chosen = writer;
+      most = unflushed;
+    }
+  }
+  if (!chosen) return;
+  writebackRunning = true;
+  void chosen.flushInBackground().finally(() => {
+    writebackRunning = false;
+    pumpWriteback();
+  });
+}
 
 /**
  * Read buffers for sendTo, reused across downloads: a busy registry serving many pulls would otherwise
@@ -268,8 +292,6 @@ async function syncDirectory(directory: string): Promise<void> {
   }
 }
 
-type WriterState = 'open' | 'closed' | 'committed' | 'cancelled';
-
 /**
  * Writes through 1 MiB batch buffers, so that a stream of small network chunks becomes few large
  * write syscalls. Two buffers take turns: while one is being written on the I/O thread pool, the
@@ -286,9 +308,7 @@ class FilesystemFileWriter implements FileWriter {
   /** The write of the other buffer, still running; it records its failure instead of rejecting. */
   private inflight: Promise<void> = Promise.resolve();
   private failure: Error | null = null;
-  private state: WriterState = 'open';
-  /** Serialises operations: a caller that does not await write() still gets its bytes in order. */
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly operations = new WriterOperations();
   /** The background writeback (fdatasync) in progress, if any; it records its failure too. */
   private writeback: Promise<void> | undefined;
   private writebackFrom: number;
@@ -310,12 +330,13 @@ class FilesystemFileWriter implements FileWriter {
     if (!Buffer.isBuffer(chunk)) {
       return Promise.reject(new TypeError('FileWriter.write expects a Buffer'));
     }
-    return this.serialise(() => this.writeNow(chunk));
+    return this.operations.run(() => this.writeNow(chunk));
   }
 
   close(): Promise<void> {
-    return this.serialise(async () => {
-      this.state = 'closed';
+    return this.operations.run(async () => {
+      this.operations.state = 'closed';
+      writebackCandidates.delete(this);
       try {
         await this.flush();
       } finally {
@@ -326,8 +347,9 @@ class FilesystemFileWriter implements FileWriter {
   }
 
   commit(): Promise<void> {
-    return this.serialise(async () => {
-      this.state = 'committed';
+    return this.operations.run(async () => {
+      this.operations.state = 'committed';
+      writebackCandidates.delete(this);
       try {
         await this.flush();
         await this.writeback;
@@ -341,23 +363,15 @@ class FilesystemFileWriter implements FileWriter {
   }
 
   cancel(): Promise<void> {
-    return this.serialise(async () => {
-      this.state = 'cancelled';
+    return this.operations.run(async () => {
+      this.operations.state = 'cancelled';
+      writebackCandidates.delete(this);
       this.batchLength = 0;
       await this.inflight;
       await this.writeback;
       await this.handle.close().catch(() => undefined);
       await rm(this.fullPath, { force: true });
     });
-  }
-
-  private serialise(operation: () => Promise<void>): Promise<void> {
-    const run = this.queue.then(() => {
-      if (this.state !== 'open') throw new StorageError(`writer is already ${this.state}`);
-      return operation();
-    });
-    this.queue = run.catch(() => undefined);
-    return run;
   }
 
   private async writeNow(chunk: Buffer): Promise<void> {
@@ -403,17 +417,30 @@ class FilesystemFileWriter implements FileWriter {
   }
 
   /** Starts a background fdatasync once enough new bytes were written and none is running. */
-  private startWriteback(): void {
-    if (this.writeback !== undefined || this.position - this.writebackFrom < WRITEBACK_EVERY_BYTES) return;
+  /** Bytes handed to the kernel since the last background flush began. */
+  unflushedBytes(): number {
+    return this.position - this.writebackFrom;
+  }
+
+  /** Flushes what has been written so far (never fails: a failure is kept for commit to report). */
+  flushInBackground(): Promise<void> {
     this.writebackFrom = this.position;
-    this.writeback = this.inflight
+    const writeback = this.inflight
       .then(() => this.handle.datasync())
       .catch((error: unknown) => {
         this.failure ??= error instanceof Error ? error : new StorageError(String(error));
       })
       .finally(() => {
-        this.writeback = undefined;
+        if (this.writeback === writeback) this.writeback = undefined;
       });
+    this.writeback = writeback;
+    return writeback;
+  }
+
+  private startWriteback(): void {
+    if (this.operations.state !== 'open') return;
+    writebackCandidates.add(this);
+    pumpWriteback();
   }
 
   private async flush(): Promise<void> {

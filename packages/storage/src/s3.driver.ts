@@ -27,6 +27,7 @@ import {
   PathNotFoundError,
   StorageError,
 } from './types.js';
+import { WriterOperations } from './writer-operations.js';
 
 export type S3StorageOptions = Extract<StorageOptions, { driver: 's3' }>;
 
@@ -524,8 +525,6 @@ export class S3Driver implements StorageDriver {
   }
 }
 
-type WriterState = 'open' | 'closed' | 'committed' | 'cancelled';
-
 /**
  * Writes an object as a multipart upload of `chunkSize` parts. close() completes the upload, so
  * every byte written is in the object itself and another process can append to it with nothing
@@ -541,8 +540,7 @@ class S3FileWriter implements FileWriter {
   private existing: ObjectHead | null = null;
   /** Whether close() must write anything: an append writer that wrote nothing leaves the object as is. */
   private dirty: boolean;
-  private state: WriterState = 'open';
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly operations = new WriterOperations();
 
   constructor(
     private readonly objects: S3Objects,
@@ -567,7 +565,7 @@ class S3FileWriter implements FileWriter {
     if (!Buffer.isBuffer(chunk)) {
       return Promise.reject(new TypeError('FileWriter.write expects a Buffer'));
     }
-    return this.serialise(async () => {
+    return this.operations.run(async () => {
       let offset = 0;
       while (offset < chunk.length) {
         const take = Math.min(this.chunkSize - this.buffered, chunk.length - offset);
@@ -581,37 +579,28 @@ class S3FileWriter implements FileWriter {
   }
 
   close(): Promise<void> {
-    return this.serialise(async () => {
+    return this.operations.run(async () => {
       await this.finish();
-      this.state = 'closed';
+      this.operations.state = 'closed';
     });
   }
 
   commit(): Promise<void> {
-    return this.serialise(async () => {
+    return this.operations.run(async () => {
       await this.finish();
-      this.state = 'committed';
+      this.operations.state = 'committed';
     });
   }
 
   cancel(): Promise<void> {
-    return this.serialise(async () => {
-      this.state = 'cancelled';
+    return this.operations.run(async () => {
+      this.operations.state = 'cancelled';
       this.buffer = Buffer.alloc(0);
       this.buffered = 0;
       if (this.uploadId !== null) await this.objects.abortUpload(this.key, this.uploadId);
       await this.objects.abortStrayUploads(this.key);
       await this.objects.delete(this.key);
     });
-  }
-
-  private serialise(operation: () => Promise<void>): Promise<void> {
-    const run = this.queue.then(() => {
-      if (this.state !== 'open') throw new StorageError(`writer is already ${this.state}`);
-      return operation();
-    });
-    this.queue = run.catch(() => undefined);
-    return run;
   }
 
   /** Copies into the part buffer, growing it as needed so small objects never cost a whole chunk. */
