@@ -1,6 +1,9 @@
 import pg from 'pg';
 import { type DatabaseOptions } from './data-source.js';
 
+const HEARTBEAT_INTERVAL_MS = 15_000;
+const HEARTBEAT_TIMEOUT_MS = 10_000;
+
 export interface NotificationListener {
   close(): Promise<void>;
 }
@@ -40,6 +43,8 @@ export function listenForNotifications(
           ? false
           : { rejectUnauthorized: options.sslMode !== 'require' },
       application_name: `${options.applicationName ?? 'wharf'}-listener`,
+      keepAlive: true,
+      query_timeout: HEARTBEAT_TIMEOUT_MS,
     });
     const lost = (error?: Error) => {
       if (client !== next) return;
@@ -62,6 +67,13 @@ export function listenForNotifications(
         return;
       }
       backoffMs = 250;
+      // A connection that dies silently (a NAT forgetting it, a failover without a reset) raises no error:
+      // a periodic round trip finds out, and the listener then reports the gap and reconnects.
+      const heartbeat = setInterval(() => {
+        next.query('SELECT 1').catch((error: unknown) => lost(error as Error));
+      }, HEARTBEAT_INTERVAL_MS);
+      heartbeat.unref();
+      next.once('end', () => clearInterval(heartbeat));
       handlers.onConnected();
     } catch (error) {
       lost(error as Error);

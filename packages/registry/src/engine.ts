@@ -50,6 +50,16 @@ export interface OperationContext {
   canPull(repository: string): Promise<boolean>;
 }
 
+/** A transfer whose peer neither sends nor reads anything for this long is cut, freeing its session and files. */
+const IDLE_CONNECTION_MS = 120_000;
+
+/** Cuts an upload whose client has gone silent, so its session lease is given back instead of renewed forever. */
+function limitIdleUpload(request: FastifyRequest): void {
+  request.raw.setTimeout(IDLE_CONNECTION_MS, () => {
+    request.raw.destroy(new Error(`no data from the client for ${IDLE_CONNECTION_MS / 1000} s`));
+  });
+}
+
 function manifestPath(name: string, reference: string): string {
   return `/v2/${name}/manifests/${reference}`;
 }
@@ -351,8 +361,13 @@ export class RegistryEngine {
    */
   private async sendDirect(reply: FastifyReply, path: string, start: number, length: number): Promise<void> {
     const sendTo = this.storage.sendTo!.bind(this.storage);
+    // Once the status line is out nothing can be reported any more: make sure the bytes are there first.
+    if (!(await this.storage.stat(path))) {
+      throw new OciError(OciErrorCode.BLOB_UNKNOWN, 'blob content is missing from storage', { path });
+    }
     const response = reply.raw;
     reply.hijack();
+    response.setTimeout(IDLE_CONNECTION_MS, () => response.destroy());
     response.writeHead(reply.statusCode, reply.getHeaders() as Record<string, string>);
     try {
       await sendTo(path, start, length, response);
@@ -384,7 +399,7 @@ export class RegistryEngine {
       if (from !== name && (await ctx.canPull(from))) {
         const size = await this.repository.blobInRepository(from, digest.digest);
         if (size !== null) {
-          await this.repository.linkBlob(name, digest.digest, size);
+          await this.blobs.mount(name, digest.digest, size, ctx.actor);
           reply.header('Location', blobLocation(name, digest.digest));
           reply.header('Docker-Content-Digest', digest.digest);
           reply.code(201).send();
@@ -394,6 +409,7 @@ export class RegistryEngine {
       // Not mountable: fall through to an ordinary upload session, as the spec asks.
     } else if (digestParam !== undefined) {
       const digest = requireDigest(digestParam);
+      limitIdleUpload(request);
       await this.blobs.putMonolithic(name, digest, bodyStream(request), contentLength(request), ctx.actor);
       reply.header('Location', blobLocation(name, digest.digest));
       reply.header('Docker-Content-Digest', digest.digest);
@@ -433,6 +449,7 @@ export class RegistryEngine {
         416,
       );
     }
+    limitIdleUpload(request);
     const session = await this.blobs.append(name, id, bodyStream(request), {
       start: range?.start,
       length: range?.length ?? length,
@@ -449,6 +466,7 @@ export class RegistryEngine {
     const range = parseContentRange(request.headers['content-range']);
     const length = contentLength(request);
     const body = hasBody(request) ? bodyStream(request) : undefined;
+    if (body) limitIdleUpload(request);
     await this.blobs.complete(
       name,
       id,

@@ -64,9 +64,22 @@ function returnSendBuffer(buffer: Buffer): void {
   if (sendBufferPool.length < MAX_POOLED_SEND_BUFFERS) sendBufferPool.push(buffer);
 }
 
+/**
+ * Resolves when the destination has taken the chunk. An HTTP response whose socket is already gone may never
+ * call a write's callback, so its closing settles the wait too.
+ */
 function writeTo(destination: Writable, chunk: Buffer): Promise<void> {
+  if (destination.destroyed || destination.writableEnded) {
+    return Promise.reject(new StorageError('the destination was closed'));
+  }
   return new Promise((resolve, reject) => {
-    destination.write(chunk, (error) => (error ? reject(error) : resolve()));
+    const onClose = () => reject(new StorageError('the destination was closed'));
+    destination.once('close', onClose);
+    destination.write(chunk, (error) => {
+      destination.off('close', onClose);
+      if (error) reject(error);
+      else resolve();
+    });
   });
 }
 
@@ -339,6 +352,9 @@ class FilesystemFileWriter implements FileWriter {
       writebackCandidates.delete(this);
       try {
         await this.flush();
+        await this.writeback;
+        // Linux reports a failed writeback once: whoever appends next would never hear of it.
+        if (this.failure !== null) throw this.failure;
       } finally {
         await this.writeback;
         await this.handle.close();

@@ -88,9 +88,12 @@ export class BlobStore {
     }
     if (!session) throw uploadUnknown(id);
     // After a crash mid-chunk, storage may hold more than the database recorded: storage is the truth.
-    const info = await this.driver.stat(session.path);
-    const size = info?.size ?? 0;
-    await this.repository.releaseUpload(id, owner, size);
+    let size = session.size;
+    try {
+      size = (await this.driver.stat(session.path))?.size ?? 0;
+    } finally {
+      await this.repository.releaseUpload(id, owner, size);
+    }
     return { ...session, size };
   }
 
@@ -99,7 +102,12 @@ export class BlobStore {
     const owner = randomUUID();
     const session = await this.acquire(name, id, owner);
     this.hashStates.delete(id);
-    await this.driver.delete(`uploads/${id}`);
+    try {
+      await this.driver.delete(`uploads/${id}`);
+    } catch (error) {
+      await this.repository.releaseUpload(id, owner, session.size);
+      throw error;
+    }
     await this.repository.deleteUpload(session.id);
   }
 
@@ -128,6 +136,7 @@ export class BlobStore {
   ): Promise<number> {
     const owner = randomUUID();
     const session = await this.acquire(name, id, owner);
+    const stopRenewing = this.keepLease(id, owner);
     let writer: FileWriter | undefined;
     let committed = false;
     try {
@@ -171,7 +180,15 @@ export class BlobStore {
         await this.discard(session).catch(() => undefined);
       }
       throw error;
+    } finally {
+      stopRenewing();
     }
+  }
+
+  /** Links a blob another repository holds (a cross-repository mount), under the same policy checks as a push. */
+  async mount(name: string, digest: string, size: number, actor?: string): Promise<void> {
+    await this.beforeCommit({ repository: name, digest, size, actor });
+    await this.repository.linkBlob(name, digest, size);
   }
 
   /** A monolithic upload (POST ?digest=): no session row, the bytes go to a private upload path. */
@@ -185,13 +202,21 @@ export class BlobStore {
     const id = randomUUID();
     const path = uploadDataPath(id);
     const writer = await this.driver.writer(path, false);
+    let committed = false;
     try {
       const digester = new Digester(digest.algorithm);
-      const received = await this.copy(body, writer, digester, length);
-      if (length !== undefined && received !== length) {
-        throw new OciError(OciErrorCode.SIZE_INVALID, `received ${received} bytes, Content-Length said ${length}`);
+      let received: number;
+      try {
+        received = await this.copy(body, writer, digester, length);
+        if (length !== undefined && received !== length) {
+          throw new OciError(OciErrorCode.SIZE_INVALID, `received ${received} bytes, Content-Length said ${length}`);
+        }
+        await writer.commit();
+        committed = true;
+      } finally {
+        // An aborted or oversized body must not leave the writer (its descriptor and buffers) open.
+        if (!committed) await writer.cancel().catch(() => undefined);
       }
-      await writer.commit();
       const actual = digester.digest();
       if (actual !== digest.digest) {
         throw new OciError(OciErrorCode.DIGEST_INVALID, `content digest ${actual} does not match ${digest.digest}`, {
@@ -252,6 +277,7 @@ export class BlobStore {
   ): Promise<T> {
     const owner = randomUUID();
     const session = await this.acquire(name, id, owner);
+    const stopRenewing = this.keepLease(id, owner);
     let writer: FileWriter | undefined;
     try {
       writer = await this.openWriter(session);
@@ -259,9 +285,11 @@ export class BlobStore {
       const result = await work(session, owner, writer, digester);
       await writer.close();
       this.remember(id, digester, writer.size);
+      stopRenewing();
       await this.repository.releaseUpload(id, owner, writer.size);
       return result;
     } catch (error) {
+      stopRenewing();
       await this.abandonWrite(session, owner, writer);
       throw error;
     }
@@ -316,21 +344,25 @@ export class BlobStore {
     digester: Digester,
     length: number | undefined,
   ): Promise<void> {
+    const received = await this.copy(body, writer, digester, length);
+    if (length !== undefined && received !== length) {
+      throw new OciError(OciErrorCode.SIZE_INVALID, `received ${received} bytes, the request declared ${length}`, {
+        declared: length,
+        received,
+      });
+    }
+  }
+
+  /**
+   * Renews a held lease until the returned function is called: for as long as a request works on the session
+   * (receiving, flushing, re-hashing, moving), no other request may take it over.
+   */
+  private keepLease(id: string, owner: string): () => void {
     const renew = setInterval(() => {
-      this.repository.renewUploadLease(session.id, owner, this.leaseMs).catch(() => undefined);
+      this.repository.renewUploadLease(id, owner, this.leaseMs).catch(() => undefined);
     }, this.leaseMs / 3);
     renew.unref();
-    try {
-      const received = await this.copy(body, writer, digester, length);
-      if (length !== undefined && received !== length) {
-        throw new OciError(OciErrorCode.SIZE_INVALID, `received ${received} bytes, the request declared ${length}`, {
-          declared: length,
-          received,
-        });
-      }
-    } finally {
-      clearInterval(renew);
-    }
+    return () => clearInterval(renew);
   }
 
   /** Streams bytes into storage, hashing them on the way; never accepts more than `limit` bytes. */

@@ -1,0 +1,86 @@
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { MediaType, OciError, OciErrorCode } from '@wharf/oci';
+import { startTestRegistry, type TestRegistry } from './testing/test-registry.js';
+import { type RegistryPolicy } from './types.js';
+
+const sha = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+/** A host's policy: nothing may be committed under `locked/`, and no manifest may be tagged `forbidden`. */
+const lockPolicy: RegistryPolicy = {
+  name: 'lock',
+  beforeBlobCommit: ({ repository }) => {
+    if (repository.startsWith('locked/')) {
+      return Promise.reject(new OciError(OciErrorCode.DENIED, `${repository} is locked`));
+    }
+    return Promise.resolve();
+  },
+  beforeManifestPut: ({ tag }) => {
+    if (tag === 'forbidden') return Promise.reject(new OciError(OciErrorCode.DENIED, 'tag forbidden is reserved'));
+    return Promise.resolve();
+  },
+};
+
+describe('policy chain supplied by the host', () => {
+  let reg: TestRegistry;
+  const url = (path: string) => `${reg.url}${path}`;
+  const codeOf = async (res: Response) => ((await res.json()) as { errors: { code: string }[] }).errors[0].code;
+
+  beforeAll(async () => {
+    reg = await startTestRegistry({ policies: [lockPolicy] });
+  });
+  afterAll(async () => {
+    await reg?.close();
+  });
+
+  it('refuses pushes and cross-repository mounts the policy denies, storing nothing', async () => {
+    const data = Buffer.from('a layer');
+    const pushed = await fetch(url(`/v2/open/src/blobs/uploads/?digest=${sha(data)}`), { method: 'POST', body: data });
+    expect(pushed.status).toBe(201);
+
+    const monolithic = await fetch(url(`/v2/locked/app/blobs/uploads/?digest=${sha(data)}`), {
+      method: 'POST',
+      body: data,
+    });
+    expect(monolithic.status).toBe(403);
+    expect(await codeOf(monolithic)).toBe('DENIED');
+
+    const mount = await fetch(url(`/v2/locked/app/blobs/uploads/?mount=${sha(data)}&from=open/src`), {
+      method: 'POST',
+    });
+    expect(mount.status).toBe(403);
+    expect((await fetch(url(`/v2/locked/app/blobs/${sha(data)}`), { method: 'HEAD' })).status).toBe(404);
+
+    const session = await fetch(url('/v2/locked/app/blobs/uploads/'), { method: 'POST' });
+    const done = await fetch(url(`${session.headers.get('location')}?digest=${sha(data)}`), {
+      method: 'PUT',
+      body: data,
+    });
+    expect(done.status).toBe(403);
+    expect((await fetch(url(`/v2/locked/app/blobs/${sha(data)}`), { method: 'HEAD' })).status).toBe(404);
+  });
+
+  it('refuses a manifest the policy denies and keeps the tag absent', async () => {
+    const config = Buffer.from('{}');
+    await fetch(url(`/v2/open/src/blobs/uploads/?digest=${sha(config)}`), { method: 'POST', body: config });
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaType.OciManifest,
+      config: { mediaType: MediaType.OciConfig, digest: sha(config), size: config.length },
+      layers: [],
+    });
+    const put = (tag: string) =>
+      fetch(url(`/v2/open/src/manifests/${tag}`), {
+        method: 'PUT',
+        body: manifest,
+        headers: { 'content-type': MediaType.OciManifest },
+      });
+    const refused = await put('forbidden');
+    expect(refused.status).toBe(403);
+    expect(await codeOf(refused)).toBe('DENIED');
+    expect((await fetch(url('/v2/open/src/manifests/forbidden'))).status).toBe(404);
+    expect((await put('allowed')).status).toBe(201);
+    const tags = (await (await fetch(url('/v2/open/src/tags/list'))).json()) as { tags: string[] };
+    expect(tags.tags).toEqual(['allowed']);
+  });
+});
