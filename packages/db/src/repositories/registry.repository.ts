@@ -287,12 +287,15 @@ export class RegistryRepository {
   async putManifest(manifest: NewManifest): Promise<void> {
     await this.dataSource.transaction(async (m) => {
       const repositoryId = await this.ensureRepository(m, manifest.repository);
-      const inserted = await m.query<{ id: string }[]>(
+      // DO UPDATE (a no-op: same digest, same content) rather than DO NOTHING: it always returns the row and
+      // waits on a concurrent delete of it, so a push racing a delete of the same digest still ends stored.
+      // xmax = 0 tells a row this statement inserted from one that was there before.
+      const [row] = await m.query<{ id: string; inserted: boolean }[]>(
         `INSERT INTO registry_manifest
            (repository_id, digest, media_type, artifact_type, size, payload, subject_digest, annotations)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (repository_id, digest) DO NOTHING
-         RETURNING id`,
+         ON CONFLICT (repository_id, digest) DO UPDATE SET media_type = EXCLUDED.media_type
+         RETURNING id, (xmax = 0) AS inserted`,
         [
           repositoryId,
           manifest.digest,
@@ -304,9 +307,8 @@ export class RegistryRepository {
           manifest.annotations ? JSON.stringify(manifest.annotations) : null,
         ],
       );
-      let manifestId: string;
-      if (inserted.length > 0) {
-        manifestId = inserted[0].id;
+      const manifestId = row.id;
+      if (row.inserted) {
         if (manifest.references.length > 0) {
           const values: string[] = [];
           const params: unknown[] = [manifestId];
@@ -321,12 +323,6 @@ export class RegistryRepository {
             params,
           );
         }
-      } else {
-        const existing = await m.query<{ id: string }[]>(
-          `SELECT id FROM registry_manifest WHERE repository_id = $1 AND digest = $2`,
-          [repositoryId, manifest.digest],
-        );
-        manifestId = existing[0].id;
       }
       if (manifest.tag !== undefined) {
         await m.query(
