@@ -1,14 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { type IncomingMessage, type Server, type ServerResponse, createServer, request } from 'node:http';
 import { type AddressInfo } from 'node:net';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Driver, S3_MIN_PART_SIZE, type S3StorageOptions } from '@wharf/storage';
-import { repoRoot } from '@wharf/testkit';
-import type S3rver from 's3rver';
-
-type S3rverClass = typeof S3rver;
+import S3rver from 's3rver';
 
 export const EMULATED_S3_BUCKET = 'wharf-registry-test';
 
@@ -23,15 +19,6 @@ export interface EmulatedS3 {
   /** Multipart completions refused because a part other than the last was under 5 MiB. */
   readonly refusedCompletions: string[];
   stop(): Promise<void>;
-}
-
-/**
- * s3rver is a development dependency of @wharf/storage, whose own tests use it; it is loaded from
- * there so the registry's tests run the same emulator.
- */
-function loadS3rver(): S3rverClass {
-  const storageRequire = createRequire(join(repoRoot(), 'packages', 'storage', 'package.json'));
-  return storageRequire('s3rver') as S3rverClass;
 }
 
 function queryOf(url: string | undefined): URLSearchParams {
@@ -111,9 +98,8 @@ function startPartSizeProxy(
 
 /** s3rver on a free loopback port with one bucket, behind a proxy that enforces S3's part-size rule. */
 export async function startEmulatedS3(): Promise<EmulatedS3> {
-  const S3rverServer = loadS3rver();
   const directory = await mkdtemp(join(tmpdir(), 'wharf-registry-s3rver-'));
-  const emulator = new S3rverServer({
+  const emulator = new S3rver({
     address: '127.0.0.1',
     port: 0,
     silent: true,
