@@ -17,7 +17,8 @@ const base = {
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: {
     '^@wharf/registry-app$': '<rootDir>/apps/registry/src/index.ts',
-    '^@wharf/(oci|storage|config|db|registry|testkit)$': '<rootDir>/packages/$1/src/index.ts',
+    '^@wharf/core$': '<rootDir>/apps/core/src/index.ts',
+    '^@wharf/(oci|storage|config|db|registry|testkit|auth|api-client)$': '<rootDir>/packages/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testEnvironment: 'node',

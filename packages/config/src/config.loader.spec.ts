@@ -72,6 +72,7 @@ describe('defaults', () => {
       redis: {
         host: '127.0.0.1',
         port: 56379,
+        coreDb: 0,
         registryDb: 1,
         jobserviceDb: 2,
         idleTimeoutMs: 30_000,
@@ -100,6 +101,7 @@ describe('defaults', () => {
     expect(config.redis).toEqual({
       host: 'redis',
       port: 6380,
+      coreDb: 0,
       registryDb: 1,
       jobserviceDb: 2,
       idleTimeoutMs: 30_000,

@@ -35,6 +35,7 @@ export const DEFAULTS = {
   connMaxIdleTimeMs: 0,
   embeddedRedisPort: 56379,
   redisPort: 6379,
+  coreDbIndex: 0,
   registryDbIndex: 1,
   jobserviceDbIndex: 2,
   redisIdleTimeoutSeconds: 30,
@@ -182,6 +183,7 @@ const section = z.strictObject;
 
 const rawSchema = section({
   hostname,
+  external_url: httpUrl('an http(s) URL such as https://reg.example.com, without a path').optional(),
   http: section({ port: port.optional(), host: bindAddress.optional() }).optional(),
   https: section({
     port: port.optional(),
@@ -247,6 +249,7 @@ const rawSchema = section({
     host: hostAndPort,
     password: secret.optional(),
     username: text.optional(),
+    harbor_db_index: databaseIndex.optional(),
     registry_db_index: databaseIndex.optional(),
     jobservice_db_index: databaseIndex.optional(),
     idle_timeout_seconds: int(0, 86400).optional(),
@@ -350,6 +353,7 @@ function resolveRedis(raw: RawConfig): RedisConfig {
     port: external?.host.port ?? DEFAULTS.embeddedRedisPort,
     password: external?.password,
     username: external?.username,
+    coreDb: external?.harbor_db_index ?? DEFAULTS.coreDbIndex,
     registryDb: external?.registry_db_index ?? DEFAULTS.registryDbIndex,
     jobserviceDb: external?.jobservice_db_index ?? DEFAULTS.jobserviceDbIndex,
     idleTimeoutMs: (external?.idle_timeout_seconds ?? DEFAULTS.redisIdleTimeoutSeconds) * 1000,
@@ -469,6 +473,7 @@ function resolveConfig(raw: RawConfig, issues: Issue[], warnings: string[]): Wha
   if (!database || !storage || issues.length > 0) return undefined;
   return compact({
     hostname: raw.hostname,
+    externalUrl: raw.external_url?.replace(/\/+$/, ''),
     http,
     https,
     adminPassword: raw.harbor_admin_password,

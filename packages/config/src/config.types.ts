@@ -41,6 +41,8 @@ export interface RedisConfig {
   port: number;
   password?: string;
   username?: string;
+  /** Sessions, login throttling and the control plane's caches. */
+  coreDb: number;
   registryDb: number;
   jobserviceDb: number;
   /** Idle connections are closed after this long; 0: never. */
@@ -104,6 +106,8 @@ export interface RegistryConfig {
 /** harbor.yml after validation: defaults applied, units converted, names in camelCase. */
 export interface WharfConfig {
   hostname: string;
+  /** The URL clients use to reach Wharf when it sits behind a proxy; tokens and the portal use it. */
+  externalUrl?: string;
   http: HttpConfig;
   https?: HttpsConfig;
   /** Password of the `admin` user created on first start. */

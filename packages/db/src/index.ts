@@ -2,3 +2,4 @@ export * from './data-source.js';
 export * from './entities/registry.entities.js';
 export * from './repositories/registry.repository.js';
 export * from './notification-listener.js';
+export * from './query/index.js';

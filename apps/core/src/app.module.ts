@@ -1,0 +1,43 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { type WharfConfig } from '@wharf/config';
+import { type Redis } from 'ioredis';
+import { DataSource } from 'typeorm';
+import { AuthGuard } from './auth/auth.guard.js';
+import { CORE_CONFIG, CORE_SECRETS, DEFAULT_REDIS_PREFIX, REDIS, REDIS_PREFIX } from './constants.js';
+import { CONTROLLERS } from './controllers/index.js';
+import { REPOSITORIES } from './repositories/index.js';
+import { type CoreSecrets } from './secrets.js';
+import { SERVICES } from './services/index.js';
+
+export interface AppDependencies {
+  config: WharfConfig;
+  dataSource: DataSource;
+  redis: Redis;
+  secrets: CoreSecrets;
+  /** Prefix of the Redis keys; tests give each server its own. */
+  redisPrefix?: string;
+  /** Values other parts of the server provide to services (the registry's storage, …), by token. */
+  extra?: { provide: symbol | string | (abstract new (...args: never[]) => unknown); useValue: unknown }[];
+}
+
+@Module({})
+export class AppModule {
+  static create(deps: AppDependencies): DynamicModule {
+    return {
+      module: AppModule,
+      controllers: CONTROLLERS,
+      providers: [
+        { provide: CORE_CONFIG, useValue: deps.config },
+        { provide: DataSource, useValue: deps.dataSource },
+        { provide: REDIS, useValue: deps.redis },
+        { provide: REDIS_PREFIX, useValue: deps.redisPrefix ?? DEFAULT_REDIS_PREFIX },
+        { provide: CORE_SECRETS, useValue: deps.secrets },
+        ...(deps.extra ?? []),
+        ...REPOSITORIES,
+        ...SERVICES,
+        { provide: APP_GUARD, useClass: AuthGuard },
+      ],
+    };
+  }
+}

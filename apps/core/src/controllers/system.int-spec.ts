@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { type TestCore, startTestCore } from '../testing/test-core.js';
+
+describe('system endpoints', () => {
+  let core: TestCore;
+
+  beforeAll(async () => {
+    core = await startTestCore();
+  });
+
+  afterAll(async () => {
+    await core.close();
+  });
+
+  it('answers ping with Pong and a request id', async () => {
+    const response = await core.request('GET', '/api/v2.0/ping');
+    expect(response.status).toBe(200);
+    expect(response.text).toBe('Pong');
+    expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('echoes a well-formed X-Request-Id', async () => {
+    const response = await core.request('GET', '/api/v2.0/ping', { headers: { 'x-request-id': 'trace-42' } });
+    expect(response.headers.get('x-request-id')).toBe('trace-42');
+  });
+
+  it('reports every component healthy', async () => {
+    const response = await core.request<{ status: string; components: { name: string; status: string }[] }>(
+      'GET',
+      '/api/v2.0/health',
+    );
+    expect(response.status).toBe(200);
+    expect(response.body.status).toBe('healthy');
+    expect(response.body.components.map((c) => [c.name, c.status])).toEqual([
+      ['core', 'healthy'],
+      ['database', 'healthy'],
+      ['redis', 'healthy'],
+      ['registry', 'healthy'],
+    ]);
+  });
+
+  it('shows anonymous callers a reduced system info', async () => {
+    const response = await core.request<Record<string, unknown>>('GET', '/api/v2.0/systeminfo');
+    expect(response.status).toBe(200);
+    expect(response.body.auth_mode).toBe('db_auth');
+    expect(response.body.registry_url).toBeUndefined();
+  });
+
+  it('answers unknown routes in the API error envelope', async () => {
+    const response = await core.request('GET', '/api/v2.0/no-such-thing');
+    expect(response.status).toBe(404);
+    expect(response.body).toEqual({ errors: [{ code: 'NOT_FOUND', message: expect.any(String) }] });
+  });
+
+  it('refuses malformed Authorization headers with 401', async () => {
+    const response = await core.request('GET', '/api/v2.0/ping', { headers: { authorization: 'Bearer x' } });
+    expect(response.status).toBe(401);
+    expect(response.body).toEqual({ errors: [{ code: 'UNAUTHORIZED', message: expect.any(String) }] });
+  });
+});

@@ -1,0 +1,126 @@
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import fastifyCookie from '@fastify/cookie';
+import { type INestApplication } from '@nestjs/common';
+import { NestFactory, Reflector } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { type WharfConfig } from '@wharf/config';
+import { createDataSource, pendingMigrations } from '@wharf/db';
+import { createStorageDriver } from '@wharf/storage';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import { AppModule } from './app.module.js';
+import { STORAGE } from './constants.js';
+import { ApiErrorFilter } from './http/error.filter.js';
+import { ResponseInterceptor } from './http/response.interceptor.js';
+import { ValidationInterceptor } from './http/validation.interceptor.js';
+import { loadCoreSecrets } from './secrets.js';
+
+export interface CoreServer {
+  app: INestApplication;
+  fastify: FastifyInstance;
+  /** The address it listens on, e.g. http://127.0.0.1:8080. */
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface CoreServerOptions {
+  /** Check every API response against its declared schema (tests turn it on). */
+  checkResponses?: boolean;
+  /** Listen on this port instead of http.port (0: any free port). */
+  port?: number;
+  /** Prefix of the Redis keys (default wharf:core:). */
+  redisPrefix?: string;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function createRedis(config: WharfConfig): Redis {
+  return new Redis({
+    host: config.redis.host,
+    port: config.redis.port,
+    username: config.redis.username,
+    password: config.redis.password,
+    db: config.redis.coreDb,
+    lazyConnect: true,
+    maxRetriesPerRequest: 2,
+    enableOfflineQueue: true,
+  });
+}
+
+/** `wharf start core`: the control plane, with the registry engine inside at /v2. */
+export async function startCoreServer(config: WharfConfig, options: CoreServerOptions = {}): Promise<CoreServer> {
+  const dataSource = createDataSource({ ...config.database, applicationName: 'wharf-core' });
+  await dataSource.initialize();
+  const redis = createRedis(config);
+  let app: NestFastifyApplication | undefined;
+  try {
+    const pending = await pendingMigrations(dataSource);
+    if (pending.length > 0) {
+      throw new Error(
+        `the database schema is not up to date (${pending.length} migrations pending): run wharf migrate --config FILE`,
+      );
+    }
+    await redis.connect();
+    const secrets = await loadCoreSecrets(config.dataVolume);
+    const storage = createStorageDriver(config.storage);
+
+    const fastify = Fastify({
+      logger: { level: config.log.level },
+      disableRequestLogging: true,
+      genReqId: (request) => {
+        const given = request.headers['x-request-id'];
+        return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+      },
+      // Registry uploads may take long; a request stays open as long as bytes keep coming.
+      requestTimeout: 0,
+      connectionTimeout: 0,
+      keepAliveTimeout: 75_000,
+      bodyLimit: 4 * 1024 * 1024,
+      maxParamLength: 1024,
+      trustProxy: config.externalUrl !== undefined,
+    });
+    fastify.addHook('onRequest', async (request, reply) => {
+      void reply.header('X-Request-Id', request.id);
+    });
+    await fastify.register(fastifyCookie);
+
+    app = await NestFactory.create<NestFastifyApplication>(
+      AppModule.create({
+        config,
+        dataSource,
+        redis,
+        secrets,
+        redisPrefix: options.redisPrefix,
+        extra: [{ provide: STORAGE, useValue: storage }],
+      }),
+      new FastifyAdapter(fastify),
+      { logger: ['error', 'warn'], abortOnError: false },
+    );
+    app.useGlobalFilters(new ApiErrorFilter());
+    app.useGlobalInterceptors(
+      new ValidationInterceptor(app.get(Reflector), { checkResponses: options.checkResponses ?? false }),
+      new ResponseInterceptor(),
+    );
+    app.enableShutdownHooks([]);
+    await app.init();
+    await app.listen(options.port ?? config.http.port, config.http.host);
+    const address = await app.getUrl();
+    const started = app;
+    return {
+      app: started,
+      fastify,
+      url: address.replace('[::1]', '127.0.0.1'),
+      close: async () => {
+        await started.close();
+        redis.disconnect();
+        await dataSource.destroy();
+      },
+    };
+  } catch (error) {
+    await app?.close().catch(() => undefined);
+    redis.disconnect();
+    await dataSource.destroy().catch(() => undefined);
+    throw error;
+  }
+}

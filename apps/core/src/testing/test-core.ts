@@ -1,0 +1,133 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type WharfConfig, parseConfig } from '@wharf/config';
+import { createDataSource, runMigrations } from '@wharf/db';
+import { type TestDatabase, createTestDatabase } from '@wharf/testkit';
+import { Redis } from 'ioredis';
+import { type CoreServer, startCoreServer } from '../core.server.js';
+
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
+export interface TestResponse<T = unknown> {
+  status: number;
+  headers: Headers;
+  /** Parsed JSON when the response is JSON, else the text. */
+  body: T;
+  text: string;
+}
+
+export interface RequestOptions {
+  /** Basic credentials; omitted: anonymous (unless a cookie is given). */
+  auth?: Credentials;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface TestCore {
+  url: string;
+  server: CoreServer;
+  config: WharfConfig;
+  database: TestDatabase;
+  dataVolume: string;
+  admin: Credentials;
+  request<T = unknown>(method: string, path: string, options?: RequestOptions): Promise<TestResponse<T>>;
+  close(): Promise<void>;
+}
+
+export function basicAuth(credentials: Credentials): string {
+  return `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
+}
+
+/**
+ * A real core server for integration tests: its own PostgreSQL database (migrated), its own data volume and Redis
+ * key prefix, listening on a free port of the loopback, with every response checked against its schema.
+ */
+export async function startTestCore(extraConfig: Record<string, unknown> = {}): Promise<TestCore> {
+  const database = await createTestDatabase('wharf_core');
+  const dataVolume = await mkdtemp(join(tmpdir(), 'wharf-core-'));
+  const admin = { username: 'admin', password: `Adm1n-${randomBytes(9).toString('base64url')}` };
+  const redisPrefix = `wharf:test:${randomBytes(6).toString('hex')}:`;
+  const raw = {
+    hostname: '127.0.0.1',
+    http: { host: '127.0.0.1', port: 8080 },
+    harbor_admin_password: admin.password,
+    data_volume: dataVolume,
+    external_database: {
+      harbor: {
+        host: database.host,
+        port: database.port,
+        db_name: database.database,
+        username: database.username,
+        password: database.password || 'unused-with-trust-auth',
+        ssl_mode: 'disable',
+      },
+    },
+    external_redis: { host: '127.0.0.1:6379' },
+    log: { level: 'error', local: { location: join(dataVolume, 'log') } },
+    ...extraConfig,
+  };
+  // JSON is YAML: the config goes through the same loader as a harbor.yml.
+  const { config } = parseConfig(JSON.stringify(raw), 'test harbor.yml', {});
+  let server: CoreServer | undefined;
+  try {
+    const dataSource = createDataSource({ ...config.database, applicationName: 'wharf-test-migrate' });
+    await dataSource.initialize();
+    await runMigrations(dataSource);
+    await dataSource.destroy();
+    server = await startCoreServer(config, { port: 0, checkResponses: true, redisPrefix });
+  } catch (error) {
+    await database.drop().catch(() => undefined);
+    await rm(dataVolume, { recursive: true, force: true });
+    throw error;
+  }
+  const started = server;
+  const url = started.url;
+  return {
+    url,
+    server: started,
+    config,
+    database,
+    dataVolume,
+    admin,
+    async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<TestResponse<T>> {
+      const headers: Record<string, string> = { ...options.headers };
+      if (options.auth) headers.authorization = basicAuth(options.auth);
+      let body: string | undefined;
+      if (options.body !== undefined) {
+        body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+        headers['content-type'] ??= 'application/json';
+      }
+      const response = await fetch(`${url}${path}`, { method, headers, body, redirect: 'manual' });
+      const text = await response.text();
+      const isJson = (response.headers.get('content-type') ?? '').includes('json') && text.length > 0;
+      return {
+        status: response.status,
+        headers: response.headers,
+        text,
+        body: (isJson ? JSON.parse(text) : text) as T,
+      };
+    },
+    async close(): Promise<void> {
+      await started.close();
+      const redis = new Redis({ host: '127.0.0.1', port: 6379, db: config.redis.coreDb, lazyConnect: true });
+      await redis.connect();
+      try {
+        let cursor = '0';
+        do {
+          const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 1000);
+          cursor = next;
+          if (keys.length > 0) await redis.del(...keys);
+        } while (cursor !== '0');
+      } finally {
+        redis.disconnect();
+      }
+      await database.drop();
+      await rm(dataVolume, { recursive: true, force: true });
+    },
+  };
+}

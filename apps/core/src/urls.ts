@@ -1,0 +1,21 @@
+import { readFileSync } from 'node:fs';
+import { type WharfConfig } from '@wharf/config';
+
+/** The URL clients reach Wharf by: external_url, else derived from hostname and the listener's port. */
+export function externalUrl(config: WharfConfig): string {
+  if (config.externalUrl) return config.externalUrl;
+  const host =
+    config.hostname.includes(':') && !config.hostname.startsWith('[') ? `[${config.hostname}]` : config.hostname;
+  if (config.https) return config.https.port === 443 ? `https://${host}` : `https://${host}:${config.https.port}`;
+  return config.http.port === 80 ? `http://${host}` : `http://${host}:${config.http.port}`;
+}
+
+/** The registry's address for `docker login` and pull commands: the external URL without its scheme. */
+export function registryHost(config: WharfConfig): string {
+  return externalUrl(config).replace(/^https?:\/\//, '');
+}
+
+/** The version of this build, from the core package's manifest (dist and src both sit one level below it). */
+export const WHARF_VERSION: string = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
