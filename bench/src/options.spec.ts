@@ -3,7 +3,13 @@ import { WORKLOAD_IDS, parseOptions } from './options.js';
 
 describe('parseOptions', () => {
   it('defaults to three rounds of every workload against Wharf', () => {
-    expect(parseOptions([])).toEqual({ rounds: 3, quick: false, only: [...WORKLOAD_IDS], referenceOnly: false });
+    expect(parseOptions([])).toEqual({
+      rounds: 3,
+      quick: false,
+      only: [...WORKLOAD_IDS],
+      referenceOnly: false,
+      throughCore: false,
+    });
   });
 
   it('reads --rounds, --quick, --reference-only and a comma list for --only, in both spellings', () => {
@@ -12,8 +18,10 @@ describe('parseOptions', () => {
       quick: true,
       only: ['pull-1m', 'manifest-head'],
       referenceOnly: true,
+      throughCore: false,
     });
     expect(parseOptions(['--quick']).rounds).toBe(2);
+    expect(parseOptions(['--through-core']).throughCore).toBe(true);
   });
 
   it('rejects what it cannot run, naming the problem', () => {
@@ -21,5 +29,6 @@ describe('parseOptions', () => {
     expect(() => parseOptions(['--rounds'])).toThrow('--rounds needs a value');
     expect(() => parseOptions(['--only', 'pull-2m'])).toThrow(/unknown workload "pull-2m"; known workloads: push-1m/);
     expect(() => parseOptions(['--fast'])).toThrow('unknown argument "--fast"');
+    expect(() => parseOptions(['--reference-only', '--through-core'])).toThrow('exclude each other');
   });
 });

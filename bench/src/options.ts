@@ -20,19 +20,23 @@ export interface BenchOptions {
   quick: boolean;
   only: WorkloadId[];
   referenceOnly: boolean;
+  /** Wharf runs as `wharf start core`: /v2 behind token authentication, as a robot account pushes and pulls. */
+  throughCore: boolean;
 }
 
-export const USAGE = `Usage: pnpm bench:registry [--rounds N] [--quick] [--only <workload>[,<workload>…]] [--reference-only]
+export const USAGE = `Usage: pnpm bench:registry [--rounds N] [--quick] [--only <workload>[,<workload>…]] [--reference-only] [--through-core]
 
   --rounds N          alternating rounds (default 3; 2 with --quick)
   --quick             small sizes and short runs, for a smoke test
   --only W            run only these workloads: ${WORKLOAD_IDS.join(', ')}
-  --reference-only    run the reference on both sides, to check the harness and the noise floor`;
+  --reference-only    run the reference on both sides, to check the harness and the noise floor
+  --through-core      run Wharf as \`wharf start core\`: /v2 behind core's token authentication, with a robot's token`;
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
   let rounds: number | undefined;
   let quick = false;
   let referenceOnly = false;
+  let throughCore = false;
   const only: WorkloadId[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -55,6 +59,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       case '--reference-only':
         referenceOnly = true;
         break;
+      case '--through-core':
+        throughCore = true;
+        break;
       case '--only':
         for (const name of value().split(',')) {
           const id = name.trim();
@@ -71,5 +78,12 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         throw new Error(`unknown argument "${arg}"\n\n${USAGE}`);
     }
   }
-  return { rounds: rounds ?? (quick ? 2 : 3), quick, only: only.length > 0 ? only : [...WORKLOAD_IDS], referenceOnly };
+  if (referenceOnly && throughCore) throw new Error('--reference-only and --through-core exclude each other');
+  return {
+    rounds: rounds ?? (quick ? 2 : 3),
+    quick,
+    only: only.length > 0 ? only : [...WORKLOAD_IDS],
+    referenceOnly,
+    throughCore,
+  };
 }

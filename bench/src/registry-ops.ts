@@ -11,6 +11,8 @@ export const OCI_LAYER = 'application/vnd.oci.image.layer.v1.tar';
 export interface Target {
   url: string;
   scratchDir: string;
+  /** Sent with every request: the bearer token when the registry runs behind core's token authentication. */
+  headers: Record<string, string>;
 }
 
 export interface Timed {
@@ -29,7 +31,7 @@ function seconds(since: bigint): number {
 }
 
 async function startUpload(target: Target, repo: string): Promise<string> {
-  const res = await expectStatus(202, 'POST', `${target.url}/v2/${repo}/blobs/uploads/`);
+  const res = await expectStatus(202, 'POST', `${target.url}/v2/${repo}/blobs/uploads/`, target.headers);
   return header(res, 'location');
 }
 
@@ -59,7 +61,7 @@ export async function pushMonolithic(
     method: 'PUT',
     url: withQuery(target.url, locations[i], { digest: blob.digest }),
     bodyFile: blob.path,
-    headers: { 'Content-Type': 'application/octet-stream' },
+    headers: { ...target.headers, 'Content-Type': 'application/octet-stream' },
     output: join(target.scratchDir, `put-${i}.out`),
   }));
   try {
@@ -85,7 +87,11 @@ export async function pushChunked(target: Target, repo: string, blob: ChunkedBlo
       method: 'PATCH',
       url: new URL(location, target.url).toString(),
       bodyFile: chunk.path,
-      headers: { 'Content-Type': 'application/octet-stream', 'Content-Range': `${chunk.start}-${chunk.end}` },
+      headers: {
+        ...target.headers,
+        'Content-Type': 'application/octet-stream',
+        'Content-Range': `${chunk.start}-${chunk.end}`,
+      },
       output,
     };
     const results = await curl([transfer]);
@@ -96,7 +102,7 @@ export async function pushChunked(target: Target, repo: string, blob: ChunkedBlo
   }
   await removeOutputs([{ method: 'PATCH', url: '', output }]);
   const closing = process.hrtime.bigint();
-  await expectStatus(201, 'PUT', withQuery(target.url, location, { digest: blob.digest }));
+  await expectStatus(201, 'PUT', withQuery(target.url, location, { digest: blob.digest }), target.headers);
   total += seconds(closing);
   return { seconds: total, bytes: blob.size };
 }
@@ -106,6 +112,7 @@ export async function pullBlobs(target: Target, repo: string, blobs: BlobFile[],
   const transfers: CurlTransfer[] = blobs.map((blob) => ({
     method: 'GET',
     url: `${target.url}/v2/${repo}/blobs/${blob.digest}`,
+    headers: target.headers,
     output: '/dev/null',
   }));
   const results = await curl(transfers, parallel);
@@ -120,7 +127,7 @@ export async function pullBlobs(target: Target, repo: string, blobs: BlobFile[],
 }
 
 async function blobExists(target: Target, repo: string, digest: string): Promise<boolean> {
-  const res = await send('HEAD', `${target.url}/v2/${repo}/blobs/${digest}`);
+  const res = await send('HEAD', `${target.url}/v2/${repo}/blobs/${digest}`, target.headers);
   return res.status === 200;
 }
 
@@ -144,7 +151,7 @@ export async function ensureSmallBlob(
       201,
       'PUT',
       withQuery(target.url, location, { digest }),
-      { 'content-type': 'application/octet-stream' },
+      { ...target.headers, 'content-type': 'application/octet-stream' },
       body,
     );
   }
@@ -188,7 +195,7 @@ export async function pushImage(
     201,
     'PUT',
     `${target.url}/v2/${repo}/manifests/${tag}`,
-    { 'content-type': OCI_MANIFEST },
+    { ...target.headers, 'content-type': OCI_MANIFEST },
     imageManifest(config, layers, annotations),
   );
 }
@@ -198,7 +205,7 @@ export async function listAllTags(target: Target, repo: string): Promise<number>
   let next: string | undefined = `${target.url}/v2/${repo}/tags/list`;
   let count = 0;
   while (next) {
-    const res = await expectStatus(200, 'GET', next);
+    const res = await expectStatus(200, 'GET', next, target.headers);
     const body = JSON.parse(res.body.toString('utf8')) as { tags?: unknown };
     if (!Array.isArray(body.tags))
       throw new Error(`GET ${next}: no tags array in ${res.body.toString('utf8', 0, 200)}`);

@@ -9,17 +9,19 @@ import {
   createTestDatabase,
   logTail,
   startReferenceRegistry,
+  startWharfCore,
   startWharfRegistry,
 } from '@wharf/testkit';
+import { robotAccess } from './core-access.js';
 import { run } from './curl.js';
 import { generateTestData, sizesFor } from './data.js';
 import { closeConnections } from './http.js';
 import { flushRedisDatabase } from './redis.js';
 import { type BenchOptions, parseOptions } from './options.js';
 import { peakResidentBytes } from './proc.js';
-import { type Metrics, type Side, type Workload, workloads } from './workloads.js';
+import { type Metrics, type Side, WORKLOAD_REPOSITORIES, type Workload, workloads } from './workloads.js';
 import { buildRows, markdownTable, rowDefinitions } from './report.js';
-import { warmUp } from './warm-up.js';
+import { WARM_REPO, warmUp } from './warm-up.js';
 
 const GiB = 1024 ** 3;
 // A Redis database of the benchmark's own, emptied before every Wharf start; others may share Redis.
@@ -40,6 +42,8 @@ interface Running {
   registry: RegistryProcess;
   database?: TestDatabase;
   scratchDir: string;
+  /** Headers of every /v2 request (a bearer token in core mode). */
+  headers: Record<string, string>;
 }
 
 const running = new Set<Running>();
@@ -48,18 +52,24 @@ let scratchRoot: string | undefined;
 async function startSide(name: SideName, options: BenchOptions, parentDir: string, round: number): Promise<Running> {
   const scratchDir = await mkdtemp(join(parentDir, `${name}-${round}-`));
   if (name === 'reference' || options.referenceOnly) {
-    const entry: Running = { registry: await startReferenceRegistry(), scratchDir };
+    const entry: Running = { registry: await startReferenceRegistry(), scratchDir, headers: {} };
     running.add(entry);
     return entry;
   }
   await flushRedisDatabase('127.0.0.1', 6379, redisDbIndex);
   const database = await createTestDatabase('wharf_bench');
   try {
-    const registry = await startWharfRegistry({
-      database,
-      extraConfig: { external_redis: { registry_db_index: redisDbIndex } },
-    });
-    const entry: Running = { registry, database, scratchDir };
+    const extraConfig = { external_redis: { registry_db_index: redisDbIndex, harbor_db_index: redisDbIndex } };
+    if (options.throughCore) {
+      const core = await startWharfCore({ database, extraConfig });
+      const entry: Running = { registry: core, database, scratchDir, headers: {} };
+      running.add(entry);
+      const access = await robotAccess(core.url, core.admin, [...WORKLOAD_REPOSITORIES, WARM_REPO]);
+      entry.headers = access.headers;
+      return entry;
+    }
+    const registry = await startWharfRegistry({ database, extraConfig });
+    const entry: Running = { registry, database, scratchDir, headers: {} };
     running.add(entry);
     return entry;
   } catch (error) {
@@ -114,7 +124,7 @@ async function main(): Promise<void> {
   }
   const names = options.referenceOnly
     ? { wharf: 'Reference A', reference: 'Reference B' }
-    : { wharf: 'Wharf', reference: 'Distribution 2.8' };
+    : { wharf: options.throughCore ? 'Wharf (core, token auth)' : 'Wharf', reference: 'Distribution 2.8' };
   const sizes = sizesFor(options.quick);
   const startedAt = new Date();
   const loadStart = loadavg();
@@ -135,10 +145,10 @@ async function main(): Promise<void> {
       const sides = {} as Record<SideName, Side>;
       const metrics: Record<SideName, Metrics> = { wharf: {}, reference: {} };
       for (const name of order) {
-        const { registry, scratchDir } = entries[name];
+        const { registry, scratchDir, headers } = entries[name];
         sides[name] = {
           registry,
-          target: { url: registry.url, scratchDir },
+          target: { url: registry.url, scratchDir, headers },
           transferCpu: { push: { seconds: 0, bytes: 0 }, pull: { seconds: 0, bytes: 0 } },
         };
       }

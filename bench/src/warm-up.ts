@@ -4,7 +4,7 @@ import { expectStatus } from './http.js';
 import { OCI_LAYER, type Target, ensureSmallBlob, pushImage } from './registry-ops.js';
 import { wrk } from './wrk.js';
 
-const WARM_REPO = 'bench/warm-up';
+export const WARM_REPO = 'bench/warm-up';
 
 /**
  * The same untimed exercise for both registries before a round's first measurement: every request kind a
@@ -17,7 +17,7 @@ export async function warmUp(target: Target): Promise<void> {
     layers.push(await ensureSmallBlob(target, WARM_REPO, randomBytes(64 * 1024), OCI_LAYER));
   }
   for (let i = 0; i < 8; i++) await pushImage(target, WARM_REPO, `warm-${i}`, layers.slice(i, i + 4));
-  const accept = { accept: 'application/vnd.oci.image.manifest.v1+json' };
+  const accept = { ...target.headers, accept: 'application/vnd.oci.image.manifest.v1+json' };
   for (let batch = 0; batch < 20; batch++) {
     await Promise.all(
       Array.from({ length: 32 }, (_, i) =>
@@ -29,7 +29,12 @@ export async function warmUp(target: Target): Promise<void> {
   await wrk({ ...load, method: 'GET' });
   await headLoad({ ...load, seconds: 2 });
   for (let i = 0; i < 32; i++) {
-    await expectStatus(200, 'GET', `${target.url}/v2/${WARM_REPO}/tags/list`);
-    await expectStatus(200, 'GET', `${target.url}/v2/${WARM_REPO}/blobs/${layers[i % layers.length].digest}`);
+    await expectStatus(200, 'GET', `${target.url}/v2/${WARM_REPO}/tags/list`, target.headers);
+    await expectStatus(
+      200,
+      'GET',
+      `${target.url}/v2/${WARM_REPO}/blobs/${layers[i % layers.length].digest}`,
+      target.headers,
+    );
   }
 }

@@ -24,6 +24,8 @@ const MiB = 1024 * 1024;
 const DATA_REPO = 'bench/data';
 const MANIFEST_REPO = 'bench/manifest';
 const TAGS_REPO = 'bench/tags';
+/** Every repository the workloads use (all in project `bench`, which core mode creates). */
+export const WORKLOAD_REPOSITORIES = [DATA_REPO, MANIFEST_REPO, TAGS_REPO];
 const ACCEPT_MANIFEST = `${OCI_MANIFEST}, application/vnd.docker.distribution.manifest.v2+json`;
 
 export type Metrics = Record<string, number>;
@@ -100,12 +102,13 @@ export function workloads(data: TestData, sizes: Sizes): Workload[] {
       );
       await pushImage(side.target, MANIFEST_REPO, 'latest', [layer]);
       await expectStatus(200, method, `${side.target.url}/v2/${MANIFEST_REPO}/manifests/latest`, {
+        ...side.target.headers,
         accept: ACCEPT_MANIFEST,
       });
     },
     run: async (side) => {
       const url = `${side.target.url}/v2/${MANIFEST_REPO}/manifests/latest`;
-      const headers = { Accept: ACCEPT_MANIFEST };
+      const headers = { ...side.target.headers, Accept: ACCEPT_MANIFEST };
       const load = { url, headers, connections: sizes.wrkConnections, seconds: sizes.wrkSeconds };
       const result = method === 'GET' ? await wrk({ ...load, method }) : await headLoad(load);
       return { [`${id}.rps`]: result.requestsPerSecond, [`${id}.p99`]: result.p99Ms };

@@ -14,6 +14,7 @@ import { STORAGE } from './constants.js';
 import { ApiErrorFilter } from './http/error.filter.js';
 import { ResponseInterceptor } from './http/response.interceptor.js';
 import { ValidationInterceptor } from './http/validation.interceptor.js';
+import { type MountedRegistry, mountRegistry } from './registry/registry.mount.js';
 import { loadCoreSecrets } from './secrets.js';
 
 export interface CoreServer {
@@ -54,6 +55,8 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
   await dataSource.initialize();
   const redis = createRedis(config);
   let app: NestFastifyApplication | undefined;
+  let fastify: FastifyInstance | undefined;
+  let registry: MountedRegistry | undefined;
   try {
     const pending = await pendingMigrations(dataSource);
     if (pending.length > 0) {
@@ -65,7 +68,7 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
     const secrets = await loadCoreSecrets(config.dataVolume);
     const storage = createStorageDriver(config.storage);
 
-    const fastify = Fastify({
+    fastify = Fastify({
       logger: { level: config.log.level },
       disableRequestLogging: true,
       genReqId: (request) => {
@@ -84,6 +87,7 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
       void reply.header('X-Request-Id', request.id);
     });
     await fastify.register(fastifyCookie);
+    registry = await mountRegistry(fastify, { config, dataSource, storage, signingKey: secrets.signingKey });
 
     app = await NestFactory.create<NestFastifyApplication>(
       AppModule.create({
@@ -107,18 +111,22 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
     await app.listen(options.port ?? config.http.port, config.http.host);
     const address = await app.getUrl();
     const started = app;
+    const mounted = registry;
     return {
       app: started,
       fastify,
       url: address.replace('[::1]', '127.0.0.1'),
       close: async () => {
         await started.close();
+        await mounted.close();
         redis.disconnect();
         await dataSource.destroy();
       },
     };
   } catch (error) {
-    await app?.close().catch(() => undefined);
+    // Before Nest owns the Fastify instance, closing it is ours to do (it ends the registry's LISTEN connection).
+    await (app ?? fastify)?.close().catch(() => undefined);
+    await registry?.close().catch(() => undefined);
     redis.disconnect();
     await dataSource.destroy().catch(() => undefined);
     throw error;

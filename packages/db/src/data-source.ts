@@ -46,7 +46,8 @@ export function createDataSource(options: DatabaseOptions): DataSource {
     migrationsTableName: 'wharf_migrations',
     migrationsTransactionMode: 'each',
     synchronize: false,
-    logging: ['error'],
+    // TypeORM's own query logging prints parameters, which may be secrets; callers report errors themselves.
+    logging: false,
     applicationName: options.applicationName ?? 'wharf',
     extra: { max: options.maxOpenConns ?? 20 },
   });

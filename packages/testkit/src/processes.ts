@@ -54,6 +54,21 @@ export interface WharfRegistryOptions {
   extraConfig?: Record<string, unknown>;
 }
 
+export interface WharfCoreOptions {
+  port?: number;
+  /** Data volume kept after stop; a temporary one, deleted on stop, when omitted. */
+  dataDir?: string;
+  database: TestDatabase;
+  /** Deep-merged over the generated configuration (`harbor_admin_password` here sets the admin's password). */
+  extraConfig?: Record<string, unknown>;
+}
+
+/** `wharf start core`: the API, the token service and the registry at /v2, as one child process. */
+export interface CoreProcess extends RegistryProcess {
+  /** The `admin` account core creates on first start. */
+  admin: { username: string; password: string };
+}
+
 const READY_TIMEOUT_MS = Number(process.env.WHARF_TEST_READY_TIMEOUT_MS ?? 30_000);
 const STOP_TIMEOUT_MS = 10_000;
 const LOG_TAIL_BYTES = 4_096;
@@ -211,6 +226,55 @@ async function startWharfOn(
   });
 }
 
+/**
+ * Migrates the database, then starts `wharf start core` and waits for the API to answer. Clients reach the registry
+ * at `url` + `/v2` with tokens from `url` + `/service/token`, and the API at `url` + `/api/v2.0`.
+ */
+export async function startWharfCore(options: WharfCoreOptions): Promise<CoreProcess> {
+  const root = repoRoot();
+  const cli = join(root, 'apps', 'cli', 'dist', 'main.js');
+  if (!existsSync(cli)) {
+    throw new Error(`${cli} does not exist: build the repository first (pnpm build), or set WHARF_REPO_ROOT`);
+  }
+  return withPortRetry(options.port, (port) => startCoreOn(port, root, cli, options));
+}
+
+async function startCoreOn(port: number, root: string, cli: string, options: WharfCoreOptions): Promise<CoreProcess> {
+  const ownsData = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'wharf-core-')));
+  const extraConfig = options.extraConfig ?? {};
+  const given = extraConfig.harbor_admin_password;
+  // Harbor's password policy: 8+ characters with an upper-case letter, a lower-case letter and a digit.
+  const password = typeof given === 'string' ? given : `Adm1n-${randomBytes(12).toString('base64url')}`;
+  const configPath = await writeWharfConfig({
+    port,
+    dataDir,
+    database: options.database,
+    // Core serves /v2 with its own tokens; `registry.auth` only concerns the standalone registry, and `none` there
+    // would only print a warning that does not apply.
+    extraConfig: mergeDeep({ registry: { auth: 'token' } }, { ...extraConfig, harbor_admin_password: password }),
+  });
+  const logPath = join(dataDir, 'wharf-core.log');
+  try {
+    await runLogged(process.execPath, [cli, 'migrate', '--config', configPath], root, logPath, 'wharf migrate');
+  } catch (error) {
+    if (ownsData) await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+  const core = await startManaged({
+    name: 'wharf core',
+    command: process.execPath,
+    args: [cli, 'start', 'core', '--config', configPath],
+    cwd: root,
+    port,
+    logPath,
+    // /v2/ asks core's clients for a token; the API's ping answers once everything, registry included, is up.
+    readyPath: '/api/v2.0/ping',
+    cleanup: ownsData ? () => rm(dataDir, { recursive: true, force: true }) : undefined,
+  });
+  return Object.assign(core, { admin: { username: 'admin', password } });
+}
+
 const PORT_ATTEMPTS = 3;
 
 /**
@@ -218,10 +282,10 @@ const PORT_ATTEMPTS = 3;
  * take it first. A server that fails for that reason is started again on a fresh port, unless the
  * caller chose the port.
  */
-async function withPortRetry(
+async function withPortRetry<T extends RegistryProcess>(
   chosen: number | undefined,
-  start: (port: number) => Promise<RegistryProcess>,
-): Promise<RegistryProcess> {
+  start: (port: number) => Promise<T>,
+): Promise<T> {
   if (chosen !== undefined) {
     validatePort(chosen);
     return start(chosen);
@@ -243,6 +307,8 @@ interface ManagedSpec {
   cwd: string;
   port: number;
   logPath: string;
+  /** The path that answers 200 once the server is ready; `/v2/` unless given. */
+  readyPath?: string;
   cleanup?: () => Promise<void>;
 }
 
@@ -280,7 +346,7 @@ async function startManaged(spec: ManagedSpec): Promise<RegistryProcess> {
     });
     child = started;
     try {
-      await waitForReady(url, spec.port, started, spec.name);
+      await waitForReady(`${url}${spec.readyPath ?? '/v2/'}`, spec.port, started, spec.name);
     } catch (error) {
       signalGroup(pid, 'SIGKILL');
       await exited;
@@ -351,7 +417,7 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   }
 }
 
-async function waitForReady(url: string, port: number, child: ChildProcess, name: string): Promise<void> {
+async function waitForReady(readyUrl: string, port: number, child: ChildProcess, name: string): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let lastProblem = 'no answer yet';
   while (Date.now() < deadline) {
@@ -359,16 +425,19 @@ async function waitForReady(url: string, port: number, child: ChildProcess, name
       throw new Error(`${name} exited during startup (${child.exitCode ?? child.signalCode})`);
     }
     try {
-      const status = await getStatus(`${url}/v2/`);
+      const status = await getStatus(readyUrl);
       // On a shared host another server may hold the port for a moment; only our child's answer counts.
       if (status === 200 && (await listensOn(child.pid as number, port))) return;
-      lastProblem = status === 200 ? `port ${port} is held by another process` : `GET /v2/ answered ${status}`;
+      lastProblem =
+        status === 200
+          ? `port ${port} is held by another process`
+          : `GET ${new URL(readyUrl).pathname} answered ${status}`;
     } catch (error) {
       lastProblem = (error as Error).message;
     }
     await new Promise((resolveDelay) => setTimeout(resolveDelay, 100));
   }
-  throw new Error(`${name} not ready at ${url} after ${READY_TIMEOUT_MS} ms: ${lastProblem}`);
+  throw new Error(`${name} not ready at ${readyUrl} after ${READY_TIMEOUT_MS} ms: ${lastProblem}`);
 }
 
 /** Whether the process (or a descendant) owns the listening socket of 127.0.0.1:port or *:port. */

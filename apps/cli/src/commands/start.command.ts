@@ -1,17 +1,30 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { loadConfig } from '@wharf/config';
-import { startRegistryServer } from '@wharf/registry-app';
+import { type WharfConfig, loadConfig } from '@wharf/config';
 
-const COMPONENTS = ['registry'] as const;
-type Component = (typeof COMPONENTS)[number];
+/** A running component: where it listens, and how to stop it cleanly. */
+interface Running {
+  url: string;
+  close(): Promise<void>;
+}
+
+// Each component is loaded only when started: the other commands need none of them, and core brings in NestJS.
+const COMPONENTS = {
+  /** The control plane: the API, the token service and the registry at /v2. */
+  core: async (config: WharfConfig): Promise<Running> => (await import('@wharf/core')).startCoreServer(config),
+  /** The registry engine alone, as `registry:2` is used. */
+  registry: async (config: WharfConfig): Promise<Running> =>
+    (await import('@wharf/registry-app')).startRegistryServer(config),
+} as const;
+type Component = keyof typeof COMPONENTS;
+const NAMES = Object.keys(COMPONENTS) as Component[];
 
 interface StartOptions {
   config: string;
 }
 
 function parseComponent(value: string): Component {
-  if ((COMPONENTS as readonly string[]).includes(value)) return value as Component;
-  throw new InvalidArgumentError(`unknown component; choose one of: ${COMPONENTS.join(', ')}`);
+  if ((NAMES as string[]).includes(value)) return value as Component;
+  throw new InvalidArgumentError(`unknown component; choose one of: ${NAMES.join(', ')}`);
 }
 
 /** Runs a component in the foreground until SIGTERM or SIGINT, then shuts it down cleanly. */
@@ -19,21 +32,21 @@ export function registerStartCommand(program: Command): void {
   program
     .command('start')
     .description('run a Wharf component in the foreground')
-    .argument('<component>', `what to run: ${COMPONENTS.join(', ')}`, parseComponent)
+    .argument('<component>', `what to run: ${NAMES.join(', ')}`, parseComponent)
     .requiredOption('-c, --config <file>', 'harbor.yml')
-    .action(async (_component: Component, options: StartOptions) => {
+    .action(async (component: Component, options: StartOptions) => {
       const { config, warnings } = loadConfig(options.config);
       for (const warning of warnings) console.error(`wharf: warning: ${warning}`);
-      const server = await startRegistryServer(config);
-      console.error(`wharf registry listening on ${server.url}`);
+      const server = await COMPONENTS[component](config);
+      console.error(`wharf ${component} listening on ${server.url}`);
       await new Promise<void>((resolve) => {
         let stopping = false;
         const stop = (signal: NodeJS.Signals) => {
           if (stopping) return;
           stopping = true;
-          console.error(`wharf registry: ${signal} received, shutting down`);
+          console.error(`wharf ${component}: ${signal} received, shutting down`);
           server.close().then(resolve, (error: unknown) => {
-            console.error(`wharf registry: shutdown failed: ${(error as Error).message}`);
+            console.error(`wharf ${component}: shutdown failed: ${(error as Error).message}`);
             process.exitCode = 1;
             resolve();
           });

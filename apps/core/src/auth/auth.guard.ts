@@ -46,14 +46,18 @@ export class AuthGuard implements CanActivate {
     const http = context.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
-    const principal = await this.authenticate(request, reply);
+    const principal = await this.authenticate(request, reply, endpoint.access.kind === 'anyone');
     const auth: RequestAuth = { principal };
     (request as unknown as Record<symbol, RequestAuth>)[REQUEST_AUTH] = auth;
     await this.authorize(endpoint.access, request, auth);
     return true;
   }
 
-  async authenticate(request: FastifyRequest, reply: FastifyReply): Promise<Principal> {
+  /**
+   * On a route anyone may call (the login form, say), a session cookie without its CSRF token makes the request
+   * anonymous rather than refused: it then has no more rights than a stranger's.
+   */
+  async authenticate(request: FastifyRequest, reply: FastifyReply, openRoute = false): Promise<Principal> {
     const header = request.headers.authorization;
     if (header !== undefined) {
       const basic = basicCredentials(header);
@@ -74,6 +78,7 @@ export class AuthGuard implements CanActivate {
         if (!SAFE_METHODS.has(request.method)) {
           const token = request.headers[CSRF_HEADER];
           if (!this.sessions.checkCsrf(sessionId, typeof token === 'string' ? token : undefined)) {
+            if (openRoute) return ANONYMOUS;
             throw ApiError.forbidden('CSRF token invalid: send the X-Harbor-CSRF-Token header of this session');
           }
         }
@@ -101,7 +106,11 @@ export class AuthGuard implements CanActivate {
       case 'project': {
         const raw = (request.params as Record<string, string | undefined>)[access.param];
         if (!raw) throw new Error(`route declares project parameter ${access.param} but has none`);
-        const project = await this.findProject(raw, request.headers['x-is-resource-name']);
+        // Routes whose parameter is `project_name` (Harbor's repository and log routes) take a name only.
+        const project = await this.findProject(
+          raw,
+          access.param === 'project_name' ? 'true' : request.headers['x-is-resource-name'],
+        );
         if (!project) throw ApiError.notFound(`project ${raw} not found`);
         auth.project = project;
         if (await this.access.canInProject(principal, project, access.resource, access.action)) return;

@@ -1,4 +1,38 @@
+import { AuditLogController } from './audit-log.controller.js';
+import { SearchController } from './search.controller.js';
+import { StatisticController } from './statistic.controller.js';
+import { PermissionController } from './permission.controller.js';
+import { RobotController } from './robot.controller.js';
 import { SystemController } from './system.controller.js';
+import { TokenController } from './token.controller.js';
+import { SessionController } from './session.controller.js';
+import { UserController } from './user.controller.js';
+import { ConfigurationController } from './configuration.controller.js';
+import { MemberController } from './member.controller.js';
+import { ProjectController } from './project.controller.js';
+import { QuotaController } from './quota.controller.js';
+import { OpenApiController } from './openapi.controller.js';
+import { ArtifactController } from './artifact.controller.js';
+import { RepositoryController } from './repository.controller.js';
+import { TagController } from './tag.controller.js';
 
 /** Every controller of the API; the OpenAPI document is generated from these. */
-export const CONTROLLERS = [SystemController];
+export const CONTROLLERS = [
+  AuditLogController,
+  SearchController,
+  StatisticController,
+  SystemController,
+  RobotController,
+  PermissionController,
+  TokenController,
+  UserController,
+  SessionController,
+  ProjectController,
+  MemberController,
+  QuotaController,
+  ConfigurationController,
+  OpenApiController,
+  RepositoryController,
+  ArtifactController,
+  TagController,
+];

@@ -29,6 +29,18 @@ function isClientFastifyError(error: unknown): error is FastifyError {
 }
 
 /**
+ * What of an unexpected error goes to the log: a failed query carries its parameters (passwords' hashes, robot
+ * salts…), which must never be written anywhere, so only its message, code and statement are kept.
+ */
+function loggable(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  const { name, message, stack } = error;
+  const code = (error as { code?: unknown }).code;
+  const query = (error as { query?: unknown }).query;
+  return { name, message, stack, ...(code === undefined ? {} : { code }), ...(query === undefined ? {} : { query }) };
+}
+
+/**
  * Every error of the API in Harbor's envelope. A 5xx never carries internals: the message names the request id,
  * and the error itself goes to the log under that id.
  */
@@ -61,7 +73,7 @@ export class ApiErrorFilter implements ExceptionFilter {
       status = 500;
       code = 'INTERNAL_SERVER_ERROR';
       message = `internal error; the log has the details under request id ${request.id}`;
-      request.log.error({ err: error }, 'unhandled error');
+      request.log.error({ err: loggable(error) }, 'unhandled error');
     }
     void reply
       .status(status)

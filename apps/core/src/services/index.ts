@@ -1,8 +1,43 @@
 import { AccessService } from './access.service.js';
 import { AuditService } from './audit.service.js';
 import { CredentialService } from './credential.service.js';
+import { OutboxConsumerService } from './outbox-consumer.service.js';
+import { SearchService } from './search.service.js';
+import { RobotService } from './robot.service.js';
 import { SessionService } from './session.service.js';
 import { SettingService } from './setting.service.js';
+import { StatisticService } from './statistic.service.js';
 import { SystemService } from './system.service.js';
+import { TokenService } from './token.service.js';
+import { UserService } from './user.service.js';
+import { ConfigurationService } from './configuration.service.js';
+import { MemberService } from './member.service.js';
+import { ProjectService } from './project.service.js';
+import { QuotaService } from './quota.service.js';
+import { ArtifactPageIndex } from './artifact.page-index.js';
+import { ArtifactService } from './artifact.service.js';
+import { ImageRepositoryService } from './repository.service.js';
+import { TagService } from './tag.service.js';
 
-export const SERVICES = [AccessService, AuditService, CredentialService, SessionService, SettingService, SystemService];
+export const SERVICES = [
+  AccessService,
+  AuditService,
+  CredentialService,
+  OutboxConsumerService,
+  SearchService,
+  RobotService,
+  SessionService,
+  SettingService,
+  StatisticService,
+  SystemService,
+  TokenService,
+  UserService,
+  ProjectService,
+  MemberService,
+  QuotaService,
+  ConfigurationService,
+  ArtifactPageIndex,
+  ImageRepositoryService,
+  ArtifactService,
+  TagService,
+];

@@ -3,19 +3,27 @@ import { z } from 'zod';
 import { type EntityManager } from 'typeorm';
 import { SettingRepository } from '../repositories/setting.repository.js';
 
+const SETTING_FIELDS = {
+  /** Who may create projects. */
+  project_creation_restriction: z.enum(['everyone', 'adminonly']),
+  /** Lifetime of registry tokens, in minutes. */
+  token_expiration: z.number().int().min(1).max(1440),
+  /** Default lifetime of new robot accounts, in days. */
+  robot_token_duration: z.number().int().min(1).max(36500),
+  /** Storage limit of new projects in bytes; -1 for none. */
+  storage_per_project: z.number().int().min(-1),
+};
+
 /** The settings an administrator changes at run time (Harbor's /configurations), with their defaults. */
 export const SystemSettings = z.object({
-  /** Who may create projects. */
-  project_creation_restriction: z.enum(['everyone', 'adminonly']).default('everyone'),
-  /** Lifetime of registry tokens, in minutes. */
-  token_expiration: z.number().int().min(1).max(1440).default(30),
-  /** Default lifetime of new robot accounts, in days. */
-  robot_token_duration: z.number().int().min(1).max(36500).default(30),
-  /** Storage limit of new projects in bytes; -1 for none. */
-  storage_per_project: z.number().int().min(-1).default(-1),
+  project_creation_restriction: SETTING_FIELDS.project_creation_restriction.default('everyone'),
+  token_expiration: SETTING_FIELDS.token_expiration.default(30),
+  robot_token_duration: SETTING_FIELDS.robot_token_duration.default(30),
+  storage_per_project: SETTING_FIELDS.storage_per_project.default(-1),
 });
 export type SystemSettings = z.infer<typeof SystemSettings>;
-export const SystemSettingsUpdate = SystemSettings.partial().strict();
+/** A change of some settings: only the keys given are written (no defaults filled in for the others). */
+export const SystemSettingsUpdate = z.object(SETTING_FIELDS).partial().strict();
 export type SystemSettingsUpdate = z.infer<typeof SystemSettingsUpdate>;
 
 @Injectable()

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type WharfConfig, parseConfig } from '@wharf/config';
 import { createDataSource, runMigrations } from '@wharf/db';
-import { type TestDatabase, createTestDatabase } from '@wharf/testkit';
+import { type TestDatabase, createTestDatabase, freePort } from '@wharf/testkit';
 import { Redis } from 'ioredis';
 import { type CoreServer, startCoreServer } from '../core.server.js';
 
@@ -52,9 +52,11 @@ export async function startTestCore(extraConfig: Record<string, unknown> = {}): 
   const dataVolume = await mkdtemp(join(tmpdir(), 'wharf-core-'));
   const admin = { username: 'admin', password: `Adm1n-${randomBytes(9).toString('base64url')}` };
   const redisPrefix = `wharf:test:${randomBytes(6).toString('hex')}:`;
+  // A port of its own (not 0): the registry's token challenge names the configured port.
+  const port = await freePort();
   const raw = {
     hostname: '127.0.0.1',
-    http: { host: '127.0.0.1', port: 8080 },
+    http: { host: '127.0.0.1', port },
     harbor_admin_password: admin.password,
     data_volume: dataVolume,
     external_database: {
@@ -79,7 +81,7 @@ export async function startTestCore(extraConfig: Record<string, unknown> = {}): 
     await dataSource.initialize();
     await runMigrations(dataSource);
     await dataSource.destroy();
-    server = await startCoreServer(config, { port: 0, checkResponses: true, redisPrefix });
+    server = await startCoreServer(config, { checkResponses: true, redisPrefix });
   } catch (error) {
     await database.drop().catch(() => undefined);
     await rm(dataVolume, { recursive: true, force: true });

@@ -29,6 +29,7 @@ export class CoreSchema1763990000000 implements MigrationInterface {
       )`);
     await q.query(`CREATE UNIQUE INDEX wharf_user_username_idx ON wharf_user (lower(username))`);
     await q.query(`CREATE UNIQUE INDEX wharf_user_email_idx ON wharf_user (lower(email)) WHERE email IS NOT NULL`);
+    await q.query(`CREATE INDEX wharf_user_creation_idx ON wharf_user (creation_time, user_id)`);
 
     await q.query(`
       CREATE TABLE project (
@@ -124,6 +125,7 @@ export class CoreSchema1763990000000 implements MigrationInterface {
       )`);
     await q.query(`CREATE INDEX audit_log_time_idx ON audit_log (op_time DESC, id DESC)`);
     await q.query(`CREATE INDEX audit_log_project_idx ON audit_log (project_id, op_time DESC, id DESC)`);
+    await q.query(`CREATE INDEX audit_log_username_idx ON audit_log (username, op_time DESC, id DESC)`);
 
     await q.query(`
       CREATE TABLE system_setting (

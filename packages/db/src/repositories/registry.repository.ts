@@ -378,9 +378,17 @@ export class RegistryRepository {
     return stored;
   }
 
+  /**
+   * Runs `work` in the caller's transaction when one is given (so a change commits with the caller's other writes,
+   * such as an audit record), else in a transaction of its own.
+   */
+  private inTransaction<T>(manager: EntityManager | undefined, work: (m: EntityManager) => Promise<T>): Promise<T> {
+    return manager ? work(manager) : this.dataSource.transaction(work);
+  }
+
   /** Deletes a manifest and every tag pointing at it. False when the repository does not hold it. */
-  async deleteManifest(name: string, digest: string, actor?: string): Promise<boolean> {
-    return this.dataSource.transaction(async (m) => {
+  async deleteManifest(name: string, digest: string, actor?: string, manager?: EntityManager): Promise<boolean> {
+    return this.inTransaction(manager, async (m) => {
       const rows = await m.query<[{ media_type: string; size: string }[], number]>(
         `DELETE FROM registry_manifest mf USING registry_repository r
          WHERE mf.repository_id = r.id AND r.name = $1 AND mf.digest = $2
@@ -405,8 +413,8 @@ export class RegistryRepository {
   }
 
   /** Deletes one tag; the manifest stays. False when the tag does not exist. */
-  async deleteTag(name: string, tag: string, actor?: string): Promise<boolean> {
-    return this.dataSource.transaction(async (m) => {
+  async deleteTag(name: string, tag: string, actor?: string, manager?: EntityManager): Promise<boolean> {
+    return this.inTransaction(manager, async (m) => {
       const rows = await m.query<[{ digest: string }[], number]>(
         `DELETE FROM registry_tag t USING registry_repository r, registry_manifest mf
          WHERE t.repository_id = r.id AND r.name = $1 AND t.name = $2 AND mf.id = t.manifest_id
@@ -417,6 +425,60 @@ export class RegistryRepository {
       if (!deleted || deleted.length === 0) return false;
       await this.notifyManifestChange(m, name);
       await this.insertEvents(m, [{ type: 'DELETE_TAG', repository: name, digest: deleted[0].digest, tag, actor }]);
+      return true;
+    });
+  }
+
+  /**
+   * Adds a tag to a stored manifest without moving an existing one: false when the repository already has a tag
+   * of that name (wherever it points) or does not hold the manifest.
+   */
+  async createTag(name: string, tag: string, digest: string, manager?: EntityManager): Promise<boolean> {
+    return this.inTransaction(manager, async (m) => {
+      const rows = await m.query<{ manifest_id: string }[]>(
+        `INSERT INTO registry_tag (repository_id, name, manifest_id)
+         SELECT r.id, $2, mf.id FROM registry_repository r
+           JOIN registry_manifest mf ON mf.repository_id = r.id AND mf.digest = $3
+          WHERE r.name = $1
+         ON CONFLICT (repository_id, name) DO NOTHING
+         RETURNING manifest_id`,
+        [name, tag, digest],
+      );
+      if (rows.length === 0) return false;
+      await this.notifyManifestChange(m, name);
+      return true;
+    });
+  }
+
+  /**
+   * Deletes a repository with all its manifests and tags (its blobs stay for garbage collection), recording a
+   * DELETE_ARTIFACT event per manifest. False when the repository does not exist.
+   */
+  async deleteRepository(name: string, actor?: string, manager?: EntityManager): Promise<boolean> {
+    return this.inTransaction(manager, async (m) => {
+      // The row lock holds off pushes that would add manifests between the two deletes.
+      const repository = await m.query<{ id: string }[]>(
+        `SELECT id FROM registry_repository WHERE name = $1 FOR UPDATE`,
+        [name],
+      );
+      if (repository.length === 0) return false;
+      const repositoryId = repository[0].id;
+      // One statement for every manifest's event, so a repository of any size is deleted without a row per
+      // manifest passing through here. The payload has the fields insertEvents writes, nulls left out.
+      await m.query(
+        `WITH deleted AS (
+           DELETE FROM registry_manifest WHERE repository_id = $1 RETURNING digest, media_type, size
+         )
+         INSERT INTO event_outbox (type, payload, occurred_at)
+         SELECT 'DELETE_ARTIFACT',
+                jsonb_strip_nulls(jsonb_build_object('repository', $2::text, 'digest', digest,
+                                                     'mediaType', media_type, 'size', size, 'actor', $3::text)),
+                now()
+           FROM deleted`,
+        [repositoryId, name, actor ?? null],
+      );
+      await m.query(`DELETE FROM registry_repository WHERE id = $1`, [repositoryId]);
+      await this.notifyManifestChange(m, name);
       return true;
     });
   }

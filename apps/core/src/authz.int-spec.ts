@@ -1,0 +1,365 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { ProjectRole } from '@wharf/auth';
+import { CONTROLLERS } from './controllers/index.js';
+import { type EndpointAccess } from './openapi/endpoint.decorator.js';
+import { documentOperations, generateOpenApiDocument } from './openapi/openapi.generator.js';
+import {
+  AuthzMatrix,
+  MEMBER_ROLES,
+  type MatrixContext,
+  type MatrixProject,
+  type PrincipalModel,
+  type PrincipalName,
+  type RouteRow,
+  passesDeclaredAccess,
+  principalModel,
+  routeKey,
+  tableProblems,
+} from './testing/authz-matrix.js';
+import { type TestCore, startTestCore } from './testing/test-core.js';
+
+/**
+ * One row per route of the API: how to make a valid request, and, where the route leaves the decision to its
+ * service, how the service decides. Who is allowed is computed from the route's declared access and the RBAC matrix.
+ * A new route fails this test until it has a row here.
+ */
+const ROWS: Record<string, RouteRow> = {
+  // System
+  'GET /api/v2.0/ping': {},
+  'GET /api/v2.0/health': {},
+  'GET /api/v2.0/systeminfo': {},
+  'GET /api/v2.0/statistics': {},
+  'GET /api/v2.0/search': { request: () => ({ query: { q: 'authz' } }) },
+  'GET /api/v2.0/openapi.json': {},
+  'GET /api/v2.0/swagger.json': {},
+  'GET /api/v2.0/configurations': {},
+  'PUT /api/v2.0/configurations': { request: () => ({ body: { project_creation_restriction: 'everyone' } }) },
+  'GET /api/v2.0/audit-logs': {},
+  'GET /api/v2.0/permissions': {
+    // Robot permission catalog: for those who may create robots, in the system or in some project.
+    decide: (who, project) =>
+      who.canInSystem('robot', 'create') || who.canInProject(project, 'robot', 'create') ? 'allow' : 'deny',
+  },
+
+  // Sessions and tokens
+  'POST /c/login': {
+    request: (ctx) => ({ body: { principal: ctx.loginUser.username, password: ctx.loginUser.password } }),
+  },
+  'GET /c/logout': {},
+  'GET /service/token': {
+    request: (ctx) => ({
+      query: {
+        service: 'harbor-registry',
+        scope: `repository:${ctx.project.name}/${ctx.project.image.repository}:pull`,
+      },
+    }),
+  },
+
+  // Users
+  'GET /api/v2.0/users': {},
+  'POST /api/v2.0/users': {
+    request: (ctx) => {
+      const username = ctx.unique('created');
+      return {
+        body: { username, email: `${username}@example.com`, realname: username, password: 'Created-Pass1' },
+      };
+    },
+  },
+  'GET /api/v2.0/users/current': {
+    decide: (who) => (who.kind === 'robot' ? { status: 412 } : 'allow'),
+  },
+  'GET /api/v2.0/users/current/permissions': { request: () => ({ query: { scope: '/system' } }) },
+  'GET /api/v2.0/users/search': { request: () => ({ query: { username: 'authz' } }) },
+  'GET /api/v2.0/users/{user_id}': {
+    request: (ctx) => ({ params: { user_id: ctx.victim.userId } }),
+    decide: (who) => (who.canInSystem('user', 'read') ? 'allow' : 'deny'),
+  },
+  'PUT /api/v2.0/users/{user_id}': {
+    request: (ctx) => ({
+      params: { user_id: ctx.victim.userId },
+      body: { email: ctx.victim.email, realname: 'Victim', comment: 'unchanged' },
+    }),
+    decide: (who) => (who.canInSystem('user', 'update') ? 'allow' : 'deny'),
+  },
+  'DELETE /api/v2.0/users/{user_id}': {
+    request: async (ctx) => ({ params: { user_id: (await ctx.newUser()).userId } }),
+  },
+  'PUT /api/v2.0/users/{user_id}/password': {
+    request: (ctx) => ({
+      params: { user_id: ctx.victim.userId },
+      body: { new_password: `New-${ctx.unique('pw')}A1` },
+    }),
+    decide: (who) => (who.canInSystem('user', 'update') ? 'allow' : 'deny'),
+  },
+  'PUT /api/v2.0/users/{user_id}/sysadmin': {
+    request: (ctx) => ({ params: { user_id: ctx.victim.userId }, body: { sysadmin_flag: false } }),
+  },
+
+  // Projects
+  'HEAD /api/v2.0/projects': {
+    request: (ctx) => ({ query: { project_name: ctx.project.name } }),
+    decide: (who, project) => (who.canInProject(project, 'project', 'read') ? 'allow' : 'deny'),
+  },
+  'GET /api/v2.0/projects': {},
+  'POST /api/v2.0/projects': {
+    request: (ctx) => ({ body: { project_name: ctx.unique('created'), metadata: { public: 'false' } } }),
+    // Any user may create projects (the default restriction); robots only with the system permission.
+    decide: (who) => (who.kind !== 'robot' || who.canInSystem('project', 'create') ? 'allow' : 'deny'),
+  },
+  'GET /api/v2.0/projects/{project_name_or_id}': {},
+  'PUT /api/v2.0/projects/{project_name_or_id}': {
+    request: (ctx) => ({ body: { metadata: { public: String(ctx.project.public), auto_scan: 'false' } } }),
+  },
+  'DELETE /api/v2.0/projects/{project_name_or_id}': {
+    request: async (ctx) => ({ project: await ctx.newProject() }),
+  },
+  'GET /api/v2.0/projects/{project_name_or_id}/_deletable': {},
+  'GET /api/v2.0/projects/{project_name_or_id}/summary': {},
+  'GET /api/v2.0/projects/{project_name}/logs': {},
+
+  // Members
+  'GET /api/v2.0/projects/{project_name_or_id}/members': {},
+  'POST /api/v2.0/projects/{project_name_or_id}/members': {
+    request: async (ctx) => ({
+      body: { role_id: ProjectRole.Guest, member_user: { username: (await ctx.newUser()).username } },
+    }),
+  },
+  'GET /api/v2.0/projects/{project_name_or_id}/members/{mid}': {
+    request: (ctx) => ({ params: { mid: ctx.project.extraMember.mid } }),
+  },
+  'PUT /api/v2.0/projects/{project_name_or_id}/members/{mid}': {
+    request: (ctx) => ({ params: { mid: ctx.project.extraMember.mid }, body: { role_id: ProjectRole.Guest } }),
+  },
+  'DELETE /api/v2.0/projects/{project_name_or_id}/members/{mid}': {
+    request: async (ctx) => {
+      const user = await ctx.newUser();
+      return { params: { mid: await ctx.addMember(ctx.project, user.username, ProjectRole.Guest) } };
+    },
+  },
+
+  // Repositories, artifacts and tags, on the image <project>/app:v1; deletes get an image or tag of their own.
+  'GET /api/v2.0/repositories': {},
+  'GET /api/v2.0/projects/{project_name}/repositories': {},
+  'GET /api/v2.0/projects/{project_name}/repositories/{repository_name}': {
+    request: (ctx) => ({ params: { repository_name: ctx.project.image.repository } }),
+  },
+  'PUT /api/v2.0/projects/{project_name}/repositories/{repository_name}': {
+    request: (ctx) => ({ params: { repository_name: ctx.project.image.repository }, body: { description: 'app' } }),
+  },
+  'DELETE /api/v2.0/projects/{project_name}/repositories/{repository_name}': {
+    request: async (ctx) => {
+      const repository = ctx.unique('gone');
+      await ctx.pushImage(ctx.project, repository, 'v1');
+      return { params: { repository_name: repository } };
+    },
+  },
+  'GET /api/v2.0/projects/{project_name}/repositories/{repository_name}/artifacts': {
+    request: (ctx) => ({ params: { repository_name: ctx.project.image.repository } }),
+  },
+  'GET /api/v2.0/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}': {
+    request: (ctx) => ({ params: imageParams(ctx) }),
+  },
+  'DELETE /api/v2.0/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}': {
+    request: async (ctx) => {
+      const repository = ctx.project.image.repository;
+      const digest = await ctx.pushImage(ctx.project, repository, ctx.unique('gone'));
+      return { params: { repository_name: repository, reference: digest } };
+    },
+  },
+  'GET /api/v2.0/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/accessories': {
+    request: (ctx) => ({ params: imageParams(ctx) }),
+  },
+  'GET /api/v2.0/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/additions/{addition}': {
+    request: (ctx) => ({ params: { ...imageParams(ctx), addition: 'build_history' } }),
+  },
+  'GET /api/v2.0/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/tags': {
+    request: (ctx) => ({ params: imageParams(ctx) }),
+  },
+  'POST /api/v2.0/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/tags': {
+    request: (ctx) => ({ params: imageParams(ctx), body: { name: ctx.unique('tag') } }),
+  },
+  'DELETE /api/v2.0/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/tags/{tag_name}': {
+    request: async (ctx) => {
+      const params = imageParams(ctx);
+      const tag = ctx.unique('gone');
+      await ctx.admin(
+        'POST',
+        `/api/v2.0/projects/${ctx.project.name}/repositories/${params.repository_name}/artifacts/${params.reference}/tags`,
+        { name: tag },
+      );
+      return { params: { ...params, tag_name: tag } };
+    },
+  },
+
+  // Quotas
+  'GET /api/v2.0/quotas': {},
+  'GET /api/v2.0/quotas/{id}': { request: async (ctx) => ({ params: { id: await quotaIdOf(ctx.project, ctx) } }) },
+  'PUT /api/v2.0/quotas/{id}': {
+    request: async (ctx) => ({ params: { id: await quotaIdOf(ctx.project, ctx) }, body: { hard: { storage: -1 } } }),
+  },
+
+  // Robots, on the robots of the private project; the service checks the robot permission of that project and
+  // that no one hands out more than they hold (the target robots hold repository:pull).
+  'GET /api/v2.0/robots': {
+    request: (ctx) => ({ query: { q: `Level=project,ProjectID=${ctx.project.id}` } }),
+    decide: (who, project) => (who.canInProject(project, 'robot', 'list') ? 'allow' : 'deny'),
+  },
+  'POST /api/v2.0/robots': {
+    request: (ctx) => ({
+      body: {
+        name: ctx.unique('created'),
+        level: 'project',
+        duration: -1,
+        permissions: [
+          { kind: 'project', namespace: ctx.project.name, access: [{ resource: 'repository', action: 'pull' }] },
+        ],
+      },
+    }),
+    decide: (who, project) =>
+      who.canInProject(project, 'robot', 'create') && who.canInProject(project, 'repository', 'pull')
+        ? 'allow'
+        : 'deny',
+  },
+  'GET /api/v2.0/robots/{robot_id}': {
+    request: (ctx) => ({ params: { robot_id: ctx.project.robot.id } }),
+    decide: (who, project) => (who.canInProject(project, 'robot', 'read') ? 'allow' : 'deny'),
+  },
+  'PUT /api/v2.0/robots/{robot_id}': {
+    request: (ctx) => ({
+      params: { robot_id: ctx.project.robot.id },
+      body: {
+        description: 'updated',
+        disable: false,
+        permissions: [
+          { kind: 'project', namespace: ctx.project.name, access: [{ resource: 'repository', action: 'pull' }] },
+        ],
+      },
+    }),
+    decide: (who, project) =>
+      who.canInProject(project, 'robot', 'update') && who.canInProject(project, 'repository', 'pull')
+        ? 'allow'
+        : 'deny',
+  },
+  'PATCH /api/v2.0/robots/{robot_id}': {
+    request: (ctx) => ({ params: { robot_id: ctx.project.robot.id }, body: {} }),
+    decide: (who, project) =>
+      who.canInProject(project, 'robot', 'update') && who.canInProject(project, 'repository', 'pull')
+        ? 'allow'
+        : 'deny',
+  },
+  'DELETE /api/v2.0/robots/{robot_id}': {
+    request: async (ctx) => ({ params: { robot_id: (await ctx.newRobot(ctx.project)).id } }),
+    decide: (who, project) => (who.canInProject(project, 'robot', 'delete') ? 'allow' : 'deny'),
+  },
+};
+
+function imageParams(ctx: MatrixContext): { repository_name: string; reference: string } {
+  return { repository_name: ctx.project.image.repository, reference: ctx.project.image.digest };
+}
+
+const quotaIds = new Map<number, number>();
+
+async function quotaIdOf(project: MatrixProject, ctx: MatrixContext): Promise<number> {
+  const known = quotaIds.get(project.id);
+  if (known !== undefined) return known;
+  const response = await ctx.admin<{ id: number }[]>(
+    'GET',
+    `/api/v2.0/quotas?reference=project&reference_id=${project.id}`,
+  );
+  const id = response.body[0]?.id;
+  if (id === undefined) throw new Error(`project ${project.name} has no quota`);
+  quotaIds.set(project.id, id);
+  return id;
+}
+
+const routes = documentOperations(generateOpenApiDocument(CONTROLLERS));
+
+describe('authorization of every route', () => {
+  let core: TestCore | undefined;
+  let matrix: AuthzMatrix;
+
+  beforeAll(async () => {
+    core = await startTestCore();
+    matrix = await AuthzMatrix.create(core);
+  }, 180_000);
+
+  afterAll(async () => {
+    await core?.close();
+  });
+
+  it('has a row for every route of the API, and none for a route it lacks', () => {
+    expect(tableProblems(routes, ROWS)).toEqual([]);
+  });
+
+  it.each(routes.map((route) => [routeKey(route.method, route.path), route] as const))(
+    '%s answers each caller as the permission model says',
+    async (key, route) => {
+      const row = ROWS[key];
+      if (!row) throw new Error(`route ${key} has no expectation: add its row to the table in authz.int-spec.ts`);
+      expect(await matrix.check(route, row)).toEqual([]);
+    },
+    180_000,
+  );
+});
+
+/**
+ * A guard on the computation: cells of Harbor's published "user permissions by role" table, typed by hand. If the
+ * RBAC matrix or the evaluation drifted from Harbor, these fail even though the matrix agrees with itself.
+ */
+describe("the computed expectations agree with Harbor's permission table", () => {
+  const privateProject: MatrixProject = { id: 1, name: 'team', public: false, roles: { ...MEMBER_ROLES } };
+  const publicProject: MatrixProject = { ...privateProject, public: true };
+  const access = (resource: string, action: string): EndpointAccess =>
+    ({ kind: 'project', resource, action, param: 'project_name_or_id' }) as EndpointAccess;
+  const allowed = (who: PrincipalName, resource: string, action: string, project = privateProject): boolean =>
+    passesDeclaredAccess(access(resource, action), principalModel(who), project);
+  const roles: PrincipalName[] = ['limitedGuest', 'guest', 'developer', 'maintainer', 'projectAdmin'];
+  const column = (resource: string, action: string): boolean[] => roles.map((who) => allowed(who, resource, action));
+
+  it.each([
+    // Harbor's table, columns Limited Guest, Guest, Developer, Maintainer, Project Admin.
+    ['see the project', 'project', 'read', [true, true, true, true, true]],
+    ['see the members', 'member', 'list', [false, true, true, true, true]],
+    ['add, change or remove members', 'member', 'create', [false, false, false, false, true]],
+    ['pull', 'repository', 'pull', [true, true, true, true, true]],
+    ['push', 'repository', 'push', [false, false, true, true, true]],
+    ['delete repositories', 'repository', 'delete', [false, false, false, true, true]],
+    ['delete images', 'artifact', 'delete', [false, false, false, true, true]],
+    ['create labels', 'label', 'create', [false, false, false, true, true]],
+    ['see robot accounts', 'robot', 'list', [false, true, true, true, true]],
+    ['create robot accounts', 'robot', 'create', [false, false, false, false, true]],
+    ['delete the project', 'project', 'delete', [false, false, false, false, true]],
+  ] as const)('%s', (_what, resource, action, expected) => {
+    expect(column(resource, action)).toEqual(expected);
+  });
+
+  it('lets anyone pull from and see a public project, and no one who is not a member into a private one', () => {
+    for (const who of ['anonymous', 'nonMember'] as const) {
+      expect(allowed(who, 'repository', 'pull', publicProject)).toBe(true);
+      expect(allowed(who, 'project', 'read', publicProject)).toBe(true);
+      expect(allowed(who, 'repository', 'push', publicProject)).toBe(false);
+      expect(allowed(who, 'repository', 'pull', privateProject)).toBe(false);
+      expect(allowed(who, 'project', 'read', privateProject)).toBe(false);
+    }
+  });
+
+  it('refuses every route to credentials that are wrong, expired or disabled', () => {
+    const anyone: EndpointAccess = { kind: 'anyone' };
+    for (const who of ['wrongPassword', 'expiredRobot', 'disabledRobot'] as const) {
+      expect(passesDeclaredAccess(anyone, principalModel(who), publicProject)).toBe(false);
+    }
+  });
+
+  it('gives a robot exactly its grants, and a system administrator everything', () => {
+    const robot: PrincipalModel = principalModel('projectRobot', [
+      { kind: 'project', namespace: 'team', resource: 'repository', action: 'pull' },
+    ]);
+    expect(robot.canInProject(privateProject, 'repository', 'pull')).toBe(true);
+    expect(robot.canInProject(privateProject, 'repository', 'push')).toBe(false);
+    expect(robot.canInProject({ ...privateProject, name: 'other' }, 'repository', 'pull')).toBe(false);
+    expect(robot.canInSystem('user', 'list')).toBe(false);
+    const admin = principalModel('sysadmin');
+    expect(admin.canInSystem('configuration', 'update')).toBe(true);
+    expect(admin.canInProject(privateProject, 'member', 'delete')).toBe(true);
+  });
+});

@@ -1,0 +1,62 @@
+import { z } from 'zod';
+
+/** The settings Harbor reports in a project's `metadata`, each a string. */
+export const PROJECT_METADATA_KEYS = [
+  'public',
+  'enable_content_trust',
+  'enable_content_trust_cosign',
+  'prevent_vul',
+  'severity',
+  'auto_scan',
+  'auto_sbom_generation',
+  'reuse_sys_cve_allowlist',
+  'retention_id',
+  'proxy_speed_kb',
+  'max_upstream_conn',
+  'proxy_cache_local_on_not_found',
+  'proxy_referrer_api',
+  'proxy_cache_filter_pattern',
+  'proxy_cache_filter_kind',
+] as const;
+
+export const SearchProjectMetadataDto = z.partialRecord(z.enum(PROJECT_METADATA_KEYS), z.string());
+export type SearchProjectMetadataDto = z.infer<typeof SearchProjectMetadataDto>;
+
+/** A project in search results: Harbor's `Project` fields that describe it to the caller. */
+export const SearchProjectDto = z.object({
+  project_id: z.number().int(),
+  owner_id: z.number().int().optional(),
+  name: z.string(),
+  creation_time: z.iso.datetime(),
+  update_time: z.iso.datetime(),
+  deleted: z.boolean(),
+  owner_name: z.string().optional(),
+  current_user_role_id: z.number().int().optional(),
+  current_user_role_ids: z.array(z.number().int()).optional(),
+  repo_count: z.number().int(),
+  metadata: SearchProjectMetadataDto,
+});
+export type SearchProjectDto = z.infer<typeof SearchProjectDto>;
+
+/** Harbor's `SearchRepository`. */
+export const SearchRepositoryDto = z.object({
+  project_id: z.number().int(),
+  project_name: z.string(),
+  project_public: z.boolean(),
+  repository_name: z.string(),
+  pull_count: z.number().int(),
+  artifact_count: z.number().int(),
+});
+export type SearchRepositoryDto = z.infer<typeof SearchRepositoryDto>;
+
+/** Harbor's `Search`. */
+export const SearchDto = z.object({
+  project: z.array(SearchProjectDto),
+  repository: z.array(SearchRepositoryDto),
+});
+export type SearchDto = z.infer<typeof SearchDto>;
+
+export const SearchQuery = z.object({
+  q: z.string().max(255),
+});
+export type SearchQuery = z.infer<typeof SearchQuery>;

@@ -1,0 +1,42 @@
+import { isValidTag } from '@wharf/oci';
+import { z } from 'zod';
+import { ArtifactReference, RepositoryNameParam, queryFlag } from './repository.dto.js';
+
+const TAG_RULE = 'letters, digits, "_", "." and "-", at most 128, not starting with "." or "-"';
+
+export const TagName = z.string().refine(isValidTag, { message: `must be a tag: ${TAG_RULE}` });
+
+export const TagDto = z.object({
+  repository_id: z.number().int(),
+  artifact_id: z.number().int(),
+  name: z.string(),
+  /** When the tag was last pointed at this artifact. */
+  push_time: z.string(),
+  /** Harbor's zero time: pulls are recorded per artifact, not per tag. */
+  pull_time: z.string(),
+  immutable: z.boolean(),
+});
+export type TagDto = z.infer<typeof TagDto>;
+
+export const TagListDto = z.array(TagDto);
+export type TagListDto = z.infer<typeof TagListDto>;
+
+export const NewTagDto = z.object({ name: TagName });
+export type NewTagDto = z.infer<typeof NewTagDto>;
+
+export const TagListQuery = z.object({
+  q: z.string().optional(),
+  sort: z.string().optional(),
+  page: z.string().optional(),
+  page_size: z.string().optional(),
+  with_immutable_status: queryFlag(false),
+});
+export type TagListQuery = z.infer<typeof TagListQuery>;
+
+export const TagParams = z.object({
+  project_name: z.string().min(1),
+  repository_name: RepositoryNameParam,
+  reference: ArtifactReference,
+  tag_name: TagName,
+});
+export type TagParams = z.infer<typeof TagParams>;

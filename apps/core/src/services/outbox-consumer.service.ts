@@ -1,0 +1,228 @@
+import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { type RegistryEventType } from '@wharf/db';
+import { DataSource, type EntityManager } from 'typeorm';
+import { z } from 'zod';
+import { AuditRepository, type NewAuditRecord } from '../repositories/audit.repository.js';
+import {
+  type ManifestPull,
+  type OutboxEvent,
+  OutboxRepository,
+  type RepositoryPulls,
+} from '../repositories/outbox.repository.js';
+
+/** Events delivered per transaction: large enough to keep up with bursts, small enough to keep locks brief. */
+export const OUTBOX_BATCH_SIZE = 500;
+/** How often an idle consumer looks for new events. */
+export const OUTBOX_POLL_INTERVAL_MS = 1000;
+const MAX_BACKOFF_MS = 30_000;
+/** How long shutdown keeps delivering what is pending; the rest waits for the next start, nothing is lost. */
+const SHUTDOWN_DRAIN_MS = 5000;
+const DEADLOCK_RETRIES = 3;
+
+const REGISTRY_EVENT_TYPES = [
+  'PUSH_ARTIFACT',
+  'PULL_ARTIFACT',
+  'DELETE_ARTIFACT',
+  'DELETE_TAG',
+  'DELETE_BLOB',
+] as const satisfies readonly RegistryEventType[];
+
+const RegistryEventPayload = z.object({
+  repository: z.string().min(1),
+  digest: z.string().min(1),
+  tag: z.string().min(1).nullish(),
+  actor: z.string().min(1).nullish(),
+  count: z.number().int().min(1).nullish(),
+});
+type RegistryEventPayload = z.infer<typeof RegistryEventPayload>;
+
+interface RegistryEvent extends RegistryEventPayload {
+  id: number;
+  type: RegistryEventType;
+  occurredAt: Date;
+}
+
+function parseEvent(event: OutboxEvent): RegistryEvent | undefined {
+  const type = REGISTRY_EVENT_TYPES.find((known) => known === event.type);
+  if (type === undefined) return undefined;
+  const payload = RegistryEventPayload.safeParse(event.payload);
+  if (!payload.success) return undefined;
+  return { ...payload.data, id: event.id, type, occurredAt: event.occurredAt };
+}
+
+/** The project a repository belongs to: the first segment of its name. */
+function projectNameOf(repository: string): string {
+  const slash = repository.indexOf('/');
+  return slash === -1 ? repository : repository.slice(0, slash);
+}
+
+/** Harbor's audit record of a registry event: `<repository>:<tag>` when a tag is known, else `<repository>:<digest>`. */
+function auditRecordOf(event: RegistryEvent, projectId: number | null): NewAuditRecord {
+  const byTag = `${event.repository}:${event.tag ?? event.digest}`;
+  const byDigest = `${event.repository}:${event.digest}`;
+  const common = { projectId, username: event.actor ?? 'anonymous', opTime: event.occurredAt };
+  switch (event.type) {
+    case 'PUSH_ARTIFACT':
+      return { ...common, operation: 'create', resourceType: 'artifact', resource: byTag };
+    case 'PULL_ARTIFACT':
+      return { ...common, operation: 'pull', resourceType: 'artifact', resource: byTag };
+    case 'DELETE_ARTIFACT':
+      return { ...common, operation: 'delete', resourceType: 'artifact', resource: byDigest };
+    case 'DELETE_TAG':
+      return { ...common, operation: 'delete', resourceType: 'tag', resource: byTag };
+    case 'DELETE_BLOB':
+      return { ...common, operation: 'delete', resourceType: 'blob', resource: byDigest };
+  }
+}
+
+/** Pull counts per repository and the latest pull per manifest, each listed once. */
+function pullsOf(events: readonly RegistryEvent[]): { repositories: RepositoryPulls[]; manifests: ManifestPull[] } {
+  const repositories = new Map<string, number>();
+  const manifests = new Map<string, ManifestPull>();
+  for (const event of events) {
+    if (event.type !== 'PULL_ARTIFACT') continue;
+    repositories.set(event.repository, (repositories.get(event.repository) ?? 0) + (event.count ?? 1));
+    const key = `${event.repository}\u0000${event.digest}`;
+    const seen = manifests.get(key);
+    if (!seen || seen.pulledAt < event.occurredAt) {
+      manifests.set(key, { repository: event.repository, digest: event.digest, pulledAt: event.occurredAt });
+    }
+  }
+  return {
+    repositories: [...repositories].map(([repository, count]) => ({ repository, count })),
+    manifests: [...manifests.values()],
+  };
+}
+
+function isDeadlock(error: unknown): boolean {
+  const e = error as { code?: unknown; driverError?: { code?: unknown } } | undefined;
+  return (e?.driverError?.code ?? e?.code) === '40P01';
+}
+
+/**
+ * Delivers the registry's events from the outbox to the audit log and to the repositories' pull statistics. Each
+ * batch is claimed, applied and marked delivered in one transaction, so a crash at any point leaves the events
+ * pending for the next attempt and none is applied twice. Every core process runs one; `SKIP LOCKED` lets them
+ * share the work. An idle consumer polls once a second; a full batch is followed at once by the next.
+ *
+ * Pulls arrive aggregated (identical pulls within the engine's flush interval are one event with a count): each
+ * such event is one audit record, and the count goes in full to the repository's pull count.
+ */
+@Injectable()
+export class OutboxConsumerService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(OutboxConsumerService.name);
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private failures = 0;
+  /** Deliveries of this process run one after another: the poller's and drain()'s. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly outbox: OutboxRepository,
+    private readonly audit: AuditRepository,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    try {
+      await this.drain(Date.now() + SHUTDOWN_DRAIN_MS);
+    } catch (error) {
+      this.logger.warn(`events left pending at shutdown: ${(error as Error).message}`);
+    }
+  }
+
+  /**
+   * Delivers every event pending now (those written later wait for the poller), unless `deadline` (epoch ms) passes
+   * first. Resolves to how many events were delivered. Events another process is delivering at this moment are
+   * left to it.
+   */
+  drain(deadline = Number.POSITIVE_INFINITY): Promise<number> {
+    return this.exclusive(async () => {
+      const upToId = await this.outbox.lastEventId();
+      let delivered = 0;
+      for (;;) {
+        const n = await this.deliverBatch(upToId);
+        delivered += n;
+        if (n < OUTBOX_BATCH_SIZE || Date.now() >= deadline) return delivered;
+      }
+    });
+  }
+
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => void this.poll(), delayMs);
+    // A pending poll alone must not keep the process alive.
+    this.timer.unref();
+  }
+
+  private async poll(): Promise<void> {
+    this.timer = undefined;
+    let next = OUTBOX_POLL_INTERVAL_MS;
+    try {
+      const n = await this.exclusive(() => this.deliverBatch());
+      this.failures = 0;
+      if (n >= OUTBOX_BATCH_SIZE) next = 0;
+    } catch (error) {
+      this.failures += 1;
+      next = Math.min(OUTBOX_POLL_INTERVAL_MS * 2 ** this.failures, MAX_BACKOFF_MS);
+      this.logger.error(`delivering events failed (attempt ${this.failures}): ${(error as Error).message}`);
+    }
+    this.schedule(next);
+  }
+
+  /** One batch in one transaction; a deadlock with another process's batch is retried. */
+  private async deliverBatch(upToId?: number): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.dataSource.transaction((manager) => this.deliverIn(manager, upToId));
+      } catch (error) {
+        if (!isDeadlock(error) || attempt >= DEADLOCK_RETRIES) throw error;
+      }
+    }
+  }
+
+  private async deliverIn(manager: EntityManager, upToId?: number): Promise<number> {
+    const claimed = await this.outbox.claimPending(manager, OUTBOX_BATCH_SIZE, upToId);
+    if (claimed.length === 0) return 0;
+    const events: RegistryEvent[] = [];
+    const unreadable: number[] = [];
+    for (const raw of claimed) {
+      const event = parseEvent(raw);
+      if (event) events.push(event);
+      else unreadable.push(raw.id);
+    }
+    if (unreadable.length > 0) {
+      // Kept pending, an event nobody can read would be claimed again forever and hold up nothing but itself;
+      // it is marked delivered and named here so it can be looked at.
+      this.logger.warn(`outbox events with an unknown type or payload skipped: ${unreadable.join(', ')}`);
+    }
+    const projects = await this.outbox.projectIds(manager, [
+      ...new Set(events.map((e) => projectNameOf(e.repository))),
+    ]);
+    await this.audit.insert(
+      events.map((e) => auditRecordOf(e, projects.get(projectNameOf(e.repository)) ?? null)),
+      manager,
+    );
+    const pulls = pullsOf(events);
+    await this.outbox.recordPulls(manager, pulls.repositories, pulls.manifests);
+    await this.outbox.markDelivered(
+      manager,
+      claimed.map((e) => e.id),
+    );
+    return claimed.length;
+  }
+}

@@ -1,0 +1,80 @@
+import { Injectable } from '@nestjs/common';
+import { RegistryRepository, parsePagination, parseQuery, parseSort } from '@wharf/db';
+import { DataSource } from 'typeorm';
+import { type ProjectRef, type RequestAuth, principalName } from '../auth/principal.js';
+import { type ArtifactParams } from '../dtos/artifact.dto.js';
+import { type NewTagDto, type TagDto, type TagListQuery, type TagParams } from '../dtos/tag.dto.js';
+import { ApiError } from '../errors/api-error.js';
+import { Paged } from '../http/responses.js';
+import { ArtifactRepository } from '../repositories/artifact.repository.js';
+import { TagRepository } from '../repositories/tag.repository.js';
+import { ArtifactService, describeReference, tagDto } from './artifact.service.js';
+import { AuditService } from './audit.service.js';
+import { ImageRepositoryService } from './repository.service.js';
+
+/** Tags of an artifact: listed, added and removed through the API, as Harbor's artifact routes do. */
+@Injectable()
+export class TagService {
+  private readonly registry: RegistryRepository;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly repositories: ImageRepositoryService,
+    private readonly artifacts: ArtifactService,
+    private readonly artifactRows: ArtifactRepository,
+    private readonly tags: TagRepository,
+    private readonly audit: AuditService,
+  ) {
+    this.registry = new RegistryRepository(dataSource);
+  }
+
+  async list(project: ProjectRef, params: ArtifactParams, query: TagListQuery): Promise<Paged<TagDto>> {
+    const repository = await this.repositories.find(project, params.repository_name);
+    const page = parsePagination(query.page, query.page_size);
+    const terms = parseQuery(query.q);
+    const sort = parseSort(query.sort);
+    const artifact = await this.artifacts.find(repository, params.reference);
+    const { items, total } = await this.tags.listOfArtifact(artifact.id, terms, sort, page);
+    return new Paged(items.map(tagDto), total, page.page, page.pageSize);
+  }
+
+  /**
+   * Adds a tag to the artifact. A tag of that name elsewhere in the repository is not moved: Harbor answers 409,
+   * and a push is the way to move a tag.
+   */
+  async create(auth: RequestAuth, project: ProjectRef, params: ArtifactParams, body: NewTagDto): Promise<void> {
+    const repository = await this.repositories.find(project, params.repository_name);
+    await this.dataSource.transaction(async (m) => {
+      const artifact = await this.artifacts.find(repository, params.reference, m);
+      if (!(await this.registry.createTag(repository.name, body.name, artifact.digest, m))) {
+        if (await this.artifactRows.findByTag(repository.id, body.name, m)) {
+          throw ApiError.conflict(`tag ${body.name} already exists in repository ${repository.name}`);
+        }
+        throw ApiError.notFound(`artifact ${describeReference(repository.name, params.reference)} not found`);
+      }
+      await this.audit.record(m, {
+        projectId: project.projectId,
+        operation: 'create',
+        resourceType: 'tag',
+        resource: `${repository.name}:${body.name}`,
+        username: principalName(auth.principal),
+      });
+    });
+  }
+
+  /**
+   * Removes a tag of the artifact; the artifact stays. The deletion is a registry event in the same transaction,
+   * which the audit log records.
+   */
+  async delete(auth: RequestAuth, project: ProjectRef, params: TagParams): Promise<void> {
+    const repository = await this.repositories.find(project, params.repository_name);
+    await this.dataSource.transaction(async (m) => {
+      const artifact = await this.artifacts.find(repository, params.reference, m);
+      const tag = await this.tags.findForUpdate(repository.id, params.tag_name, m);
+      if (!tag || tag.artifactId !== artifact.id) {
+        throw ApiError.notFound(`tag ${params.tag_name} of artifact ${repository.name}@${artifact.digest} not found`);
+      }
+      await this.registry.deleteTag(repository.name, params.tag_name, principalName(auth.principal), m);
+    });
+  }
+}
