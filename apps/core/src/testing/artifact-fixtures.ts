@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { type ProjectRole, generateRobotSecret, hashPassword, hashRobotSecret, newSalt } from '@wharf/auth';
+import { type ProjectRole, hashPassword } from '@wharf/auth';
 import { type ManifestReference, RegistryRepository } from '@wharf/db';
 import { MediaType, type Platform, parseDigest } from '@wharf/oci';
 import { blobDataPath } from '@wharf/registry';
 import { createStorageDriver, type StorageDriver } from '@wharf/storage';
 import { DataSource } from 'typeorm';
+import { seedMember, seedRobot } from './sql-seed.js';
 import { type Credentials, type TestCore } from './test-core.js';
 
 export interface TestUser extends Credentials {
@@ -110,28 +111,8 @@ export function artifactFixtures(core: TestCore): ArtifactFixtures {
       await dataSource.query(`INSERT INTO quota (project_id) VALUES ($1)`, [row.project_id]);
       return { projectId: row.project_id, name };
     },
-    async member(projectId, userId, role) {
-      await dataSource.query(
-        `INSERT INTO project_member (project_id, entity_id, entity_type, role) VALUES ($1, $2, 'u', $3)`,
-        [projectId, userId, role],
-      );
-    },
-    async robot(name, grants, project) {
-      const secret = generateRobotSecret();
-      const salt = newSalt();
-      const [row] = await dataSource.query<{ id: number }[]>(
-        `INSERT INTO robot (name, level, project_id, secret_hash, salt, duration, expires_at)
-         VALUES ($1, $2, $3, $4, $5, -1, -1) RETURNING id`,
-        [name, project ? 'project' : 'system', project?.projectId ?? null, hashRobotSecret(secret, salt), salt],
-      );
-      for (const [kind, namespace, resource, action] of grants) {
-        await dataSource.query(
-          `INSERT INTO robot_permission (robot_id, kind, namespace, resource, action) VALUES ($1, $2, $3, $4, $5)`,
-          [row.id, kind, namespace, resource, action],
-        );
-      }
-      return { username: project ? `robot$${project.name}+${name}` : `robot$${name}`, password: secret };
-    },
+    member: (projectId, userId, role) => seedMember(dataSource, projectId, userId, role),
+    robot: (name, grants, project) => seedRobot(dataSource, name, grants, project),
     async image(repository, options = {}) {
       const configJson = Buffer.from(
         JSON.stringify(

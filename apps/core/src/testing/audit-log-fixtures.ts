@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { type ProjectRole, generateRobotSecret, hashPassword, hashRobotSecret, newSalt } from '@wharf/auth';
+import { type ProjectRole, hashPassword } from '@wharf/auth';
 import { RegistryRepository } from '@wharf/db';
 import { DataSource } from 'typeorm';
+import { seedMember, seedRobot } from './sql-seed.js';
 import { type Credentials, type TestCore } from './test-core.js';
 
 /**
@@ -54,28 +55,8 @@ export function fixtures(core: TestCore): Fixtures {
       ]);
       return row.project_id;
     },
-    async member(projectId, userId, role) {
-      await dataSource.query(
-        `INSERT INTO project_member (project_id, entity_id, entity_type, role) VALUES ($1, $2, 'u', $3)`,
-        [projectId, userId, role],
-      );
-    },
-    async robot(name, grants, project) {
-      const secret = generateRobotSecret();
-      const salt = newSalt();
-      const [row] = await dataSource.query<{ id: number }[]>(
-        `INSERT INTO robot (name, level, project_id, secret_hash, salt, duration, expires_at)
-         VALUES ($1, $2, $3, $4, $5, -1, -1) RETURNING id`,
-        [name, project ? 'project' : 'system', project?.projectId ?? null, hashRobotSecret(secret, salt), salt],
-      );
-      for (const [kind, namespace, resource, action] of grants) {
-        await dataSource.query(
-          `INSERT INTO robot_permission (robot_id, kind, namespace, resource, action) VALUES ($1, $2, $3, $4, $5)`,
-          [row.id, kind, namespace, resource, action],
-        );
-      }
-      return { username: project ? `robot$${project.name}+${name}` : `robot$${name}`, password: secret };
-    },
+    member: (projectId, userId, role) => seedMember(dataSource, projectId, userId, role),
+    robot: (name, grants, project) => seedRobot(dataSource, name, grants, project),
     async push(repository, options = {}) {
       const layer = randomBytes(Math.max(options.layerSize ?? 16, 1));
       const layerDigest = digestOf(layer);

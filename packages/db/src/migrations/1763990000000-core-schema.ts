@@ -146,6 +146,11 @@ export class CoreSchema1763990000000 implements MigrationInterface {
       `CREATE INDEX registry_manifest_push_idx ON registry_manifest (repository_id, created_at DESC, id DESC)`,
     );
     await q.query(`CREATE INDEX registry_manifest_digest_idx ON registry_manifest (digest)`);
+    // Artifact lists leave out the children of indexes: this finds whether a manifest is one without a scan.
+    await q.query(`
+      CREATE INDEX registry_manifest_reference_child_idx ON registry_manifest_reference (digest, manifest_id)
+        WHERE kind = 'manifest'`);
+    await q.query(`CREATE INDEX registry_repository_created_idx ON registry_repository (created_at DESC, id DESC)`);
 
     await q.query(`
       CREATE FUNCTION wharf_repository_project() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -259,6 +264,8 @@ export class CoreSchema1763990000000 implements MigrationInterface {
     ]) {
       await q.query(`DROP FUNCTION IF EXISTS ${fn}`);
     }
+    await q.query(`DROP INDEX IF EXISTS registry_repository_created_idx`);
+    await q.query(`DROP INDEX IF EXISTS registry_manifest_reference_child_idx`);
     await q.query(`DROP INDEX IF EXISTS registry_manifest_digest_idx`);
     await q.query(`DROP INDEX IF EXISTS registry_manifest_push_idx`);
     await q.query(`ALTER TABLE registry_manifest DROP COLUMN IF EXISTS project_id, DROP COLUMN IF EXISTS pull_time`);
