@@ -16,6 +16,9 @@ export interface TokenAuthOptions {
 
 type VerificationKey = Awaited<ReturnType<typeof importSPKI>>;
 
+/** Distinct verified tokens kept per process (a token is about 1 KB). */
+const VERIFIED_TOKEN_CACHE_SIZE = 4096;
+
 interface TokenAccessEntry {
   type: string;
   name: string;
@@ -58,6 +61,35 @@ export class TokenAccessController implements AccessController {
     private readonly algorithms: string[],
   ) {}
 
+  /**
+   * Tokens whose signature was checked, with their claims: a client sends the same token with every request of a
+   * push or pull, and an ES256 verification costs more than serving a cached manifest. Expiry is still checked on
+   * every use; the map is bounded and forgets its oldest entries first.
+   */
+  private readonly verified = new Map<string, JWTPayload>();
+
+  private get tolerance(): number {
+    return this.options.clockToleranceSeconds ?? 30;
+  }
+
+  private cachedPayload(token: string): JWTPayload | undefined {
+    const payload = this.verified.get(token);
+    if (!payload) return undefined;
+    if (typeof payload.exp !== 'number' || payload.exp + this.tolerance < Date.now() / 1000) {
+      this.verified.delete(token);
+      return undefined;
+    }
+    return payload;
+  }
+
+  private remember(token: string, payload: JWTPayload): void {
+    if (this.verified.size >= VERIFIED_TOKEN_CACHE_SIZE) {
+      const oldest = this.verified.keys().next();
+      if (!oldest.done) this.verified.delete(oldest.value);
+    }
+    this.verified.set(token, payload);
+  }
+
   static async create(options: TokenAuthOptions): Promise<TokenAccessController> {
     const { key, algorithms } = await importVerificationKey(options.publicKeyPem);
     return new TokenAccessController(options, key, algorithms);
@@ -86,24 +118,28 @@ export class TokenAccessController implements AccessController {
         message: 'authentication required',
       };
     }
-    let payload: JWTPayload;
-    try {
-      ({ payload } = await jwtVerify(match[1], this.key, {
-        algorithms: this.algorithms,
-        issuer: this.options.issuer,
-        audience: this.options.service,
-        clockTolerance: this.options.clockToleranceSeconds ?? 30,
-        requiredClaims: ['exp'],
-      }));
-    } catch (error) {
-      const message =
-        error instanceof joseErrors.JWTExpired ? 'token has expired' : 'token is not valid for this registry';
-      return {
-        allowed: false,
-        authenticated: false,
-        challenge: this.challenge(access, 'invalid_token'),
-        message,
-      };
+    const token = match[1];
+    let payload: JWTPayload | undefined = this.cachedPayload(token);
+    if (!payload) {
+      try {
+        ({ payload } = await jwtVerify(token, this.key, {
+          algorithms: this.algorithms,
+          issuer: this.options.issuer,
+          audience: this.options.service,
+          clockTolerance: this.tolerance,
+          requiredClaims: ['exp'],
+        }));
+      } catch (error) {
+        const message =
+          error instanceof joseErrors.JWTExpired ? 'token has expired' : 'token is not valid for this registry';
+        return {
+          allowed: false,
+          authenticated: false,
+          challenge: this.challenge(access, 'invalid_token'),
+          message,
+        };
+      }
+      this.remember(token, payload);
     }
     const granted = Array.isArray(payload.access) ? (payload.access as TokenAccessEntry[]) : [];
     for (const needed of access) {

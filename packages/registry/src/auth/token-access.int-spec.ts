@@ -1,3 +1,4 @@
+import { type FastifyRequest } from 'fastify';
 import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { SignJWT } from 'jose';
@@ -121,5 +122,25 @@ describe.each([
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toContain('error="invalid_token"');
     }
+  });
+
+  it('stops accepting a token it has already verified once the token expires', async () => {
+    const strict = await TokenAccessController.create({
+      realm: REALM,
+      service: SERVICE,
+      issuer: ISSUER,
+      publicKeyPem: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      clockToleranceSeconds: 0,
+    });
+    const token = await mint(keys.privateKey, alg, {
+      access: [{ type: 'repository', name: 'team/app', actions: ['pull'] }],
+      expiresIn: 2,
+    });
+    const need = [{ type: 'repository' as const, name: 'team/app', actions: ['pull' as const] }];
+    const request = { headers: { authorization: `Bearer ${token}` } } as unknown as FastifyRequest;
+    expect(await strict.authorize(request, need)).toMatchObject({ allowed: true, actor: 'ci-robot' });
+    expect(await strict.authorize(request, need)).toMatchObject({ allowed: true });
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    expect(await strict.authorize(request, need)).toMatchObject({ allowed: false, message: 'token has expired' });
   });
 });
