@@ -1,23 +1,5 @@
 import { z } from 'zod';
-
-/** The settings Harbor reports in a project's `metadata`, each a string. */
-export const PROJECT_METADATA_KEYS = [
-  'public',
-  'enable_content_trust',
-  'enable_content_trust_cosign',
-  'prevent_vul',
-  'severity',
-  'auto_scan',
-  'auto_sbom_generation',
-  'reuse_sys_cve_allowlist',
-  'retention_id',
-  'proxy_speed_kb',
-  'max_upstream_conn',
-  'proxy_cache_local_on_not_found',
-  'proxy_referrer_api',
-  'proxy_cache_filter_pattern',
-  'proxy_cache_filter_kind',
-] as const;
+import { PROJECT_METADATA_KEYS } from './project.dto.js';
 
 export const SearchProjectMetadataDto = z.partialRecord(z.enum(PROJECT_METADATA_KEYS), z.string());
 export type SearchProjectMetadataDto = z.infer<typeof SearchProjectMetadataDto>;

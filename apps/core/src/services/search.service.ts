@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { ALL_PROJECTS_NAMESPACE } from '@wharf/auth';
 import { type Principal } from '../auth/principal.js';
+import { PROJECT_METADATA_KEYS } from '../dtos/project.dto.js';
 import {
-  PROJECT_METADATA_KEYS,
   type SearchDto,
   type SearchProjectDto,
   type SearchProjectMetadataDto,
