@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
 import fastifyCookie from '@fastify/cookie';
 import { type INestApplication } from '@nestjs/common';
 import { NestFactory, Reflector } from '@nestjs/core';
@@ -7,14 +8,14 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { type WharfConfig } from '@wharf/config';
 import { createDataSource, pendingMigrations } from '@wharf/db';
 import { createStorageDriver } from '@wharf/storage';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Redis } from 'ioredis';
 import { AppModule } from './app.module.js';
 import { STORAGE } from './constants.js';
 import { ApiErrorFilter } from './http/error.filter.js';
 import { ResponseInterceptor } from './http/response.interceptor.js';
 import { ValidationInterceptor } from './http/validation.interceptor.js';
-import { type MountedRegistry, mountRegistry } from './registry/registry.mount.js';
+import { type MountedRegistry, isRegistryPath, mountRegistry } from './registry/registry.mount.js';
 import { loadCoreSecrets } from './secrets.js';
 
 export interface CoreServer {
@@ -66,31 +67,45 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
     }
     await redis.connect();
     const secrets = await loadCoreSecrets(config.dataVolume);
-    const storage = createStorageDriver(config.storage);
+    const storage = await createStorageDriver(config.storage);
 
-    fastify = Fastify({
+    const fastifyOptions: FastifyServerOptions = {
       logger: { level: config.log.level },
       disableRequestLogging: true,
       genReqId: (request) => {
         const given = request.headers['x-request-id'];
         return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
       },
-      // Registry uploads may take long; a request stays open as long as bytes keep coming.
-      requestTimeout: 0,
-      connectionTimeout: 0,
-      keepAliveTimeout: 75_000,
       bodyLimit: 4 * 1024 * 1024,
       maxParamLength: 1024,
       trustProxy: config.externalUrl !== undefined,
+    };
+    const mounted = await mountRegistry(fastifyOptions, {
+      config,
+      dataSource,
+      storage,
+      signingKey: secrets.signingKey,
     });
-    // A callback hook, not an async one: it runs on every registry request too, where a promise each is measurable.
+    registry = mounted;
+    fastify = Fastify({
+      ...fastifyOptions,
+      // One HTTP server for both: /v2 goes to the registry's instance, everything else to the API's.
+      serverFactory: (handler) => {
+        const server = createServer((request, response) => {
+          if (isRegistryPath(request.url)) mounted.handle(request, response);
+          else handler(request, response);
+        });
+        // Registry uploads may take long; a request stays open as long as bytes keep coming.
+        server.requestTimeout = 0;
+        server.setTimeout(0);
+        server.keepAliveTimeout = 75_000;
+        return server;
+      },
+    });
     fastify.addHook('onRequest', (request, reply, done) => {
       void reply.header('X-Request-Id', request.id);
       done();
     });
-    // The registry is mounted before the cookie parser and Nest's own hooks, so /v2 requests (the hot path) run
-    // only the hooks they need; the API below gets everything.
-    registry = await mountRegistry(fastify, { config, dataSource, storage, signingKey: secrets.signingKey });
     await fastify.register(fastifyCookie);
 
     app = await NestFactory.create<NestFastifyApplication>(
@@ -115,7 +130,6 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
     await app.listen(options.port ?? config.http.port, config.http.host);
     const address = await app.getUrl();
     const started = app;
-    const mounted = registry;
     return {
       app: started,
       fastify,

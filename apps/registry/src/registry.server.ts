@@ -83,7 +83,7 @@ export async function startRegistryServer(config: WharfConfig): Promise<Registry
         `the database schema is not up to date (${pending.length} migrations pending): run wharf migrate --config FILE`,
       );
     }
-    const storage = createStorageDriver(config.storage);
+    const storage = await createStorageDriver(config.storage);
     const repository = new RegistryRepository(dataSource);
     await app.register(registryPlugin, {
       repository,

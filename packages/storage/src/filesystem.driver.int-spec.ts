@@ -37,7 +37,7 @@ describeStorageDriverContract(
 describe('FilesystemDriver', () => {
   it('stores objects as plain files under the root', async () => {
     const root = await temporaryRoot();
-    const driver = createStorageDriver({ driver: 'filesystem', rootDirectory: root });
+    const driver = await createStorageDriver({ driver: 'filesystem', rootDirectory: root });
     expect(driver.name).toBe('filesystem');
     await driver.putContent('blobs/sha256/ab/data', Buffer.from('bytes'));
     expect(await readFile(join(root, 'blobs/sha256/ab/data'), 'utf8')).toBe('bytes');

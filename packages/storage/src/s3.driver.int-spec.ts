@@ -73,7 +73,7 @@ describe('S3Driver (emulated by s3rver)', () => {
   });
 
   it('is built by the factory and keeps objects under rootDirectory', async () => {
-    const driver = createStorageDriver(s3.options());
+    const driver = await createStorageDriver(s3.options());
     expect(driver.name).toBe('s3');
     (driver as S3Driver).destroy();
     await s3.driver().putContent('repositories/app/link', Buffer.from('rooted'));
@@ -108,13 +108,13 @@ describe('S3Driver (emulated by s3rver)', () => {
     );
   });
 
-  it('validates its options with messages that name the problem', () => {
+  it('validates its options with messages that name the problem', async () => {
     expect(() => new S3Driver(s3.options({ chunkSize: MiB }))).toThrow(/chunkSize/);
     expect(() => new S3Driver(s3.options({ bucket: '' }))).toThrow(/bucket/);
     expect(() => new S3Driver(s3.options({ endpoint: 'not a url' }))).toThrow(/endpoint/);
     expect(() => new S3Driver(s3.options({ secretKey: undefined }))).toThrow(/accessKey and secretKey/);
     expect(() => new S3Driver(s3.options({ rootDirectory: 'a/../b' }))).toThrow(/rootDirectory/);
-    expect(() => createStorageDriver({ driver: 'ftp' } as never)).toThrow(/unknown storage driver "ftp"/);
+    await expect(createStorageDriver({ driver: 'ftp' } as never)).rejects.toThrow(/unknown storage driver "ftp"/);
   });
 
   it('keeps a closed upload in the bucket alone, so any process can resume it', async () => {

@@ -23,21 +23,17 @@ import {
   type FileWriter,
   type RedirectOptions,
   type StorageDriver,
-  type StorageOptions,
   PathNotFoundError,
   StorageError,
 } from './types.js';
+import { MiB, S3_DEFAULT_CHUNK_SIZE, S3_MIN_PART_SIZE, type S3StorageOptions } from './s3.options.js';
 import { WriterOperations } from './writer-operations.js';
 
-export type S3StorageOptions = Extract<StorageOptions, { driver: 's3' }>;
+export { S3_DEFAULT_CHUNK_SIZE, S3_MIN_PART_SIZE, type S3StorageOptions } from './s3.options.js';
 
-const MiB = 1024 * 1024;
-/** S3's smallest part (except the last one of an upload). */
-export const S3_MIN_PART_SIZE = 5 * MiB;
 /** S3's largest part, and the largest object a single CopyObject may copy. */
 const S3_MAX_PART_SIZE = 5 * 1024 * MiB;
 const S3_MAX_PARTS = 10_000;
-export const S3_DEFAULT_CHUNK_SIZE = 10 * MiB;
 /** SigV4 presigned URLs live at most seven days. */
 const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
 

@@ -184,12 +184,25 @@ export async function writeWharfConfig(options: WharfConfigOptions): Promise<str
 }
 
 /** Migrates the database, then starts `wharf start registry` and waits for `/v2/` to answer. */
+/**
+ * apps/cli/bin/wharf, the launcher every deployment uses (it sets the Node.js flags Wharf's servers run with), run
+ * with the node binary of this process.
+ */
+function wharfLauncher(root: string): string {
+  const built = join(root, 'apps', 'cli', 'dist', 'main.js');
+  if (!existsSync(built)) {
+    throw new Error(`${built} does not exist: build the repository first (pnpm build), or set WHARF_REPO_ROOT`);
+  }
+  return join(root, 'apps', 'cli', 'bin', 'wharf');
+}
+
+function launcherEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, WHARF_NODE: process.execPath };
+}
+
 export async function startWharfRegistry(options: WharfRegistryOptions): Promise<RegistryProcess> {
   const root = repoRoot();
-  const cli = join(root, 'apps', 'cli', 'dist', 'main.js');
-  if (!existsSync(cli)) {
-    throw new Error(`${cli} does not exist: build the repository first (pnpm build), or set WHARF_REPO_ROOT`);
-  }
+  const cli = wharfLauncher(root);
   return withPortRetry(options.port, (port) => startWharfOn(port, root, cli, options));
 }
 
@@ -210,15 +223,15 @@ async function startWharfOn(
   });
   const logPath = join(dataDir, 'wharf-registry.log');
   try {
-    await runLogged(process.execPath, [cli, 'migrate', '--config', configPath], root, logPath, 'wharf migrate');
+    await runLogged(cli, ['migrate', '--config', configPath], root, logPath, 'wharf migrate');
   } catch (error) {
     if (ownsData) await rm(dataDir, { recursive: true, force: true });
     throw error;
   }
   return startManaged({
     name: 'wharf registry',
-    command: process.execPath,
-    args: [cli, 'start', 'registry', '--config', configPath],
+    command: cli,
+    args: ['start', 'registry', '--config', configPath],
     cwd: root,
     port,
     logPath,
@@ -232,10 +245,7 @@ async function startWharfOn(
  */
 export async function startWharfCore(options: WharfCoreOptions): Promise<CoreProcess> {
   const root = repoRoot();
-  const cli = join(root, 'apps', 'cli', 'dist', 'main.js');
-  if (!existsSync(cli)) {
-    throw new Error(`${cli} does not exist: build the repository first (pnpm build), or set WHARF_REPO_ROOT`);
-  }
+  const cli = wharfLauncher(root);
   return withPortRetry(options.port, (port) => startCoreOn(port, root, cli, options));
 }
 
@@ -256,15 +266,15 @@ async function startCoreOn(port: number, root: string, cli: string, options: Wha
   });
   const logPath = join(dataDir, 'wharf-core.log');
   try {
-    await runLogged(process.execPath, [cli, 'migrate', '--config', configPath], root, logPath, 'wharf migrate');
+    await runLogged(cli, ['migrate', '--config', configPath], root, logPath, 'wharf migrate');
   } catch (error) {
     if (ownsData) await rm(dataDir, { recursive: true, force: true });
     throw error;
   }
   const core = await startManaged({
     name: 'wharf core',
-    command: process.execPath,
-    args: [cli, 'start', 'core', '--config', configPath],
+    command: cli,
+    args: ['start', 'core', '--config', configPath],
     cwd: root,
     port,
     logPath,
@@ -326,7 +336,7 @@ async function startManaged(spec: ManagedSpec): Promise<RegistryProcess> {
         cwd: spec.cwd,
         stdio: ['ignore', logFd, logFd],
         detached: true,
-        env: process.env,
+        env: launcherEnv(),
       });
     } finally {
       // The child holds its own copy of the descriptor.
@@ -485,7 +495,11 @@ const execFileAsync = promisify(execFile);
 
 async function runLogged(command: string, args: string[], cwd: string, logPath: string, name: string): Promise<void> {
   try {
-    const { stdout, stderr } = await execFileAsync(command, args, { cwd, maxBuffer: 16 * 1024 * 1024 });
+    const { stdout, stderr } = await execFileAsync(command, args, {
+      cwd,
+      env: launcherEnv(),
+      maxBuffer: 16 * 1024 * 1024,
+    });
     await writeFile(logPath, `$ ${name}\n${stdout}${stderr}`, { flag: 'a' });
   } catch (error) {
     const failure = error as Error & { stdout?: string; stderr?: string };

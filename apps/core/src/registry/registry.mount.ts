@@ -3,7 +3,8 @@ import { type WharfConfig } from '@wharf/config';
 import { MANIFEST_CHANGE_CHANNEL, RegistryRepository, listenForNotifications } from '@wharf/db';
 import { type PullRecorder, TokenAccessController, registryPlugin, scheduleUploadPurge } from '@wharf/registry';
 import { S3_MIN_PART_SIZE, type StorageDriver } from '@wharf/storage';
-import { type FastifyInstance } from 'fastify';
+import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { type DataSource } from 'typeorm';
 import { externalUrl } from '../urls.js';
 import { CoreAccessController } from './core-access.controller.js';
@@ -21,21 +22,51 @@ export interface RegistryMountOptions {
 }
 
 export interface MountedRegistry {
+  /** The registry's own Fastify instance (ready; it does not listen: core's server hands it the /v2 requests). */
+  app: FastifyInstance;
+  /** Serves one /v2 request that core's HTTP server received. */
+  handle(request: IncomingMessage, response: ServerResponse): void;
   /**
-   * Stops the upload purge and writes the pull events still pending. Call it after the server has closed (no
-   * request records pulls any more) and before the database connection goes.
+   * Stops the upload purge, closes the instance and writes the pull events still pending. Call it after core's server
+   * has closed (no request records pulls any more) and before the database connection goes.
    */
   close(): Promise<void>;
 }
 
+/** Whether a request target belongs to the registry: `/v2`, `/v2/…`, with or without a query. */
+export function isRegistryPath(url: string | undefined): boolean {
+  if (url === undefined || !url.startsWith('/v2')) return false;
+  const next = url.charCodeAt(3);
+  // End of string, '/' or '?'.
+  return Number.isNaN(next) || next === 47 || next === 63;
+}
+
 /**
- * Mounts the registry engine at `/v2` in core's own Fastify instance: blob bytes stream between socket and storage in
- * this process, with no proxy hop. Requests carry tokens from core's token service; every push passes the project
- * and quota policy. The plugin is registered in its own encapsulated context, so its body handling and error
- * envelope stay inside `/v2` and the API keeps its own.
+ * Runs the registry engine for `/v2` inside core's process: blob bytes stream between socket and storage here, with
+ * no proxy hop. It gets a Fastify instance of its own, fed by core's HTTP server, so the registry's hot path runs only
+ * its own hooks (none of the API's cookie parsing or Nest's lifecycle hooks), and its body handling and error envelope
+ * stay apart from the API's. Requests carry tokens from core's token service; every push passes the project and quota
+ * policy.
  */
-export async function mountRegistry(fastify: FastifyInstance, options: RegistryMountOptions): Promise<MountedRegistry> {
+export async function mountRegistry(
+  fastifyOptions: FastifyServerOptions,
+  options: RegistryMountOptions,
+): Promise<MountedRegistry> {
   const { config, dataSource, storage, signingKey } = options;
+  let handle: ((request: IncomingMessage, response: ServerResponse) => void) | undefined;
+  const fastify = Fastify({
+    ...fastifyOptions,
+    // Fastify hands over its request handler here; the server it asks for is never listened on.
+    serverFactory: (handler) => {
+      handle = handler;
+      return createServer();
+    },
+  });
+  // A callback hook, not an async one: a promise per request is measurable on the registry's hot path.
+  fastify.addHook('onRequest', (request, reply, done) => {
+    void reply.header('X-Request-Id', request.id);
+    done();
+  });
   const repository = new RegistryRepository(dataSource);
   const projects = new RegistryProjectRepository(dataSource);
   const tokens = await TokenAccessController.create({
@@ -58,12 +89,17 @@ export async function mountRegistry(fastify: FastifyInstance, options: RegistryM
       listenForNotifications({ ...config.database, applicationName: 'wharf-core' }, MANIFEST_CHANGE_CHANNEL, handlers),
     onPullRecorder: (recorder) => (pulls = recorder),
   });
+  await fastify.ready();
   const stopPurge = config.uploadPurging.enabled
     ? scheduleUploadPurge(repository, storage, config.uploadPurging, fastify.log)
     : undefined;
+  if (!handle) throw new Error('Fastify did not hand over its request handler');
   return {
+    app: fastify,
+    handle,
     close: async () => {
       stopPurge?.();
+      await fastify.close();
       await pulls?.flush();
     },
   };

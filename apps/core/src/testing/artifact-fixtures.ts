@@ -3,8 +3,9 @@ import { type ProjectRole, hashPassword } from '@wharf/auth';
 import { type ManifestReference, RegistryRepository } from '@wharf/db';
 import { MediaType, type Platform, parseDigest } from '@wharf/oci';
 import { blobDataPath } from '@wharf/registry';
-import { createStorageDriver, type StorageDriver } from '@wharf/storage';
+import { type StorageDriver } from '@wharf/storage';
 import { DataSource } from 'typeorm';
+import { STORAGE } from '../constants.js';
 import { seedMember, seedRobot } from './sql-seed.js';
 import { type Credentials, type TestCore } from './test-core.js';
 
@@ -74,7 +75,8 @@ export function digestOf(content: Buffer | string): string {
 export function artifactFixtures(core: TestCore): ArtifactFixtures {
   const dataSource = core.server.app.get(DataSource);
   const registry = new RegistryRepository(dataSource);
-  const storage = createStorageDriver(core.config.storage);
+  // The storage the server itself writes to.
+  const storage = core.server.app.get<symbol, StorageDriver>(STORAGE);
 
   const blob = async (repository: string, content: Buffer): Promise<string> => {
     const digest = digestOf(content);

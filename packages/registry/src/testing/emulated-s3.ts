@@ -3,7 +3,8 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer, r
 import { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { S3Driver, S3_MIN_PART_SIZE, type S3StorageOptions } from '@wharf/storage';
+import { S3_MIN_PART_SIZE, type S3StorageOptions } from '@wharf/storage';
+import { S3Driver } from '@wharf/storage/s3';
 import S3rver from 's3rver';
 
 export const EMULATED_S3_BUCKET = 'wharf-registry-test';

@@ -1,0 +1,43 @@
+import { execFile } from 'node:child_process';
+import { chmodSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from '@jest/globals';
+
+const execFileAsync = promisify(execFile);
+const ROOT = realpathSync(fileURLToPath(new URL('../../../', import.meta.url)));
+const LAUNCHER = join(ROOT, 'apps/cli/bin/wharf');
+
+describe('apps/cli/bin/wharf', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-launcher-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('runs the built CLI with the servers’ Node.js flags and passes arguments through unchanged', async () => {
+    // A stand-in for node that prints the arguments it was given, one per line.
+    const fakeNode = join(dir, 'node-args');
+    writeFileSync(fakeNode, '#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done\n');
+    chmodSync(fakeNode, 0o755);
+    const { stdout } = await execFileAsync(LAUNCHER, ['start', 'core', '--config', 'a file.yml'], {
+      env: { ...process.env, WHARF_NODE: fakeNode },
+    });
+    expect(stdout.split('\n').filter(Boolean)).toEqual([
+      '--max-semi-space-size=4',
+      join(ROOT, 'apps/cli/dist/main.js'),
+      'start',
+      'core',
+      '--config',
+      'a file.yml',
+    ]);
+  });
+
+  it('finds the CLI through a symbolic link, as an installed command does', async () => {
+    const link = join(dir, 'wharf');
+    symlinkSync(LAUNCHER, link);
+    const { stdout } = await execFileAsync(link, ['--version'], {
+      env: { ...process.env, WHARF_NODE: process.execPath },
+    });
+    expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});
