@@ -197,7 +197,7 @@ function wharfLauncher(root: string): string {
 }
 
 function launcherEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, WHARF_NODE: process.execPath };
+  return { ...process.env, WHARF_NODE: process.env.WHARF_NODE ?? process.execPath };
 }
 
 export async function startWharfRegistry(options: WharfRegistryOptions): Promise<RegistryProcess> {
