@@ -1,6 +1,9 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import fastifyCookie from '@fastify/cookie';
 import { type INestApplication } from '@nestjs/common';
 import { NestFactory, Reflector } from '@nestjs/core';
@@ -13,6 +16,7 @@ import { Redis } from 'ioredis';
 import { AppModule } from './app.module.js';
 import { STORAGE } from './constants.js';
 import { ApiErrorFilter } from './http/error.filter.js';
+import { registerPortal } from './http/portal.static.js';
 import { ResponseInterceptor } from './http/response.interceptor.js';
 import { ValidationInterceptor } from './http/validation.interceptor.js';
 import { type MountedRegistry, isRegistryPath, mountRegistry } from './registry/registry.mount.js';
@@ -33,7 +37,15 @@ export interface CoreServerOptions {
   port?: number;
   /** Prefix of the Redis keys (default wharf:core:). */
   redisPrefix?: string;
+  /**
+   * The portal's built files, served at /; false serves no portal. Default: apps/portal/dist of this checkout, when
+   * it has been built.
+   */
+  portalDir?: string | false;
 }
+
+/** apps/portal/dist, seen from apps/core/dist (or apps/core/src when run from source). */
+const DEFAULT_PORTAL_DIR = fileURLToPath(new URL('../../portal/dist', import.meta.url));
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -107,6 +119,11 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
       done();
     });
     await fastify.register(fastifyCookie);
+    const portalDir = options.portalDir ?? DEFAULT_PORTAL_DIR;
+    if (portalDir !== false) {
+      if (existsSync(join(portalDir, 'index.html'))) await registerPortal(fastify, { directory: portalDir });
+      else fastify.log.warn(`no portal at ${portalDir} (build it with pnpm build); serving the API and registry only`);
+    }
 
     app = await NestFactory.create<NestFastifyApplication>(
       AppModule.create({

@@ -6,7 +6,7 @@ import { type WharfConfig, parseConfig } from '@wharf/config';
 import { createDataSource, runMigrations } from '@wharf/db';
 import { type TestDatabase, createTestDatabase, freePort } from '@wharf/testkit';
 import { Redis } from 'ioredis';
-import { type CoreServer, startCoreServer } from '../core.server.js';
+import { type CoreServer, type CoreServerOptions, startCoreServer } from '../core.server.js';
 
 export interface Credentials {
   username: string;
@@ -47,7 +47,10 @@ export function basicAuth(credentials: Credentials): string {
  * A real core server for integration tests: its own PostgreSQL database (migrated), its own data volume and Redis
  * key prefix, listening on a free port of the loopback, with every response checked against its schema.
  */
-export async function startTestCore(extraConfig: Record<string, unknown> = {}): Promise<TestCore> {
+export async function startTestCore(
+  extraConfig: Record<string, unknown> = {},
+  serverOptions: Pick<CoreServerOptions, 'portalDir'> = {},
+): Promise<TestCore> {
   const database = await createTestDatabase('wharf_core');
   const dataVolume = await mkdtemp(join(tmpdir(), 'wharf-core-'));
   const admin = { username: 'admin', password: `Adm1n-${randomBytes(9).toString('base64url')}` };
@@ -81,7 +84,8 @@ export async function startTestCore(extraConfig: Record<string, unknown> = {}): 
     await dataSource.initialize();
     await runMigrations(dataSource);
     await dataSource.destroy();
-    server = await startCoreServer(config, { checkResponses: true, redisPrefix });
+    // No portal unless a test asks for one: whether apps/portal was built must not change what the API tests see.
+    server = await startCoreServer(config, { checkResponses: true, redisPrefix, portalDir: false, ...serverOptions });
   } catch (error) {
     await database.drop().catch(() => undefined);
     await rm(dataVolume, { recursive: true, force: true });
