@@ -11,7 +11,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { type WharfConfig } from '@wharf/config';
 import { createDataSource, pendingMigrations } from '@wharf/db';
 import { createStorageDriver } from '@wharf/storage';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import { Redis } from 'ioredis';
 import { AppModule } from './app.module.js';
 import { STORAGE } from './constants.js';
@@ -83,13 +83,13 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
 
     const fastifyOptions: FastifyServerOptions = {
       logger: { level: config.log.level },
-      disableRequestLogging: true,
+      logController: new LogController({ disableRequestLogging: true }),
       genReqId: (request) => {
         const given = request.headers['x-request-id'];
         return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
       },
       bodyLimit: 4 * 1024 * 1024,
-      maxParamLength: 1024,
+      routerOptions: { maxParamLength: 1024 },
       trustProxy: config.externalUrl !== undefined,
     };
     const mounted = await mountRegistry(fastifyOptions, {

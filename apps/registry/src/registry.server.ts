@@ -16,7 +16,7 @@ import {
   scheduleUploadPurge,
 } from '@wharf/registry';
 import { S3_MIN_PART_SIZE, createStorageDriver } from '@wharf/storage';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
 
 export interface RegistryServer {
   app: FastifyInstance;
@@ -53,14 +53,14 @@ async function accessController(config: WharfConfig): Promise<AccessController> 
 export async function startRegistryServer(config: WharfConfig): Promise<RegistryServer> {
   const app = Fastify({
     logger: { level: config.log.level },
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: 'x-request-id',
     // Uploads of large layers may take long; a request stays open as long as bytes keep coming.
     requestTimeout: 0,
     connectionTimeout: 0,
     keepAliveTimeout: 75_000,
     bodyLimit: 4 * 1024 * 1024,
-    maxParamLength: 1024,
+    routerOptions: { maxParamLength: 1024 },
   });
   if (config.registry.auth === 'none') {
     app.log.warn(
