@@ -1,14 +1,22 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerHealthCommand } from './commands/health.command.js';
 import { registerMigrateCommand } from './commands/migrate.command.js';
+import { registerPrepareCommand } from './commands/prepare.command.js';
+import { registerSettingsCommand } from './commands/settings.command.js';
 import { registerStartCommand } from './commands/start.command.js';
+import { registerSuperviseCommand } from './commands/supervise.command.js';
 import { registerVerifyConfigCommand } from './commands/verify-config.command.js';
 
 /** Each command lives in commands/<name>.command.ts and registers itself on the program. */
 const COMMANDS: ((program: Command) => void)[] = [
   registerVerifyConfigCommand,
   registerMigrateCommand,
+  registerPrepareCommand,
   registerStartCommand,
+  registerHealthCommand,
+  registerSuperviseCommand,
+  registerSettingsCommand,
 ];
 
 function packageVersion(): string {

@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { ConfigError, type ConfigIssue } from './config.error.js';
-import { type LoadedConfig, loadConfig, parseConfig } from './config.loader.js';
+import { type LoadedConfig, embeddedRedisPasswordFile, loadConfig, parseConfig } from './config.loader.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../../harbor.yml.example', import.meta.url));
 
@@ -360,6 +360,92 @@ describe('loadConfig', () => {
     const file = join(dir, 'missing.yml');
     expect(() => loadConfig(file, {})).toThrow(ConfigError);
     expect(() => loadConfig(file, {})).toThrow(/missing\.yml: 1 problem\n {2}- cannot read the file: ENOENT/);
+  });
+});
+
+describe('embedded Redis', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-config-redis-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  function configIn(name: string, extra = ''): { file: string; dataVolume: string } {
+    const dataVolume = join(dir, name);
+    mkdirSync(dataVolume, { recursive: true });
+    const file = join(dataVolume, 'harbor.yml');
+    writeFileSync(file, `${MINIMAL}data_volume: ${dataVolume}\n${extra}`);
+    return { file, dataVolume };
+  }
+
+  function writePassword(dataVolume: string, content: string): void {
+    mkdirSync(join(dataVolume, 'secret'), { recursive: true, mode: 0o700 });
+    writeFileSync(embeddedRedisPasswordFile(dataVolume), content, { mode: 0o600 });
+  }
+
+  it('listens on the port of the redis section', () => {
+    const { config, warnings } = parse(`${MINIMAL}redis:\n  port: 6390\n`);
+    expect(warnings).toEqual([]);
+    expect(config.redis).toMatchObject({ host: '127.0.0.1', port: 6390, external: false });
+  });
+
+  it('names a bad port and an unknown key of the redis section', () => {
+    expect(issuesOf(`${MINIMAL}redis:\n  port: 70000\n  bind: 0.0.0.0\n`)).toEqual([
+      { path: 'redis.port', message: 'expected an integer between 1 and 65535, got "70000"' },
+      { path: 'redis.bind', message: 'unknown key; expected one of port' },
+    ]);
+  });
+
+  it('refuses the port of the embedded PostgreSQL', () => {
+    expect(issuesOf(`${MINIMAL}redis:\n  port: 55432\n`)).toEqual([
+      { path: 'redis.port', message: expect.stringContaining('must differ from database.port (both are 55432)') },
+    ]);
+    expect(issuesOf(`${MINIMAL.replace('db-pass', 'db-pass\n  port: 7000')}redis:\n  port: 7000\n`)).toEqual([
+      { path: 'redis.port', message: expect.stringContaining('both are 7000') },
+    ]);
+  });
+
+  it('ignores the redis section, with a warning, when external_redis is set', () => {
+    const { config, warnings } = parse(`${MINIMAL}redis:\n  port: 6390\nexternal_redis:\n  host: redis:6400\n`);
+    expect(config.redis).toMatchObject({ host: 'redis', port: 6400, external: true });
+    expect(warnings).toEqual([expect.stringMatching(/^redis\.port: ignored because external_redis is set/)]);
+  });
+
+  it('uses the password generated under data_volume/secret', () => {
+    const { file, dataVolume } = configIn('generated');
+    expect(embeddedRedisPasswordFile(dataVolume)).toBe(join(dataVolume, 'secret', 'redis.password'));
+    writePassword(dataVolume, 'f00dfeed\n');
+    const { config, warnings } = loadConfig(file, {});
+    expect(warnings).toEqual([]);
+    expect(config.redis.password).toBe('f00dfeed');
+  });
+
+  it('has no password before one is generated', () => {
+    const { file } = configIn('fresh');
+    const { config, warnings } = loadConfig(file, {});
+    expect(warnings).toEqual([]);
+    expect(config.redis.password).toBeUndefined();
+  });
+
+  it('never applies the embedded password to an external Redis', () => {
+    const { file, dataVolume } = configIn('external', 'external_redis:\n  host: redis.internal:6379\n');
+    writePassword(dataVolume, 'embedded-only');
+    expect(loadConfig(file, {}).config.redis.password).toBeUndefined();
+  });
+
+  it('warns when the password file cannot be used', () => {
+    const empty = configIn('empty');
+    writePassword(empty.dataVolume, '\n');
+    const loadedEmpty = loadConfig(empty.file, {});
+    expect(loadedEmpty.config.redis.password).toBeUndefined();
+    expect(loadedEmpty.warnings).toEqual([expect.stringContaining('is empty')]);
+
+    const unreadable = configIn('unreadable');
+    mkdirSync(embeddedRedisPasswordFile(unreadable.dataVolume), { recursive: true });
+    const loadedUnreadable = loadConfig(unreadable.file, {});
+    expect(loadedUnreadable.config.redis.password).toBeUndefined();
+    expect(loadedUnreadable.warnings).toEqual([
+      expect.stringContaining(
+        `cannot read the embedded Redis password ${embeddedRedisPasswordFile(unreadable.dataVolume)} (EISDIR)`,
+      ),
+    ]);
   });
 });
 

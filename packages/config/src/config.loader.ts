@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type Document, isAlias, isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
 import { type z } from 'zod';
 import { ConfigError, type ConfigIssue } from './config.error.js';
@@ -17,7 +18,18 @@ type Plain = string | Plain[] | { [key: string]: Plain };
 const ENV_PREFIX = 'WHARF__';
 const ENV_SEPARATOR = '__';
 
-/** Reads, overrides from the environment, and validates a harbor.yml file. */
+/**
+ * Where install.sh keeps the password of the embedded Redis: generated once, readable by Wharf alone. It is not in
+ * harbor.yml, so nobody has to choose one, and it never leaves the host.
+ */
+export function embeddedRedisPasswordFile(dataVolume: string): string {
+  return join(dataVolume, 'secret', 'redis.password');
+}
+
+/**
+ * Reads, overrides from the environment, and validates a harbor.yml file. With the embedded Redis, its password is
+ * read from embeddedRedisPasswordFile() when that file exists.
+ */
 export function loadConfig(file: string, env: Env = process.env): LoadedConfig {
   let text: string;
   try {
@@ -25,7 +37,28 @@ export function loadConfig(file: string, env: Env = process.env): LoadedConfig {
   } catch (error) {
     throw new ConfigError(file, [{ path: '', message: `cannot read the file: ${(error as Error).message}` }]);
   }
-  return parseConfig(text, file, env);
+  const loaded = parseConfig(text, file, env);
+  return loaded.config.redis.external ? loaded : withEmbeddedRedisPassword(loaded);
+}
+
+function withEmbeddedRedisPassword(loaded: LoadedConfig): LoadedConfig {
+  const file = embeddedRedisPasswordFile(loaded.config.dataVolume);
+  let password: string;
+  try {
+    password = readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // Before install.sh has prepared the data volume there is no password, and the embedded Redis has none either.
+    if (code === 'ENOENT' || code === 'ENOTDIR') return loaded;
+    const warning = `cannot read the embedded Redis password ${file} (${code ?? (error as Error).message}); connecting without it will fail unless this runs as the user that owns ${loaded.config.dataVolume}`;
+    return { ...loaded, warnings: [...loaded.warnings, warning] };
+  }
+  if (password === '') {
+    const warning = `the embedded Redis password file ${file} is empty; delete it and run install.sh to generate a new one`;
+    return { ...loaded, warnings: [...loaded.warnings, warning] };
+  }
+  const redis = { ...loaded.config.redis, password };
+  return { ...loaded, config: { ...loaded.config, redis } };
 }
 
 /**

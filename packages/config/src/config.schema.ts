@@ -200,6 +200,7 @@ const rawSchema = section({
     conn_max_idle_time: duration({ positive: false }).optional(),
   }).optional(),
   data_volume: absolutePath.optional(),
+  redis: section({ port: port.optional() }).optional(),
   storage_service: section({
     ca_bundle: absolutePath.optional(),
     filesystem: section({
@@ -346,11 +347,24 @@ function resolveDatabase(raw: RawConfig, issues: Issue[]): DatabaseConfig | unde
   };
 }
 
-function resolveRedis(raw: RawConfig): RedisConfig {
+function resolveRedis(raw: RawConfig, issues: Issue[], warnings: string[]): RedisConfig {
   const external = raw.external_redis;
+  const embeddedPort = raw.redis?.port ?? DEFAULTS.embeddedRedisPort;
+  if (external && raw.redis?.port !== undefined) {
+    warnings.push('redis.port: ignored because external_redis is set (it is the port of the embedded Redis)');
+  }
+  if (!external && !raw.external_database?.harbor) {
+    const databasePort = raw.database?.port ?? DEFAULTS.embeddedDatabasePort;
+    if (databasePort === embeddedPort) {
+      issues.push({
+        path: ['redis', 'port'],
+        message: `must differ from database.port (both are ${embeddedPort}): the embedded PostgreSQL and Redis both listen on 127.0.0.1`,
+      });
+    }
+  }
   return compact({
     host: external?.host.host ?? DEFAULTS.loopbackAddress,
-    port: external?.host.port ?? DEFAULTS.embeddedRedisPort,
+    port: external?.host.port ?? embeddedPort,
     password: external?.password,
     username: external?.username,
     coreDb: external?.harbor_db_index ?? DEFAULTS.coreDbIndex,
@@ -441,6 +455,7 @@ function resolveConfig(raw: RawConfig, issues: Issue[], warnings: string[]): Wha
   const dataVolume = raw.data_volume ?? DEFAULTS.dataVolume;
   const database = resolveDatabase(raw, issues);
   const storage = resolveStorage(raw, dataVolume, issues, warnings);
+  const redis = resolveRedis(raw, issues, warnings);
 
   const http = { host: raw.http?.host ?? DEFAULTS.bindAddress, port: raw.http?.port ?? DEFAULTS.httpPort };
   const https = raw.https && {
@@ -479,7 +494,7 @@ function resolveConfig(raw: RawConfig, issues: Issue[], warnings: string[]): Wha
     adminPassword: raw.harbor_admin_password,
     dataVolume,
     database,
-    redis: resolveRedis(raw),
+    redis,
     storage: storage.storage,
     storageRedirect: storage.redirect,
     storageCaBundleFile: raw.storage_service?.ca_bundle,

@@ -1,6 +1,5 @@
 import { type Command } from 'commander';
 import { loadConfig } from '@wharf/config';
-import { createDataSource, runMigrations } from '@wharf/db';
 
 interface MigrateOptions {
   config: string;
@@ -14,6 +13,8 @@ export function registerMigrateCommand(program: Command): void {
     .requiredOption('-c, --config <file>', 'harbor.yml to read the database settings from')
     .action(async (options: MigrateOptions) => {
       const { config } = loadConfig(options.config);
+      // Loaded here: TypeORM takes a while to load, and the other commands do not need it.
+      const { createDataSource, runMigrations } = await import('@wharf/db');
       const dataSource = createDataSource({ ...config.database, applicationName: 'wharf-migrate' });
       await dataSource.initialize();
       try {

@@ -1,9 +1,9 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { type WharfConfig, loadConfig } from '@wharf/config';
 
-/** A running component: where it listens, and how to stop it cleanly. */
+/** A running component: where it listens (if it does), and how to stop it cleanly. */
 interface Running {
-  url: string;
+  url?: string;
   close(): Promise<void>;
 }
 
@@ -14,6 +14,9 @@ const COMPONENTS = {
   /** The registry engine alone, as `registry:2` is used. */
   registry: async (config: WharfConfig): Promise<Running> =>
     (await import('@wharf/registry-app')).startRegistryServer(config),
+  /** The background worker (it listens on no port). */
+  jobservice: async (config: WharfConfig): Promise<Running> =>
+    (await import('@wharf/jobservice')).startJobService(config),
 } as const;
 type Component = keyof typeof COMPONENTS;
 const NAMES = Object.keys(COMPONENTS) as Component[];
@@ -38,7 +41,9 @@ export function registerStartCommand(program: Command): void {
       const { config, warnings } = loadConfig(options.config);
       for (const warning of warnings) console.error(`wharf: warning: ${warning}`);
       const server = await COMPONENTS[component](config);
-      console.error(`wharf ${component} listening on ${server.url}`);
+      console.error(
+        server.url === undefined ? `wharf ${component} running` : `wharf ${component} listening on ${server.url}`,
+      );
       await new Promise<void>((resolve) => {
         let stopping = false;
         const stop = (signal: NodeJS.Signals) => {

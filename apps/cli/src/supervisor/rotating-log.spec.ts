@@ -1,0 +1,69 @@
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { RotatingLog } from './rotating-log.js';
+
+describe('RotatingLog', () => {
+  let dir: string;
+  let path: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'wharf-rotating-log-'));
+    path = join(dir, 'core.log');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const read = (name: string) => readFileSync(join(dir, name), 'utf8');
+
+  it('appends to an existing file and counts its size', () => {
+    writeFileSync(path, 'old line\n');
+    const log = new RotatingLog(path, { maxBytes: 20, keep: 2 });
+    log.write('new line\n');
+    log.close();
+    expect(read('core.log')).toBe('old line\nnew line\n');
+    expect(readdirSync(dir)).toEqual(['core.log']);
+  });
+
+  it('rotates once the file would pass the size, keeping the newest files up to the count', () => {
+    const log = new RotatingLog(path, { maxBytes: 10, keep: 2 });
+    for (const line of ['aaaaaaa\n', 'bbbbbbb\n', 'ccccccc\n', 'ddddddd\n']) log.write(line);
+    log.close();
+    expect(readdirSync(dir).sort()).toEqual(['core.log', 'core.log.1', 'core.log.2']);
+    expect(read('core.log')).toBe('ddddddd\n');
+    expect(read('core.log.1')).toBe('ccccccc\n');
+    expect(read('core.log.2')).toBe('bbbbbbb\n');
+  });
+
+  it('finishes the current line in the old file before rotating', () => {
+    const log = new RotatingLog(path, { maxBytes: 10, keep: 1 });
+    log.write('12345678');
+    log.write('9\nnext line\n');
+    log.close();
+    expect(read('core.log.1')).toBe('123456789\n');
+    expect(read('core.log')).toBe('next line\n');
+  });
+
+  it('keeps no old file with a count of 0', () => {
+    const log = new RotatingLog(path, { maxBytes: 10, keep: 0 });
+    log.write('aaaaaaa\n');
+    log.write('bbbbbbb\n');
+    log.close();
+    expect(readdirSync(dir)).toEqual(['core.log']);
+    expect(read('core.log')).toBe('bbbbbbb\n');
+  });
+
+  it('writes a chunk larger than the limit whole into a fresh file', () => {
+    const log = new RotatingLog(path, { maxBytes: 4, keep: 1 });
+    log.write('x');
+    log.write('a long chunk without a line break');
+    log.close();
+    expect(read('core.log.1')).toBe('x');
+    expect(read('core.log')).toBe('a long chunk without a line break');
+  });
+
+  it('refuses nonsensical limits', () => {
+    expect(() => new RotatingLog(path, { maxBytes: 0, keep: 1 })).toThrow(RangeError);
+    expect(() => new RotatingLog(path, { maxBytes: 10, keep: -1 })).toThrow(RangeError);
+  });
+});

@@ -1,0 +1,194 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { type WharfConfig, parseConfig } from '@wharf/config';
+import { createDataSource, runMigrations } from '@wharf/db';
+import { type TestDatabase, createTestDatabase, freePort } from '@wharf/testkit';
+import { Redis } from 'ioredis';
+import { type Logger, pino } from 'pino';
+import { parseHeartbeat } from './heartbeat.js';
+import { type JobService, startJobService } from './jobservice.js';
+import { probeJobService, probeRedis } from './probe.js';
+
+const REDIS_HOST = process.env.WHARF_TEST_REDIS_HOST ?? '127.0.0.1';
+const REDIS_PORT = Number(process.env.WHARF_TEST_REDIS_PORT ?? 6379);
+const JOBSERVICE_DB = 2;
+
+function configFor(
+  database: { host: string; port: number; database: string; username: string },
+  redisPort = REDIS_PORT,
+) {
+  const text = `
+hostname: registry.local
+harbor_admin_password: Admin-Passw0rd
+external_database:
+  harbor:
+    host: ${database.host}
+    port: ${database.port}
+    db_name: ${database.database}
+    username: ${database.username}
+    password: unused-with-trust-auth
+external_redis:
+  host: ${REDIS_HOST}:${redisPort}
+  jobservice_db_index: ${JOBSERVICE_DB}
+`;
+  return parseConfig(text, 'jobservice test', {}).config;
+}
+
+/** A logger whose JSON lines the test can read. */
+function capturingLogger(): { logger: Logger; lines: () => Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { logger: pino({ level: 'info' }, stream), lines: () => lines };
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('jobservice', () => {
+  let database: TestDatabase;
+  let config: WharfConfig;
+  let redis: Redis;
+  let service: JobService | undefined;
+  const host = `jobservice-test-${randomBytes(4).toString('hex')}`;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('wharf_jobservice');
+    config = configFor(database);
+    const dataSource = createDataSource(config.database);
+    await dataSource.initialize();
+    await runMigrations(dataSource);
+    await dataSource.destroy();
+    redis = new Redis({ host: REDIS_HOST, port: REDIS_PORT, db: JOBSERVICE_DB });
+  });
+
+  afterEach(async () => {
+    await service?.close();
+    service = undefined;
+  });
+
+  afterAll(async () => {
+    const keys = await redis.keys(`wharf:jobservice:heartbeat:${host}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+    await database.drop();
+  });
+
+  it('connects, says it is ready with no job types, and keeps a heartbeat with a lifetime', async () => {
+    const { logger, lines } = capturingLogger();
+    service = await startJobService(config, { logger, host, heartbeatIntervalMs: 200, heartbeatTtlSeconds: 2 });
+    expect(service.heartbeatKey).toBe(`wharf:jobservice:heartbeat:${host}:${process.pid}`);
+    expect(service.jobTypes).toEqual([]);
+    expect(lines()).toContainEqual(
+      expect.objectContaining({
+        msg: 'jobservice ready; no job types registered',
+        jobTypes: [],
+        redisDb: JOBSERVICE_DB,
+      }),
+    );
+
+    const first = parseHeartbeat(await redis.get(service.heartbeatKey));
+    expect(first).toMatchObject({ host, pid: process.pid, jobTypes: [] });
+    const ttl = await redis.ttl(service.heartbeatKey);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(2);
+
+    // Refreshed before it expires: still there after more than one lifetime, with a newer beat.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    const later = parseHeartbeat(await redis.get(service.heartbeatKey));
+    expect(later?.startedAt).toBe(first?.startedAt);
+    expect(Date.parse(later!.beatAt)).toBeGreaterThan(Date.parse(first!.beatAt));
+  });
+
+  it('is found by the status probes, and removes its heartbeat when it stops', async () => {
+    service = await startJobService(config, { logger: capturingLogger().logger, host });
+    await expect(probeRedis(config)).resolves.toBeUndefined();
+    const key = service.heartbeatKey;
+    const beats = await probeJobService(config);
+    expect(beats.map((beat) => `${beat.host}:${beat.pid}`)).toContain(`${host}:${process.pid}`);
+    await service.close();
+    service = undefined;
+    expect(await redis.exists(key)).toBe(0);
+  });
+
+  it('reconnects to Redis after losing the connection and goes on beating', async () => {
+    const { logger, lines } = capturingLogger();
+    service = await startJobService(config, { logger, host, heartbeatIntervalMs: 200, heartbeatTtlSeconds: 5 });
+    const name = `wharf-jobservice:${host}:${process.pid}`;
+    const clients = (await redis.client('LIST')) as string;
+    const id = /id=(\d+) [^\n]*name=(\S+)/g;
+    const ids = [...clients.matchAll(id)].filter((match) => match[2] === name).map((match) => match[1]);
+    expect(ids).toHaveLength(1);
+    const killedAt = Date.now();
+    await redis.client('KILL', 'ID', ids[0]);
+    const key = service.heartbeatKey;
+    await until('a heartbeat after the reconnection', async () => {
+      const beat = parseHeartbeat(await redis.get(key));
+      return beat && Date.parse(beat.beatAt) > killedAt + 100 ? beat : undefined;
+    });
+    expect(lines().map((line) => line.msg)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^lost the connection to Redis/),
+        expect.stringMatching(/^reconnected to Redis/),
+      ]),
+    );
+  });
+
+  it('stops beating while PostgreSQL does not answer, so status sees it unhealthy', async () => {
+    const lost = await createTestDatabase('wharf_jobservice_lost');
+    const lostConfig = configFor(lost);
+    const dataSource = createDataSource(lostConfig.database);
+    await dataSource.initialize();
+    await runMigrations(dataSource);
+    await dataSource.destroy();
+    const { logger, lines } = capturingLogger();
+    service = await startJobService(lostConfig, { logger, host, heartbeatIntervalMs: 200, heartbeatTtlSeconds: 1 });
+    const key = service.heartbeatKey;
+    expect(await redis.exists(key)).toBe(1);
+    await lost.drop();
+    await until('the heartbeat to expire', async () => ((await redis.exists(key)) === 0 ? true : undefined), 5_000);
+    expect(lines().map((line) => line.msg)).toContainEqual(expect.stringMatching(/^PostgreSQL at .* does not answer$/));
+  });
+
+  it('names PostgreSQL when it cannot connect to it', async () => {
+    const port = await freePort();
+    const unreachable = configFor({ ...database, port });
+    await expect(startJobService(unreachable, { host })).rejects.toThrow(
+      new RegExp(`^cannot connect to PostgreSQL at 127\\.0\\.0\\.1:${port} \\(database ${database.database}, user`),
+    );
+  });
+
+  it('names Redis when it cannot connect to it', async () => {
+    const port = await freePort();
+    const unreachable = configFor(database, port);
+    await expect(startJobService(unreachable, { host })).rejects.toThrow(
+      new RegExp(
+        `^cannot connect to Redis at ${REDIS_HOST.replaceAll('.', '\\.')}:${port} \\(database ${JOBSERVICE_DB}\\)`,
+      ),
+    );
+  });
+
+  it('refuses to start while migrations are pending', async () => {
+    const fresh = await createTestDatabase('wharf_jobservice_fresh');
+    try {
+      await expect(startJobService(configFor(fresh), { host })).rejects.toThrow(
+        /migrations pending\): run wharf migrate/,
+      );
+    } finally {
+      await fresh.drop();
+    }
+  });
+});

@@ -1,0 +1,172 @@
+import { hostname } from 'node:os';
+import { type WharfConfig } from '@wharf/config';
+import { createDataSource, pendingMigrations } from '@wharf/db';
+import { Redis } from 'ioredis';
+import { type Logger, pino } from 'pino';
+import { type Heartbeat, heartbeatKey } from './heartbeat.js';
+import { localHeartbeatHost } from './probe.js';
+
+export interface JobServiceOptions {
+  /** Where JSON log lines go; standard output by default. */
+  logger?: Logger;
+  /** How often the process checks its connections and refreshes its heartbeat. */
+  heartbeatIntervalMs?: number;
+  /** Lifetime of the heartbeat key: it disappears this long after the process stops beating. */
+  heartbeatTtlSeconds?: number;
+  /** The host part of the heartbeat key; this machine's name by default. */
+  host?: string;
+}
+
+export interface JobService {
+  /** The Redis key this process keeps alive while it is healthy. */
+  heartbeatKey: string;
+  /** Job types registered with this worker. */
+  jobTypes: readonly string[];
+  /** Stops beating, removes the heartbeat and closes every connection. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_HEARTBEAT_INTERVAL_MS = 10_000;
+const DEFAULT_HEARTBEAT_TTL_SECONDS = 30;
+const CONNECT_TIMEOUT_MS = 10_000;
+
+export function createJobServiceLogger(config: WharfConfig): Logger {
+  return pino({ level: config.log.level, base: { pid: process.pid, hostname: hostname(), name: 'wharf-jobservice' } });
+}
+
+function describeDatabase(config: WharfConfig): string {
+  const db = config.database;
+  return `PostgreSQL at ${db.host}:${db.port} (database ${db.database}, user ${db.username})`;
+}
+
+function describeRedis(config: WharfConfig): string {
+  return `Redis at ${config.redis.host}:${config.redis.port} (database ${config.redis.jobserviceDb})`;
+}
+
+function createRedis(config: WharfConfig, connectionName: string): Redis {
+  return new Redis({
+    connectionName,
+    host: config.redis.host,
+    port: config.redis.port,
+    username: config.redis.username,
+    password: config.redis.password,
+    db: config.redis.jobserviceDb,
+    lazyConnect: true,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    // Commands fail fast while Redis is away; the next heartbeat tries again, and ioredis keeps reconnecting.
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    retryStrategy: (attempt) => Math.min(attempt * 500, 5_000),
+  });
+}
+
+/**
+ * `wharf start jobservice`: the background worker. No job types are registered yet; it connects to PostgreSQL and
+ * Redis, checks both on every heartbeat and keeps its heartbeat key in Redis while both answer, so status checks
+ * see a live and connected worker. Connections lost later are retried; a failed start is reported at once.
+ */
+export async function startJobService(config: WharfConfig, options: JobServiceOptions = {}): Promise<JobService> {
+  const log = options.logger ?? createJobServiceLogger(config);
+  const intervalMs = options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
+  const ttlSeconds = options.heartbeatTtlSeconds ?? DEFAULT_HEARTBEAT_TTL_SECONDS;
+  if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || intervalMs <= 0 || intervalMs >= ttlSeconds * 1000) {
+    throw new Error('the heartbeat interval must be positive and shorter than the heartbeat lifetime');
+  }
+  const host = options.host ?? localHeartbeatHost();
+  const key = heartbeatKey(host, process.pid);
+  const jobTypes: string[] = [];
+
+  const dataSource = createDataSource({ ...config.database, maxOpenConns: 2, applicationName: 'wharf-jobservice' });
+  try {
+    await dataSource.initialize();
+  } catch (error) {
+    throw new Error(`cannot connect to ${describeDatabase(config)}: ${(error as Error).message}`, { cause: error });
+  }
+  const redis = createRedis(config, `wharf-jobservice:${host}:${process.pid}`);
+  try {
+    const pending = await pendingMigrations(dataSource);
+    if (pending.length > 0) {
+      throw new Error(
+        `the database schema is not up to date (${pending.length} migrations pending): run wharf migrate --config FILE`,
+      );
+    }
+    try {
+      await redis.connect();
+      await redis.ping();
+    } catch (error) {
+      throw new Error(`cannot connect to ${describeRedis(config)}: ${(error as Error).message}`, { cause: error });
+    }
+  } catch (error) {
+    redis.disconnect();
+    await dataSource.destroy().catch(() => undefined);
+    throw error;
+  }
+
+  let redisLost = false;
+  const lostRedis = (reason: string) => {
+    if (!redisLost) log.warn({ err: reason }, `lost the connection to ${describeRedis(config)}; reconnecting`);
+    redisLost = true;
+  };
+  redis.on('error', (error: Error) => lostRedis(error.message));
+  redis.on('reconnecting', () => lostRedis('connection closed'));
+  redis.on('ready', () => {
+    if (redisLost) log.info(`reconnected to ${describeRedis(config)}`);
+    redisLost = false;
+  });
+
+  const startedAt = new Date().toISOString();
+  let healthy = true;
+  const beat = async (): Promise<void> => {
+    try {
+      await dataSource.query('SELECT 1');
+    } catch (error) {
+      if (healthy) log.error({ err: (error as Error).message }, `${describeDatabase(config)} does not answer`);
+      healthy = false;
+      return;
+    }
+    const value: Heartbeat = { host, pid: process.pid, startedAt, beatAt: new Date().toISOString(), jobTypes };
+    try {
+      await redis.set(key, JSON.stringify(value), 'EX', ttlSeconds);
+    } catch (error) {
+      if (healthy)
+        log.error({ err: (error as Error).message }, `cannot write the heartbeat to ${describeRedis(config)}`);
+      healthy = false;
+      return;
+    }
+    if (!healthy) log.info('PostgreSQL and Redis answer again; heartbeat resumed');
+    healthy = true;
+  };
+
+  await beat();
+  let running: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = running.then(beat);
+  }, intervalMs);
+
+  log.info(
+    { heartbeatKey: key, redisDb: config.redis.jobserviceDb, jobTypes },
+    'jobservice ready; no job types registered',
+  );
+
+  let closed: Promise<void> | undefined;
+  return {
+    heartbeatKey: key,
+    jobTypes,
+    close: () => {
+      closed ??= (async () => {
+        clearInterval(timer);
+        await running;
+        try {
+          await redis.del(key);
+          await redis.quit();
+        } catch {
+          // Redis is away: the key expires on its own.
+          redis.disconnect();
+        }
+        await dataSource.destroy();
+        log.info('jobservice stopped');
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,74 @@
+import { WharfApiError } from '@wharf/api-client';
+
+/**
+ * Words for a user about a failed request. `action` names what was being done, in the form "delete the project"
+ * or "see the members", and is woven into the sentence where it helps ("You are not allowed to delete the project.").
+ * The server's own message is added where it says something the status alone does not.
+ */
+export function errorText(error: unknown, action?: string): string {
+  if (error instanceof WharfApiError) return apiErrorText(error, action);
+  if (isNetworkFailure(error)) {
+    return 'Wharf cannot be reached. Check your network connection and try again.';
+  }
+  if (error instanceof Error && error.message) return `Something went wrong${about(action)}: ${error.message}`;
+  return `Something went wrong${about(action)}.`;
+}
+
+function about(action: string | undefined): string {
+  return action ? ` while trying to ${action}` : '';
+}
+
+/** Messages that only repeat the status in other words, which the sentence already says. */
+const GENERIC = /^(forbidden|not found|unauthorized|conflict|bad request|internal server error|precondition failed)$/i;
+
+/** The server's messages, joined, without a trailing full stop, or '' when it sent none. */
+function serverMessage(error: WharfApiError): string {
+  return error.errors
+    .map((e) => e.message.trim().replace(/\.+$/, ''))
+    .filter((m) => m.length > 0 && !GENERIC.test(m))
+    .join('; ');
+}
+
+function withDetail(sentence: string, detail: string): string {
+  return detail ? `${sentence} ${capitalize(detail)}.` : sentence;
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+function apiErrorText(error: WharfApiError, action: string | undefined): string {
+  const detail = serverMessage(error);
+  const { status } = error;
+  if (status === 401) return 'Your session has ended. Please log in again.';
+  if (status === 403) {
+    return withDetail(action ? `You are not allowed to ${action}.` : 'You do not have permission to do this.', detail);
+  }
+  if (status === 404) {
+    return withDetail(
+      action ? `Could not ${action}: it no longer exists.` : 'What you asked for no longer exists.',
+      detail,
+    );
+  }
+  if (status === 409)
+    return withDetail(action ? `Could not ${action}: it already exists.` : 'It already exists.', detail);
+  if (status === 412) {
+    return detail
+      ? `${action ? `Could not ${action}: ` : ''}${capitalize(detail)}.`
+      : `${action ? `Could not ${action}: ` : ''}A precondition is not met.`;
+  }
+  if (status === 429) return 'Too many attempts. Please wait a moment before trying again.';
+  if (status >= 500) {
+    const reference = error.requestId ? ` (request id ${error.requestId})` : '';
+    return `Wharf had an internal problem${about(action)}. Please try again later; if it persists, tell your administrator${reference}.`;
+  }
+  if (status === 400 || status === 422) {
+    return withDetail(action ? `Could not ${action}: the request is not valid.` : 'The request is not valid.', detail);
+  }
+  return withDetail(`Could not ${action ?? 'complete the request'} (HTTP ${status}).`, detail);
+}
+
+/** fetch rejects with a TypeError when the server cannot be reached at all. */
+function isNetworkFailure(error: unknown): boolean {
+  return error instanceof TypeError && /fetch|network|load failed/i.test(error.message);
+}

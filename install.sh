@@ -1,0 +1,1326 @@
+#!/usr/bin/env bash
+# Installs, upgrades, starts, stops and checks Wharf on one Debian or Ubuntu host. ./install.sh --help explains.
+set -euo pipefail
+shopt -s nullglob
+
+ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)"
+readonly ROOT
+readonly CLI="$ROOT/apps/cli/dist/main.js"
+# The servers run through the launcher, which gives node the flags they are tuned for (see the file).
+readonly LAUNCHER="$ROOT/apps/cli/bin/wharf"
+readonly SERVICE_USER=wharf
+readonly NODE_MIN_VERSION=20.19.0
+readonly PNPM_PACKAGE=pnpm@12
+readonly UNIT_DIR=/etc/systemd/system
+readonly PG_READY_TIMEOUT=60
+readonly REDIS_READY_TIMEOUT=30
+readonly CORE_READY_TIMEOUT="${WHARF_CORE_READY_TIMEOUT:-120}"
+readonly JOBSERVICE_READY_TIMEOUT=60
+readonly SERVICE_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+usage() {
+  cat <<EOF
+Usage: ./install.sh [--config FILE] [--grant-access] [--skip-build]
+       ./install.sh --stop | --status [--config FILE]
+       ./install.sh --print-units [--config FILE]
+
+Installs Wharf on this host and starts it, or upgrades it in place when it is installed: installs pnpm
+and the workspace's dependencies, builds every app, validates harbor.yml (created from
+harbor.yml.example on the first run), provisions the embedded PostgreSQL and Redis unless
+external_database / external_redis are set, creates the secrets under data_volume, runs the database
+migrations and starts core and the jobservice as the unprivileged '$SERVICE_USER' user (systemd units
+where systemd runs, supervised processes otherwise). Running it again changes nothing that works:
+secrets, configuration and data are kept, and only what an upgrade needs is restarted.
+
+Options:
+  --config FILE    harbor.yml to use (default: harbor.yml next to install.sh)
+  --grant-access   let the '$SERVICE_USER' user traverse the directories that lead to this checkout, node
+                   and data_volume when it cannot (setfacl, or chmod o+x); each change is listed
+  --skip-build     use the dependencies and build already in this directory (no pnpm install/build)
+  --stop           stop every Wharf process this script started, embedded PostgreSQL and Redis too
+  --status         show each component (running or stopped, pid, healthy or not); exit status 0 only
+                   when every component is running and healthy
+  --print-units    print the systemd units this configuration installs, and change nothing
+  -h, --help       show this help
+
+Must run as root (or through sudo), except --help and --print-units.
+EOF
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# Messages
+
+info() { printf '==> %s\n' "$*"; }
+detail() { printf '    %s\n' "$*"; }
+warn() { printf 'install.sh: warning: %s\n' "$*" >&2; }
+die() {
+  printf 'install.sh: error: %s\n' "$1" >&2
+  shift
+  local line
+  for line in "$@"; do printf '    %s\n' "$line" >&2; done
+  exit 1
+}
+
+# The last lines of a log file, indented, for error messages.
+log_tail() {
+  local file=$1 lines=${2:-25}
+  if [[ -r "$file" ]]; then
+    printf -- '--- last lines of %s ---\n' "$file" >&2
+    tail -n "$lines" -- "$file" >&2 || true
+    printf -- '---\n' >&2
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# Arguments
+
+ACTION=install
+CONFIG="$ROOT/harbor.yml"
+CONFIG_GIVEN=0
+GRANT_ACCESS=0
+SKIP_BUILD=0
+ORIGINAL_ARGS=("$@")
+
+set_action() {
+  [[ "$ACTION" == install ]] || die "$1 cannot be combined with --${ACTION}" 'run ./install.sh --help for the usage'
+  ACTION=${1#--}
+}
+
+while (($# > 0)); do
+  case "$1" in
+    --config)
+      (($# >= 2)) || die '--config needs a file name' 'run ./install.sh --help for the usage'
+      CONFIG=$2
+      CONFIG_GIVEN=1
+      shift 2
+      ;;
+    --config=*)
+      CONFIG=${1#--config=}
+      CONFIG_GIVEN=1
+      shift
+      ;;
+    --grant-access) GRANT_ACCESS=1 && shift ;;
+    --skip-build) SKIP_BUILD=1 && shift ;;
+    --stop | --status | --print-units) set_action "$1" && shift ;;
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    *) die "unknown argument: $1" 'run ./install.sh --help for the usage' ;;
+  esac
+done
+[[ -n "$CONFIG" ]] || die '--config needs a file name'
+CONFIG="$(realpath -m -- "$CONFIG")"
+readonly ACTION CONFIG CONFIG_GIVEN GRANT_ACCESS SKIP_BUILD
+
+# What install.sh validates is what the services run with: WHARF__* overrides of this shell would apply to some
+# steps and not to the services, so none applies.
+for variable in $(compgen -e); do
+  if [[ "$variable" == WHARF__* ]]; then
+    warn "ignoring $variable: install.sh uses harbor.yml alone; put the setting in $CONFIG"
+    unset "$variable"
+  fi
+done
+
+if [[ "$ACTION" != print-units && $EUID -ne 0 ]]; then
+  if command -v sudo >/dev/null 2>&1; then
+    info 'root privileges are needed; running through sudo'
+    args=("${ORIGINAL_ARGS[@]}")
+    ((CONFIG_GIVEN)) || args+=(--config "$CONFIG")
+    exec sudo -- "$ROOT/install.sh" "${args[@]}"
+  fi
+  die 'install.sh must run as root' 'run it as root, or install sudo and run it as a user allowed to use sudo'
+fi
+
+# ---------------------------------------------------------------------------------------------------------------
+# Node.js, pnpm, dependencies and build
+
+NODE=''
+
+# True when version $1 is at least $2.
+version_at_least() {
+  [[ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n 1)" == "$2" ]]
+}
+
+check_node() {
+  local found version
+  found="$(command -v node || true)"
+  [[ -n "$found" ]] || die 'Node.js is not installed' \
+    "Wharf needs Node.js $NODE_MIN_VERSION or newer: install it (for example NodeSource's Debian packages, or" \
+    'the official binaries under /usr/local), make sure node is on the PATH, and run install.sh again'
+  NODE="$(readlink -f -- "$found")"
+  version="$("$NODE" -p 'process.versions.node')"
+  version_at_least "$version" "$NODE_MIN_VERSION" || die "Node.js $version ($NODE) is too old" \
+    "Wharf needs Node.js $NODE_MIN_VERSION or newer: upgrade it and run install.sh again"
+}
+
+build_workspace() {
+  if ((SKIP_BUILD)); then
+    [[ -f "$CLI" ]] || die "--skip-build: $CLI does not exist" 'run install.sh without --skip-build to build Wharf'
+    return
+  fi
+  if ! command -v pnpm >/dev/null 2>&1; then
+    info "installing $PNPM_PACKAGE (npm install -g $PNPM_PACKAGE)"
+    command -v npm >/dev/null 2>&1 || die 'npm is not installed, so pnpm cannot be installed' \
+      "install npm (it comes with Node.js) or pnpm 12 yourself, then run install.sh again"
+    npm install -g "$PNPM_PACKAGE" || die "npm install -g $PNPM_PACKAGE failed (see above)" \
+      'check the network access to the npm registry, or install pnpm 12 yourself, then run install.sh again'
+  fi
+  info 'installing the workspace dependencies (pnpm install --frozen-lockfile)'
+  (cd -- "$ROOT" && pnpm install --frozen-lockfile) || die 'pnpm install failed (see above)' \
+    'check the network access to the npm registry; an "outdated lockfile" error means pnpm-lock.yaml does not' \
+    'match the package.json files of this checkout'
+  info 'building Wharf (pnpm build)'
+  (cd -- "$ROOT" && pnpm build) || die 'pnpm build failed (see above)' \
+    'this checkout does not build: use a released version, or fix the errors shown'
+}
+
+# Runs the wharf command as the invoking user (root).
+wharf_cli() {
+  "$NODE" "$CLI" "$@"
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# harbor.yml
+
+GENERATED_ADMIN_PASSWORD=''
+
+random_alnum() {
+  local length=$1 out=''
+  while ((${#out} < length)); do
+    out+="$(head -c 64 /dev/urandom | base64 -w 0 | tr -dc 'A-Za-z0-9')"
+  done
+  printf '%s' "${out:0:length}"
+}
+
+is_host_name() {
+  [[ ${#1} -le 253 && "$1" =~ ^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$ ]]
+}
+
+# The name clients use to reach this host: its fully qualified name, else its first address, else its name.
+detect_hostname() {
+  local fqdn address short
+  fqdn="$(hostname -f 2>/dev/null || true)"
+  if [[ "$fqdn" == *.* && "$fqdn" != localhost* ]] && is_host_name "$fqdn"; then
+    printf '%s' "$fqdn"
+    return
+  fi
+  address="$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -E '^[0-9]+(\.[0-9]+){3}$' | grep -v '^127\.' | head -n 1 || true)"
+  if [[ -n "$address" ]]; then
+    printf '%s' "$address"
+    return
+  fi
+  short="$(hostname 2>/dev/null || true)"
+  if is_host_name "$short"; then printf '%s' "$short"; else printf '127.0.0.1'; fi
+}
+
+create_config() {
+  local example="$ROOT/harbor.yml.example" host admin db_password
+  [[ -r "$example" ]] || die "$CONFIG does not exist, and neither does $example to create it from"
+  mkdir -p -- "$(dirname -- "$CONFIG")"
+  host="$(detect_hostname)"
+  # Harbor's password policy: 8 or more characters with an upper-case letter, a lower-case letter and a digit.
+  admin="Wh1$(random_alnum 21)"
+  db_password="$(random_alnum 32)"
+  local temporary="$CONFIG.tmp.$$"
+  (
+    umask 077
+    sed -e "s|^hostname: .*|hostname: $host|" \
+      -e "s|^harbor_admin_password: .*|harbor_admin_password: $admin|" \
+      -e "/^database:/,/^[^ #]/ s|^  password: .*|  password: $db_password|" \
+      "$example" >"$temporary"
+  )
+  if ! grep -qx "hostname: $host" "$temporary" || ! grep -qx "harbor_admin_password: $admin" "$temporary" ||
+    ! grep -qx "  password: $db_password" "$temporary"; then
+    rm -f -- "$temporary"
+    die "could not create $CONFIG from $example (its hostname, harbor_admin_password or database.password line has changed)" \
+      "copy it by hand, set those three keys, and run install.sh again"
+  fi
+  mv -- "$temporary" "$CONFIG"
+  GENERATED_ADMIN_PASSWORD=$admin
+  info "created $CONFIG from harbor.yml.example"
+  detail "hostname: $host (the name clients use to reach Wharf)"
+  detail 'harbor_admin_password: generated (shown once, at the end of this run)'
+  detail 'database.password: generated (the embedded PostgreSQL)'
+  detail "data_volume: /data/wharf, log.local.location: /var/log/wharf, http.port: 8080 (the example's values)"
+  detail "Edit $CONFIG to change any of them (storage, ports, external database or Redis), then run ./install.sh again."
+}
+
+verify_config() {
+  info "checking $CONFIG (wharf verify-config)"
+  if ! wharf_cli verify-config "$CONFIG"; then
+    die "$CONFIG is invalid (the problems are listed above); nothing was changed" \
+      "fix each key named above (harbor.yml.example documents every key), then run install.sh again"
+  fi
+}
+
+declare -A SETTING=()
+
+load_settings() {
+  local output line name
+  output="$(wharf_cli install-settings --config "$CONFIG" --with-secrets)" ||
+    die "cannot read the settings of $CONFIG (see above)" "check it with: node $CLI verify-config $CONFIG"
+  while IFS= read -r line; do
+    [[ "$line" == *=* ]] || continue
+    name=${line%%=*}
+    SETTING[$name]=${line#*=}
+  done <<<"$output"
+  for name in HOSTNAME HTTP_HOST HTTP_PORT DATA_VOLUME LOG_LOCATION LOG_ROTATE_SIZE LOG_ROTATE_COUNT \
+    DATABASE_EXTERNAL DATABASE_PORT DATABASE_NAME DATABASE_USER REDIS_EXTERNAL REDIS_PORT; do
+    [[ -n "${SETTING[$name]:-}" ]] || die "wharf install-settings did not give $name" 'the build is incomplete: run install.sh without --skip-build'
+  done
+  DV=${SETTING[DATA_VOLUME]}
+  LOG_DIR=${SETTING[LOG_LOCATION]}
+  RUN_DIR="$DV/run"
+  PGDATA="$DV/database"
+  PG_SOCKET_DIR="$RUN_DIR/postgresql"
+  REDIS_DIR="$DV/redis"
+  RUN_CONFIG="$DV/config/harbor.yml"
+  EMBEDDED_DB=0
+  EMBEDDED_REDIS=0
+  [[ "${SETTING[DATABASE_EXTERNAL]}" == true ]] || EMBEDDED_DB=1
+  [[ "${SETTING[REDIS_EXTERNAL]}" == true ]] || EMBEDDED_REDIS=1
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# The service user and what it must reach
+
+SYSTEMD=0
+[[ -d /run/systemd/system ]] && command -v systemctl >/dev/null 2>&1 && SYSTEMD=1
+
+ensure_service_user() {
+  if ! getent passwd "$SERVICE_USER" >/dev/null; then
+    info "creating the system user $SERVICE_USER"
+    local nologin=/usr/sbin/nologin
+    [[ -x "$nologin" ]] || nologin=/bin/false
+    useradd --system --user-group --no-create-home --home-dir "$DV" --shell "$nologin" \
+      --comment 'Wharf container registry' "$SERVICE_USER" || die "could not create the user $SERVICE_USER (see above)"
+  fi
+}
+
+# Runs a command as the service user, with a clean environment, from / (which it can always read).
+as_service_user() {
+  (cd / && runuser -u "$SERVICE_USER" -- env -i PATH="$SERVICE_PATH" LANG=C.UTF-8 HOME="$DV" "$@")
+}
+
+# Whether the service user may traverse a directory, judged from its owner, group, mode and ACL (a check by
+# running as the user would also fail below any directory that blocks it, so it could not list them all).
+may_traverse() {
+  local dir=$1 owner group mode
+  read -r owner group mode < <(stat -c '%U %G %a' -- "$dir")
+  mode=$((8#$mode))
+  if [[ "$owner" == "$SERVICE_USER" ]]; then
+    ((mode & 8#100))
+    return
+  fi
+  if id -nG "$SERVICE_USER" | tr ' ' '\n' | grep -qxF -- "$group"; then
+    ((mode & 8#010))
+    return
+  fi
+  ((mode & 8#001)) && return 0
+  command -v getfacl >/dev/null 2>&1 && getfacl -cp -- "$dir" 2>/dev/null | grep -q "^user:$SERVICE_USER:..x"
+}
+
+# The directories from / down to $1 (included) that the service user cannot traverse.
+blocked_directories() {
+  local path=$1 current='' part
+  local -a parts
+  IFS=/ read -r -a parts <<<"${path#/}"
+  may_traverse / || printf '%s\n' /
+  for part in "${parts[@]}"; do
+    [[ -n "$part" ]] || continue
+    current="$current/$part"
+    [[ -d "$current" ]] || break
+    may_traverse "$current" || printf '%s\n' "$current"
+  done
+}
+
+grant_traverse() {
+  local dir
+  for dir in "$@"; do
+    if command -v setfacl >/dev/null 2>&1 && setfacl -m "u:$SERVICE_USER:x" -- "$dir" 2>/dev/null; then
+      detail "setfacl -m u:$SERVICE_USER:x $dir"
+    else
+      chmod o+x -- "$dir"
+      detail "chmod o+x $dir"
+    fi
+  done
+}
+
+# The service user must be able to reach every path given; --grant-access fixes what a missing traverse
+# permission blocks, anything else is explained.
+ensure_reachable() {
+  local -a blocked=()
+  local path dir
+  for path in "$@"; do
+    while IFS= read -r dir; do
+      [[ -n "$dir" ]] && blocked+=("$dir")
+    done < <(blocked_directories "$path")
+  done
+  ((${#blocked[@]} > 0)) || return 0
+  mapfile -t blocked < <(printf '%s\n' "${blocked[@]}" | sort -u)
+  if ((GRANT_ACCESS)); then
+    info "letting the $SERVICE_USER user traverse the directories that lead to Wharf (--grant-access)"
+    grant_traverse "${blocked[@]}"
+    return
+  fi
+  die "the $SERVICE_USER user, which runs the services, cannot reach ${blocked[*]}" \
+    "Wharf's services run as $SERVICE_USER and need to traverse: ${blocked[*]}" \
+    "install from a directory it can reach (for example a copy of this checkout in /opt/wharf), or run" \
+    "./install.sh --grant-access to give $SERVICE_USER traverse (x) permission on exactly these directories"
+}
+
+check_checkout_access() {
+  ensure_reachable "$ROOT" "$NODE"
+  if ! runuser -u "$SERVICE_USER" -- test -r "$CLI" || ! runuser -u "$SERVICE_USER" -- test -x "$NODE"; then
+    die "the $SERVICE_USER user cannot read $CLI or run $NODE" \
+      "the files of this checkout must be readable by other users (chmod -R o+rX $ROOT), or install Wharf" \
+      "from a directory that is, for example /opt/wharf"
+  fi
+  if ! as_service_user "$NODE" "$CLI" --version >/dev/null 2>&1; then
+    die "the $SERVICE_USER user cannot run $CLI" \
+      "some files of this checkout (node_modules, dist) are not readable by other users: run chmod -R o+rX $ROOT," \
+      "or install Wharf from a directory whose files are, for example /opt/wharf"
+  fi
+}
+
+# A directory owned by the service user, with the given mode. An existing tree owned by someone else (made by an
+# earlier manual run as root) is handed over once.
+service_directory() {
+  local dir=$1 mode=$2
+  if [[ -d "$dir" && "$(stat -c %U -- "$dir")" != "$SERVICE_USER" ]]; then
+    chown -R "$SERVICE_USER:$SERVICE_USER" -- "$dir"
+  fi
+  install -d -m "$mode" -o "$SERVICE_USER" -g "$SERVICE_USER" -- "$dir"
+}
+
+# Directories Wharf takes over (it owns them and sets their mode) must be its own, never a system directory.
+refuse_system_directory() {
+  local dir=$1 key=$2
+  case "${dir%/}" in
+    '' | /bin | /boot | /dev | /etc | /home | /lib | /lib64 | /media | /mnt | /opt | /proc | /root | /run | /sbin | \
+      /srv | /sys | /tmp | /usr | /usr/* | /var | /var/lib | /var/log | /var/tmp | /var/cache)
+      die "$key is $dir, a system directory that Wharf would take over" \
+        "set $key in $CONFIG to a directory of Wharf's own, such as /data/wharf or /var/log/wharf"
+      ;;
+  esac
+}
+
+prepare_directories() {
+  refuse_system_directory "$DV" data_volume
+  refuse_system_directory "$LOG_DIR" log.local.location
+  [[ -z "${SETTING[STORAGE_ROOT]:-}" ]] || refuse_system_directory "${SETTING[STORAGE_ROOT]}" \
+    storage_service.filesystem.rootdirectory
+  local parent
+  # Missing parents are created readable by all (mkdir -p); existing ones are left as they are.
+  for parent in "$(dirname -- "$DV")" "$(dirname -- "$LOG_DIR")"; do
+    (umask 022 && mkdir -p -- "$parent")
+  done
+  if [[ -n "${SETTING[STORAGE_ROOT]:-}" ]]; then (umask 022 && mkdir -p -- "$(dirname -- "${SETTING[STORAGE_ROOT]}")"); fi
+  ensure_reachable "$(dirname -- "$DV")" "$(dirname -- "$LOG_DIR")" ${SETTING[STORAGE_ROOT]:+"$(dirname -- "${SETTING[STORAGE_ROOT]}")"}
+  service_directory "$DV" 0750
+  service_directory "$DV/config" 0700
+  service_directory "$RUN_DIR" 0700
+  service_directory "$LOG_DIR" 0750
+  if [[ -n "${SETTING[STORAGE_ROOT]:-}" ]]; then service_directory "${SETTING[STORAGE_ROOT]}" 0750; fi
+  if ((EMBEDDED_DB)); then
+    service_directory "$PGDATA" 0700
+    service_directory "$PG_SOCKET_DIR" 0700
+  fi
+  ((EMBEDDED_REDIS)) && service_directory "$REDIS_DIR" 0700
+  return 0
+}
+
+# The services read a copy of harbor.yml that only they can read, so the file itself may stay wherever and
+# however the administrator keeps it.
+install_config_copy() {
+  if [[ -f "$RUN_CONFIG" ]] && cmp -s -- "$CONFIG" "$RUN_CONFIG"; then return; fi
+  install -m 0600 -o "$SERVICE_USER" -g "$SERVICE_USER" -- "$CONFIG" "$RUN_CONFIG"
+}
+
+prepare_secrets() {
+  info "creating the secrets under $DV/secret (wharf prepare; existing ones are kept)"
+  local output
+  output="$(as_service_user "$NODE" "$CLI" prepare --config "$RUN_CONFIG" 2>&1)" ||
+    die 'wharf prepare failed' "$output"
+  while IFS= read -r line; do detail "$line"; done <<<"$output"
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# Processes: supervised with pid files, or systemd units
+
+# The pid in a pid file when that process is alive.
+live_pid() {
+  local file=$1 pid
+  [[ -r "$file" ]] || return 1
+  pid="$(tr -dc '0-9' <"$file")"
+  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 1
+  printf '%s' "$pid"
+}
+
+# The pid of the supervisor of a component, when it runs.
+supervisor_pid() {
+  local name=$1 pid cmdline
+  pid="$(live_pid "$RUN_DIR/$name.supervisor.pid")" || return 1
+  cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)"
+  [[ "$cmdline" == *" supervise "*"--name $name "* ]] || return 1
+  printf '%s' "$pid"
+}
+
+child_pid() {
+  local name=$1 pid
+  pid="$(live_pid "$RUN_DIR/$name.pid")" || return 1
+  [[ "$(stat -c %U "/proc/$pid" 2>/dev/null)" == "$SERVICE_USER" ]] || return 1
+  printf '%s' "$pid"
+}
+
+wait_gone() {
+  local pid=$1 seconds=$2 i
+  for ((i = 0; i < seconds * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+stop_supervised() {
+  local name=$1 timeout=$2 pid child
+  if pid="$(supervisor_pid "$name")"; then
+    kill -TERM "$pid" 2>/dev/null || true
+    if ! wait_gone "$pid" $((timeout + 15)); then
+      warn "the supervisor of $name (pid $pid) did not stop; killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  # A process whose supervisor died (killed by hand, or by the OOM killer) is still ours to stop.
+  if child="$(child_pid "$name")"; then
+    kill -TERM "$child" 2>/dev/null || true
+    wait_gone "$child" "$timeout" || kill -KILL "$child" 2>/dev/null || true
+  fi
+  rm -f -- "$RUN_DIR/$name.pid" "$RUN_DIR/$name.supervisor.pid"
+}
+
+# Whether core listens on a port below 1024, which needs CAP_NET_BIND_SERVICE.
+needs_low_port() {
+  local http=${SETTING[HTTP_PORT]} https=${SETTING[HTTPS_PORT]:-1024}
+  ((http < 1024 || https < 1024))
+}
+
+# start_supervised NAME STOP_SIGNAL STOP_TIMEOUT -- COMMAND...
+start_supervised() {
+  local name=$1 signal=$2 timeout=$3
+  shift 4
+  stop_supervised "$name" "$timeout"
+  local -a caps=()
+  if [[ "$name" == core ]] && needs_low_port; then
+    # Ports below 1024 need this one capability; the process runs unprivileged otherwise.
+    caps=(--inh-caps=+net_bind_service --ambient-caps=+net_bind_service)
+  fi
+  local out="$RUN_DIR/$name.supervisor.out"
+  (
+    cd /
+    # The supervisor outlives this script; it must not hold the install lock.
+    exec 9>&-
+    exec setsid setpriv --reuid="$SERVICE_USER" --regid="$SERVICE_USER" --init-groups "${caps[@]}" -- \
+      env -i PATH="$SERVICE_PATH" LANG=C.UTF-8 HOME="$DV" NODE_ENV=production \
+      "$NODE" "$CLI" supervise --name "$name" --run-dir "$RUN_DIR" --log-file "$LOG_DIR/$name.log" \
+      --rotate-size "${SETTING[LOG_ROTATE_SIZE]}" --rotate-count "${SETTING[LOG_ROTATE_COUNT]}" \
+      --stop-signal "$signal" --stop-timeout "$timeout" -- "$@" </dev/null >"$out" 2>&1
+  ) &
+  local i
+  for ((i = 0; i < 100; i++)); do
+    if supervisor_pid "$name" >/dev/null && child_pid "$name" >/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  log_tail "$out"
+  log_tail "$LOG_DIR/$name.log"
+  die "could not start $name under its supervisor (see above)"
+}
+
+# Whether a component runs: its supervisor, or its systemd unit.
+component_running() {
+  local name=$1
+  if ((SYSTEMD)); then
+    systemctl is-active --quiet "wharf-$name.service"
+  else
+    supervisor_pid "$name" >/dev/null
+  fi
+}
+
+component_pid() {
+  local name=$1 pid
+  if ((SYSTEMD)); then
+    pid="$(systemctl show --property MainPID --value "wharf-$name.service" 2>/dev/null || true)"
+    [[ -n "$pid" && "$pid" != 0 ]] || return 1
+    printf '%s' "$pid"
+  else
+    child_pid "$name"
+  fi
+}
+
+component_log() {
+  if ((SYSTEMD)); then printf 'journalctl -u wharf-%s' "$1"; else printf '%s' "$LOG_DIR/$1.log"; fi
+}
+
+show_component_log() {
+  if ((SYSTEMD)); then
+    journalctl -u "wharf-$1.service" -n 25 --no-pager >&2 || true
+  else
+    log_tail "$LOG_DIR/$1.log"
+  fi
+}
+
+port_in_use() {
+  [[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]]
+}
+
+port_user() {
+  ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'users:(("[^"]*",pid=[0-9]*' | head -n 1 |
+    sed -E 's/users:\(\("([^"]*)",pid=([0-9]*)/\1 (pid \2)/' || true
+}
+
+require_free_port() {
+  local port=$1 key=$2
+  if port_in_use "$port"; then
+    local user
+    user="$(port_user "$port")"
+    die "port $port ($key in harbor.yml) is already in use${user:+ by $user}" \
+      "stop the program that listens on it, or set $key in $CONFIG to a free port, then run install.sh again"
+  fi
+}
+
+# Content hash of what a Node service runs: the build, the dependencies, Node itself and its configuration.
+# A service whose fingerprint has not changed since it was started does not need a restart.
+build_fingerprint() {
+  {
+    "$NODE" --version
+    cat -- "$RUN_CONFIG"
+    (cd -- "$ROOT" && find apps packages -path '*/node_modules' -prune -o -path '*/dist/*' -type f \
+      ! -name '*.tsbuildinfo' -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum)
+    sha256sum -- "$ROOT/pnpm-lock.yaml" 2>/dev/null || true
+  } | sha256sum | cut -d ' ' -f 1
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# Embedded PostgreSQL
+
+PG_BIN=''
+
+apt_install() {
+  command -v apt-get >/dev/null 2>&1 || die "$1 is needed but this is not a Debian or Ubuntu host (no apt-get)" \
+    "install $1 yourself, or set ${2} in $CONFIG, then run install.sh again"
+  info "installing the Debian package $1"
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-get install -y --no-install-recommends "$1"; then
+    if ! { apt-get update && apt-get install -y --no-install-recommends "$1"; }; then
+      die "apt-get install $1 failed (see above)" "install $1 yourself, or set $2 in $CONFIG"
+    fi
+  fi
+}
+
+find_pg_bin() {
+  if [[ -f "$PGDATA/PG_VERSION" ]]; then
+    local version
+    version="$(tr -dc '0-9' <"$PGDATA/PG_VERSION")"
+    PG_BIN="/usr/lib/postgresql/$version/bin"
+    [[ -x "$PG_BIN/postgres" ]] || die "the embedded database in $PGDATA was made by PostgreSQL $version, which is not installed" \
+      "install it (apt-get install postgresql-$version), or upgrade the data with pg_upgrade, then run install.sh again"
+    return
+  fi
+  local newest=''
+  local candidate
+  for candidate in /usr/lib/postgresql/*/bin/postgres; do
+    if [[ -z "$newest" ]] || version_at_least "$(basename -- "$(dirname -- "$(dirname -- "$candidate")")")" \
+      "$(basename -- "$(dirname -- "$(dirname -- "$newest")")")"; then
+      newest=$candidate
+    fi
+  done
+  [[ -n "$newest" ]] || return 1
+  PG_BIN="$(dirname -- "$newest")"
+}
+
+pg_settings() {
+  cat <<EOF
+# Written by install.sh on every run from harbor.yml; change harbor.yml and run install.sh instead.
+listen_addresses = '127.0.0.1'
+port = ${SETTING[DATABASE_PORT]}
+unix_socket_directories = '$PG_SOCKET_DIR'
+unix_socket_permissions = 0700
+password_encryption = 'scram-sha-256'
+max_connections = 200
+logging_collector = off
+log_destination = 'stderr'
+log_line_prefix = '%m [%p] %q%u@%d '
+EOF
+}
+
+pg_hba() {
+  cat <<'EOF'
+# Written by install.sh. The wharf system user administers the cluster through the private socket (peer);
+# everyone else needs a password, and only from this host.
+local   all   postgres                   peer map=admin
+local   all   all                        scram-sha-256
+host    all   all        127.0.0.1/32    scram-sha-256
+EOF
+}
+
+# Writes a file owned by the service user when its content differs; true when it changed.
+write_service_file() {
+  local file=$1 content=$2 mode=${3:-0600}
+  if [[ -f "$file" ]] && [[ "$(cat -- "$file")" == "$content" ]]; then return 1; fi
+  local temporary="$file.tmp.$$"
+  (umask 077 && printf '%s\n' "$content" >"$temporary")
+  chown "$SERVICE_USER:$SERVICE_USER" -- "$temporary"
+  chmod "$mode" -- "$temporary"
+  mv -- "$temporary" "$file"
+  return 0
+}
+
+psql_admin() {
+  as_service_user "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCKET_DIR" -p "${SETTING[DATABASE_PORT]}" \
+    -U postgres -d postgres "$@"
+}
+
+sql_literal() {
+  local quote="'"
+  printf "'%s'" "${1//$quote/$quote$quote}"
+}
+
+is_identifier() {
+  [[ "$1" =~ ^[a-z_][a-z0-9_]{0,62}$ ]]
+}
+
+# Whether the application user logs in with database.password over TCP, as the services do.
+pg_password_works() {
+  local passfile="$RUN_DIR/.pgpass.$$" password=${SETTING[DATABASE_PASSWORD]}
+  password=${password//\\/\\\\}
+  password=${password//:/\\:}
+  (umask 077 && printf '127.0.0.1:%s:%s:%s:%s\n' "${SETTING[DATABASE_PORT]}" "${SETTING[DATABASE_NAME]}" \
+    "${SETTING[DATABASE_USER]}" "$password" >"$passfile")
+  chown "$SERVICE_USER" -- "$passfile"
+  local status=0
+  as_service_user env PGPASSFILE="$passfile" "$PG_BIN/psql" -X -q -w -h 127.0.0.1 -p "${SETTING[DATABASE_PORT]}" \
+    -U "${SETTING[DATABASE_USER]}" -d "${SETTING[DATABASE_NAME]}" -c 'SELECT 1' >/dev/null 2>&1 || status=$?
+  rm -f -- "$passfile"
+  return "$status"
+}
+
+wait_for_postgresql() {
+  local i
+  for ((i = 0; i < PG_READY_TIMEOUT * 2; i++)); do
+    if "$PG_BIN/pg_isready" -q -h "$PG_SOCKET_DIR" -p "${SETTING[DATABASE_PORT]}"; then return 0; fi
+    sleep 0.5
+  done
+  show_component_log postgresql
+  stop_component postgresql
+  die "the embedded PostgreSQL did not become ready within ${PG_READY_TIMEOUT}s (it was stopped again)" \
+    "its log is $(component_log postgresql); fix what it reports and run install.sh again"
+}
+
+setup_postgresql() {
+  local user=${SETTING[DATABASE_USER]} database=${SETTING[DATABASE_NAME]}
+  if ! is_identifier "$user" || ! is_identifier "$database"; then
+    die "unexpected database or user name: $database, $user"
+  fi
+  if ! find_pg_bin; then
+    apt_install postgresql external_database
+    find_pg_bin || die 'PostgreSQL is installed but no /usr/lib/postgresql/<version>/bin/postgres was found'
+  fi
+  local socket="$PG_SOCKET_DIR/.s.PGSQL.${SETTING[DATABASE_PORT]}"
+  ((${#socket} < 100)) || die "data_volume $DV is too long a path for PostgreSQL's socket ($socket)" \
+    'choose a shorter data_volume in harbor.yml'
+
+  if [[ ! -f "$PGDATA/PG_VERSION" ]]; then
+    if [[ -n "$(ls -A -- "$PGDATA")" ]]; then
+      die "$PGDATA is not empty but holds no PostgreSQL data directory" \
+        'move its content away (it is not a database Wharf made) and run install.sh again'
+    fi
+    info "creating the embedded PostgreSQL database in $PGDATA ($("$PG_BIN/postgres" --version))"
+    local initdb_log="$LOG_DIR/postgresql-initdb.log"
+    if ! as_service_user "$PG_BIN/initdb" -D "$PGDATA" -U postgres --auth-local=peer --auth-host=scram-sha-256 \
+      --encoding=UTF8 --locale=C >"$initdb_log" 2>&1; then
+      log_tail "$initdb_log"
+      die "initdb failed; its output is in $initdb_log" "fix what it reports, empty $PGDATA and run install.sh again"
+    fi
+  fi
+  local changed=0
+  write_service_file "$PGDATA/wharf.conf" "$(pg_settings)" && changed=1
+  write_service_file "$PGDATA/pg_hba.conf" "$(pg_hba)" && changed=1
+  write_service_file "$PGDATA/pg_ident.conf" "admin  $SERVICE_USER  postgres" && changed=1
+  if ! grep -qxF "include 'wharf.conf'" "$PGDATA/postgresql.conf"; then
+    printf "\n# Settings from harbor.yml, written by install.sh.\ninclude 'wharf.conf'\n" >>"$PGDATA/postgresql.conf"
+    changed=1
+  fi
+
+  [[ -z "${UNIT_CHANGED[postgresql]:-}" ]] || changed=1
+  if component_running postgresql && ((changed)); then
+    info 'restarting the embedded PostgreSQL (its settings changed)'
+    stop_component postgresql
+  fi
+  if ! component_running postgresql; then
+    require_free_port "${SETTING[DATABASE_PORT]}" database.port
+    info "starting the embedded PostgreSQL on 127.0.0.1:${SETTING[DATABASE_PORT]}"
+    start_component postgresql
+  else
+    info 'the embedded PostgreSQL is running; left as it is'
+  fi
+  wait_for_postgresql
+
+  if [[ "$(psql_admin -tA -c "SELECT 1 FROM pg_roles WHERE rolname = '$user'")" != 1 ]]; then
+    info "creating the database user $user"
+    printf 'CREATE ROLE %s LOGIN PASSWORD %s;\n' "$user" "$(sql_literal "${SETTING[DATABASE_PASSWORD]}")" | psql_admin
+  fi
+  if [[ "$(psql_admin -tA -c "SELECT 1 FROM pg_database WHERE datname = '$database'")" != 1 ]]; then
+    info "creating the database $database"
+    psql_admin -c "CREATE DATABASE $database OWNER $user ENCODING 'UTF8' TEMPLATE template0"
+  fi
+  if ! pg_password_works; then
+    info "setting the password of the database user $user to database.password of harbor.yml"
+    printf 'ALTER ROLE %s PASSWORD %s;\n' "$user" "$(sql_literal "${SETTING[DATABASE_PASSWORD]}")" | psql_admin
+    pg_password_works || die "the database user $user cannot log in with database.password" \
+      "see $(component_log postgresql)"
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# Embedded Redis
+
+redis_quote() {
+  [[ "$1" != *'"'* && "$1" != *\\* ]] || die "the path $1 cannot be used in the Redis configuration (it holds \" or \\)"
+  printf '"%s"' "$1"
+}
+
+redis_settings() {
+  cat <<EOF
+# Written by install.sh on every run from harbor.yml; change harbor.yml and run install.sh instead.
+bind 127.0.0.1
+port ${SETTING[REDIS_PORT]}
+protected-mode yes
+daemonize no
+logfile ""
+dir $(redis_quote "$REDIS_DIR")
+appendonly yes
+appendfsync everysec
+save 3600 1 300 100 60 10000
+requirepass $(tr -dc 'A-Za-z0-9' <"$DV/secret/redis.password")
+EOF
+}
+
+wait_for_redis() {
+  local i
+  for ((i = 0; i < REDIS_READY_TIMEOUT; i++)); do
+    if wharf_cli health redis --config "$RUN_CONFIG" >/dev/null 2>&1; then return 0; fi
+    sleep 1
+  done
+  show_component_log redis
+  stop_component redis
+  die "the embedded Redis did not answer within ${REDIS_READY_TIMEOUT}s (it was stopped again)" \
+    "its log is $(component_log redis); fix what it reports and run install.sh again"
+}
+
+setup_redis() {
+  [[ -x /usr/bin/redis-server ]] || apt_install redis-server external_redis
+  [[ -s "$DV/secret/redis.password" ]] || die "$DV/secret/redis.password is missing" 'run install.sh again'
+  local changed=0
+  write_service_file "$REDIS_DIR/redis.conf" "$(redis_settings)" && changed=1
+  [[ -z "${UNIT_CHANGED[redis]:-}" ]] || changed=1
+  if component_running redis && ((changed)); then
+    info 'restarting the embedded Redis (its settings changed)'
+    stop_component redis
+  fi
+  if ! component_running redis; then
+    require_free_port "${SETTING[REDIS_PORT]}" redis.port
+    info "starting the embedded Redis on 127.0.0.1:${SETTING[REDIS_PORT]}"
+    start_component redis
+  else
+    info 'the embedded Redis is running; left as it is'
+  fi
+  wait_for_redis
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# Components
+
+# Stop signal and timeout of each component: PostgreSQL shuts down fast on SIGINT.
+stop_signal() { if [[ "$1" == postgresql ]]; then printf SIGINT; else printf SIGTERM; fi; }
+stop_timeout() { if [[ "$1" == postgresql ]]; then printf 120; else printf 60; fi; }
+
+component_command() {
+  case "$1" in
+    postgresql) printf '%s\0' "$PG_BIN/postgres" -D "$PGDATA" ;;
+    redis) printf '%s\0' /usr/bin/redis-server "$REDIS_DIR/redis.conf" ;;
+    core | jobservice) printf '%s\0' /usr/bin/env WHARF_NODE="$NODE" "$LAUNCHER" start "$1" --config "$RUN_CONFIG" ;;
+  esac
+}
+
+start_component() {
+  local name=$1
+  local -a command
+  mapfile -d '' -t command < <(component_command "$name")
+  if ((SYSTEMD)); then
+    systemctl start "wharf-$name.service" || {
+      show_component_log "$name"
+      die "systemctl start wharf-$name failed" "see journalctl -u wharf-$name"
+    }
+  else
+    start_supervised "$name" "$(stop_signal "$name")" "$(stop_timeout "$name")" -- "${command[@]}"
+  fi
+}
+
+stop_component() {
+  local name=$1
+  if ((SYSTEMD)); then
+    systemctl stop "wharf-$name.service" 2>/dev/null || true
+  else
+    stop_supervised "$name" "$(stop_timeout "$name")"
+  fi
+}
+
+# The local address of core's HTTP listener.
+core_local_url() {
+  local host=${SETTING[HTTP_HOST]}
+  case "$host" in
+    0.0.0.0 | '') host=127.0.0.1 ;;
+    ::) host='[::1]' ;;
+    *:*) host="[$host]" ;;
+  esac
+  printf 'http://%s:%s' "$host" "${SETTING[HTTP_PORT]}"
+}
+
+core_answers() {
+  "$NODE" -e '
+    fetch(process.argv[1], { signal: AbortSignal.timeout(3000) })
+      .then((response) => process.exit(response.status === 200 ? 0 : 1), () => process.exit(1));
+  ' "$(core_local_url)/api/v2.0/ping" 2>/dev/null
+}
+
+wait_for_core() {
+  local i pid
+  for ((i = 0; i < CORE_READY_TIMEOUT; i++)); do
+    if core_answers && pid="$(component_pid core)" && [[ -n "$pid" ]]; then return 0; fi
+    sleep 1
+  done
+  show_component_log core
+  stop_component core
+  die "core did not answer $(core_local_url)/api/v2.0/ping within ${CORE_READY_TIMEOUT}s (it was stopped again)" \
+    "its log is $(component_log core) (last lines above); fix what it reports and run install.sh again"
+}
+
+wait_for_jobservice() {
+  local i pid
+  for ((i = 0; i < JOBSERVICE_READY_TIMEOUT; i++)); do
+    if pid="$(component_pid jobservice)" &&
+      wharf_cli health jobservice --config "$RUN_CONFIG" --jobservice-pid "$pid" >/dev/null 2>&1; then
+      return 0
+    fi
+    sleep 1
+  done
+  show_component_log jobservice
+  stop_component jobservice
+  die "the jobservice did not report healthy within ${JOBSERVICE_READY_TIMEOUT}s (it was stopped again)" \
+    "its log is $(component_log jobservice) (last lines above); fix what it reports and run install.sh again"
+}
+
+# Starts core or the jobservice, or restarts it when what it runs has changed since it started.
+start_node_service() {
+  local name=$1 fingerprint
+  fingerprint="$(build_fingerprint)"
+  local stamp="$RUN_DIR/$name.fingerprint"
+  if component_running "$name" && [[ -f "$stamp" && "$(cat -- "$stamp")" == "$fingerprint" ]]; then
+    if [[ "$name" == core ]] && core_answers; then
+      info 'core is up to date and running; left as it is'
+      return
+    fi
+    local pid
+    if [[ "$name" == jobservice ]] && pid="$(component_pid jobservice)" &&
+      wharf_cli health jobservice --config "$RUN_CONFIG" --jobservice-pid "$pid" >/dev/null 2>&1; then
+      info 'the jobservice is up to date and running; left as it is'
+      return
+    fi
+  fi
+  if component_running "$name"; then
+    info "restarting $name (new build or configuration)"
+    stop_component "$name"
+  else
+    info "starting $name"
+  fi
+  if [[ "$name" == core ]]; then
+    require_free_port "${SETTING[HTTP_PORT]}" http.port
+    if [[ -n "${SETTING[HTTPS_PORT]:-}" ]]; then require_free_port "${SETTING[HTTPS_PORT]}" https.port; fi
+  fi
+  start_component "$name"
+  printf '%s\n' "$fingerprint" >"$stamp"
+}
+
+run_migrations() {
+  info 'applying database migrations (wharf migrate)'
+  local output
+  if ! output="$(as_service_user "$NODE" "$CLI" migrate --config "$RUN_CONFIG" 2>&1)"; then
+    die 'wharf migrate failed' "$output"
+  fi
+  while IFS= read -r line; do detail "$line"; done <<<"$output"
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# systemd units
+
+# A word of a unit file: quoted, with systemd's specifiers (%) and variables ($) escaped.
+unit_word() {
+  local word=$1
+  word=${word//\\/\\\\}
+  word=${word//\"/\\\"}
+  word=${word//%/%%}
+  word=${word//\$/\$\$}
+  printf '"%s"' "$word"
+}
+
+unit_words() {
+  local out='' word
+  for word in "$@"; do out+=" $(unit_word "$word")"; done
+  printf '%s' "${out# }"
+}
+
+# The hardening every unit gets. A private /tmp would hide Wharf's own files when they live under /tmp.
+hardening() {
+  local path
+  for path in "$ROOT" "$DV" "$LOG_DIR" "${SETTING[STORAGE_ROOT]:-/}"; do
+    if [[ "$path" == /tmp/* || "$path" == /var/tmp/* ]]; then
+      printf '%s\n' "$HARDENING"
+      return
+    fi
+  done
+  printf 'PrivateTmp=yes\n%s\n' "$HARDENING"
+}
+
+HARDENING='NoNewPrivileges=yes
+PrivateDevices=yes
+ProtectSystem=strict
+ProtectHome=read-only
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectClock=yes
+ProtectHostname=yes
+RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK
+RestrictNamespaces=yes
+RestrictRealtime=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+SystemCallArchitectures=native
+SystemCallFilter=@system-service
+SystemCallErrorNumber=EPERM
+UMask=0077'
+
+unit_postgresql() {
+  cat <<EOF
+[Unit]
+Description=Wharf embedded PostgreSQL
+After=network.target
+
+[Service]
+Type=notify
+User=$SERVICE_USER
+Group=$SERVICE_USER
+ExecStart=$(unit_words "$PG_BIN/postgres" -D "$PGDATA")
+ExecReload=/bin/kill -HUP \$MAINPID
+KillMode=mixed
+KillSignal=SIGINT
+TimeoutStartSec=300
+TimeoutStopSec=120
+Restart=always
+RestartSec=5
+OOMScoreAdjust=-900
+ReadWritePaths=$(unit_words "$PGDATA" "$PG_SOCKET_DIR")
+CapabilityBoundingSet=
+$(hardening)
+
+[Install]
+WantedBy=multi-user.target
+EOF
+}
+
+unit_redis() {
+  cat <<EOF
+[Unit]
+Description=Wharf embedded Redis
+After=network.target
+
+[Service]
+Type=notify
+User=$SERVICE_USER
+Group=$SERVICE_USER
+ExecStart=$(unit_words /usr/bin/redis-server "$REDIS_DIR/redis.conf" --supervised systemd)
+TimeoutStopSec=60
+Restart=always
+RestartSec=5
+ReadWritePaths=$(unit_words "$REDIS_DIR")
+CapabilityBoundingSet=
+$(hardening)
+
+[Install]
+WantedBy=multi-user.target
+EOF
+}
+
+# Units the Node services need before them, as a systemd list.
+backing_units() {
+  local units=''
+  ((EMBEDDED_DB)) && units+=' wharf-postgresql.service'
+  ((EMBEDDED_REDIS)) && units+=' wharf-redis.service'
+  printf '%s' "${units# }"
+}
+
+unit_node() {
+  local name=$1 description=$2 after=$3
+  local capabilities='CapabilityBoundingSet='
+  if [[ "$name" == core ]] && needs_low_port; then
+    capabilities='CapabilityBoundingSet=CAP_NET_BIND_SERVICE
+AmbientCapabilities=CAP_NET_BIND_SERVICE'
+  fi
+  local -a writable=("$DV")
+  [[ -n "${SETTING[STORAGE_ROOT]:-}" ]] && writable+=("${SETTING[STORAGE_ROOT]}")
+  local requires
+  requires="$(backing_units)"
+  cat <<EOF
+[Unit]
+Description=$description
+After=network-online.target${after:+ $after}
+Wants=network-online.target${requires:+
+Requires=$requires}
+
+[Service]
+Type=simple
+User=$SERVICE_USER
+Group=$SERVICE_USER
+WorkingDirectory=${ROOT//%/%%}
+Environment=NODE_ENV=production
+Environment=$(unit_words "WHARF_NODE=$NODE")
+ExecStart=$(unit_words "$LAUNCHER" start "$name" --config "$RUN_CONFIG")
+KillSignal=SIGTERM
+TimeoutStopSec=60
+Restart=always
+RestartSec=2
+ReadWritePaths=$(unit_words "${writable[@]}")
+$capabilities
+$(hardening)
+
+[Install]
+WantedBy=multi-user.target
+EOF
+}
+
+# NAME<TAB>content pairs, separated by NUL, of every unit this configuration needs.
+render_units() {
+  if ((EMBEDDED_DB)); then printf 'wharf-postgresql.service\t%s\0' "$(unit_postgresql)"; fi
+  if ((EMBEDDED_REDIS)); then printf 'wharf-redis.service\t%s\0' "$(unit_redis)"; fi
+  printf 'wharf-core.service\t%s\0' "$(unit_node core 'Wharf core (API, token service, registry)' "$(backing_units)")"
+  printf 'wharf-jobservice.service\t%s\0' \
+    "$(unit_node jobservice 'Wharf jobservice (background jobs)' "$(backing_units) wharf-core.service")"
+}
+
+print_units() {
+  local entry
+  while IFS= read -r -d '' entry; do
+    printf '# %s/%s\n%s\n\n' "$UNIT_DIR" "${entry%%$'\t'*}" "${entry#*$'\t'}"
+  done < <(render_units)
+}
+
+declare -A UNIT_CHANGED=()
+
+install_units() {
+  local entry name changed=0 component
+  while IFS= read -r -d '' entry; do
+    name=${entry%%$'\t'*}
+    if [[ ! -f "$UNIT_DIR/$name" || "$(cat -- "$UNIT_DIR/$name")" != "${entry#*$'\t'}" ]]; then
+      printf '%s\n' "${entry#*$'\t'}" >"$UNIT_DIR/$name"
+      detail "wrote $UNIT_DIR/$name"
+      changed=1
+      component=${name#wharf-}
+      UNIT_CHANGED[${component%.service}]=1
+      # A running service keeps its old unit until restarted: forget that core or the jobservice is up to date.
+      rm -f -- "$RUN_DIR/${component%.service}.fingerprint"
+    fi
+  done < <(render_units)
+  ((changed)) && systemctl daemon-reload
+  local -a units=(wharf-core.service wharf-jobservice.service)
+  ((EMBEDDED_DB)) && units+=(wharf-postgresql.service)
+  ((EMBEDDED_REDIS)) && units+=(wharf-redis.service)
+  systemctl enable --quiet "${units[@]}"
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# Actions
+
+components() {
+  local -a list=()
+  ((EMBEDDED_DB)) && list+=(postgresql)
+  ((EMBEDDED_REDIS)) && list+=(redis)
+  list+=(core jobservice)
+  printf '%s\n' "${list[@]}"
+}
+
+do_stop() {
+  local name
+  local -a order
+  mapfile -t order < <(components | tac)
+  for name in "${order[@]}"; do
+    if component_running "$name" || { ((!SYSTEMD)) && child_pid "$name" >/dev/null; }; then
+      info "stopping $name"
+      stop_component "$name"
+      detail 'stopped'
+    else
+      info "$name is not running"
+    fi
+  done
+}
+
+do_status() {
+  local name pid state health check detail all_ok=0
+  printf '%-11s %-8s %-8s %-9s %s\n' COMPONENT STATE PID HEALTH DETAIL
+  while IFS= read -r name; do
+    pid='-'
+    state=stopped
+    if component_running "$name"; then
+      state=running
+      pid="$(component_pid "$name" || printf -- '-')"
+    fi
+    case "$name" in
+      postgresql) check=database ;;
+      *) check=$name ;;
+    esac
+    local -a extra=()
+    [[ "$name" == jobservice && "$pid" != - ]] && extra=(--jobservice-pid "$pid")
+    if [[ "$state" == running ]]; then
+      detail="$(wharf_cli health "$check" --config "$RUN_CONFIG" "${extra[@]}" 2>&1 | head -n 1 || true)"
+    else
+      detail="$check: unhealthy (not running)"
+    fi
+    if [[ "$state" == running && "$detail" == "$check: healthy"* ]]; then health=healthy; else health=unhealthy; fi
+    [[ "$health" == healthy ]] || all_ok=1
+    printf '%-11s %-8s %-8s %-9s %s\n' "$name" "$state" "$pid" "$health" "${detail#*: }"
+  done < <(components)
+  for check in database redis; do
+    if { [[ "$check" == database ]] && ((!EMBEDDED_DB)); } || { [[ "$check" == redis ]] && ((!EMBEDDED_REDIS)); }; then
+      detail="$(wharf_cli health "$check" --config "$RUN_CONFIG" 2>&1 | head -n 1 || true)"
+      if [[ "$detail" == "$check: healthy"* ]]; then health=healthy; else health=unhealthy && all_ok=1; fi
+      printf '%-11s %-8s %-8s %-9s %s\n' "$check" external - "$health" "${detail#*: }"
+    fi
+  done
+  return "$all_ok"
+}
+
+public_summary() {
+  local host=${SETTING[HOSTNAME]} port=${SETTING[HTTP_PORT]} url login
+  if [[ -n "${SETTING[EXTERNAL_URL]:-}" ]]; then
+    url=${SETTING[EXTERNAL_URL]}
+    login=${url#*://}
+  else
+    login=$host
+    [[ "$host" == *:* ]] && login="[$host]"
+    [[ "$port" == 80 || "$port" == 443 ]] || login+=":$port"
+    url="http://$login"
+  fi
+  printf '\n'
+  info "Wharf is running"
+  detail "Portal and API:  $url"
+  detail 'Admin user:      admin'
+  if [[ -n "$GENERATED_ADMIN_PASSWORD" ]]; then
+    detail "Admin password:  $GENERATED_ADMIN_PASSWORD"
+    detail '                 (shown this once; it is harbor_admin_password in harbor.yml: change it after logging in)'
+  fi
+  detail "Docker:          docker login $login"
+  if [[ "$url" == http://* ]]; then
+    detail "                 (plain HTTP: clients must list $login as an insecure registry)"
+  fi
+  local with_config=''
+  ((CONFIG_GIVEN)) && with_config=" --config $CONFIG"
+  detail "Status:          $ROOT/install.sh --status$with_config"
+  detail "Stop:            $ROOT/install.sh --stop$with_config"
+  if ((!SYSTEMD)); then detail "Logs:            $LOG_DIR"; fi
+}
+
+# One install.sh at a time per data volume: two runs would start the same services twice.
+lock_data_volume() {
+  local lock
+  lock="/run/lock/wharf-install-$(printf '%s' "$DV" | sha256sum | cut -c 1-16).lock"
+  [[ -d /run/lock ]] || lock="/tmp/${lock##*/}"
+  exec 9>"$lock"
+  flock -n 9 || die "another install.sh is working on $DV" 'wait for it to finish, then run this command again'
+}
+
+# An embedded PostgreSQL or Redis that harbor.yml no longer uses (external_* was set since) is stopped; its data
+# stays under data_volume.
+retire_unused_embedded() {
+  local name
+  for name in postgresql redis; do
+    if [[ "$name" == postgresql ]] && ((EMBEDDED_DB)); then continue; fi
+    if [[ "$name" == redis ]] && ((EMBEDDED_REDIS)); then continue; fi
+    if component_running "$name"; then
+      info "stopping the embedded $name: harbor.yml now names an external one (its data stays in $DV)"
+      stop_component "$name"
+    fi
+    if ((SYSTEMD)) && [[ -f "$UNIT_DIR/wharf-$name.service" ]]; then
+      systemctl disable --quiet "wharf-$name.service" || true
+      rm -f -- "$UNIT_DIR/wharf-$name.service"
+      systemctl daemon-reload
+    fi
+  done
+}
+
+do_install() {
+  if [[ ! -e "$CONFIG" ]]; then create_config; fi
+  verify_config
+  load_settings
+  lock_data_volume
+  ensure_service_user
+  check_checkout_access
+  prepare_directories
+  install_config_copy
+  prepare_secrets
+  if ((SYSTEMD)); then
+    find_pg_bin || true
+    ((EMBEDDED_DB)) && [[ -z "$PG_BIN" ]] && { apt_install postgresql external_database && find_pg_bin; }
+    info "installing the systemd units in $UNIT_DIR"
+    install_units
+  fi
+  retire_unused_embedded
+  if ((EMBEDDED_DB)); then setup_postgresql; fi
+  if ((EMBEDDED_REDIS)); then setup_redis; fi
+  run_migrations
+  start_node_service core
+  wait_for_core
+  start_node_service jobservice
+  wait_for_jobservice
+  public_summary
+}
+
+check_node
+case "$ACTION" in
+  install)
+    build_workspace
+    do_install
+    ;;
+  print-units)
+    [[ -f "$CLI" ]] || die "$CLI does not exist" 'build Wharf first (pnpm install && pnpm build)'
+    [[ -r "$CONFIG" ]] || die "$CONFIG does not exist or cannot be read"
+    load_settings
+    find_pg_bin 2>/dev/null || PG_BIN=/usr/lib/postgresql/VERSION/bin
+    print_units
+    ;;
+  stop | status)
+    [[ -f "$CLI" ]] || die "$CLI does not exist" 'Wharf was never built here: run ./install.sh first'
+    [[ -r "$CONFIG" ]] || die "$CONFIG does not exist or cannot be read" 'give the harbor.yml Wharf was installed with: --config FILE'
+    load_settings
+    if [[ ! -f "$RUN_CONFIG" ]]; then
+      [[ "$ACTION" == stop ]] && { info "Wharf is not installed in $DV; nothing to stop"; exit 0; }
+      die "Wharf is not installed in $DV" 'run ./install.sh to install it'
+    fi
+    if [[ "$ACTION" == stop ]]; then
+      lock_data_volume
+      do_stop
+    else
+      do_status
+    fi
+    ;;
+esac
