@@ -8,16 +8,22 @@ export interface ModalProps {
   footer?: ReactNode;
   /** Wider dialog for forms with many fields. */
   wide?: boolean;
+  /**
+   * Only the dialog's own buttons close it: Escape and a click outside do nothing. For a dialog whose content is
+   * lost once closed, such as a secret shown once.
+   */
+  explicitClose?: boolean;
 }
 
 const FOCUSABLE =
   'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
 
 /**
- * A modal dialog (role="dialog", labelled by its title). Escape and a click outside close it; focus moves into it
- * and stays there while it is open, and goes back to where it was when it closes.
+ * A modal dialog (role="dialog", labelled by its title). Escape and a click outside close it (unless
+ * `explicitClose`); focus moves into it and stays there while it is open, and goes back to where it was when it
+ * closes.
  */
-export function Modal({ title, onClose, children, footer, wide }: ModalProps) {
+export function Modal({ title, onClose, children, footer, wide, explicitClose }: ModalProps) {
   const titleId = useId();
   const dialog = useRef<HTMLDivElement>(null);
 
@@ -32,7 +38,7 @@ export function Modal({ title, onClose, children, footer, wide }: ModalProps) {
   function onKeyDown(event: KeyboardEvent<HTMLDivElement>) {
     if (event.key === 'Escape') {
       event.stopPropagation();
-      onClose();
+      if (!explicitClose) onClose();
       return;
     }
     if (event.key !== 'Tab' || !dialog.current) return;
@@ -53,7 +59,7 @@ export function Modal({ title, onClose, children, footer, wide }: ModalProps) {
     <div
       className="modal-backdrop"
       onMouseDown={(event) => {
-        if (event.target === event.currentTarget) onClose();
+        if (event.target === event.currentTarget && !explicitClose) onClose();
       }}
     >
       <div

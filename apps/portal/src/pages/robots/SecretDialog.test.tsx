@@ -86,4 +86,14 @@ describe('SecretDialog', () => {
     await userEvent.click(screen.getByRole('button', { name: 'Close' }));
     expect(onClose).toHaveBeenCalled();
   });
+
+  it('stays open on Escape and on a click outside, so the only copy of the secret is not lost by accident', async () => {
+    const onClose = vi.fn();
+    render(<SecretDialog name={NAME} secret={SECRET} title="New secret" onClose={onClose} />);
+    await userEvent.keyboard('{Escape}');
+    const dialog = screen.getByRole('dialog', { name: 'New secret' });
+    await userEvent.pointer({ keys: '[MouseLeft]', target: dialog.parentElement! });
+    expect(onClose).not.toHaveBeenCalled();
+    expect(screen.getByLabelText('Secret')).toHaveValue(SECRET);
+  });
 });

@@ -43,6 +43,8 @@ export function SecretDialog({ name, secret, title, onClose }: SecretDialogProps
     <Modal
       title={title}
       onClose={onClose}
+      // The secret exists nowhere else: a stray Escape or click outside must not throw it away.
+      explicitClose
       footer={
         <button type="button" className="button button-primary" onClick={onClose}>
           Close
