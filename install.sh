@@ -17,6 +17,12 @@ readonly REDIS_READY_TIMEOUT=30
 readonly CORE_READY_TIMEOUT="${WHARF_CORE_READY_TIMEOUT:-120}"
 readonly JOBSERVICE_READY_TIMEOUT=60
 readonly SERVICE_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+# install.sh's own records (fingerprints of what runs, locks), one directory per data_volume, readable by root alone:
+# nothing under data_volume, which the service user owns, is ever trusted by root.
+readonly STATE_ROOT=/var/lib/wharf-install
+# Written by install.sh into each directory it hands over to the service user; install.sh takes over an existing
+# directory only when it is empty or carries this marker.
+readonly MARKER=.wharf-data-volume
 
 usage() {
   cat <<EOF
@@ -61,12 +67,12 @@ die() {
   exit 1
 }
 
-# The last lines of a log file, indented, for error messages.
+# The last lines of a log file of the services, for error messages; read as the service user, which owns it.
 log_tail() {
   local file=$1 lines=${2:-25}
-  if [[ -r "$file" ]]; then
+  if as_service_user test -r "$file" 2>/dev/null; then
     printf -- '--- last lines of %s ---\n' "$file" >&2
-    tail -n "$lines" -- "$file" >&2 || true
+    as_service_user tail -n "$lines" -- "$file" >&2 || true
     printf -- '---\n' >&2
   fi
 }
@@ -175,7 +181,8 @@ build_workspace() {
     'this checkout does not build: use a released version, or fix the errors shown'
 }
 
-# Runs the wharf command as the invoking user (root).
+# Runs the wharf command as the invoking user (root): only on harbor.yml itself (verify-config, install-settings),
+# never on anything under data_volume (service_cli does that).
 wharf_cli() {
   "$NODE" "$CLI" "$@"
 }
@@ -222,16 +229,18 @@ create_config() {
   # Harbor's password policy: 8 or more characters with an upper-case letter, a lower-case letter and a digit.
   admin="Wh1$(random_alnum 21)"
   db_password="$(random_alnum 32)"
-  local temporary="$CONFIG.tmp.$$"
-  (
-    umask 077
-    sed -e "s|^hostname: .*|hostname: $host|" \
-      -e "s|^harbor_admin_password: .*|harbor_admin_password: $admin|" \
-      -e "/^database:/,/^[^ #]/ s|^  password: .*|  password: $db_password|" \
-      "$example" >"$temporary"
-  )
-  if ! grep -qx "hostname: $host" "$temporary" || ! grep -qx "harbor_admin_password: $admin" "$temporary" ||
-    ! grep -qx "  password: $db_password" "$temporary"; then
+  local temporary
+  temporary="$(umask 077 && mktemp -- "$CONFIG.XXXXXX")" || die "cannot create a file next to $CONFIG"
+  # The generated passwords reach awk through its environment, never its arguments (which every user can list).
+  if ! INSTALL_HOST=$host INSTALL_ADMIN=$admin INSTALL_DB_PASSWORD=$db_password awk '
+    /^hostname: / { print "hostname: " ENVIRON["INSTALL_HOST"]; hosts++; next }
+    /^harbor_admin_password: / { print "harbor_admin_password: " ENVIRON["INSTALL_ADMIN"]; admins++; next }
+    /^database:/ { in_database = 1; print; next }
+    in_database && /^[^ #]/ { in_database = 0 }
+    in_database && /^  password: / { print "  password: " ENVIRON["INSTALL_DB_PASSWORD"]; passwords++; next }
+    { print }
+    END { exit !(hosts == 1 && admins == 1 && passwords == 1) }
+  ' "$example" >"$temporary"; then
     rm -f -- "$temporary"
     die "could not create $CONFIG from $example (its hostname, harbor_admin_password or database.password line has changed)" \
       "copy it by hand, set those three keys, and run install.sh again"
@@ -252,9 +261,33 @@ verify_config() {
     die "$CONFIG is invalid (the problems are listed above); nothing was changed" \
       "fix each key named above (harbor.yml.example documents every key), then run install.sh again"
   fi
+  # It holds the admin and database passwords, and root acts on what it says.
+  local mode
+  mode="$(stat -c %a -- "$CONFIG")"
+  if (((8#$mode) & 8#077)); then
+    warn "$CONFIG has mode $mode: other users can read or change it, and it holds passwords (chmod 600 $CONFIG)"
+  fi
 }
 
 declare -A SETTING=()
+
+# A directory of harbor.yml as an absolute path without ".", ".." or symbolic links (realpath -m), so that what is
+# checked is what is used. Its name goes into postgresql.conf, redis.conf and unit files: quotes, backslashes and
+# control characters are refused.
+directory_setting() {
+  local key=$1 value=$2 normalised
+  if [[ "$value" == *[\'\"\\]* || "$value" =~ [[:cntrl:]] ]]; then
+    die "$key ($value) contains a quote, a backslash or a control character, which Wharf cannot use in a path" \
+      "set $key in $CONFIG to a path without them, then run install.sh again"
+  fi
+  [[ "$value" == /* ]] || die "$key must be an absolute path, got $value" "set $key in $CONFIG to an absolute path"
+  normalised="$(realpath -m -- "$value")" || die "cannot resolve $key ($value)"
+  if [[ "$normalised" == *[\'\"\\]* || "$normalised" =~ [[:cntrl:]] ]]; then
+    die "$key ($value) leads to $normalised, which contains a quote, a backslash or a control character" \
+      "set $key in $CONFIG to a path without them, then run install.sh again"
+  fi
+  printf '%s' "$normalised"
+}
 
 load_settings() {
   local output line name
@@ -269,8 +302,11 @@ load_settings() {
     DATABASE_EXTERNAL DATABASE_PORT DATABASE_NAME DATABASE_USER REDIS_EXTERNAL REDIS_PORT; do
     [[ -n "${SETTING[$name]:-}" ]] || die "wharf install-settings did not give $name" 'the build is incomplete: run install.sh without --skip-build'
   done
-  DV=${SETTING[DATA_VOLUME]}
-  LOG_DIR=${SETTING[LOG_LOCATION]}
+  DV="$(directory_setting data_volume "${SETTING[DATA_VOLUME]}")"
+  LOG_DIR="$(directory_setting log.local.location "${SETTING[LOG_LOCATION]}")"
+  if [[ -n "${SETTING[STORAGE_ROOT]:-}" ]]; then
+    SETTING[STORAGE_ROOT]="$(directory_setting storage_service.filesystem.rootdirectory "${SETTING[STORAGE_ROOT]}")"
+  fi
   RUN_DIR="$DV/run"
   PGDATA="$DV/database"
   PG_SOCKET_DIR="$RUN_DIR/postgresql"
@@ -298,9 +334,40 @@ ensure_service_user() {
   fi
 }
 
-# Runs a command as the service user, with a clean environment, from / (which it can always read).
+# Runs a command as the service user, with a clean environment, from / (which it can always read), without the
+# install locks. Every read and write under data_volume and log.local.location goes through it: those directories
+# belong to the service user, so root must never open a path there (it could be a link to anywhere).
 as_service_user() {
-  (cd / && runuser -u "$SERVICE_USER" -- env -i PATH="$SERVICE_PATH" LANG=C.UTF-8 HOME="$DV" "$@")
+  (cd / && exec runuser -u "$SERVICE_USER" -- env -i PATH="$SERVICE_PATH" LANG=C.UTF-8 HOME="$DV" "$@" 8<&- 9<&-)
+}
+
+# The wharf command, as the service user.
+service_cli() {
+  as_service_user "$NODE" "$CLI" "$@"
+}
+
+# Whether FILE, read as the service user, holds exactly what the standard input gives.
+service_file_matches() {
+  as_service_user cmp -s -- - "$1"
+}
+
+# Replaces FILE, as the service user, with the standard input: written to a new private file next to it, then
+# renamed over it, so a reader sees the old or the new content and never a part of it.
+service_file_replace() {
+  # shellcheck disable=SC2016 # expanded by sh, as the service user
+  as_service_user sh -c 'umask 077
+    t=$(mktemp -- "$1.XXXXXX") || exit 1
+    if cat >"$t" && chmod "$2" -- "$t" && mv -f -- "$t" "$1"; then exit 0; fi
+    rm -f -- "$t"
+    exit 1' sh "$1" "$2"
+}
+
+# A directory under data_volume or log.local.location, made by the service user with the given mode.
+service_subdirectory() {
+  local dir=$1 mode=$2
+  as_service_user install -d -m "$mode" -- "$dir" 2>/dev/null || die "the $SERVICE_USER user cannot create or use $dir" \
+    "it must be a directory the $SERVICE_USER user owns (an earlier run as root may have left it to root): run" \
+    "chown -R $SERVICE_USER:$SERVICE_USER $dir, or remove it if it is not Wharf's, then run install.sh again"
 }
 
 # Whether the service user may traverse a directory, judged from its owner, group, mode and ACL (a check by
@@ -337,14 +404,20 @@ blocked_directories() {
 
 grant_traverse() {
   local dir
+  local -a for_everyone=()
   for dir in "$@"; do
     if command -v setfacl >/dev/null 2>&1 && setfacl -m "u:$SERVICE_USER:x" -- "$dir" 2>/dev/null; then
       detail "setfacl -m u:$SERVICE_USER:x $dir"
     else
       chmod o+x -- "$dir"
-      detail "chmod o+x $dir"
+      detail "chmod o+x $dir (every user of this host may now traverse it)"
+      for_everyone+=("$dir")
     fi
   done
+  if ((${#for_everyone[@]} > 0)); then
+    warn "without ACLs (setfacl, package acl), these directories became traversable by every user, not only" \
+      "$SERVICE_USER: ${for_everyone[*]} (chmod o-x undoes it; Wharf then needs another way in)"
+  fi
 }
 
 # The service user must be able to reach every path given; --grant-access fixes what a missing traverse
@@ -384,64 +457,126 @@ check_checkout_access() {
   fi
 }
 
-# A directory owned by the service user, with the given mode. An existing tree owned by someone else (made by an
-# earlier manual run as root) is handed over once.
-service_directory() {
-  local dir=$1 mode=$2
-  if [[ -d "$dir" && "$(stat -c %U -- "$dir")" != "$SERVICE_USER" ]]; then
-    chown -R "$SERVICE_USER:$SERVICE_USER" -- "$dir"
-  fi
-  install -d -m "$mode" -o "$SERVICE_USER" -g "$SERVICE_USER" -- "$dir"
-}
-
 # Directories Wharf takes over (it owns them and sets their mode) must be its own, never a system directory.
 refuse_system_directory() {
   local dir=$1 key=$2
-  case "${dir%/}" in
-    '' | /bin | /boot | /dev | /etc | /home | /lib | /lib64 | /media | /mnt | /opt | /proc | /root | /run | /sbin | \
-      /srv | /sys | /tmp | /usr | /usr/* | /var | /var/lib | /var/log | /var/tmp | /var/cache)
-      die "$key is $dir, a system directory that Wharf would take over" \
+  case "$dir" in
+    / | /bin | /boot | /dev | /etc | /home | /lib | /lib32 | /lib64 | /libx32 | /media | /mnt | /opt | /root | /run | \
+      /sbin | /srv | /tmp | /usr | /var | /var/backups | /var/cache | /var/lib | /var/local | /var/lock | /var/log | \
+      /var/mail | /var/opt | /var/run | /var/spool | /var/tmp | /bin/* | /boot/* | /dev/* | /etc/* | /lib/* | \
+      /lib32/* | /lib64/* | /libx32/* | /proc | /proc/* | /run/* | /sbin/* | /sys | /sys/* | /usr/*)
+      die "$key is $dir, a system directory (or one inside it) that Wharf would take over" \
         "set $key in $CONFIG to a directory of Wharf's own, such as /data/wharf or /var/log/wharf"
       ;;
   esac
 }
 
+# Every directory that leads to a directory root hands over must be root's and writable by root alone (or by a
+# system group, as /var/log is on Ubuntu; others may write only with the sticky bit, and never the parent of the
+# directory itself): otherwise another user could swap the directory for a link between the checks and the chown.
+check_root_chain() {
+  local dir=$1 key=$2 parent current='' part owner gid mode
+  local -a parts
+  parent="$(dirname -- "$dir")"
+  IFS=/ read -r -a parts <<<"$parent"
+  for part in '' "${parts[@]}"; do
+    [[ -z "$part" && -n "$current" ]] && continue
+    current="${current%/}/$part"
+    read -r owner gid mode < <(stat -c '%u %g %a' -- "$current")
+    mode=$((8#$mode))
+    if [[ "$owner" != 0 ]] || { ((mode & 8#020)) && ((gid >= 1000)); } ||
+      { ((mode & 8#002)) && { [[ "$current" == "$parent" ]] || ((!(mode & 8#1000))); }; }; then
+      die "$key is $dir, but $current, which leads to it, belongs to another user than root or others may change it" \
+        "Wharf's directories must lie in directories that only root can change: choose another $key in $CONFIG," \
+        "or make $current root's (chown root: $current; chmod go-w $current), then run install.sh again"
+    fi
+  done
+}
+
+# Creates a directory of Wharf's own (data_volume, log.local.location, the storage root) and hands it to the
+# service user with the given mode. An existing directory that belongs to someone else is taken over (chown -R)
+# only when it is empty or holds the marker install.sh leaves in the directories it made.
+take_directory() {
+  local dir=$1 mode=$2 key=$3 owner
+  refuse_system_directory "$dir" "$key"
+  check_root_chain "$dir" "$key"
+  if [[ ! -e "$dir" && ! -L "$dir" ]]; then
+    mkdir -m 0700 -- "$dir" || die "cannot create $dir ($key)"
+    chown -h -- "$SERVICE_USER:$SERVICE_USER" "$dir"
+  fi
+  [[ -d "$dir" && ! -L "$dir" ]] || die "$key is $dir, which is not a directory" "set $key in $CONFIG to a directory"
+  owner="$(stat -c %U -- "$dir")"
+  if [[ "$owner" != "$SERVICE_USER" ]]; then
+    if [[ -n "$(find "$dir" -mindepth 1 -maxdepth 1 -print -quit)" ]] && [[ ! -f "$dir/$MARKER" || -L "$dir/$MARKER" ]]; then
+      die "$key is $dir, which belongs to $owner and holds files that Wharf did not make there" \
+        "Wharf takes over only an empty directory or one it made: set $key in $CONFIG to a new or empty directory;" \
+        "if $dir does hold Wharf's files (from a copy or an older installation), create the marker file" \
+        "$dir/$MARKER (touch $dir/$MARKER) and run install.sh again: every file in $dir becomes $SERVICE_USER's"
+    fi
+    info "handing $dir over to the $SERVICE_USER user (chown -R)"
+    chown -R -P -- "$SERVICE_USER:$SERVICE_USER" "$dir"
+  fi
+  chmod -- "$mode" "$dir"
+  # shellcheck disable=SC2016 # expanded by sh, as the service user
+  as_service_user sh -c '[ -f "$1" ] || printf "%s\n" "Made by Wharf'"'"'s install.sh: it may take this directory over." >"$1"' \
+    sh "$dir/$MARKER" || die "the $SERVICE_USER user cannot write to $dir"
+}
+
+# Where a directory of Wharf's own comes from: inside data_volume the service user makes it, elsewhere root does.
+wharf_directory() {
+  local dir=$1 mode=$2 key=$3
+  if [[ "$dir" == "$DV" ]]; then return; fi
+  if [[ "$dir" == "$DV"/* ]]; then
+    service_subdirectory "$dir" "$mode"
+  else
+    take_directory "$dir" "$mode" "$key"
+  fi
+}
+
 prepare_directories() {
+  local dir parent
+  local -a parents=()
   refuse_system_directory "$DV" data_volume
   refuse_system_directory "$LOG_DIR" log.local.location
-  [[ -z "${SETTING[STORAGE_ROOT]:-}" ]] || refuse_system_directory "${SETTING[STORAGE_ROOT]}" \
-    storage_service.filesystem.rootdirectory
-  local parent
-  # Missing parents are created readable by all (mkdir -p); existing ones are left as they are.
-  for parent in "$(dirname -- "$DV")" "$(dirname -- "$LOG_DIR")"; do
-    (umask 022 && mkdir -p -- "$parent")
-  done
-  if [[ -n "${SETTING[STORAGE_ROOT]:-}" ]]; then (umask 022 && mkdir -p -- "$(dirname -- "${SETTING[STORAGE_ROOT]}")"); fi
-  ensure_reachable "$(dirname -- "$DV")" "$(dirname -- "$LOG_DIR")" ${SETTING[STORAGE_ROOT]:+"$(dirname -- "${SETTING[STORAGE_ROOT]}")"}
-  service_directory "$DV" 0750
-  service_directory "$DV/config" 0700
-  service_directory "$RUN_DIR" 0700
-  service_directory "$LOG_DIR" 0750
-  if [[ -n "${SETTING[STORAGE_ROOT]:-}" ]]; then service_directory "${SETTING[STORAGE_ROOT]}" 0750; fi
-  if ((EMBEDDED_DB)); then
-    service_directory "$PGDATA" 0700
-    service_directory "$PG_SOCKET_DIR" 0700
+  if [[ -n "${SETTING[STORAGE_ROOT]:-}" ]]; then
+    refuse_system_directory "${SETTING[STORAGE_ROOT]}" storage_service.filesystem.rootdirectory
   fi
-  ((EMBEDDED_REDIS)) && service_directory "$REDIS_DIR" 0700
-  return 0
+  # Missing parents of the directories root makes are created readable by all (mkdir -p); existing ones are left as
+  # they are. Directories inside data_volume are the service user's to make.
+  for dir in "$DV" "$LOG_DIR" ${SETTING[STORAGE_ROOT]:+"${SETTING[STORAGE_ROOT]}"}; do
+    [[ "$dir" == "$DV"/* ]] && continue
+    parent="$(dirname -- "$dir")"
+    (umask 022 && mkdir -p -- "$parent")
+    parents+=("$parent")
+  done
+  ensure_reachable "${parents[@]}"
+  take_directory "$DV" 0750 data_volume
+  wharf_directory "$LOG_DIR" 0750 log.local.location
+  if [[ -n "${SETTING[STORAGE_ROOT]:-}" ]]; then
+    wharf_directory "${SETTING[STORAGE_ROOT]}" 0750 storage_service.filesystem.rootdirectory
+  fi
+  service_subdirectory "$DV/config" 0700
+  service_subdirectory "$RUN_DIR" 0700
+  if ((EMBEDDED_DB)); then
+    service_subdirectory "$PGDATA" 0700
+    service_subdirectory "$PG_SOCKET_DIR" 0700
+  fi
+  if ((EMBEDDED_REDIS)); then service_subdirectory "$REDIS_DIR" 0700; fi
+  # Stamps of older versions of install.sh, which kept them here; they now live in $STATE_DIR.
+  as_service_user rm -f -- "$RUN_DIR/core.fingerprint" "$RUN_DIR/jobservice.fingerprint"
 }
 
 # The services read a copy of harbor.yml that only they can read, so the file itself may stay wherever and
-# however the administrator keeps it.
+# however the administrator keeps it. Root reads harbor.yml; the service user writes the copy.
 install_config_copy() {
-  if [[ -f "$RUN_CONFIG" ]] && cmp -s -- "$CONFIG" "$RUN_CONFIG"; then return; fi
-  install -m 0600 -o "$SERVICE_USER" -g "$SERVICE_USER" -- "$CONFIG" "$RUN_CONFIG"
+  if service_file_matches "$RUN_CONFIG" <"$CONFIG"; then return; fi
+  service_file_replace "$RUN_CONFIG" 0600 <"$CONFIG" || die "could not write $RUN_CONFIG as the $SERVICE_USER user"
 }
 
 prepare_secrets() {
   info "creating the secrets under $DV/secret (wharf prepare; existing ones are kept)"
   local output
-  output="$(as_service_user "$NODE" "$CLI" prepare --config "$RUN_CONFIG" 2>&1)" ||
+  output="$(service_cli prepare --config "$RUN_CONFIG" 2>&1)" ||
     die 'wharf prepare failed' "$output"
   while IFS= read -r line; do detail "$line"; done <<<"$output"
 }
@@ -449,12 +584,13 @@ prepare_secrets() {
 # ---------------------------------------------------------------------------------------------------------------
 # Processes: supervised with pid files, or systemd units
 
-# The pid in a pid file when that process is alive.
+# The pid in a pid file (read as the service user, which writes them) when that process is alive and belongs to
+# the service user: root signals no other process on the word of a file the service user controls.
 live_pid() {
   local file=$1 pid
-  [[ -r "$file" ]] || return 1
-  pid="$(tr -dc '0-9' <"$file")"
-  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 1
+  pid="$(as_service_user cat -- "$file" 2>/dev/null | head -c 32 | tr -dc '0-9')" || return 1
+  [[ -n "$pid" && ${#pid} -le 10 ]] && kill -0 "$pid" 2>/dev/null || return 1
+  [[ "$(stat -c %U "/proc/$pid" 2>/dev/null)" == "$SERVICE_USER" ]] || return 1
   printf '%s' "$pid"
 }
 
@@ -468,10 +604,7 @@ supervisor_pid() {
 }
 
 child_pid() {
-  local name=$1 pid
-  pid="$(live_pid "$RUN_DIR/$name.pid")" || return 1
-  [[ "$(stat -c %U "/proc/$pid" 2>/dev/null)" == "$SERVICE_USER" ]] || return 1
-  printf '%s' "$pid"
+  live_pid "$RUN_DIR/$1.pid"
 }
 
 wait_gone() {
@@ -497,7 +630,7 @@ stop_supervised() {
     kill -TERM "$child" 2>/dev/null || true
     wait_gone "$child" "$timeout" || kill -KILL "$child" 2>/dev/null || true
   fi
-  rm -f -- "$RUN_DIR/$name.pid" "$RUN_DIR/$name.supervisor.pid"
+  as_service_user rm -f -- "$RUN_DIR/$name.pid" "$RUN_DIR/$name.supervisor.pid"
 }
 
 # Whether core listens on a port below 1024, which needs CAP_NET_BIND_SERVICE.
@@ -517,15 +650,20 @@ start_supervised() {
     caps=(--inh-caps=+net_bind_service --ambient-caps=+net_bind_service)
   fi
   local out="$RUN_DIR/$name.supervisor.out"
+  # What an earlier supervisor left (a file, or whatever the service user put there) goes first; the new file is
+  # opened by the supervisor's shell once it runs as the service user, never by root.
+  as_service_user rm -f -- "$out"
   (
     cd /
-    # The supervisor outlives this script; it must not hold the install lock.
-    exec 9>&-
-    exec setsid setpriv --reuid="$SERVICE_USER" --regid="$SERVICE_USER" --init-groups "${caps[@]}" -- \
+    # The supervisor outlives this script; it must not hold the install locks.
+    exec 8<&- 9<&-
+    # shellcheck disable=SC2016 # expanded by sh, as the service user
+    exec setsid setpriv --reuid="$SERVICE_USER" --regid="$SERVICE_USER" --init-groups --no-new-privs "${caps[@]}" -- \
       env -i PATH="$SERVICE_PATH" LANG=C.UTF-8 HOME="$DV" NODE_ENV=production \
+      sh -c 'out=$1; shift; exec "$@" >"$out" 2>&1' sh "$out" \
       "$NODE" "$CLI" supervise --name "$name" --run-dir "$RUN_DIR" --log-file "$LOG_DIR/$name.log" \
       --rotate-size "${SETTING[LOG_ROTATE_SIZE]}" --rotate-count "${SETTING[LOG_ROTATE_COUNT]}" \
-      --stop-signal "$signal" --stop-timeout "$timeout" -- "$@" </dev/null >"$out" 2>&1
+      --stop-signal "$signal" --stop-timeout "$timeout" -- "$@" </dev/null
   ) &
   local i
   for ((i = 0; i < 100; i++)); do
@@ -589,12 +727,13 @@ require_free_port() {
   fi
 }
 
-# Content hash of what a Node service runs: the build, the dependencies, Node itself and its configuration.
-# A service whose fingerprint has not changed since it was started does not need a restart.
+# Content hash of what a Node service runs: the build, the dependencies, Node itself and its configuration (harbor.yml,
+# of which the services run an exact copy). A service whose fingerprint has not changed since it was started does
+# not need a restart.
 build_fingerprint() {
   {
     "$NODE" --version
-    cat -- "$RUN_CONFIG"
+    cat -- "$CONFIG"
     (cd -- "$ROOT" && find apps packages -path '*/node_modules' -prune -o -path '*/dist/*' -type f \
       ! -name '*.tsbuildinfo' -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum)
     sha256sum -- "$ROOT/pnpm-lock.yaml" 2>/dev/null || true
@@ -606,22 +745,76 @@ build_fingerprint() {
 
 PG_BIN=''
 
+readonly POLICY_RC_D=/usr/sbin/policy-rc.d
+POLICY_RC_D_WRITTEN=0
+
+# Removes the policy-rc.d that apt_install wrote, also when install.sh stops on an error.
+remove_policy_rc_d() {
+  if ((POLICY_RC_D_WRITTEN)); then
+    rm -f -- "$POLICY_RC_D"
+    POLICY_RC_D_WRITTEN=0
+  fi
+}
+trap remove_policy_rc_d EXIT
+
+# The system services a Debian package brings, which Wharf never uses: it runs its own instances.
+package_services() {
+  case "$1" in
+    postgresql) printf '%s\n' postgresql.service ;;
+    redis-server) printf '%s\n' redis-server.service ;;
+  esac
+}
+
+# Installs a Debian package (postgresql or redis-server) without letting it start or enable the system's own
+# instance: a policy-rc.d that forbids every start is in place during the installation, and the units the package
+# enabled are disabled afterwards.
 apt_install() {
   command -v apt-get >/dev/null 2>&1 || die "$1 is needed but this is not a Debian or Ubuntu host (no apt-get)" \
     "install $1 yourself, or set ${2} in $CONFIG, then run install.sh again"
-  info "installing the Debian package $1"
+  info "installing the Debian package $1 (its own system service is neither started nor enabled)"
   export DEBIAN_FRONTEND=noninteractive
+  if [[ -e "$POLICY_RC_D" || -L "$POLICY_RC_D" ]]; then
+    warn "$POLICY_RC_D exists and is left as it is: it decides whether Debian starts the service of $1"
+  else
+    printf '#!/bin/sh\n# Written by install.sh of Wharf while it installs %s; it removes this file when it ends.\nexit 101\n' \
+      "$1" >"$POLICY_RC_D"
+    chmod 0755 -- "$POLICY_RC_D"
+    POLICY_RC_D_WRITTEN=1
+  fi
   if ! apt-get install -y --no-install-recommends "$1"; then
     if ! { apt-get update && apt-get install -y --no-install-recommends "$1"; }; then
+      remove_policy_rc_d
       die "apt-get install $1 failed (see above)" "install $1 yourself, or set $2 in $CONFIG"
     fi
   fi
+  remove_policy_rc_d
+  local unit
+  if ((SYSTEMD)); then
+    while IFS= read -r unit; do
+      if systemctl is-enabled --quiet "$unit" 2>/dev/null || systemctl is-active --quiet "$unit" 2>/dev/null; then
+        systemctl disable --now --quiet "$unit" 2>/dev/null || true
+        detail "disabled $unit, which $1 installed: Wharf runs its own instance"
+      fi
+    done < <(package_services "$1")
+  fi
+}
+
+# The major version of the embedded database, from PG_VERSION read as the service user (or as the caller when
+# install.sh runs unprivileged, for --print-units); fails when there is none.
+pgdata_version() {
+  local version
+  if ((EUID == 0)); then
+    version="$(as_service_user cat -- "$PGDATA/PG_VERSION" 2>/dev/null | head -c 16 | tr -dc '0-9')" || return 1
+  else
+    version="$(head -c 16 -- "$PGDATA/PG_VERSION" 2>/dev/null | tr -dc '0-9')" || return 1
+  fi
+  [[ -n "$version" ]] || return 1
+  printf '%s' "$version"
 }
 
 find_pg_bin() {
-  if [[ -f "$PGDATA/PG_VERSION" ]]; then
-    local version
-    version="$(tr -dc '0-9' <"$PGDATA/PG_VERSION")"
+  local version
+  if version="$(pgdata_version)"; then
     PG_BIN="/usr/lib/postgresql/$version/bin"
     [[ -x "$PG_BIN/postgres" ]] || die "the embedded database in $PGDATA was made by PostgreSQL $version, which is not installed" \
       "install it (apt-get install postgresql-$version), or upgrade the data with pg_upgrade, then run install.sh again"
@@ -664,15 +857,12 @@ host    all   all        127.0.0.1/32    scram-sha-256
 EOF
 }
 
-# Writes a file owned by the service user when its content differs; true when it changed.
+# Writes a file of the service user (as the service user) when its content differs; true when it changed.
 write_service_file() {
   local file=$1 content=$2 mode=${3:-0600}
-  if [[ -f "$file" ]] && [[ "$(cat -- "$file")" == "$content" ]]; then return 1; fi
-  local temporary="$file.tmp.$$"
-  (umask 077 && printf '%s\n' "$content" >"$temporary")
-  chown "$SERVICE_USER:$SERVICE_USER" -- "$temporary"
-  chmod "$mode" -- "$temporary"
-  mv -- "$temporary" "$file"
+  if printf '%s\n' "$content" | service_file_matches "$file"; then return 1; fi
+  printf '%s\n' "$content" | service_file_replace "$file" "$mode" ||
+    die "could not write $file as the $SERVICE_USER user"
   return 0
 }
 
@@ -690,25 +880,28 @@ is_identifier() {
   [[ "$1" =~ ^[a-z_][a-z0-9_]{0,62}$ ]]
 }
 
-# Whether the application user logs in with database.password over TCP, as the services do.
+# Whether the application user logs in with database.password over TCP, as the services do. The password goes
+# through a password file the service user writes from the standard input, never through arguments.
 pg_password_works() {
-  local passfile="$RUN_DIR/.pgpass.$$" password=${SETTING[DATABASE_PASSWORD]}
+  local passfile password=${SETTING[DATABASE_PASSWORD]}
   password=${password//\\/\\\\}
   password=${password//:/\\:}
-  (umask 077 && printf '127.0.0.1:%s:%s:%s:%s\n' "${SETTING[DATABASE_PORT]}" "${SETTING[DATABASE_NAME]}" \
-    "${SETTING[DATABASE_USER]}" "$password" >"$passfile")
-  chown "$SERVICE_USER" -- "$passfile"
+  # shellcheck disable=SC2016 # expanded by sh, as the service user
+  passfile="$(printf '127.0.0.1:%s:%s:%s:%s\n' "${SETTING[DATABASE_PORT]}" "${SETTING[DATABASE_NAME]}" \
+    "${SETTING[DATABASE_USER]}" "$password" |
+    as_service_user sh -c 'umask 077; t=$(mktemp -- "$1/.pgpass.XXXXXX") && cat >"$t" && printf %s "$t"' \
+      sh "$RUN_DIR")" || die "the $SERVICE_USER user cannot write to $RUN_DIR"
   local status=0
   as_service_user env PGPASSFILE="$passfile" "$PG_BIN/psql" -X -q -w -h 127.0.0.1 -p "${SETTING[DATABASE_PORT]}" \
     -U "${SETTING[DATABASE_USER]}" -d "${SETTING[DATABASE_NAME]}" -c 'SELECT 1' >/dev/null 2>&1 || status=$?
-  rm -f -- "$passfile"
+  as_service_user rm -f -- "$passfile"
   return "$status"
 }
 
 wait_for_postgresql() {
   local i
   for ((i = 0; i < PG_READY_TIMEOUT * 2; i++)); do
-    if "$PG_BIN/pg_isready" -q -h "$PG_SOCKET_DIR" -p "${SETTING[DATABASE_PORT]}"; then return 0; fi
+    if as_service_user "$PG_BIN/pg_isready" -q -h "$PG_SOCKET_DIR" -p "${SETTING[DATABASE_PORT]}"; then return 0; fi
     sleep 0.5
   done
   show_component_log postgresql
@@ -730,15 +923,18 @@ setup_postgresql() {
   ((${#socket} < 100)) || die "data_volume $DV is too long a path for PostgreSQL's socket ($socket)" \
     'choose a shorter data_volume in harbor.yml'
 
-  if [[ ! -f "$PGDATA/PG_VERSION" ]]; then
-    if [[ -n "$(ls -A -- "$PGDATA")" ]]; then
+  if ! pgdata_version >/dev/null; then
+    if [[ -n "$(as_service_user ls -A -- "$PGDATA")" ]]; then
       die "$PGDATA is not empty but holds no PostgreSQL data directory" \
         'move its content away (it is not a database Wharf made) and run install.sh again'
     fi
     info "creating the embedded PostgreSQL database in $PGDATA ($("$PG_BIN/postgres" --version))"
     local initdb_log="$LOG_DIR/postgresql-initdb.log"
-    if ! as_service_user "$PG_BIN/initdb" -D "$PGDATA" -U postgres --auth-local=peer --auth-host=scram-sha-256 \
-      --encoding=UTF8 --locale=C >"$initdb_log" 2>&1; then
+    # initdb and its log file are the service user's: the log is opened by the shell that runs as that user.
+    # shellcheck disable=SC2016 # expanded by sh, as the service user
+    if ! as_service_user sh -c 'log=$1; shift; exec "$@" >"$log" 2>&1' sh "$initdb_log" \
+      "$PG_BIN/initdb" -D "$PGDATA" -U postgres --auth-local=peer --auth-host=scram-sha-256 \
+      --encoding=UTF8 --locale=C; then
       log_tail "$initdb_log"
       die "initdb failed; its output is in $initdb_log" "fix what it reports, empty $PGDATA and run install.sh again"
     fi
@@ -747,8 +943,11 @@ setup_postgresql() {
   write_service_file "$PGDATA/wharf.conf" "$(pg_settings)" && changed=1
   write_service_file "$PGDATA/pg_hba.conf" "$(pg_hba)" && changed=1
   write_service_file "$PGDATA/pg_ident.conf" "admin  $SERVICE_USER  postgres" && changed=1
-  if ! grep -qxF "include 'wharf.conf'" "$PGDATA/postgresql.conf"; then
-    printf "\n# Settings from harbor.yml, written by install.sh.\ninclude 'wharf.conf'\n" >>"$PGDATA/postgresql.conf"
+  if ! as_service_user grep -qxF "include 'wharf.conf'" "$PGDATA/postgresql.conf"; then
+    # shellcheck disable=SC2016 # expanded by sh, as the service user
+    printf "\n# Settings from harbor.yml, written by install.sh.\ninclude 'wharf.conf'\n" |
+      as_service_user sh -c 'cat >>"$1"' sh "$PGDATA/postgresql.conf" ||
+      die "could not add the include of wharf.conf to $PGDATA/postgresql.conf as the $SERVICE_USER user"
     changed=1
   fi
 
@@ -802,14 +1001,14 @@ dir $(redis_quote "$REDIS_DIR")
 appendonly yes
 appendfsync everysec
 save 3600 1 300 100 60 10000
-requirepass $(tr -dc 'A-Za-z0-9' <"$DV/secret/redis.password")
+requirepass $REDIS_PASSWORD
 EOF
 }
 
 wait_for_redis() {
   local i
   for ((i = 0; i < REDIS_READY_TIMEOUT; i++)); do
-    if wharf_cli health redis --config "$RUN_CONFIG" >/dev/null 2>&1; then return 0; fi
+    if service_cli health redis --config "$RUN_CONFIG" >/dev/null 2>&1; then return 0; fi
     sleep 1
   done
   show_component_log redis
@@ -820,7 +1019,11 @@ wait_for_redis() {
 
 setup_redis() {
   [[ -x /usr/bin/redis-server ]] || apt_install redis-server external_redis
-  [[ -s "$DV/secret/redis.password" ]] || die "$DV/secret/redis.password is missing" 'run install.sh again'
+  # Read as the service user, which owns it; it reaches redis.conf through the standard input only.
+  REDIS_PASSWORD="$(as_service_user cat -- "$DV/secret/redis.password" 2>/dev/null | head -c 4096 | tr -dc 'A-Za-z0-9')" ||
+    REDIS_PASSWORD=''
+  [[ ${#REDIS_PASSWORD} -ge 32 ]] || die "$DV/secret/redis.password is missing or not a generated password" \
+    "delete it and run install.sh again (wharf prepare generates a new one)"
   local changed=0
   write_service_file "$REDIS_DIR/redis.conf" "$(redis_settings)" && changed=1
   [[ -z "${UNIT_CHANGED[redis]:-}" ]] || changed=1
@@ -888,7 +1091,7 @@ core_local_url() {
 }
 
 core_answers() {
-  "$NODE" -e '
+  as_service_user "$NODE" -e '
     fetch(process.argv[1], { signal: AbortSignal.timeout(3000) })
       .then((response) => process.exit(response.status === 200 ? 0 : 1), () => process.exit(1));
   ' "$(core_local_url)/api/v2.0/ping" 2>/dev/null
@@ -910,7 +1113,7 @@ wait_for_jobservice() {
   local i pid
   for ((i = 0; i < JOBSERVICE_READY_TIMEOUT; i++)); do
     if pid="$(component_pid jobservice)" &&
-      wharf_cli health jobservice --config "$RUN_CONFIG" --jobservice-pid "$pid" >/dev/null 2>&1; then
+      service_cli health jobservice --config "$RUN_CONFIG" --jobservice-pid "$pid" >/dev/null 2>&1; then
       return 0
     fi
     sleep 1
@@ -925,7 +1128,7 @@ wait_for_jobservice() {
 start_node_service() {
   local name=$1 fingerprint
   fingerprint="$(build_fingerprint)"
-  local stamp="$RUN_DIR/$name.fingerprint"
+  local stamp="$STATE_DIR/$name.fingerprint"
   if component_running "$name" && [[ -f "$stamp" && "$(cat -- "$stamp")" == "$fingerprint" ]]; then
     if [[ "$name" == core ]] && core_answers; then
       info 'core is up to date and running; left as it is'
@@ -933,7 +1136,7 @@ start_node_service() {
     fi
     local pid
     if [[ "$name" == jobservice ]] && pid="$(component_pid jobservice)" &&
-      wharf_cli health jobservice --config "$RUN_CONFIG" --jobservice-pid "$pid" >/dev/null 2>&1; then
+      service_cli health jobservice --config "$RUN_CONFIG" --jobservice-pid "$pid" >/dev/null 2>&1; then
       info 'the jobservice is up to date and running; left as it is'
       return
     fi
@@ -1139,7 +1342,7 @@ install_units() {
       component=${name#wharf-}
       UNIT_CHANGED[${component%.service}]=1
       # A running service keeps its old unit until restarted: forget that core or the jobservice is up to date.
-      rm -f -- "$RUN_DIR/${component%.service}.fingerprint"
+      rm -f -- "$STATE_DIR/${component%.service}.fingerprint"
     fi
   done < <(render_units)
   ((changed)) && systemctl daemon-reload
@@ -1192,7 +1395,7 @@ do_status() {
     local -a extra=()
     [[ "$name" == jobservice && "$pid" != - ]] && extra=(--jobservice-pid "$pid")
     if [[ "$state" == running ]]; then
-      detail="$(wharf_cli health "$check" --config "$RUN_CONFIG" "${extra[@]}" 2>&1 | head -n 1 || true)"
+      detail="$(service_cli health "$check" --config "$RUN_CONFIG" "${extra[@]}" 2>&1 | head -n 1 || true)"
     else
       detail="$check: unhealthy (not running)"
     fi
@@ -1202,7 +1405,7 @@ do_status() {
   done < <(components)
   for check in database redis; do
     if { [[ "$check" == database ]] && ((!EMBEDDED_DB)); } || { [[ "$check" == redis ]] && ((!EMBEDDED_REDIS)); }; then
-      detail="$(wharf_cli health "$check" --config "$RUN_CONFIG" 2>&1 | head -n 1 || true)"
+      detail="$(service_cli health "$check" --config "$RUN_CONFIG" 2>&1 | head -n 1 || true)"
       if [[ "$detail" == "$check: healthy"* ]]; then health=healthy; else health=unhealthy && all_ok=1; fi
       printf '%-11s %-8s %-8s %-9s %s\n' "$check" external - "$health" "${detail#*: }"
     fi
@@ -1240,13 +1443,33 @@ public_summary() {
   if ((!SYSTEMD)); then detail "Logs:            $LOG_DIR"; fi
 }
 
+# install.sh's records for this data_volume: $STATE_ROOT/<id> (0700, root), the id derived from the path.
+STATE_DIR=''
+state_directory() {
+  STATE_DIR="$STATE_ROOT/$(printf '%s' "$DV" | sha256sum | cut -c 1-16)"
+  install -d -m 0700 -o root -g root -- "$STATE_ROOT" "$STATE_DIR"
+}
+
+# Takes the lock in file $1 on file descriptor $2 (8 or 9), or stops with the message given.
+take_lock() {
+  local file=$1 fd=$2
+  shift 2
+  [[ -e "$file" ]] || (umask 077 && : >>"$file")
+  if ((fd == 8)); then exec 8<"$file"; else exec 9<"$file"; fi
+  flock -n "$fd" || die "$@"
+}
+
+# One install.sh at a time per checkout, taken before the build: two runs never build in one checkout at once.
+lock_checkout() {
+  install -d -m 0700 -o root -g root -- "$STATE_ROOT"
+  take_lock "$STATE_ROOT/checkout-$(printf '%s' "$ROOT" | sha256sum | cut -c 1-16).lock" 8 \
+    "another install.sh is working with $ROOT" 'wait for it to finish, then run this command again'
+}
+
 # One install.sh at a time per data volume: two runs would start the same services twice.
 lock_data_volume() {
-  local lock
-  lock="/run/lock/wharf-install-$(printf '%s' "$DV" | sha256sum | cut -c 1-16).lock"
-  [[ -d /run/lock ]] || lock="/tmp/${lock##*/}"
-  exec 9>"$lock"
-  flock -n 9 || die "another install.sh is working on $DV" 'wait for it to finish, then run this command again'
+  state_directory
+  take_lock "$STATE_DIR/lock" 9 "another install.sh is working on $DV" 'wait for it to finish, then run this command again'
 }
 
 # An embedded PostgreSQL or Redis that harbor.yml no longer uses (external_* was set since) is stopped; its data
@@ -1298,6 +1521,7 @@ do_install() {
 check_node
 case "$ACTION" in
   install)
+    lock_checkout
     build_workspace
     do_install
     ;;
@@ -1312,7 +1536,7 @@ case "$ACTION" in
     [[ -f "$CLI" ]] || die "$CLI does not exist" 'Wharf was never built here: run ./install.sh first'
     [[ -r "$CONFIG" ]] || die "$CONFIG does not exist or cannot be read" 'give the harbor.yml Wharf was installed with: --config FILE'
     load_settings
-    if [[ ! -f "$RUN_CONFIG" ]]; then
+    if ! getent passwd "$SERVICE_USER" >/dev/null || ! as_service_user test -f "$RUN_CONFIG" 2>/dev/null; then
       [[ "$ACTION" == stop ]] && { info "Wharf is not installed in $DV; nothing to stop"; exit 0; }
       die "Wharf is not installed in $DV" 'run ./install.sh to install it'
     fi

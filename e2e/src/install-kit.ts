@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,6 +69,11 @@ function createLiveInstalls(): Set<string> {
     }
   });
   return configs;
+}
+
+/** Where install.sh keeps its records (fingerprints, lock) of a data volume: named after a hash of its path. */
+export function installStateDirectory(dataVolume: string): string {
+  return join('/var/lib/wharf-install', createHash('sha256').update(dataVolume).digest('hex').slice(0, 16));
 }
 
 /** Runs install.sh from the checkout; resolves with its exit code and output. */
@@ -187,6 +192,8 @@ export async function installWharf(options: InstallOptions = {}): Promise<Instal
     const stopped = await run(['--stop']);
     liveInstalls.delete(configFile);
     await rm(dir, { recursive: true, force: true });
+    // install.sh's own records of this data volume (root's, outside it).
+    await rm(installStateDirectory(dataVolume), { recursive: true, force: true });
     if (stopped.code !== 0) throw new Error(`stopping Wharf failed: ${describeRun(stopped)}`);
   };
 

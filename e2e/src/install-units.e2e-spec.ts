@@ -92,7 +92,8 @@ describe('install.sh --print-units: the systemd units of a host with systemd', (
         restart: 'always',
         noNewPrivileges: 'yes',
         protectSystem: 'strict',
-        privateTmp: 'yes',
+        // A private /tmp would hide the checkout itself when it lives under /tmp (as a CI clone may).
+        privateTmp: /^\/(var\/)?tmp\//.test(repoRoot()) ? undefined : 'yes',
         capabilities: '',
         wantedBy: 'multi-user.target',
       });
@@ -112,10 +113,14 @@ describe('install.sh --print-units: the systemd units of a host with systemd', (
   });
 
   it('runs each program with the copy of harbor.yml under data_volume, quoting paths with spaces', () => {
-    const cli = join(repoRoot(), 'apps/cli/dist/main.js');
+    // The launcher runs node (named by WHARF_NODE) with the flags the servers are tuned for.
+    const launcher = join(repoRoot(), 'apps/cli/bin/wharf');
     const core = parseUnit(embedded.get('wharf-core.service')!);
-    expect(value(core, 'Service', 'ExecStart')).toMatch(
-      new RegExp(`^"[^"]+/node" "${cli}" "start" "core" "--config" "/srv/wharf data/config/harbor.yml"$`),
+    expect(value(core, 'Service', 'ExecStart')).toBe(
+      `"${launcher}" "start" "core" "--config" "/srv/wharf data/config/harbor.yml"`,
+    );
+    expect(value(core, 'Service', 'Environment')?.split('\n')).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^"WHARF_NODE=\/[^"]*\/node"$/)]),
     );
     expect(value(core, 'Service', 'ReadWritePaths')).toBe('"/srv/wharf data" "/srv/wharf data/registry"');
     const postgresql = parseUnit(embedded.get('wharf-postgresql.service')!);

@@ -1,9 +1,29 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { copyFile, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  copyFile,
+  lchown,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readFile,
+  readdir,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestImageLayout, buildImageLayout } from '@wharf/testkit';
-import { type InstalledWharf, installWharf } from './install-kit.js';
+import {
+  type InstalledWharf,
+  describeRun,
+  installStateDirectory,
+  installWharf,
+  runInstallScript,
+  toYaml,
+} from './install-kit.js';
 import { Skopeo } from './support/clients.js';
 import { sha256 } from './support/http.js';
 import { e2eTarget } from './support/target.js';
@@ -241,6 +261,94 @@ describeInstall('install.sh on this host: embedded PostgreSQL and Redis, supervi
       () => 'refused',
     );
     expect(ping).toBe('refused');
+  });
+
+  it('follows no link the service user plants under data_volume: root-owned files stay as they were', async () => {
+    // Everything is stopped (previous test): this run writes the configuration files and starts every component.
+    const owner = await stat(wharf.dataVolume);
+    const target = join(wharf.dir, 'root-owned.txt');
+    await writeFile(target, 'root only\n', { mode: 0o600 });
+    const readable = join(wharf.dir, 'root-owned-readable.txt');
+    await writeFile(readable, 'root, readable\n', { mode: 0o644 });
+    const planted = new Map([
+      [join(wharf.dataVolume, 'run', 'core.supervisor.out'), target],
+      [join(wharf.dataVolume, 'run', 'postgresql.supervisor.out'), readable],
+      [join(wharf.dataVolume, 'run', 'core.fingerprint'), target],
+      [join(wharf.dataVolume, 'redis', 'redis.conf'), readable],
+      [join(wharf.dataVolume, 'database', 'wharf.conf'), target],
+      [join(wharf.dataVolume, 'config', 'harbor.yml'), readable],
+    ]);
+    for (const [link, to] of planted) {
+      await rm(link, { force: true });
+      await symlink(to, link);
+      // Planted by the service user, which owns data_volume.
+      await lchown(link, owner.uid, owner.gid);
+    }
+
+    await wharf.reinstall();
+
+    for (const [file, content] of [
+      [target, 'root only\n'],
+      [readable, 'root, readable\n'],
+    ]) {
+      const info = await stat(file);
+      expect({
+        file,
+        content: await readFile(file, 'utf8'),
+        uid: info.uid,
+        mode: (info.mode & 0o777).toString(8),
+      }).toEqual({ file, content, uid: 0, mode: file === target ? '600' : '644' });
+    }
+    for (const link of planted.keys()) {
+      const info = await lstat(link).catch(() => undefined);
+      expect({ link, symbolicLink: info?.isSymbolicLink() ?? false }).toEqual({ link, symbolicLink: false });
+    }
+    expect(await readFile(join(wharf.dataVolume, 'config', 'harbor.yml'), 'utf8')).toBe(
+      await readFile(wharf.configFile, 'utf8'),
+    );
+    expect((await wharf.run(['--status'])).code).toBe(0);
+  });
+
+  it("refuses to take over a directory that is not Wharf's, or a system directory, and changes nothing", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'wharf-e2e-foreign-'));
+    await chmod(dir, 0o755);
+    try {
+      const foreign = join(dir, 'foreign');
+      await mkdir(foreign, { mode: 0o755 });
+      await writeFile(join(foreign, 'somebody-elses.txt'), 'keep\n', { mode: 0o644 });
+      const base = {
+        hostname: '127.0.0.1',
+        harbor_admin_password: 'Adm1n-Passw0rd',
+        database: { password: 'db-secret' },
+        log: { local: { location: join(dir, 'log') } },
+      };
+      for (const [dataVolume, message] of [
+        [foreign, 'holds files that Wharf did not make there'],
+        ['//', 'data_volume is /, a system directory'],
+        [`${dir}/../../etc`, 'data_volume is /etc, a system directory'],
+        [join(dir, "it's"), 'contains a quote'],
+      ]) {
+        const file = join(dir, 'harbor.yml');
+        await writeFile(file, toYaml({ ...base, data_volume: dataVolume }), { mode: 0o600 });
+        const run = await runInstallScript(['--config', file, '--skip-build'], 120_000);
+        const refused = run.code === 1 && run.stderr.includes(message);
+        expect({ dataVolume, refused, output: refused ? '' : describeRun(run) }).toEqual({
+          dataVolume,
+          refused: true,
+          output: '',
+        });
+        expect(run.stdout).not.toContain('handing');
+      }
+      const info = await stat(foreign);
+      expect({ uid: info.uid, mode: (info.mode & 0o777).toString(8) }).toEqual({ uid: 0, mode: '755' });
+      expect((await stat(join(foreign, 'somebody-elses.txt'))).uid).toBe(0);
+      expect((await stat('/etc')).uid).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+      for (const refused of [join(dir, 'foreign'), '/', '/etc']) {
+        await rm(installStateDirectory(refused), { recursive: true, force: true });
+      }
+    }
   });
 
   it('starts again after --stop with the data of before, portal sessions included', async () => {

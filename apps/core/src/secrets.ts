@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { constants } from 'node:fs';
+import { type FileHandle, chmod, link, mkdir, open, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { SIGNING_KEY_FILE, type SigningKey, loadOrCreateSigningKey } from '@wharf/auth';
 import { type WharfConfig, embeddedRedisPasswordFile } from '@wharf/config';
 
@@ -24,27 +25,91 @@ export function secretDirectory(dataVolume: string): string {
   return join(dataVolume, 'secret');
 }
 
-/**
- * A random key of KEY_BYTES bytes, written as hex into `file` (mode 0600) unless the file exists. Never overwrites:
- * 'wx' fails when another process wrote first, and then both read the winner's key.
- */
-async function loadOrCreateHexKey(file: string): Promise<{ key: Buffer; created: boolean }> {
-  let created = false;
+function isErrno(error: unknown, ...codes: string[]): boolean {
+  if (typeof error !== 'object' || error === null || !('code' in error)) return false;
+  return typeof error.code === 'string' && codes.includes(error.code);
+}
+
+/** The key in `file`, or undefined when there is no file. Refuses a key that others may read, or that is no key. */
+async function readHexKey(file: string): Promise<Buffer | undefined> {
+  let handle: FileHandle;
   try {
-    await writeFile(file, randomBytes(KEY_BYTES).toString('hex'), { mode: 0o600, flag: 'wx' });
-    created = true;
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    if (isErrno(error, 'ENOENT')) return undefined;
+    if (isErrno(error, 'ELOOP'))
+      throw new Error(`${file} is a symbolic link; a secret must be a regular file`, { cause: error });
+    throw error;
   }
-  const mode = (await stat(file)).mode & 0o077;
-  if (mode !== 0) {
-    throw new Error(`${file} is readable by other users (mode ${mode.toString(8)}); run chmod 600 ${file}`);
+  let text: string;
+  try {
+    // fstat of the opened file, so the checked file is the one read.
+    const stats = await handle.stat();
+    if (!stats.isFile()) throw new Error(`${file} is not a regular file`);
+    const mode = stats.mode & 0o077;
+    if (mode !== 0) {
+      throw new Error(`${file} is readable by other users (mode ${mode.toString(8)}); run chmod 600 ${file}`);
+    }
+    text = (await handle.readFile('utf8')).trim();
+  } finally {
+    await handle.close();
   }
-  const text = (await readFile(file, 'utf8')).trim();
   const key = Buffer.from(text, 'hex');
   if (!/^[0-9a-f]+$/i.test(text) || key.length < KEY_BYTES) {
     throw new Error(`${file} does not hold a ${KEY_BYTES}-byte hex key; delete it to generate a new one`);
   }
+  return key;
+}
+
+/** Creates `file` (0600) with `content`, or returns false when it exists. */
+async function writeNewFile(file: string, content: string): Promise<boolean> {
+  let handle: FileHandle;
+  try {
+    handle = await open(file, 'wx', 0o600);
+  } catch (error) {
+    if (isErrno(error, 'EEXIST')) return false;
+    throw error;
+  }
+  try {
+    await handle.writeFile(content, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return true;
+}
+
+/**
+ * Publishes `content` at `file` unless something is there already, never overwriting: written whole and synced to a
+ * private temporary file (0600) in the same directory first, then hard-linked to its name, so no reader ever sees
+ * an empty or partial key, and a crash leaves at worst a stray temporary file. False when another process won.
+ */
+async function publishExclusively(file: string, content: string): Promise<boolean> {
+  const temporary = join(dirname(file), `.${basename(file)}.${randomBytes(8).toString('hex')}.tmp`);
+  await writeNewFile(temporary, content);
+  try {
+    await link(temporary, file);
+    return true;
+  } catch (error) {
+    if (isErrno(error, 'EEXIST')) return false;
+    if (!isErrno(error, 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS')) throw error;
+    // A file system without hard links: an exclusive create still never overwrites, only loses all-or-nothing.
+    return writeNewFile(file, content);
+  } finally {
+    await unlink(temporary).catch(() => undefined);
+  }
+}
+
+/**
+ * A random key of KEY_BYTES bytes, kept as hex in `file` (mode 0600). Created once: when several processes start
+ * together, one publishes its key and every other reads that one back.
+ */
+async function loadOrCreateHexKey(file: string): Promise<{ key: Buffer; created: boolean }> {
+  const existing = await readHexKey(file);
+  if (existing !== undefined) return { key: existing, created: false };
+  const created = await publishExclusively(file, randomBytes(KEY_BYTES).toString('hex'));
+  const key = await readHexKey(file);
+  if (key === undefined) throw new Error(`${file} disappeared while it was being created`);
   return { key, created };
 }
 

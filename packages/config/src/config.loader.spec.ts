@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -446,6 +447,28 @@ describe('embedded Redis', () => {
         `cannot read the embedded Redis password ${embeddedRedisPasswordFile(unreadable.dataVolume)} (EISDIR)`,
       ),
     ]);
+  });
+
+  it('never reads the password through a symbolic link, nor from a FIFO or an oversized file', () => {
+    const linked = configIn('linked');
+    const elsewhere = join(linked.dataVolume, 'elsewhere');
+    writeFileSync(elsewhere, 'not-the-password');
+    mkdirSync(join(linked.dataVolume, 'secret'), { recursive: true, mode: 0o700 });
+    symlinkSync(elsewhere, embeddedRedisPasswordFile(linked.dataVolume));
+    const loadedLinked = loadConfig(linked.file, {});
+    expect(loadedLinked.config.redis.password).toBeUndefined();
+    expect(loadedLinked.warnings).toEqual([expect.stringContaining('(ELOOP)')]);
+
+    const fifo = configIn('fifo');
+    mkdirSync(join(fifo.dataVolume, 'secret'), { recursive: true, mode: 0o700 });
+    execFileSync('mkfifo', [embeddedRedisPasswordFile(fifo.dataVolume)]);
+    const loadedFifo = loadConfig(fifo.file, {});
+    expect(loadedFifo.config.redis.password).toBeUndefined();
+    expect(loadedFifo.warnings).toEqual([expect.stringContaining('(ENOTREGULAR)')]);
+
+    const big = configIn('big');
+    writePassword(big.dataVolume, 'a'.repeat(5000));
+    expect(loadConfig(big.file, {}).warnings).toEqual([expect.stringContaining('(EFBIG)')]);
   });
 });
 

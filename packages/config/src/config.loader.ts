@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Document, isAlias, isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
 import { type z } from 'zod';
@@ -41,11 +41,38 @@ export function loadConfig(file: string, env: Env = process.env): LoadedConfig {
   return loaded.config.redis.external ? loaded : withEmbeddedRedisPassword(loaded);
 }
 
+const MAX_SECRET_BYTES = 4096;
+
+/**
+ * A small secret file, trimmed. Never through a symbolic link (ELOOP), never anything but a regular file (a FIFO
+ * would block, a device would never end): the file lies under data_volume, which the service user controls, and the
+ * reader may be root.
+ */
+function readSecretFile(file: string): string {
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    const stats = fstatSync(fd);
+    if (stats.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    if (!stats.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOTREGULAR' });
+    const buffer = Buffer.alloc(MAX_SECRET_BYTES + 1);
+    let length = 0;
+    for (;;) {
+      const read = readSync(fd, buffer, length, buffer.length - length, null);
+      if (read === 0) break;
+      length += read;
+      if (length > MAX_SECRET_BYTES) throw Object.assign(new Error('larger than a secret'), { code: 'EFBIG' });
+    }
+    return buffer.subarray(0, length).toString('utf8').trim();
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function withEmbeddedRedisPassword(loaded: LoadedConfig): LoadedConfig {
   const file = embeddedRedisPasswordFile(loaded.config.dataVolume);
   let password: string;
   try {
-    password = readFileSync(file, 'utf8').trim();
+    password = readSecretFile(file);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     // Before install.sh has prepared the data volume there is no password, and the embedded Redis has none either.

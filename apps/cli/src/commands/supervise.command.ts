@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
@@ -60,6 +61,18 @@ export function registerSuperviseCommand(program: Command): void {
       const log = new RotatingLog(options.logFile, {
         maxBytes: options.rotateSize,
         keep: options.rotateCount,
+        // Reported on the supervisor's own standard error (install.sh keeps it in <run-dir>/<name>.supervisor.out).
+        onError: (error) => {
+          const message =
+            error === undefined
+              ? `${options.logFile}: writing works again\n`
+              : `${options.logFile}: cannot write the log (${error.message}); output is dropped until it works again\n`;
+          try {
+            writeSync(2, `wharf supervise ${options.name}: ${message}`);
+          } catch {
+            // Nowhere left to say it.
+          }
+        },
       });
       const supervisor = supervise({
         name: options.name,

@@ -1,8 +1,9 @@
+import * as fs from 'node:fs';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { RotatingLog } from './rotating-log.js';
+import { type LogFs, RotatingLog } from './rotating-log.js';
 
 describe('RotatingLog', () => {
   let dir: string;
@@ -60,6 +61,84 @@ describe('RotatingLog', () => {
     log.close();
     expect(read('core.log.1')).toBe('x');
     expect(read('core.log')).toBe('a long chunk without a line break');
+  });
+
+  it('survives the file being removed between writes, and starts a new one at its path', () => {
+    const errors: (Error | undefined)[] = [];
+    const log = new RotatingLog(path, { maxBytes: 20, keep: 2, onError: (error) => errors.push(error) });
+    log.write('aaaaaaaaaaaaaaa\n');
+    rmSync(path);
+    // Past the size: the rotation finds no file to rename.
+    expect(() => log.write('bbbbbbbbbbbbbbb\n')).not.toThrow();
+    log.write('ccc\n');
+    log.close();
+    expect(read('core.log')).toBe('bbbbbbbbbbbbbbb\nccc\n');
+    expect(errors).toEqual([]);
+  });
+
+  it('survives its directory being removed, and writes again once the directory is back', () => {
+    const errors: (NodeJS.ErrnoException | undefined)[] = [];
+    const log = new RotatingLog(path, { maxBytes: 10, keep: 1, onError: (error) => errors.push(error) });
+    log.write('aaaaaaa\n');
+    rmSync(dir, { recursive: true });
+    expect(() => log.write('bbbbbbb\n')).not.toThrow();
+    expect(() => log.write('ccccccc\n')).not.toThrow();
+    fs.mkdirSync(dir);
+    log.write('ddddddd\n');
+    log.close();
+    expect(read('core.log')).toBe('ddddddd\n');
+    expect(errors.map((error) => error?.code)).toEqual(['ENOENT', undefined]);
+  });
+
+  /** A test double of node:fs whose writeSync fails with ENOSPC while `full` is set, like a full disk. */
+  function fullDiskFs(): LogFs & { full: boolean } {
+    const double = {
+      ...fs,
+      full: false,
+      writeSync: ((...args: Parameters<typeof fs.writeSync>) => {
+        if (double.full) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+        return (fs.writeSync as (...a: unknown[]) => number)(...args);
+      }) as typeof fs.writeSync,
+    };
+    return double;
+  }
+
+  it('drops what it cannot write on a full disk, reports it once, and goes on when there is space again', () => {
+    const failingFs = fullDiskFs();
+    const errors: (Error | undefined)[] = [];
+    const log = new RotatingLog(path, {
+      maxBytes: 100,
+      keep: 1,
+      fs: failingFs,
+      onError: (error) => errors.push(error),
+    });
+    log.write('before\n');
+    failingFs.full = true;
+    expect(() => log.write('lost 1\n')).not.toThrow();
+    expect(() => log.write('lost 2\n')).not.toThrow();
+    failingFs.full = false;
+    log.write('after\n');
+    log.close();
+    expect(read('core.log')).toBe('before\nafter\n');
+    expect(errors.map((error) => error?.message)).toEqual(['ENOSPC: no space left on device, write', undefined]);
+  });
+
+  it('keeps logging when a report of a failure itself throws', () => {
+    const failingFs = fullDiskFs();
+    const log = new RotatingLog(path, {
+      maxBytes: 100,
+      keep: 1,
+      fs: failingFs,
+      onError: () => {
+        throw new Error('stderr is gone too');
+      },
+    });
+    failingFs.full = true;
+    expect(() => log.write('lost\n')).not.toThrow();
+    failingFs.full = false;
+    log.write('kept\n');
+    log.close();
+    expect(read('core.log')).toBe('kept\n');
   });
 
   it('refuses nonsensical limits', () => {

@@ -70,6 +70,36 @@ describe('supervise', () => {
   };
   const logText = () => readFileSync(join(dir, 'child.log'), 'utf8');
 
+  it('keeps supervising when its log is removed, and logs to a new file at the same path', async () => {
+    log.close();
+    // Rotates after every line or two, so a removed file is noticed at once.
+    log = new RotatingLog(join(dir, 'child.log'), { maxBytes: 64, keep: 2 });
+    start('let n = 0; setInterval(() => console.log(`line ${n++} of the child`), 20);');
+    await until('the first lines', () => (logText().includes('line 1 of') ? true : undefined));
+    rmSync(join(dir, 'child.log'));
+    rmSync(join(dir, 'child.log.1'), { force: true });
+    await until('a new log file', () => (existsSync(join(dir, 'child.log')) ? true : undefined));
+    const pid = pidFile();
+    expect(pid !== undefined && alive(pid)).toBe(true);
+    await until('more lines in the new file', () => (/line \d+ of the child/.test(logText()) ? true : undefined));
+  });
+
+  it('keeps supervising and restarting when every write to its log fails', async () => {
+    /** A test double of the log that fails on every write, like a full disk. */
+    const failingLog = {
+      write: () => {
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      },
+    } as unknown as RotatingLog;
+    const running = start('console.log("output nobody can keep"); setTimeout(() => process.exit(3), 50);', {
+      log: failingLog,
+    });
+    const first = await until('the first child', () => running.childPid);
+    await until('a restarted child', () =>
+      running.childPid !== undefined && running.childPid !== first ? running.childPid : undefined,
+    );
+  });
+
   it('writes both pid files and the output of the child to the log', async () => {
     const running = start('console.log("out line"); console.error("err line"); setInterval(() => {}, 1000);');
     const pid = await until('the child pid file', pidFile);

@@ -40,6 +40,14 @@ function writePidFile(path: string, pid: number): void {
   renameSync(temporary, path);
 }
 
+function removePidFile(path: string): void {
+  try {
+    rmSync(path, { force: true });
+  } catch {
+    // A pid file that cannot be removed names a process that no longer runs; readers check that it is alive.
+  }
+}
+
 /**
  * Runs one command, restarts it whenever it exits (after a delay that grows while it keeps failing quickly), and
  * stops it on request. Pid files name the supervisor and the current child, so status and stop tools can find them.
@@ -56,6 +64,15 @@ export function supervise(options: SupervisorOptions): Supervisor {
   let finish: () => void = () => undefined;
   const done = new Promise<void>((resolve) => (finish = resolve));
 
+  // The log never throws (RotatingLog drops what it cannot write); this guard keeps it so for any other log.
+  const writeLog = (chunk: Buffer | string) => {
+    try {
+      options.log.write(chunk);
+    } catch {
+      // Losing a log line must never end supervision.
+    }
+  };
+
   const note = (level: 'info' | 'warn' | 'error', msg: string, extra: Record<string, unknown> = {}) => {
     const numeric = { info: 30, warn: 40, error: 50 }[level];
     const line = {
@@ -65,7 +82,7 @@ export function supervise(options: SupervisorOptions): Supervisor {
       name: 'wharf-supervisor',
       component: options.name,
     };
-    options.log.write(`${JSON.stringify({ ...line, ...extra, msg })}\n`);
+    writeLog(`${JSON.stringify({ ...line, ...extra, msg })}\n`);
   };
 
   const launch = () => {
@@ -76,8 +93,8 @@ export function supervise(options: SupervisorOptions): Supervisor {
       env: options.env ?? process.env,
     });
     child = started;
-    started.stdout?.on('data', (chunk: Buffer) => options.log.write(chunk));
-    started.stderr?.on('data', (chunk: Buffer) => options.log.write(chunk));
+    started.stdout?.on('data', writeLog);
+    started.stderr?.on('data', writeLog);
     let settled = false;
     let resolveExit: () => void = () => undefined;
     childExited = new Promise<void>((resolve) => (resolveExit = resolve));
@@ -85,7 +102,7 @@ export function supervise(options: SupervisorOptions): Supervisor {
       if (settled) return;
       settled = true;
       child = undefined;
-      rmSync(options.pidFile, { force: true });
+      removePidFile(options.pidFile);
       resolveExit();
       if (stopping) {
         note('info', `${options.name} stopped (${description})`);
@@ -106,7 +123,11 @@ export function supervise(options: SupervisorOptions): Supervisor {
       onEnd(signal === null ? `exited with code ${code}` : `was killed by ${signal}`),
     );
     if (started.pid !== undefined) {
-      writePidFile(options.pidFile, started.pid);
+      try {
+        writePidFile(options.pidFile, started.pid);
+      } catch (error) {
+        note('error', `cannot write the pid file ${options.pidFile}: ${(error as Error).message}`);
+      }
       note('info', `started ${options.name}`, { childPid: started.pid });
     }
   };
@@ -125,8 +146,8 @@ export function supervise(options: SupervisorOptions): Supervisor {
         await childExited;
         clearTimeout(killTimer);
       }
-      rmSync(options.pidFile, { force: true });
-      rmSync(options.supervisorPidFile, { force: true });
+      removePidFile(options.pidFile);
+      removePidFile(options.supervisorPidFile);
       finish();
     })();
     return stopping;
