@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { type FileHandle, chmod, link, mkdir, open, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { SIGNING_KEY_FILE, type SigningKey, loadOrCreateSigningKey } from '@wharf/auth';
+import { type FileHandle, chmod, mkdir, open, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SIGNING_KEY_FILE, type SigningKey, isErrno, loadOrCreateSigningKey, publishSecretFile } from '@wharf/auth';
 import { type WharfConfig, embeddedRedisPasswordFile } from '@wharf/config';
 
 /** Secrets generated once, on first start, and kept under `<data_volume>/secret` readable by Wharf alone. */
@@ -23,11 +23,6 @@ const KEY_BYTES = 32;
 
 export function secretDirectory(dataVolume: string): string {
   return join(dataVolume, 'secret');
-}
-
-function isErrno(error: unknown, ...codes: string[]): boolean {
-  if (typeof error !== 'object' || error === null || !('code' in error)) return false;
-  return typeof error.code === 'string' && codes.includes(error.code);
 }
 
 /** The key in `file`, or undefined when there is no file. Refuses a key that others may read, or that is no key. */
@@ -61,45 +56,6 @@ async function readHexKey(file: string): Promise<Buffer | undefined> {
   return key;
 }
 
-/** Creates `file` (0600) with `content`, or returns false when it exists. */
-async function writeNewFile(file: string, content: string): Promise<boolean> {
-  let handle: FileHandle;
-  try {
-    handle = await open(file, 'wx', 0o600);
-  } catch (error) {
-    if (isErrno(error, 'EEXIST')) return false;
-    throw error;
-  }
-  try {
-    await handle.writeFile(content, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  return true;
-}
-
-/**
- * Publishes `content` at `file` unless something is there already, never overwriting: written whole and synced to a
- * private temporary file (0600) in the same directory first, then hard-linked to its name, so no reader ever sees
- * an empty or partial key, and a crash leaves at worst a stray temporary file. False when another process won.
- */
-async function publishExclusively(file: string, content: string): Promise<boolean> {
-  const temporary = join(dirname(file), `.${basename(file)}.${randomBytes(8).toString('hex')}.tmp`);
-  await writeNewFile(temporary, content);
-  try {
-    await link(temporary, file);
-    return true;
-  } catch (error) {
-    if (isErrno(error, 'EEXIST')) return false;
-    if (!isErrno(error, 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS')) throw error;
-    // A file system without hard links: an exclusive create still never overwrites, only loses all-or-nothing.
-    return writeNewFile(file, content);
-  } finally {
-    await unlink(temporary).catch(() => undefined);
-  }
-}
-
 /**
  * A random key of KEY_BYTES bytes, kept as hex in `file` (mode 0600). Created once: when several processes start
  * together, one publishes its key and every other reads that one back.
@@ -107,7 +63,7 @@ async function publishExclusively(file: string, content: string): Promise<boolea
 async function loadOrCreateHexKey(file: string): Promise<{ key: Buffer; created: boolean }> {
   const existing = await readHexKey(file);
   if (existing !== undefined) return { key: existing, created: false };
-  const created = await publishExclusively(file, randomBytes(KEY_BYTES).toString('hex'));
+  const created = await publishSecretFile(file, randomBytes(KEY_BYTES).toString('hex'));
   const key = await readHexKey(file);
   if (key === undefined) throw new Error(`${file} disappeared while it was being created`);
   return { key, created };

@@ -4,3 +4,4 @@ export * from './password.js';
 export * from './robot-secret.js';
 export * from './scope.js';
 export * from './registry-token.js';
+export { isErrno, publishSecretFile } from './secret-file.js';

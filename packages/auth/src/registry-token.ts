@@ -6,9 +6,10 @@ import {
   randomBytes,
   type KeyObject,
 } from 'node:crypto';
-import { type FileHandle, link, mkdir, open, unlink } from 'node:fs/promises';
+import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
+import { isErrno, publishSecretFile } from './secret-file.js';
 
 /** Name of the key file inside the key directory. */
 export const SIGNING_KEY_FILE = 'token_signing_key.pem';
@@ -78,11 +79,6 @@ export function libtrustKeyId(publicKey: KeyObject): string {
 }
 
 // Structural rather than `instanceof Error`: errors from another realm (a vm context) are still errno errors.
-function isErrno(error: unknown, ...codes: string[]): boolean {
-  if (typeof error !== 'object' || error === null || !('code' in error)) return false;
-  return typeof error.code === 'string' && codes.includes(error.code);
-}
-
 function signingKeyFromPem(pem: string, path: string): SigningKey {
   let privateKey: KeyObject;
   try {
@@ -128,55 +124,6 @@ async function readKeyFile(path: string): Promise<string | undefined> {
   }
 }
 
-async function writeNewFile(path: string, content: string): Promise<void> {
-  const handle = await open(path, 'wx', 0o600);
-  try {
-    await handle.writeFile(content, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  let handle: FileHandle | undefined;
-  try {
-    handle = await open(dir, 'r');
-    await handle.sync();
-  } catch {
-    // Not every platform can fsync a directory; the key file itself is already on disk.
-  } finally {
-    await handle?.close();
-  }
-}
-
-/**
- * Publishes `content` at `path` only if nothing is there yet, never overwriting: written whole to a private temporary
- * file first, then hard-linked into place, so no reader ever sees a partial key. Returns false when another process
- * published first.
- */
-async function publishExclusively(dir: string, path: string, content: string): Promise<boolean> {
-  const temporary = join(dir, `.${SIGNING_KEY_FILE}.${randomBytes(8).toString('hex')}.tmp`);
-  await writeNewFile(temporary, content);
-  try {
-    await link(temporary, path);
-  } catch (error) {
-    if (isErrno(error, 'EEXIST')) return false;
-    if (!isErrno(error, 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS')) throw error;
-    // Filesystems without hard links: exclusive create still never overwrites, only loses all-or-nothing.
-    try {
-      await writeNewFile(path, content);
-    } catch (fallbackError) {
-      if (isErrno(fallbackError, 'EEXIST')) return false;
-      throw fallbackError;
-    }
-  } finally {
-    await unlink(temporary).catch(() => undefined);
-  }
-  await syncDirectory(dir);
-  return true;
-}
-
 function generatePem(): Promise<string> {
   return new Promise((resolve, reject) => {
     generateKeyPair('ec', { namedCurve: 'P-256' }, (error, _publicKey, privateKey) =>
@@ -196,7 +143,7 @@ export async function loadOrCreateSigningKey(dir: string): Promise<SigningKey> {
   const existing = await readKeyFile(path);
   if (existing !== undefined) return signingKeyFromPem(existing, path);
   const pem = await generatePem();
-  if (await publishExclusively(dir, path, pem)) return signingKeyFromPem(pem, path);
+  if (await publishSecretFile(path, pem)) return signingKeyFromPem(pem, path);
   const winner = await readKeyFile(path);
   if (winner === undefined) throw new Error(`token signing key ${path} vanished while being created`);
   return signingKeyFromPem(winner, path);
