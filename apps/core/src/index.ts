@@ -1,2 +1,2 @@
 export * from './core.server.js';
-export { type PreparedSecret, prepareSecrets, secretDirectory } from './secrets.js';
+export { type PreparedSecret, prepareSecrets } from './secrets.js';

@@ -13,7 +13,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { loadCoreSecrets, prepareSecrets, secretDirectory } from './secrets.js';
+import { secretDirectory } from '@wharf/config';
+import { loadCoreSecrets, prepareSecrets } from './secrets.js';
 
 describe('secrets under <data_volume>/secret', () => {
   let dataVolume: string;

@@ -3,7 +3,7 @@ import { constants } from 'node:fs';
 import { type FileHandle, chmod, mkdir, open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SIGNING_KEY_FILE, type SigningKey, isErrno, loadOrCreateSigningKey, publishSecretFile } from '@wharf/auth';
-import { type WharfConfig, embeddedRedisPasswordFile } from '@wharf/config';
+import { type WharfConfig, embeddedRedisPasswordFile, secretDirectory } from '@wharf/config';
 
 /** Secrets generated once, on first start, and kept under `<data_volume>/secret` readable by Wharf alone. */
 export interface CoreSecrets {
@@ -20,10 +20,6 @@ export interface PreparedSecret {
 }
 
 const KEY_BYTES = 32;
-
-export function secretDirectory(dataVolume: string): string {
-  return join(dataVolume, 'secret');
-}
 
 /** The key in `file`, or undefined when there is no file. Refuses a key that others may read, or that is no key. */
 async function readHexKey(file: string): Promise<Buffer | undefined> {

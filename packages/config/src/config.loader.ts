@@ -18,12 +18,17 @@ type Plain = string | Plain[] | { [key: string]: Plain };
 const ENV_PREFIX = 'WHARF__';
 const ENV_SEPARATOR = '__';
 
+/** `<data_volume>/secret`: the directory of every secret Wharf generates, readable by Wharf alone. */
+export function secretDirectory(dataVolume: string): string {
+  return join(dataVolume, 'secret');
+}
+
 /**
  * Where install.sh keeps the password of the embedded Redis: generated once, readable by Wharf alone. It is not in
  * harbor.yml, so nobody has to choose one, and it never leaves the host.
  */
 export function embeddedRedisPasswordFile(dataVolume: string): string {
-  return join(dataVolume, 'secret', 'redis.password');
+  return join(secretDirectory(dataVolume), 'redis.password');
 }
 
 /**

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ProjectRole, loadOrCreateSigningKey } from '@wharf/auth';
 import { decodeJwt, decodeProtectedHeader, importSPKI, jwtVerify } from 'jose';
 import { RegistryFixtures, grantedAccess } from '../registry/testing/registry-fixtures.js';
-import { secretDirectory } from '../secrets.js';
+import { secretDirectory } from '@wharf/config';
 import { type Credentials, type TestCore, startTestCore } from '../testing/test-core.js';
 
 describe('token service', () => {
