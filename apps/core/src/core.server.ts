@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
@@ -17,6 +16,7 @@ import { AppModule } from './app.module.js';
 import { STORAGE } from './constants.js';
 import { ApiErrorFilter } from './http/error.filter.js';
 import { registerPortal } from './http/portal.static.js';
+import { echoRequestId, requestId } from './http/request-id.js';
 import { ResponseInterceptor } from './http/response.interceptor.js';
 import { ValidationInterceptor } from './http/validation.interceptor.js';
 import { type MountedRegistry, isRegistryPath, mountRegistry } from './registry/registry.mount.js';
@@ -46,8 +46,6 @@ export interface CoreServerOptions {
 
 /** apps/portal/dist, seen from apps/core/dist (or apps/core/src when run from source). */
 const DEFAULT_PORTAL_DIR = fileURLToPath(new URL('../../portal/dist', import.meta.url));
-
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export function createRedis(config: WharfConfig): Redis {
   return new Redis({
@@ -84,10 +82,7 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
     const fastifyOptions: FastifyServerOptions = {
       logger: { level: config.log.level },
       logController: new LogController({ disableRequestLogging: true }),
-      genReqId: (request) => {
-        const given = request.headers['x-request-id'];
-        return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-      },
+      genReqId: requestId,
       bodyLimit: 4 * 1024 * 1024,
       routerOptions: { maxParamLength: 1024 },
       trustProxy: config.externalUrl !== undefined,
@@ -114,10 +109,7 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
         return server;
       },
     });
-    fastify.addHook('onRequest', (request, reply, done) => {
-      void reply.header('X-Request-Id', request.id);
-      done();
-    });
+    echoRequestId(fastify);
     await fastify.register(fastifyCookie);
     const portalDir = options.portalDir ?? DEFAULT_PORTAL_DIR;
     if (portalDir !== false) {

@@ -6,6 +6,7 @@ import { S3_MIN_PART_SIZE, type StorageDriver } from '@wharf/storage';
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { type DataSource } from 'typeorm';
+import { echoRequestId } from '../http/request-id.js';
 import { externalUrl } from '../urls.js';
 import { CoreAccessController } from './core-access.controller.js';
 import { ProjectQuotaPolicy } from './project-quota.policy.js';
@@ -62,11 +63,7 @@ export async function mountRegistry(
       return createServer();
     },
   });
-  // A callback hook, not an async one: a promise per request is measurable on the registry's hot path.
-  fastify.addHook('onRequest', (request, reply, done) => {
-    void reply.header('X-Request-Id', request.id);
-    done();
-  });
+  echoRequestId(fastify);
   const repository = new RegistryRepository(dataSource);
   const projects = new RegistryProjectRepository(dataSource);
   const tokens = await TokenAccessController.create({
