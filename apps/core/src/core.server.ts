@@ -7,7 +7,7 @@ import fastifyCookie from '@fastify/cookie';
 import { type INestApplication } from '@nestjs/common';
 import { NestFactory, Reflector } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { type WharfConfig } from '@wharf/config';
+import { type WharfConfig, redisConnection } from '@wharf/config';
 import { createDataSource, pendingMigrations } from '@wharf/db';
 import { createStorageDriver } from '@wharf/storage';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
@@ -49,11 +49,7 @@ const DEFAULT_PORTAL_DIR = fileURLToPath(new URL('../../portal/dist', import.met
 
 export function createRedis(config: WharfConfig): Redis {
   return new Redis({
-    host: config.redis.host,
-    port: config.redis.port,
-    username: config.redis.username,
-    password: config.redis.password,
-    db: config.redis.coreDb,
+    ...redisConnection(config, config.redis.coreDb),
     lazyConnect: true,
     maxRetriesPerRequest: 2,
     enableOfflineQueue: true,

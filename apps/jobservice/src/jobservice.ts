@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { type WharfConfig } from '@wharf/config';
+import { type WharfConfig, redisConnection } from '@wharf/config';
 import { createDataSource, pendingMigrations } from '@wharf/db';
 import { Redis } from 'ioredis';
 import { type Logger, pino } from 'pino';
@@ -46,11 +46,7 @@ function describeRedis(config: WharfConfig): string {
 function createRedis(config: WharfConfig, connectionName: string): Redis {
   return new Redis({
     connectionName,
-    host: config.redis.host,
-    port: config.redis.port,
-    username: config.redis.username,
-    password: config.redis.password,
-    db: config.redis.jobserviceDb,
+    ...redisConnection(config, config.redis.jobserviceDb),
     lazyConnect: true,
     connectTimeout: CONNECT_TIMEOUT_MS,
     // Commands fail fast while Redis is away; the next heartbeat tries again, and ioredis keeps reconnecting.

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { type WharfConfig } from '@wharf/config';
+import { type WharfConfig, redisConnection } from '@wharf/config';
 import { Redis } from 'ioredis';
 import { HEARTBEAT_KEY_PREFIX, type Heartbeat, heartbeatKey, parseHeartbeat } from './heartbeat.js';
 
@@ -12,11 +12,7 @@ export function localHeartbeatHost(): string {
 
 async function withRedis<T>(config: WharfConfig, db: number, use: (redis: Redis) => Promise<T>): Promise<T> {
   const redis = new Redis({
-    host: config.redis.host,
-    port: config.redis.port,
-    username: config.redis.username,
-    password: config.redis.password,
-    db,
+    ...redisConnection(config, db),
     lazyConnect: true,
     connectTimeout: PROBE_TIMEOUT_MS,
     commandTimeout: PROBE_TIMEOUT_MS,

@@ -273,3 +273,12 @@ function editDistance(a: string, b: string): number {
   }
   return rows[a.length][b.length];
 }
+
+/** How to reach Redis database `db` with these settings, in the shape Redis clients (ioredis) take. */
+export function redisConnection(
+  config: Pick<WharfConfig, 'redis'>,
+  db: number,
+): { host: string; port: number; username?: string; password?: string; db: number } {
+  const { host, port, username, password } = config.redis;
+  return { host, port, username, password, db };
+}
