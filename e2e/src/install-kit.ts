@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, repoRoot } from '@wharf/testkit';
+import { freePort, mergeDeep, repoRoot, toYaml } from '@wharf/testkit';
 
 /** What one run of install.sh printed, and how it ended. */
 export interface InstallRun {
@@ -108,29 +108,8 @@ export function describeRun(run: InstallRun): string {
   return `install.sh exited with ${run.code}\n--- stdout ---\n${run.stdout}\n--- stderr ---\n${run.stderr}`;
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function mergeDeep(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
-  const merged: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(over)) {
-    const current = merged[key];
-    merged[key] = isPlainObject(current) && isPlainObject(value) ? mergeDeep(current, value) : value;
-  }
-  return merged;
-}
-
-/** Block-style YAML with every scalar written as JSON, which YAML reads back unchanged. */
-export function toYaml(value: Record<string, unknown>, indent = ''): string {
-  let out = '';
-  for (const [key, item] of Object.entries(value)) {
-    if (item === undefined) continue;
-    if (isPlainObject(item)) out += `${indent}${key}:\n${toYaml(item, `${indent}  `)}`;
-    else out += `${indent}${key}: ${JSON.stringify(item)}\n`;
-  }
-  return out;
-}
+// harbor.yml files are written the way the test kit writes them.
+export { toYaml };
 
 async function distinctFreePorts(given: (number | undefined)[]): Promise<number[]> {
   const taken = new Set(given.filter((port): port is number => port !== undefined));

@@ -536,11 +536,12 @@ function validatePort(port: number): void {
   }
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function mergeDeep(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+/** `over` laid over `base`, object by object; anything else in `over` replaces what `base` has. */
+export function mergeDeep(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
   const merged: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(over)) {
     const current = merged[key];
@@ -553,7 +554,7 @@ function mergeDeep(base: Record<string, unknown>, over: Record<string, unknown>)
  * Block-style YAML for plain configuration objects. Scalars are written as JSON, which YAML reads
  * back unchanged, so paths and passwords with special characters need no extra quoting rules.
  */
-function toYaml(value: Record<string, unknown>, indent = ''): string {
+export function toYaml(value: Record<string, unknown>, indent = ''): string {
   let out = '';
   for (const [key, item] of Object.entries(value)) {
     if (item === undefined) continue;
