@@ -25,6 +25,44 @@ function FieldError({ id, text }: { id: string; text: string | undefined }) {
   ) : null;
 }
 
+/** A labelled text input with its error below it; `describedBy` names text that describes it too, e.g. a policy. */
+function TextField({
+  id,
+  label,
+  type,
+  autoComplete,
+  value,
+  onChange,
+  error,
+  describedBy,
+}: {
+  id: string;
+  label: string;
+  type: 'text' | 'email' | 'password';
+  autoComplete?: string;
+  value: string;
+  onChange: (value: string) => void;
+  error: string | undefined;
+  describedBy?: string;
+}) {
+  const described = [error ? `${id}-error` : '', describedBy ?? ''].filter(Boolean).join(' ');
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <input
+        id={id}
+        type={type}
+        autoComplete={autoComplete}
+        value={value}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={described || undefined}
+        onChange={(e) => onChange(e.target.value)}
+      />
+      <FieldError id={`${id}-error`} text={error} />
+    </div>
+  );
+}
+
 function ProfileForm({ user }: { user: CurrentUser }) {
   const api = useApi();
   const queryClient = useQueryClient();
@@ -72,32 +110,24 @@ function ProfileForm({ user }: { user: CurrentUser }) {
           The username cannot be changed.
         </span>
       </div>
-      <div className="field">
-        <label htmlFor="profile-email">Email</label>
-        <input
-          id="profile-email"
-          type="email"
-          autoComplete="email"
-          value={email}
-          aria-invalid={shown.email ? true : undefined}
-          aria-describedby={shown.email ? 'profile-email-error' : undefined}
-          onChange={(e) => setEmail(e.target.value)}
-        />
-        <FieldError id="profile-email-error" text={shown.email} />
-      </div>
-      <div className="field">
-        <label htmlFor="profile-realname">Full name</label>
-        <input
-          id="profile-realname"
-          type="text"
-          autoComplete="name"
-          value={realname}
-          aria-invalid={shown.realname ? true : undefined}
-          aria-describedby={shown.realname ? 'profile-realname-error' : undefined}
-          onChange={(e) => setRealname(e.target.value)}
-        />
-        <FieldError id="profile-realname-error" text={shown.realname} />
-      </div>
+      <TextField
+        id="profile-email"
+        label="Email"
+        type="email"
+        autoComplete="email"
+        value={email}
+        onChange={setEmail}
+        error={shown.email}
+      />
+      <TextField
+        id="profile-realname"
+        label="Full name"
+        type="text"
+        autoComplete="name"
+        value={realname}
+        onChange={setRealname}
+        error={shown.realname}
+      />
       <div className="field">
         <label htmlFor="profile-comment">Comment</label>
         <input
@@ -180,45 +210,34 @@ function PasswordForm({ user }: { user: CurrentUser }) {
       <p className="hint" id="password-policy">
         {PASSWORD_POLICY}
       </p>
-      <div className="field">
-        <label htmlFor="password-current">Current password</label>
-        <input
-          id="password-current"
-          type="password"
-          autoComplete="current-password"
-          value={current}
-          aria-invalid={shown.current ? true : undefined}
-          aria-describedby={shown.current ? 'password-current-error' : undefined}
-          onChange={(e) => setCurrent(e.target.value)}
-        />
-        <FieldError id="password-current-error" text={shown.current} />
-      </div>
-      <div className="field">
-        <label htmlFor="password-new">New password</label>
-        <input
-          id="password-new"
-          type="password"
-          autoComplete="new-password"
-          value={next}
-          aria-invalid={shown.next ? true : undefined}
-          aria-describedby={shown.next ? 'password-new-error password-policy' : 'password-policy'}
-          onChange={(e) => setNext(e.target.value)}
-        />
-        <FieldError id="password-new-error" text={shown.next} />
-      </div>
-      <div className="field">
-        <label htmlFor="password-confirm">Confirm new password</label>
-        <input
-          id="password-confirm"
-          type="password"
-          autoComplete="new-password"
-          value={confirm}
-          aria-invalid={shown.confirm ? true : undefined}
-          aria-describedby={shown.confirm ? 'password-confirm-error' : undefined}
-          onChange={(e) => setConfirm(e.target.value)}
-        />
-        <FieldError id="password-confirm-error" text={shown.confirm} />
-      </div>
+      <TextField
+        id="password-current"
+        label="Current password"
+        type="password"
+        autoComplete="current-password"
+        value={current}
+        onChange={setCurrent}
+        error={shown.current}
+      />
+      <TextField
+        id="password-new"
+        label="New password"
+        type="password"
+        autoComplete="new-password"
+        value={next}
+        onChange={setNext}
+        error={shown.next}
+        describedBy="password-policy"
+      />
+      <TextField
+        id="password-confirm"
+        label="Confirm new password"
+        type="password"
+        autoComplete="new-password"
+        value={confirm}
+        onChange={setConfirm}
+        error={shown.confirm}
+      />
       {change.isError ? (
         <p className="form-error" role="alert">
           {passwordErrorText(change.error)}

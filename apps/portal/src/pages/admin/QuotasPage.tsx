@@ -7,9 +7,9 @@ import { toPage, usePageParams } from '../../api/paging.js';
 import { useIsAdmin } from '../../api/session.js';
 import { type ItemOf, type ResponseOf } from '../../api/types.js';
 import { NotAllowed } from '../../components/Guards.js';
-import { Modal } from '../../components/Modal.js';
+import { FormDialog } from '../../components/FormDialog.js';
 import { PageHeader } from '../../components/PageHeader.js';
-import { Pagination } from '../../components/Pagination.js';
+import { PagedTable } from '../../components/PagedTable.js';
 import { QueryState } from '../../components/QueryState.js';
 import { QuotaBar } from '../../components/QuotaBar.js';
 import { useToast } from '../../components/Toast.js';
@@ -41,7 +41,6 @@ export function parseLimit(text: string, unit: StorageUnit): { bytes: number } |
 
 function EditQuotaDialog({ quota, onClose, onSaved }: { quota: Quota; onClose: () => void; onSaved: () => void }) {
   const api = useApi();
-  const formId = useId();
   const ids = { unlimited: useId(), amount: useId(), unit: useId() };
   const initial = quota.hard.storage < 0 ? { amount: 10, unit: 'GiB' as StorageUnit } : fromBytes(quota.hard.storage);
   const [unlimited, setUnlimited] = useState(quota.hard.storage < 0);
@@ -76,81 +75,67 @@ function EditQuotaDialog({ quota, onClose, onSaved }: { quota: Quota; onClose: (
   }
 
   return (
-    <Modal
+    <FormDialog
       title={`Quota of project ${quota.ref.name}`}
-      onClose={() => {
-        if (!busy) onClose();
-      }}
-      footer={
-        <>
-          <button type="button" className="button" onClick={onClose} disabled={busy}>
-            Cancel
-          </button>
-          <button type="submit" form={formId} className="button button-primary" disabled={busy}>
-            {busy ? 'Saving…' : 'OK'}
-          </button>
-        </>
-      }
+      submitLabel="OK"
+      busyLabel="Saving…"
+      onClose={onClose}
+      onSubmit={(e) => void submit(e)}
+      error={error}
+      busy={busy}
     >
-      <form id={formId} className="form" onSubmit={(e) => void submit(e)} noValidate>
-        <QuotaBar used={quota.used.storage} hard={quota.hard.storage} label={`Storage of project ${quota.ref.name}`} />
-        <div className="field field-inline">
+      <QuotaBar used={quota.used.storage} hard={quota.hard.storage} label={`Storage of project ${quota.ref.name}`} />
+      <div className="field field-inline">
+        <input
+          id={ids.unlimited}
+          type="checkbox"
+          checked={unlimited}
+          onChange={(e) => setUnlimited(e.target.checked)}
+        />
+        <label htmlFor={ids.unlimited}>No limit</label>
+      </div>
+      <div className="field">
+        <label htmlFor={ids.amount}>Storage limit</label>
+        <div className="field-row">
           <input
-            id={ids.unlimited}
-            type="checkbox"
-            checked={unlimited}
-            onChange={(e) => setUnlimited(e.target.checked)}
+            id={ids.amount}
+            type="number"
+            min={0}
+            step="any"
+            value={amount}
+            disabled={unlimited}
+            aria-invalid={submitted && problem ? true : undefined}
+            onChange={(e) => setAmount(e.target.value)}
           />
-          <label htmlFor={ids.unlimited}>No limit</label>
+          <label htmlFor={ids.unit} className="visually-hidden">
+            Unit
+          </label>
+          <select
+            id={ids.unit}
+            value={unit}
+            disabled={unlimited}
+            onChange={(e) => setUnit(e.target.value as StorageUnit)}
+          >
+            {STORAGE_UNITS.map((u) => (
+              <option key={u} value={u}>
+                {u}
+              </option>
+            ))}
+          </select>
         </div>
-        <div className="field">
-          <label htmlFor={ids.amount}>Storage limit</label>
-          <div className="field-row">
-            <input
-              id={ids.amount}
-              type="number"
-              min={0}
-              step="any"
-              value={amount}
-              disabled={unlimited}
-              aria-invalid={submitted && problem ? true : undefined}
-              onChange={(e) => setAmount(e.target.value)}
-            />
-            <label htmlFor={ids.unit} className="visually-hidden">
-              Unit
-            </label>
-            <select
-              id={ids.unit}
-              value={unit}
-              disabled={unlimited}
-              onChange={(e) => setUnit(e.target.value as StorageUnit)}
-            >
-              {STORAGE_UNITS.map((u) => (
-                <option key={u} value={u}>
-                  {u}
-                </option>
-              ))}
-            </select>
-          </div>
-          {submitted && problem ? (
-            <p className="field-error" role="alert">
-              {problem}
-            </p>
-          ) : null}
-          {below ? (
-            <p className="hint" role="note">
-              The project already uses {formatBytes(quota.used.storage)}, more than this limit: pushes that add data
-              will be refused until it shrinks.
-            </p>
-          ) : null}
-        </div>
-        {error ? (
-          <p className="form-error" role="alert">
-            {error}
+        {submitted && problem ? (
+          <p className="field-error" role="alert">
+            {problem}
           </p>
         ) : null}
-      </form>
-    </Modal>
+        {below ? (
+          <p className="hint" role="note">
+            The project already uses {formatBytes(quota.used.storage)}, more than this limit: pushes that add data will
+            be refused until it shrinks.
+          </p>
+        ) : null}
+      </div>
+    </FormDialog>
   );
 }
 
@@ -227,65 +212,54 @@ export function QuotasPage() {
         empty={<p>There are no projects yet, so no quotas.</p>}
       >
         {(data) => (
-          <>
-            <div className="table-wrap">
-              <table className="table">
-                <caption className="visually-hidden">Project quotas</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Project</th>
-                    <th scope="col">Owner</th>
-                    <th scope="col">Storage</th>
-                    <th scope="col">Limit</th>
-                    <th scope="col">Actions</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {data.items.length === 0 ? (
-                    <tr>
-                      <td colSpan={5}>No quotas on this page.</td>
-                    </tr>
-                  ) : null}
-                  {data.items.map((quota) => (
-                    <tr key={quota.id}>
-                      <td>
-                        <Link to={`/projects/${quota.ref.id}/summary`}>{quota.ref.name}</Link>
-                      </td>
-                      <td>{quota.ref.owner_name ?? '—'}</td>
-                      <td className={shared.meterCell}>
-                        <QuotaBar
-                          used={quota.used.storage}
-                          hard={quota.hard.storage}
-                          label={`Storage of project ${quota.ref.name}`}
-                        />
-                      </td>
-                      <td className="nowrap">
-                        {quota.hard.storage < 0 ? 'No limit' : formatBytes(quota.hard.storage)}
-                      </td>
-                      <td className="actions">
-                        <button
-                          type="button"
-                          className="button button-small"
-                          aria-label={`Edit quota of ${quota.ref.name}`}
-                          onClick={() => setEditing(quota)}
-                        >
-                          Edit
-                        </button>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-            <Pagination
-              page={page}
-              pageSize={pageSize}
-              total={data.total}
-              onPageChange={setPage}
-              onPageSizeChange={setPageSize}
-              label="quotas"
-            />
-          </>
+          <PagedTable
+            caption="Project quotas"
+            headers={
+              <>
+                <th scope="col">Project</th>
+                <th scope="col">Owner</th>
+                <th scope="col">Storage</th>
+                <th scope="col">Limit</th>
+                <th scope="col">Actions</th>
+              </>
+            }
+            columns={5}
+            itemCount={data.items.length}
+            emptyText="No quotas on this page."
+            page={page}
+            pageSize={pageSize}
+            total={data.total}
+            onPageChange={setPage}
+            onPageSizeChange={setPageSize}
+            label="quotas"
+          >
+            {data.items.map((quota) => (
+              <tr key={quota.id}>
+                <td>
+                  <Link to={`/projects/${quota.ref.id}/summary`}>{quota.ref.name}</Link>
+                </td>
+                <td>{quota.ref.owner_name ?? '—'}</td>
+                <td className={shared.meterCell}>
+                  <QuotaBar
+                    used={quota.used.storage}
+                    hard={quota.hard.storage}
+                    label={`Storage of project ${quota.ref.name}`}
+                  />
+                </td>
+                <td className="nowrap">{quota.hard.storage < 0 ? 'No limit' : formatBytes(quota.hard.storage)}</td>
+                <td className="actions">
+                  <button
+                    type="button"
+                    className="button button-small"
+                    aria-label={`Edit quota of ${quota.ref.name}`}
+                    onClick={() => setEditing(quota)}
+                  >
+                    Edit
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </PagedTable>
         )}
       </QueryState>
       {editing ? (

@@ -1,4 +1,4 @@
-import { type FormEvent, type ReactNode, useId, useState } from 'react';
+import { type FormEvent, useId, useState } from 'react';
 import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
 import { unwrap } from '@wharf/api-client';
 import { useApi } from '../../api/client.js';
@@ -8,9 +8,9 @@ import { type ItemOf, type ResponseOf } from '../../api/types.js';
 import { Badge } from '../../components/Badge.js';
 import { ConfirmDialog } from '../../components/ConfirmDialog.js';
 import { NotAllowed } from '../../components/Guards.js';
-import { Modal } from '../../components/Modal.js';
+import { FormDialog } from '../../components/FormDialog.js';
 import { PageHeader } from '../../components/PageHeader.js';
-import { Pagination } from '../../components/Pagination.js';
+import { PagedTable } from '../../components/PagedTable.js';
 import { QueryState } from '../../components/QueryState.js';
 import { SearchBox } from '../../components/SearchBox.js';
 import { useToast } from '../../components/Toast.js';
@@ -71,54 +71,6 @@ function Field({ id, label, value, onChange, problem, type = 'text', autoComplet
         </p>
       ) : null}
     </div>
-  );
-}
-
-/** A form in a dialog with Cancel and a submit button, its error in words, and busy state while it runs. */
-function FormDialog({
-  title,
-  submitLabel,
-  onClose,
-  onSubmit,
-  children,
-  error,
-  busy,
-}: {
-  title: string;
-  submitLabel: string;
-  onClose: () => void;
-  onSubmit: (event: FormEvent) => void;
-  children: ReactNode;
-  error: string | null;
-  busy: boolean;
-}) {
-  const formId = useId();
-  return (
-    <Modal
-      title={title}
-      onClose={() => {
-        if (!busy) onClose();
-      }}
-      footer={
-        <>
-          <button type="button" className="button" onClick={onClose} disabled={busy}>
-            Cancel
-          </button>
-          <button type="submit" form={formId} className="button button-primary" disabled={busy}>
-            {busy ? `${submitLabel}…` : submitLabel}
-          </button>
-        </>
-      }
-    >
-      <form id={formId} className="form" onSubmit={onSubmit} noValidate>
-        {children}
-        {error ? (
-          <p className="form-error" role="alert">
-            {error}
-          </p>
-        ) : null}
-      </form>
-    </Modal>
   );
 }
 
@@ -362,85 +314,76 @@ export function UsersPage() {
         empty={search ? <p>No user name contains “{search}”.</p> : <p>There are no other users yet.</p>}
       >
         {(data) => (
-          <>
-            <div className="table-wrap">
-              <table className="table">
-                <caption className="visually-hidden">Users</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Username</th>
-                    <th scope="col">Administrator</th>
-                    <th scope="col">Email</th>
-                    <th scope="col">Full name</th>
-                    <th scope="col">Created</th>
-                    <th scope="col">Actions</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {data.items.length === 0 ? (
-                    <tr>
-                      <td colSpan={6}>No users on this page.</td>
-                    </tr>
-                  ) : null}
-                  {data.items.map((user) => {
-                    const self = user.user_id === me.user_id;
-                    return (
-                      <tr key={user.user_id}>
-                        <td>
-                          {user.username}
-                          {self ? <span className="hint"> (you)</span> : null}
-                        </td>
-                        <td>{user.sysadmin_flag ? <Badge tone="info">Administrator</Badge> : 'No'}</td>
-                        <td>{user.email}</td>
-                        <td>{user.realname}</td>
-                        <td className="nowrap">{formatDate(user.creation_time)}</td>
-                        <td className="actions">
-                          <div className={shared.rowActions}>
-                            <button
-                              type="button"
-                              className="button button-small"
-                              disabled={self}
-                              title={self ? 'You cannot change your own administrator role' : undefined}
-                              aria-label={`${user.sysadmin_flag ? 'Remove administrator' : 'Make administrator'}: ${user.username}`}
-                              onClick={() => setDialog({ kind: 'admin', user })}
-                            >
-                              {user.sysadmin_flag ? 'Remove administrator' : 'Make administrator'}
-                            </button>
-                            <button
-                              type="button"
-                              className="button button-small"
-                              aria-label={`Reset password of ${user.username}`}
-                              onClick={() => setDialog({ kind: 'password', user })}
-                            >
-                              Reset password
-                            </button>
-                            <button
-                              type="button"
-                              className="button button-small button-danger"
-                              disabled={self}
-                              title={self ? 'You cannot delete your own account' : undefined}
-                              aria-label={`Delete ${user.username}`}
-                              onClick={() => setDialog({ kind: 'delete', user })}
-                            >
-                              Delete
-                            </button>
-                          </div>
-                        </td>
-                      </tr>
-                    );
-                  })}
-                </tbody>
-              </table>
-            </div>
-            <Pagination
-              page={page}
-              pageSize={pageSize}
-              total={data.total}
-              onPageChange={setPage}
-              onPageSizeChange={setPageSize}
-              label="users"
-            />
-          </>
+          <PagedTable
+            caption="Users"
+            headers={
+              <>
+                <th scope="col">Username</th>
+                <th scope="col">Administrator</th>
+                <th scope="col">Email</th>
+                <th scope="col">Full name</th>
+                <th scope="col">Created</th>
+                <th scope="col">Actions</th>
+              </>
+            }
+            columns={6}
+            itemCount={data.items.length}
+            emptyText="No users on this page."
+            page={page}
+            pageSize={pageSize}
+            total={data.total}
+            onPageChange={setPage}
+            onPageSizeChange={setPageSize}
+            label="users"
+          >
+            {data.items.map((user) => {
+              const self = user.user_id === me.user_id;
+              return (
+                <tr key={user.user_id}>
+                  <td>
+                    {user.username}
+                    {self ? <span className="hint"> (you)</span> : null}
+                  </td>
+                  <td>{user.sysadmin_flag ? <Badge tone="info">Administrator</Badge> : 'No'}</td>
+                  <td>{user.email}</td>
+                  <td>{user.realname}</td>
+                  <td className="nowrap">{formatDate(user.creation_time)}</td>
+                  <td className="actions">
+                    <div className={shared.rowActions}>
+                      <button
+                        type="button"
+                        className="button button-small"
+                        disabled={self}
+                        title={self ? 'You cannot change your own administrator role' : undefined}
+                        aria-label={`${user.sysadmin_flag ? 'Remove administrator' : 'Make administrator'}: ${user.username}`}
+                        onClick={() => setDialog({ kind: 'admin', user })}
+                      >
+                        {user.sysadmin_flag ? 'Remove administrator' : 'Make administrator'}
+                      </button>
+                      <button
+                        type="button"
+                        className="button button-small"
+                        aria-label={`Reset password of ${user.username}`}
+                        onClick={() => setDialog({ kind: 'password', user })}
+                      >
+                        Reset password
+                      </button>
+                      <button
+                        type="button"
+                        className="button button-small button-danger"
+                        disabled={self}
+                        title={self ? 'You cannot delete your own account' : undefined}
+                        aria-label={`Delete ${user.username}`}
+                        onClick={() => setDialog({ kind: 'delete', user })}
+                      >
+                        Delete
+                      </button>
+                    </div>
+                  </td>
+                </tr>
+              );
+            })}
+          </PagedTable>
         )}
       </QueryState>
 

@@ -11,7 +11,7 @@ import { useRegistryHost } from '../../api/system.js';
 import { type Artifact } from '../../api/types.js';
 import { ConfirmDialog } from '../../components/ConfirmDialog.js';
 import { CopyButton } from '../../components/CopyButton.js';
-import { Pagination } from '../../components/Pagination.js';
+import { PagedTable } from '../../components/PagedTable.js';
 import { QueryState } from '../../components/QueryState.js';
 import { useToast } from '../../components/Toast.js';
 import { formatBytes, formatDate, shortDigest } from '../../lib/format.js';
@@ -144,107 +144,92 @@ export function ArtifactsPage() {
         empty={<p>This repository has no artifacts.</p>}
       >
         {(data) => (
-          <>
-            <div className="table-wrap">
-              <table className="table">
-                <caption className="visually-hidden">Artifacts of {fullName}</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Artifact</th>
-                    <th scope="col">Tags</th>
-                    <th scope="col">Type</th>
-                    <th scope="col">Size</th>
-                    <th scope="col">Pushed</th>
-                    <th scope="col">Last pulled</th>
-                    <th scope="col">Pull command</th>
-                    <th scope="col">
-                      <span className="visually-hidden">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {data.items.length === 0 ? (
-                    <tr>
-                      <td colSpan={8}>No artifacts on this page.</td>
-                    </tr>
-                  ) : null}
-                  {data.items.map((artifact) => {
-                    const tags = artifact.tags ?? [];
-                    return (
-                      <tr key={artifact.id}>
-                        <td className="nowrap">
-                          <Link className="mono" to={artifactPath(project.project_id, repo, artifact.digest)}>
-                            {shortDigest(artifact.digest)}
-                          </Link>{' '}
-                          <CopyButton text={artifact.digest} ariaLabel={`Copy digest ${artifact.digest}`} />
-                        </td>
-                        <td>
-                          {tags.length === 0 ? (
-                            <span className="hint">untagged</span>
-                          ) : (
-                            <ul className="chips" aria-label={`Tags of ${shortDigest(artifact.digest)}`}>
-                              {tags.map((tag) => (
-                                <li key={tag.name} className="chip">
-                                  {tag.name}
-                                  {may.tags ? (
-                                    <button
-                                      type="button"
-                                      className="button-link"
-                                      aria-label={`Delete tag ${tag.name}`}
-                                      onClick={() => deletion.deleteTag(artifact, tag)}
-                                    >
-                                      ×
-                                    </button>
-                                  ) : null}
-                                </li>
-                              ))}
-                            </ul>
-                          )}
-                        </td>
-                        <td className="nowrap">{artifactTypeLabel(artifact)}</td>
-                        <td className="nowrap">{formatBytes(artifact.size)}</td>
-                        <td className="nowrap">{formatDate(artifact.push_time)}</td>
-                        <td className="nowrap">{formatDate(artifact.pull_time)}</td>
-                        <td>
-                          <div className="pull-commands">
-                            {(tags.length > 0 ? tags.map((t) => t.name) : [artifact.digest]).map((reference) => (
-                              <PullCommand
-                                key={reference}
-                                compact
-                                host={host}
-                                repository={fullName}
-                                reference={reference}
-                              />
-                            ))}
-                          </div>
-                        </td>
-                        <td className="actions">
-                          {may.artifacts ? (
-                            <button
-                              type="button"
-                              className="button button-small"
-                              aria-label={`Delete artifact ${shortDigest(artifact.digest)}`}
-                              onClick={() => deletion.deleteArtifact(artifact)}
-                            >
-                              Delete
-                            </button>
-                          ) : null}
-                        </td>
-                      </tr>
-                    );
-                  })}
-                </tbody>
-              </table>
-            </div>
-            <Pagination
-              label="artifacts"
-              page={page}
-              pageSize={pageSize}
-              total={data.total}
-              onPageChange={setPage}
-              onPageSizeChange={setPageSize}
-            />
-          </>
+          <PagedTable
+            caption={<>Artifacts of {fullName}</>}
+            headers={
+              <>
+                <th scope="col">Artifact</th>
+                <th scope="col">Tags</th>
+                <th scope="col">Type</th>
+                <th scope="col">Size</th>
+                <th scope="col">Pushed</th>
+                <th scope="col">Last pulled</th>
+                <th scope="col">Pull command</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </>
+            }
+            columns={8}
+            itemCount={data.items.length}
+            emptyText="No artifacts on this page."
+            label="artifacts"
+            page={page}
+            pageSize={pageSize}
+            total={data.total}
+            onPageChange={setPage}
+            onPageSizeChange={setPageSize}
+          >
+            {data.items.map((artifact) => {
+              const tags = artifact.tags ?? [];
+              return (
+                <tr key={artifact.id}>
+                  <td className="nowrap">
+                    <Link className="mono" to={artifactPath(project.project_id, repo, artifact.digest)}>
+                      {shortDigest(artifact.digest)}
+                    </Link>{' '}
+                    <CopyButton text={artifact.digest} ariaLabel={`Copy digest ${artifact.digest}`} />
+                  </td>
+                  <td>
+                    {tags.length === 0 ? (
+                      <span className="hint">untagged</span>
+                    ) : (
+                      <ul className="chips" aria-label={`Tags of ${shortDigest(artifact.digest)}`}>
+                        {tags.map((tag) => (
+                          <li key={tag.name} className="chip">
+                            {tag.name}
+                            {may.tags ? (
+                              <button
+                                type="button"
+                                className="button-link"
+                                aria-label={`Delete tag ${tag.name}`}
+                                onClick={() => deletion.deleteTag(artifact, tag)}
+                              >
+                                ×
+                              </button>
+                            ) : null}
+                          </li>
+                        ))}
+                      </ul>
+                    )}
+                  </td>
+                  <td className="nowrap">{artifactTypeLabel(artifact)}</td>
+                  <td className="nowrap">{formatBytes(artifact.size)}</td>
+                  <td className="nowrap">{formatDate(artifact.push_time)}</td>
+                  <td className="nowrap">{formatDate(artifact.pull_time)}</td>
+                  <td>
+                    <div className="pull-commands">
+                      {(tags.length > 0 ? tags.map((t) => t.name) : [artifact.digest]).map((reference) => (
+                        <PullCommand key={reference} compact host={host} repository={fullName} reference={reference} />
+                      ))}
+                    </div>
+                  </td>
+                  <td className="actions">
+                    {may.artifacts ? (
+                      <button
+                        type="button"
+                        className="button button-small"
+                        aria-label={`Delete artifact ${shortDigest(artifact.digest)}`}
+                        onClick={() => deletion.deleteArtifact(artifact)}
+                      >
+                        Delete
+                      </button>
+                    ) : null}
+                  </td>
+                </tr>
+              );
+            })}
+          </PagedTable>
         )}
       </QueryState>
       {deletion.dialog}

@@ -7,8 +7,8 @@ import { useProject } from '../../api/project.js';
 import { useCurrentUser } from '../../api/session.js';
 import { type ItemOf, type ResponseOf } from '../../api/types.js';
 import { ConfirmDialog } from '../../components/ConfirmDialog.js';
-import { Modal } from '../../components/Modal.js';
-import { Pagination } from '../../components/Pagination.js';
+import { FormDialog } from '../../components/FormDialog.js';
+import { PagedTable } from '../../components/PagedTable.js';
 import { QueryState } from '../../components/QueryState.js';
 import { SearchBox } from '../../components/SearchBox.js';
 import { useToast } from '../../components/Toast.js';
@@ -38,7 +38,6 @@ function RoleSelect({ id, value, onChange }: { id: string; value: number; onChan
 function AddMemberDialog({ onClose, onAdded }: { onClose: () => void; onAdded: (username: string) => void }) {
   const api = useApi();
   const project = useProject();
-  const formId = useId();
   const ids = { username: useId(), role: useId(), list: useId() };
   const [username, setUsername] = useState('');
   const [role, setRole] = useState<number>(2);
@@ -93,70 +92,56 @@ function AddMemberDialog({ onClose, onAdded }: { onClose: () => void; onAdded: (
   }
 
   return (
-    <Modal
+    <FormDialog
       title="Add member"
-      onClose={() => {
-        if (!busy) onClose();
-      }}
-      footer={
-        <>
-          <button type="button" className="button" onClick={onClose} disabled={busy}>
-            Cancel
-          </button>
-          <button type="submit" form={formId} className="button button-primary" disabled={busy}>
-            {busy ? 'Adding…' : 'OK'}
-          </button>
-        </>
-      }
+      submitLabel="OK"
+      busyLabel="Adding…"
+      onClose={onClose}
+      onSubmit={(e) => void submit(e)}
+      error={error}
+      busy={busy}
     >
-      <form id={formId} className="form" onSubmit={(e) => void submit(e)} noValidate>
-        <div className="field">
-          <label htmlFor={ids.username}>Username</label>
-          <input
-            id={ids.username}
-            type="text"
-            list={ids.list}
-            autoComplete="off"
-            maxLength={255}
-            value={username}
-            aria-invalid={submitted && usernameProblem ? true : undefined}
-            aria-describedby={`${ids.username}-hint`}
-            onChange={(e) => setUsername(e.target.value)}
-          />
-          <datalist id={ids.list}>
-            {(suggestions.data ?? []).map((user) => (
-              <option key={user.user_id} value={user.username} />
-            ))}
-          </datalist>
-          <span className="hint" id={`${ids.username}-hint`}>
-            {suggestions.isFetching
-              ? 'Looking for users…'
-              : suggestions.data && typed
-                ? suggestions.data.length === 0
-                  ? `No user name contains “${typed}”.`
-                  : `${suggestions.data.length === SUGGESTIONS ? 'Some' : suggestions.data.length} matching user${suggestions.data.length === 1 ? '' : 's'}: ${suggestions.data
-                      .slice(0, 5)
-                      .map((u) => u.username)
-                      .join(', ')}${suggestions.data.length > 5 ? ', …' : ''}`
-                : 'Type part of a user name to see matching users.'}
-          </span>
-          {submitted && usernameProblem ? (
-            <p className="field-error" role="alert">
-              {usernameProblem}
-            </p>
-          ) : null}
-        </div>
-        <div className="field">
-          <label htmlFor={ids.role}>Role</label>
-          <RoleSelect id={ids.role} value={role} onChange={setRole} />
-        </div>
-        {error ? (
-          <p className="form-error" role="alert">
-            {error}
+      <div className="field">
+        <label htmlFor={ids.username}>Username</label>
+        <input
+          id={ids.username}
+          type="text"
+          list={ids.list}
+          autoComplete="off"
+          maxLength={255}
+          value={username}
+          aria-invalid={submitted && usernameProblem ? true : undefined}
+          aria-describedby={`${ids.username}-hint`}
+          onChange={(e) => setUsername(e.target.value)}
+        />
+        <datalist id={ids.list}>
+          {(suggestions.data ?? []).map((user) => (
+            <option key={user.user_id} value={user.username} />
+          ))}
+        </datalist>
+        <span className="hint" id={`${ids.username}-hint`}>
+          {suggestions.isFetching
+            ? 'Looking for users…'
+            : suggestions.data && typed
+              ? suggestions.data.length === 0
+                ? `No user name contains “${typed}”.`
+                : `${suggestions.data.length === SUGGESTIONS ? 'Some' : suggestions.data.length} matching user${suggestions.data.length === 1 ? '' : 's'}: ${suggestions.data
+                    .slice(0, 5)
+                    .map((u) => u.username)
+                    .join(', ')}${suggestions.data.length > 5 ? ', …' : ''}`
+              : 'Type part of a user name to see matching users.'}
+        </span>
+        {submitted && usernameProblem ? (
+          <p className="field-error" role="alert">
+            {usernameProblem}
           </p>
         ) : null}
-      </form>
-    </Modal>
+      </div>
+      <div className="field">
+        <label htmlFor={ids.role}>Role</label>
+        <RoleSelect id={ids.role} value={role} onChange={setRole} />
+      </div>
+    </FormDialog>
   );
 }
 
@@ -171,7 +156,6 @@ function ChangeRoleDialog({
 }) {
   const api = useApi();
   const project = useProject();
-  const formId = useId();
   const roleId = useId();
   const [role, setRole] = useState<number>(member.role_id);
   const [busy, setBusy] = useState(false);
@@ -197,39 +181,22 @@ function ChangeRoleDialog({
   }
 
   return (
-    <Modal
+    <FormDialog
       title={`Change role of ${member.entity_name}`}
-      onClose={() => {
-        if (!busy) onClose();
-      }}
-      footer={
-        <>
-          <button type="button" className="button" onClick={onClose} disabled={busy}>
-            Cancel
-          </button>
-          <button
-            type="submit"
-            form={formId}
-            className="button button-primary"
-            disabled={busy || role === member.role_id}
-          >
-            {busy ? 'Saving…' : 'OK'}
-          </button>
-        </>
-      }
+      submitLabel="OK"
+      busyLabel="Saving…"
+      submitDisabled={role === member.role_id}
+      noValidate={false}
+      onClose={onClose}
+      onSubmit={(e) => void submit(e)}
+      error={error}
+      busy={busy}
     >
-      <form id={formId} className="form" onSubmit={(e) => void submit(e)}>
-        <div className="field">
-          <label htmlFor={roleId}>Role</label>
-          <RoleSelect id={roleId} value={role} onChange={setRole} />
-        </div>
-        {error ? (
-          <p className="form-error" role="alert">
-            {error}
-          </p>
-        ) : null}
-      </form>
-    </Modal>
+      <div className="field">
+        <label htmlFor={roleId}>Role</label>
+        <RoleSelect id={roleId} value={role} onChange={setRole} />
+      </div>
+    </FormDialog>
   );
 }
 
@@ -287,79 +254,70 @@ export function MembersPage() {
         empty={search ? <p>No member matches “{search}”.</p> : <p>This project has no members yet.</p>}
       >
         {(data) => (
-          <>
-            <div className="table-wrap">
-              <table className="table">
-                <caption className="visually-hidden">Members of project {project.name}</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Name</th>
-                    <th scope="col">Type</th>
-                    <th scope="col">Role</th>
-                    {mayUpdate || mayDelete ? <th scope="col">Actions</th> : null}
-                  </tr>
-                </thead>
-                <tbody>
-                  {data.items.length === 0 ? (
-                    <tr>
-                      <td colSpan={4}>No members on this page.</td>
-                    </tr>
+          <PagedTable
+            caption={<>Members of project {project.name}</>}
+            headers={
+              <>
+                <th scope="col">Name</th>
+                <th scope="col">Type</th>
+                <th scope="col">Role</th>
+                {mayUpdate || mayDelete ? <th scope="col">Actions</th> : null}
+              </>
+            }
+            columns={4}
+            itemCount={data.items.length}
+            emptyText="No members on this page."
+            page={page}
+            pageSize={pageSize}
+            total={data.total}
+            onPageChange={setPage}
+            onPageSizeChange={setPageSize}
+            label="members"
+          >
+            {data.items.map((member) => {
+              const self = member.entity_type === 'u' && member.entity_id === me?.user_id;
+              return (
+                <tr key={member.id}>
+                  <td>
+                    {member.entity_name}
+                    {self ? <span className="hint"> (you)</span> : null}
+                  </td>
+                  <td>{member.entity_type === 'g' ? 'Group' : 'User'}</td>
+                  <td>{roleLabel(member.role_id)}</td>
+                  {mayUpdate || mayDelete ? (
+                    <td className="actions">
+                      {self ? (
+                        <span className="hint">You cannot change your own membership</span>
+                      ) : (
+                        <>
+                          {mayUpdate ? (
+                            <button
+                              type="button"
+                              className="button button-small"
+                              aria-label={`Change role of ${member.entity_name}`}
+                              onClick={() => setDialog({ kind: 'role', member })}
+                            >
+                              Change role
+                            </button>
+                          ) : null}
+                          {mayDelete ? (
+                            <button
+                              type="button"
+                              className="button button-small button-danger"
+                              aria-label={`Remove ${member.entity_name}`}
+                              onClick={() => setDialog({ kind: 'remove', member })}
+                            >
+                              Remove
+                            </button>
+                          ) : null}
+                        </>
+                      )}
+                    </td>
                   ) : null}
-                  {data.items.map((member) => {
-                    const self = member.entity_type === 'u' && member.entity_id === me?.user_id;
-                    return (
-                      <tr key={member.id}>
-                        <td>
-                          {member.entity_name}
-                          {self ? <span className="hint"> (you)</span> : null}
-                        </td>
-                        <td>{member.entity_type === 'g' ? 'Group' : 'User'}</td>
-                        <td>{roleLabel(member.role_id)}</td>
-                        {mayUpdate || mayDelete ? (
-                          <td className="actions">
-                            {self ? (
-                              <span className="hint">You cannot change your own membership</span>
-                            ) : (
-                              <>
-                                {mayUpdate ? (
-                                  <button
-                                    type="button"
-                                    className="button button-small"
-                                    aria-label={`Change role of ${member.entity_name}`}
-                                    onClick={() => setDialog({ kind: 'role', member })}
-                                  >
-                                    Change role
-                                  </button>
-                                ) : null}
-                                {mayDelete ? (
-                                  <button
-                                    type="button"
-                                    className="button button-small button-danger"
-                                    aria-label={`Remove ${member.entity_name}`}
-                                    onClick={() => setDialog({ kind: 'remove', member })}
-                                  >
-                                    Remove
-                                  </button>
-                                ) : null}
-                              </>
-                            )}
-                          </td>
-                        ) : null}
-                      </tr>
-                    );
-                  })}
-                </tbody>
-              </table>
-            </div>
-            <Pagination
-              page={page}
-              pageSize={pageSize}
-              total={data.total}
-              onPageChange={setPage}
-              onPageSizeChange={setPageSize}
-              label="members"
-            />
-          </>
+                </tr>
+              );
+            })}
+          </PagedTable>
         )}
       </QueryState>
 

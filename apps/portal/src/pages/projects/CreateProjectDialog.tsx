@@ -2,7 +2,7 @@ import { useId, useState, type FormEvent } from 'react';
 import { useMutation } from '@tanstack/react-query';
 import { unwrap } from '@wharf/api-client';
 import { useApi } from '../../api/client.js';
-import { Modal } from '../../components/Modal.js';
+import { FormDialog } from '../../components/FormDialog.js';
 import { errorText } from '../../lib/errors.js';
 import { STORAGE_UNITS, toBytes, type StorageUnit } from '../../lib/format.js';
 import { projectNameProblem } from '../../lib/validation.js';
@@ -62,91 +62,78 @@ export function CreateProjectDialog({
 
   const formId = `${ids.name}-form`;
   return (
-    <Modal
+    <FormDialog
       title="New project"
-      onClose={() => {
-        if (!create.isPending) onClose();
-      }}
-      footer={
-        <>
-          <button type="button" className="button" onClick={onClose} disabled={create.isPending}>
-            Cancel
-          </button>
-          <button type="submit" form={formId} className="button button-primary" disabled={create.isPending}>
-            {create.isPending ? 'Creating…' : 'OK'}
-          </button>
-        </>
-      }
+      submitLabel="OK"
+      busyLabel="Creating…"
+      formId={formId}
+      onClose={onClose}
+      onSubmit={submit}
+      error={create.isError ? errorText(create.error, `create the project ${name.trim()}`) : null}
+      busy={create.isPending}
     >
-      <form id={formId} className="form" onSubmit={submit} noValidate>
-        <div className="field">
-          <label htmlFor={ids.name}>Project name</label>
-          <input
-            id={ids.name}
-            type="text"
-            autoComplete="off"
-            autoCapitalize="off"
-            spellCheck={false}
-            value={name}
-            aria-invalid={checked && nameProblem ? true : undefined}
-            aria-describedby={`${ids.name}-help`}
-            onChange={(e) => setName(e.target.value)}
-          />
-          {checked && nameProblem ? (
-            <p id={`${ids.name}-help`} className="field-error">
-              {nameProblem}
-            </p>
-          ) : (
-            <span id={`${ids.name}-help`} className="hint">
-              Lower-case letters, digits and . _ - ; starts with a letter or digit.
-            </span>
-          )}
-        </div>
-        <div className="field field-inline">
-          <input id={ids.isPublic} type="checkbox" checked={isPublic} onChange={(e) => setIsPublic(e.target.checked)} />
-          <label htmlFor={ids.isPublic}>Public</label>
-          <span className="hint">Anyone can pull images from a public project.</span>
-        </div>
-        <div className="field">
-          <label htmlFor={ids.limit}>Storage limit</label>
-          <div className="field-row">
-            <input
-              id={ids.limit}
-              type="text"
-              inputMode="decimal"
-              placeholder="No limit"
-              value={limit}
-              aria-invalid={checked && limitProblem ? true : undefined}
-              aria-describedby={`${ids.limit}-help`}
-              onChange={(e) => setLimit(e.target.value)}
-            />
-            <label htmlFor={ids.unit} className="visually-hidden">
-              Unit
-            </label>
-            <select id={ids.unit} value={unit} onChange={(e) => setUnit(e.target.value as StorageUnit)}>
-              {STORAGE_UNITS.map((u) => (
-                <option key={u} value={u}>
-                  {u}
-                </option>
-              ))}
-            </select>
-          </div>
-          {checked && limitProblem ? (
-            <p id={`${ids.limit}-help`} className="field-error">
-              {limitProblem}
-            </p>
-          ) : (
-            <span id={`${ids.limit}-help`} className="hint">
-              Leave blank or enter -1 for no limit.
-            </span>
-          )}
-        </div>
-        {create.isError ? (
-          <p className="form-error" role="alert">
-            {errorText(create.error, `create the project ${name.trim()}`)}
+      <div className="field">
+        <label htmlFor={ids.name}>Project name</label>
+        <input
+          id={ids.name}
+          type="text"
+          autoComplete="off"
+          autoCapitalize="off"
+          spellCheck={false}
+          value={name}
+          aria-invalid={checked && nameProblem ? true : undefined}
+          aria-describedby={`${ids.name}-help`}
+          onChange={(e) => setName(e.target.value)}
+        />
+        {checked && nameProblem ? (
+          <p id={`${ids.name}-help`} className="field-error">
+            {nameProblem}
           </p>
-        ) : null}
-      </form>
-    </Modal>
+        ) : (
+          <span id={`${ids.name}-help`} className="hint">
+            Lower-case letters, digits and . _ - ; starts with a letter or digit.
+          </span>
+        )}
+      </div>
+      <div className="field field-inline">
+        <input id={ids.isPublic} type="checkbox" checked={isPublic} onChange={(e) => setIsPublic(e.target.checked)} />
+        <label htmlFor={ids.isPublic}>Public</label>
+        <span className="hint">Anyone can pull images from a public project.</span>
+      </div>
+      <div className="field">
+        <label htmlFor={ids.limit}>Storage limit</label>
+        <div className="field-row">
+          <input
+            id={ids.limit}
+            type="text"
+            inputMode="decimal"
+            placeholder="No limit"
+            value={limit}
+            aria-invalid={checked && limitProblem ? true : undefined}
+            aria-describedby={`${ids.limit}-help`}
+            onChange={(e) => setLimit(e.target.value)}
+          />
+          <label htmlFor={ids.unit} className="visually-hidden">
+            Unit
+          </label>
+          <select id={ids.unit} value={unit} onChange={(e) => setUnit(e.target.value as StorageUnit)}>
+            {STORAGE_UNITS.map((u) => (
+              <option key={u} value={u}>
+                {u}
+              </option>
+            ))}
+          </select>
+        </div>
+        {checked && limitProblem ? (
+          <p id={`${ids.limit}-help`} className="field-error">
+            {limitProblem}
+          </p>
+        ) : (
+          <span id={`${ids.limit}-help`} className="hint">
+            Leave blank or enter -1 for no limit.
+          </span>
+        )}
+      </div>
+    </FormDialog>
   );
 }

@@ -10,7 +10,7 @@ import { type ProjectListItem } from '../../api/types.js';
 import { Badge } from '../../components/Badge.js';
 import { ConfirmDialog } from '../../components/ConfirmDialog.js';
 import { PageHeader } from '../../components/PageHeader.js';
-import { Pagination } from '../../components/Pagination.js';
+import { PagedTable } from '../../components/PagedTable.js';
 import { QueryState } from '../../components/QueryState.js';
 import { SearchBox } from '../../components/SearchBox.js';
 import { useToast } from '../../components/Toast.js';
@@ -123,71 +123,58 @@ export function ProjectsPage() {
         empty={search ? <p>No project matches “{search}”.</p> : <p>There are no projects yet.</p>}
       >
         {(data) => (
-          <>
-            <div className="table-wrap">
-              <table className="table">
-                <caption className="visually-hidden">Projects</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Name</th>
-                    <th scope="col">Access</th>
-                    <th scope="col">Your role</th>
-                    <th scope="col">Repositories</th>
-                    <th scope="col">Created</th>
-                    <th scope="col">
-                      <span className="visually-hidden">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {data.items.length === 0 ? (
-                    <tr>
-                      <td colSpan={6}>No projects on this page.</td>
-                    </tr>
+          <PagedTable
+            caption="Projects"
+            headers={
+              <>
+                <th scope="col">Name</th>
+                <th scope="col">Access</th>
+                <th scope="col">Your role</th>
+                <th scope="col">Repositories</th>
+                <th scope="col">Created</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </>
+            }
+            columns={6}
+            itemCount={data.items.length}
+            emptyText="No projects on this page."
+            label="projects"
+            page={page}
+            pageSize={pageSize}
+            total={data.total}
+            onPageChange={setPage}
+            onPageSizeChange={setPageSize}
+          >
+            {data.items.map((project) => (
+              <tr key={project.project_id}>
+                <td>
+                  <Link to={`/projects/${project.project_id}/summary`}>{project.name}</Link>
+                </td>
+                <td>
+                  {project.metadata?.public === 'true' ? <Badge tone="info">Public</Badge> : <Badge>Private</Badge>}
+                </td>
+                <td className="nowrap">
+                  {project.current_user_role_id ? roleLabel(project.current_user_role_id) : '—'}
+                </td>
+                <td>{project.repo_count}</td>
+                <td className="nowrap">{formatDate(project.creation_time)}</td>
+                <td className="actions">
+                  {user?.sysadmin_flag || project.current_user_role_id === 1 ? (
+                    <button
+                      type="button"
+                      className="button button-small"
+                      aria-label={`Delete project ${project.name}`}
+                      onClick={() => setDeleting(project)}
+                    >
+                      Delete
+                    </button>
                   ) : null}
-                  {data.items.map((project) => (
-                    <tr key={project.project_id}>
-                      <td>
-                        <Link to={`/projects/${project.project_id}/summary`}>{project.name}</Link>
-                      </td>
-                      <td>
-                        {project.metadata?.public === 'true' ? (
-                          <Badge tone="info">Public</Badge>
-                        ) : (
-                          <Badge>Private</Badge>
-                        )}
-                      </td>
-                      <td className="nowrap">
-                        {project.current_user_role_id ? roleLabel(project.current_user_role_id) : '—'}
-                      </td>
-                      <td>{project.repo_count}</td>
-                      <td className="nowrap">{formatDate(project.creation_time)}</td>
-                      <td className="actions">
-                        {user?.sysadmin_flag || project.current_user_role_id === 1 ? (
-                          <button
-                            type="button"
-                            className="button button-small"
-                            aria-label={`Delete project ${project.name}`}
-                            onClick={() => setDeleting(project)}
-                          >
-                            Delete
-                          </button>
-                        ) : null}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-            <Pagination
-              label="projects"
-              page={page}
-              pageSize={pageSize}
-              total={data.total}
-              onPageChange={setPage}
-              onPageSizeChange={setPageSize}
-            />
-          </>
+                </td>
+              </tr>
+            ))}
+          </PagedTable>
         )}
       </QueryState>
       {creating ? (

@@ -9,7 +9,7 @@ import { repositoryInnerName, repositoryPath } from '../../api/repositories.js';
 import { useCurrentUser } from '../../api/session.js';
 import { type Repository } from '../../api/types.js';
 import { ConfirmDialog } from '../../components/ConfirmDialog.js';
-import { Pagination } from '../../components/Pagination.js';
+import { PagedTable } from '../../components/PagedTable.js';
 import { QueryState } from '../../components/QueryState.js';
 import { SearchBox } from '../../components/SearchBox.js';
 import { useToast } from '../../components/Toast.js';
@@ -73,64 +73,55 @@ export function RepositoriesPage() {
         }
       >
         {(data) => (
-          <>
-            <div className="table-wrap">
-              <table className="table">
-                <caption className="visually-hidden">Repositories of project {project.name}</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Name</th>
-                    <th scope="col">Artifacts</th>
-                    <th scope="col">Pulls</th>
-                    <th scope="col">Last modified</th>
-                    <th scope="col">
-                      <span className="visually-hidden">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {data.items.length === 0 ? (
-                    <tr>
-                      <td colSpan={5}>No repositories on this page.</td>
-                    </tr>
-                  ) : null}
-                  {data.items.map((repository) => {
-                    const inner = repositoryInnerName(project.name, repository.name);
-                    return (
-                      <tr key={repository.id}>
-                        <td>
-                          <Link to={repositoryPath(project.project_id, inner)}>{repository.name}</Link>
-                        </td>
-                        <td>{repository.artifact_count}</td>
-                        <td>{repository.pull_count}</td>
-                        <td className="nowrap">{formatDate(repository.update_time)}</td>
-                        <td className="actions">
-                          {mayDelete ? (
-                            <button
-                              type="button"
-                              className="button button-small"
-                              aria-label={`Delete repository ${repository.name}`}
-                              onClick={() => setDeleting(repository)}
-                            >
-                              Delete
-                            </button>
-                          ) : null}
-                        </td>
-                      </tr>
-                    );
-                  })}
-                </tbody>
-              </table>
-            </div>
-            <Pagination
-              label="repositories"
-              page={page}
-              pageSize={pageSize}
-              total={data.total}
-              onPageChange={setPage}
-              onPageSizeChange={setPageSize}
-            />
-          </>
+          <PagedTable
+            caption={<>Repositories of project {project.name}</>}
+            headers={
+              <>
+                <th scope="col">Name</th>
+                <th scope="col">Artifacts</th>
+                <th scope="col">Pulls</th>
+                <th scope="col">Last modified</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </>
+            }
+            columns={5}
+            itemCount={data.items.length}
+            emptyText="No repositories on this page."
+            label="repositories"
+            page={page}
+            pageSize={pageSize}
+            total={data.total}
+            onPageChange={setPage}
+            onPageSizeChange={setPageSize}
+          >
+            {data.items.map((repository) => {
+              const inner = repositoryInnerName(project.name, repository.name);
+              return (
+                <tr key={repository.id}>
+                  <td>
+                    <Link to={repositoryPath(project.project_id, inner)}>{repository.name}</Link>
+                  </td>
+                  <td>{repository.artifact_count}</td>
+                  <td>{repository.pull_count}</td>
+                  <td className="nowrap">{formatDate(repository.update_time)}</td>
+                  <td className="actions">
+                    {mayDelete ? (
+                      <button
+                        type="button"
+                        className="button button-small"
+                        aria-label={`Delete repository ${repository.name}`}
+                        onClick={() => setDeleting(repository)}
+                      >
+                        Delete
+                      </button>
+                    ) : null}
+                  </td>
+                </tr>
+              );
+            })}
+          </PagedTable>
         )}
       </QueryState>
       {deleting ? (

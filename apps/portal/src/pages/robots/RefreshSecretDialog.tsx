@@ -1,7 +1,7 @@
 import { type FormEvent, useId, useState } from 'react';
 import { unwrap } from '@wharf/api-client';
 import { useApi } from '../../api/client.js';
-import { Modal } from '../../components/Modal.js';
+import { FormDialog } from '../../components/FormDialog.js';
 import { CREDENTIAL_RULE, passwordProblem as credentialProblem } from '../../lib/validation.js';
 import { errorText } from '../../lib/errors.js';
 import { type Robot } from './robot-model.js';
@@ -58,93 +58,80 @@ export function RefreshSecretDialog({ robot, onClose, onGenerated, onChosen }: R
   }
 
   return (
-    <Modal
+    <FormDialog
       title={`Refresh secret of ${robot.name}`}
-      onClose={() => {
-        if (!busy) onClose();
-      }}
-      footer={
-        <>
-          <button type="button" className="button" onClick={onClose} disabled={busy}>
-            Cancel
-          </button>
-          <button type="submit" form={formId} className="button button-primary" disabled={busy}>
-            {busy ? 'Refreshing…' : 'Refresh secret'}
-          </button>
-        </>
-      }
+      submitLabel="Refresh secret"
+      busyLabel="Refreshing…"
+      formId={formId}
+      onClose={onClose}
+      onSubmit={(e) => void submit(e)}
+      error={error}
+      busy={busy}
     >
-      <form id={formId} className="form" onSubmit={(e) => void submit(e)} noValidate>
-        <p>The current secret stops working at once; clients using it must be given the new one.</p>
-        <fieldset className={styles.radioGroup}>
-          <legend>New secret</legend>
-          <div className="field-inline">
+      <p>The current secret stops working at once; clients using it must be given the new one.</p>
+      <fieldset className={styles.radioGroup}>
+        <legend>New secret</legend>
+        <div className="field-inline">
+          <input
+            id={`${formId}-generate`}
+            type="radio"
+            name={`${formId}-mode`}
+            checked={mode === 'generate'}
+            onChange={() => setMode('generate')}
+          />
+          <label htmlFor={`${formId}-generate`}>Generate a new secret</label>
+        </div>
+        <div className="field-inline">
+          <input
+            id={`${formId}-choose`}
+            type="radio"
+            name={`${formId}-mode`}
+            checked={mode === 'choose'}
+            onChange={() => setMode('choose')}
+          />
+          <label htmlFor={`${formId}-choose`}>Type the new secret</label>
+        </div>
+      </fieldset>
+      {mode === 'choose' ? (
+        <>
+          <div className="field">
+            <label htmlFor={ids.secret}>Secret</label>
             <input
-              id={`${formId}-generate`}
-              type="radio"
-              name={`${formId}-mode`}
-              checked={mode === 'generate'}
-              onChange={() => setMode('generate')}
+              id={ids.secret}
+              type="password"
+              autoComplete="new-password"
+              value={secret}
+              aria-invalid={submitted && secretProblem ? true : undefined}
+              aria-describedby={`${ids.secret}-policy`}
+              onChange={(e) => setSecret(e.target.value)}
             />
-            <label htmlFor={`${formId}-generate`}>Generate a new secret</label>
+            <span className="hint" id={`${ids.secret}-policy`}>
+              {CREDENTIAL_RULE}
+            </span>
+            {submitted && secretProblem ? (
+              <p className="field-error" role="alert">
+                {secretProblem}
+              </p>
+            ) : null}
           </div>
-          <div className="field-inline">
+          <div className="field">
+            <label htmlFor={ids.confirm}>Confirm secret</label>
             <input
-              id={`${formId}-choose`}
-              type="radio"
-              name={`${formId}-mode`}
-              checked={mode === 'choose'}
-              onChange={() => setMode('choose')}
+              id={ids.confirm}
+              type="password"
+              autoComplete="new-password"
+              value={confirm}
+              aria-invalid={submitted && confirmProblem ? true : undefined}
+              onChange={(e) => setConfirm(e.target.value)}
             />
-            <label htmlFor={`${formId}-choose`}>Type the new secret</label>
+            {submitted && confirmProblem ? (
+              <p className="field-error" role="alert">
+                {confirmProblem}
+              </p>
+            ) : null}
           </div>
-        </fieldset>
-        {mode === 'choose' ? (
-          <>
-            <div className="field">
-              <label htmlFor={ids.secret}>Secret</label>
-              <input
-                id={ids.secret}
-                type="password"
-                autoComplete="new-password"
-                value={secret}
-                aria-invalid={submitted && secretProblem ? true : undefined}
-                aria-describedby={`${ids.secret}-policy`}
-                onChange={(e) => setSecret(e.target.value)}
-              />
-              <span className="hint" id={`${ids.secret}-policy`}>
-                {CREDENTIAL_RULE}
-              </span>
-              {submitted && secretProblem ? (
-                <p className="field-error" role="alert">
-                  {secretProblem}
-                </p>
-              ) : null}
-            </div>
-            <div className="field">
-              <label htmlFor={ids.confirm}>Confirm secret</label>
-              <input
-                id={ids.confirm}
-                type="password"
-                autoComplete="new-password"
-                value={confirm}
-                aria-invalid={submitted && confirmProblem ? true : undefined}
-                onChange={(e) => setConfirm(e.target.value)}
-              />
-              {submitted && confirmProblem ? (
-                <p className="field-error" role="alert">
-                  {confirmProblem}
-                </p>
-              ) : null}
-            </div>
-          </>
-        ) : null}
-        {error ? (
-          <p className="form-error" role="alert">
-            {error}
-          </p>
-        ) : null}
-      </form>
-    </Modal>
+        </>
+      ) : null}
+    </FormDialog>
   );
 }

@@ -1,7 +1,7 @@
 import { type FormEvent, useId, useState } from 'react';
 import { unwrap } from '@wharf/api-client';
 import { useApi } from '../../api/client.js';
-import { Modal } from '../../components/Modal.js';
+import { FormDialog } from '../../components/FormDialog.js';
 import { errorText } from '../../lib/errors.js';
 import { PermissionPicker, permissionLabel } from './PermissionPicker.js';
 import { ProjectChooser } from './ProjectChooser.js';
@@ -178,190 +178,177 @@ export function RobotFormDialog({ scope, catalog, robot, onClose, onCreated, onS
   const show = (problem: string | undefined) => (submitted ? problem : undefined);
 
   return (
-    <Modal
+    <FormDialog
       title={editing ? `Edit ${robot.name}` : 'New robot account'}
-      onClose={() => {
-        if (!busy) onClose();
-      }}
+      submitLabel={editing ? 'Save' : 'Create'}
+      busyLabel="Saving…"
+      formId={formId}
       wide
-      footer={
-        <>
-          <button type="button" className="button" onClick={onClose} disabled={busy}>
-            Cancel
-          </button>
-          <button type="submit" form={formId} className="button button-primary" disabled={busy}>
-            {busy ? 'Saving…' : editing ? 'Save' : 'Create'}
-          </button>
-        </>
-      }
+      onClose={onClose}
+      onSubmit={(e) => void submit(e)}
+      error={error}
+      busy={busy}
     >
-      <form id={formId} className="form" onSubmit={(e) => void submit(e)} noValidate>
-        {editing ? (
-          <p>
-            Account <strong className="mono">{robot.name}</strong>
-          </p>
-        ) : (
-          <div className="field">
-            <label htmlFor={ids.name}>Name</label>
-            <input
-              id={ids.name}
-              type="text"
-              value={name}
-              autoComplete="off"
-              maxLength={255}
-              aria-invalid={show(nameProblem) ? true : undefined}
-              aria-describedby={`${ids.name}-hint`}
-              onChange={(e) => setName(e.target.value)}
-            />
-            <span className="hint" id={`${ids.name}-hint`}>
-              Lower-case letters and digits, optionally separated by ".", "_" or "-". The account logs in as{' '}
-              <span className="mono">
-                robot${scope.level === 'project' ? `${scope.projectName}+` : ''}
-                {name.trim() || 'name'}
-              </span>
-              .
-            </span>
-            {show(nameProblem) ? (
-              <p className="field-error" role="alert">
-                {nameProblem}
-              </p>
-            ) : null}
-          </div>
-        )}
-
+      {editing ? (
+        <p>
+          Account <strong className="mono">{robot.name}</strong>
+        </p>
+      ) : (
         <div className="field">
-          <label htmlFor={ids.description}>Description</label>
-          <textarea
-            id={ids.description}
-            rows={2}
-            maxLength={ROBOT_DESCRIPTION_MAX}
-            value={description}
-            onChange={(e) => setDescription(e.target.value)}
+          <label htmlFor={ids.name}>Name</label>
+          <input
+            id={ids.name}
+            type="text"
+            value={name}
+            autoComplete="off"
+            maxLength={255}
+            aria-invalid={show(nameProblem) ? true : undefined}
+            aria-describedby={`${ids.name}-hint`}
+            onChange={(e) => setName(e.target.value)}
           />
-        </div>
-
-        <fieldset className={styles.radioGroup}>
-          <legend>Expiration</legend>
-          <div className="field-inline">
-            <input
-              id={`${ids.days}-never`}
-              type="radio"
-              name={`${ids.days}-expiry`}
-              checked={never}
-              onChange={() => setNever(true)}
-            />
-            <label htmlFor={`${ids.days}-never`}>Never expires</label>
-          </div>
-          <div className="field-inline">
-            <input
-              id={`${ids.days}-after`}
-              type="radio"
-              name={`${ids.days}-expiry`}
-              checked={!never}
-              onChange={() => setNever(false)}
-            />
-            <label htmlFor={`${ids.days}-after`}>Expires after</label>
-            <label htmlFor={ids.days} className="visually-hidden">
-              Days until expiry
-            </label>
-            <input
-              id={ids.days}
-              type="number"
-              min={1}
-              step={1}
-              className={styles.inlineNumber}
-              value={days}
-              disabled={never}
-              aria-invalid={show(durationProblem) ? true : undefined}
-              onChange={(e) => setDays(e.target.value)}
-            />
-            <span aria-hidden="true">days</span>
-          </div>
-          {editing ? <span className="hint">Days are counted from the creation of the account.</span> : null}
-          {show(durationProblem) ? (
+          <span className="hint" id={`${ids.name}-hint`}>
+            Lower-case letters and digits, optionally separated by ".", "_" or "-". The account logs in as{' '}
+            <span className="mono">
+              robot${scope.level === 'project' ? `${scope.projectName}+` : ''}
+              {name.trim() || 'name'}
+            </span>
+            .
+          </span>
+          {show(nameProblem) ? (
             <p className="field-error" role="alert">
-              {durationProblem}
+              {nameProblem}
             </p>
           ) : null}
-        </fieldset>
+        </div>
+      )}
 
-        {system ? (
-          <PermissionPicker
-            legend="System permissions"
-            available={catalog.system}
-            selected={systemSelected}
-            onChange={setSystemSelected}
+      <div className="field">
+        <label htmlFor={ids.description}>Description</label>
+        <textarea
+          id={ids.description}
+          rows={2}
+          maxLength={ROBOT_DESCRIPTION_MAX}
+          value={description}
+          onChange={(e) => setDescription(e.target.value)}
+        />
+      </div>
+
+      <fieldset className={styles.radioGroup}>
+        <legend>Expiration</legend>
+        <div className="field-inline">
+          <input
+            id={`${ids.days}-never`}
+            type="radio"
+            name={`${ids.days}-expiry`}
+            checked={never}
+            onChange={() => setNever(true)}
           />
-        ) : null}
-
-        {system && keepProject ? (
-          <p className="hint">
-            This account holds different permissions in different projects; they stay as they are. Only its system
-            permissions, description and expiration can be changed here.
-          </p>
-        ) : null}
-
-        {system && !keepProject ? (
-          <fieldset className={styles.radioGroup}>
-            <legend>Project permissions cover</legend>
-            {(
-              [
-                ['all', 'All projects, including future ones'],
-                ['selected', 'Chosen projects'],
-                ['none', 'No projects'],
-              ] as const
-            ).map(([kind, label]) => (
-              <div className="field-inline" key={kind}>
-                <input
-                  id={`${formId}-coverage-${kind}`}
-                  type="radio"
-                  name={`${formId}-coverage`}
-                  checked={coverage.kind === kind}
-                  onChange={() =>
-                    setCoverage(
-                      kind === 'selected'
-                        ? { kind, projects: coverage.kind === 'selected' ? coverage.projects : [] }
-                        : { kind },
-                    )
-                  }
-                />
-                <label htmlFor={`${formId}-coverage-${kind}`}>{label}</label>
-              </div>
-            ))}
-            {coverage.kind === 'selected' ? (
-              <ProjectChooser
-                chosen={coverage.projects}
-                onChange={(projects) => setCoverage({ kind: 'selected', projects })}
-              />
-            ) : null}
-          </fieldset>
-        ) : null}
-
-        {!system || (!keepProject && coverage.kind !== 'none') ? (
-          <PermissionPicker
-            legend={system ? 'Project permissions' : 'Permissions'}
-            available={catalog.project}
-            selected={projectSelected}
-            onChange={setProjectSelected}
+          <label htmlFor={`${ids.days}-never`}>Never expires</label>
+        </div>
+        <div className="field-inline">
+          <input
+            id={`${ids.days}-after`}
+            type="radio"
+            name={`${ids.days}-expiry`}
+            checked={!never}
+            onChange={() => setNever(false)}
           />
-        ) : null}
-
-        {lost.length > 0 ? (
-          <p className="form-error" role="note">
-            This account holds permissions you cannot grant ({lost.join(', ')}). Saving takes them away.
-          </p>
-        ) : null}
-        {show(permissionProblem) ? (
+          <label htmlFor={`${ids.days}-after`}>Expires after</label>
+          <label htmlFor={ids.days} className="visually-hidden">
+            Days until expiry
+          </label>
+          <input
+            id={ids.days}
+            type="number"
+            min={1}
+            step={1}
+            className={styles.inlineNumber}
+            value={days}
+            disabled={never}
+            aria-invalid={show(durationProblem) ? true : undefined}
+            onChange={(e) => setDays(e.target.value)}
+          />
+          <span aria-hidden="true">days</span>
+        </div>
+        {editing ? <span className="hint">Days are counted from the creation of the account.</span> : null}
+        {show(durationProblem) ? (
           <p className="field-error" role="alert">
-            {permissionProblem}
+            {durationProblem}
           </p>
         ) : null}
-        {error ? (
-          <p className="form-error" role="alert">
-            {error}
-          </p>
-        ) : null}
-      </form>
-    </Modal>
+      </fieldset>
+
+      {system ? (
+        <PermissionPicker
+          legend="System permissions"
+          available={catalog.system}
+          selected={systemSelected}
+          onChange={setSystemSelected}
+        />
+      ) : null}
+
+      {system && keepProject ? (
+        <p className="hint">
+          This account holds different permissions in different projects; they stay as they are. Only its system
+          permissions, description and expiration can be changed here.
+        </p>
+      ) : null}
+
+      {system && !keepProject ? (
+        <fieldset className={styles.radioGroup}>
+          <legend>Project permissions cover</legend>
+          {(
+            [
+              ['all', 'All projects, including future ones'],
+              ['selected', 'Chosen projects'],
+              ['none', 'No projects'],
+            ] as const
+          ).map(([kind, label]) => (
+            <div className="field-inline" key={kind}>
+              <input
+                id={`${formId}-coverage-${kind}`}
+                type="radio"
+                name={`${formId}-coverage`}
+                checked={coverage.kind === kind}
+                onChange={() =>
+                  setCoverage(
+                    kind === 'selected'
+                      ? { kind, projects: coverage.kind === 'selected' ? coverage.projects : [] }
+                      : { kind },
+                  )
+                }
+              />
+              <label htmlFor={`${formId}-coverage-${kind}`}>{label}</label>
+            </div>
+          ))}
+          {coverage.kind === 'selected' ? (
+            <ProjectChooser
+              chosen={coverage.projects}
+              onChange={(projects) => setCoverage({ kind: 'selected', projects })}
+            />
+          ) : null}
+        </fieldset>
+      ) : null}
+
+      {!system || (!keepProject && coverage.kind !== 'none') ? (
+        <PermissionPicker
+          legend={system ? 'Project permissions' : 'Permissions'}
+          available={catalog.project}
+          selected={projectSelected}
+          onChange={setProjectSelected}
+        />
+      ) : null}
+
+      {lost.length > 0 ? (
+        <p className="form-error" role="note">
+          This account holds permissions you cannot grant ({lost.join(', ')}). Saving takes them away.
+        </p>
+      ) : null}
+      {show(permissionProblem) ? (
+        <p className="field-error" role="alert">
+          {permissionProblem}
+        </p>
+      ) : null}
+    </FormDialog>
   );
 }
