@@ -50,18 +50,46 @@ function pumpWriteback(): void {
 }
 
 /**
- * Read buffers for sendTo, reused across downloads: a busy registry serving many pulls would otherwise
- * allocate (and collect) a fresh 1 MiB buffer for every piece of every download.
+ * 1 MiB I/O buffers, reused across downloads and uploads: a busy registry would otherwise allocate (and fault in,
+ * and collect) two fresh 1 MiB buffers for every download and every upload request, which costs a small push
+ * more than its own bytes do.
  */
-const sendBufferPool: Buffer[] = [];
-const MAX_POOLED_SEND_BUFFERS = 128;
+const ioBufferPool: Buffer[] = [];
+const MAX_POOLED_IO_BUFFERS = 64;
 
-function takeSendBuffer(): Buffer {
-  return sendBufferPool.pop() ?? Buffer.allocUnsafeSlow(IO_BATCH_BYTES);
+function takeIoBuffer(): Buffer {
+  return ioBufferPool.pop() ?? Buffer.allocUnsafeSlow(IO_BATCH_BYTES);
 }
 
-function returnSendBuffer(buffer: Buffer): void {
-  if (sendBufferPool.length < MAX_POOLED_SEND_BUFFERS) sendBufferPool.push(buffer);
+function returnIoBuffer(buffer: Buffer): void {
+  if (ioBufferPool.length < MAX_POOLED_IO_BUFFERS) ioBufferPool.push(buffer);
+}
+
+/**
+ * A background flush that was still running when its writer closed, and how it ended. Closing a writer (the end of
+ * a PATCH) does not wait for it: the path's next writer takes it over and reports its failure (Linux reports a
+ * failed writeback once, to whoever flushes next, so it must not be lost), and a commit waits for it before its own
+ * fsync.
+ */
+interface PendingFlush {
+  settled: Promise<void>;
+  done: boolean;
+  failure: Error | null;
+}
+const pendingFlushes = new Map<string, PendingFlush>();
+
+function takePendingFlush(fullPath: string): PendingFlush | undefined {
+  const pending = pendingFlushes.get(fullPath);
+  pendingFlushes.delete(fullPath);
+  return pending;
+}
+
+/** Forgets the flushes of files under (or at) a deleted path: nobody will append to them again. */
+function forgetPendingFlushes(fullPath: string): void {
+  const prefix = fullPath + sep;
+  for (const path of pendingFlushes.keys()) {
+    if (path === fullPath || path.startsWith(prefix)) pendingFlushes.delete(path);
+  }
 }
 
 /**
@@ -136,7 +164,7 @@ export class FilesystemDriver implements StorageDriver {
   async sendTo(path: string, offset: number, length: number, destination: Writable): Promise<void> {
     assertByteRange(offset, length);
     const handle = await this.openFile(path, 'r');
-    const buffers = [takeSendBuffer(), takeSendBuffer()];
+    const buffers = [takeIoBuffer(), takeIoBuffer()];
     let writing: Promise<void> | undefined;
     try {
       let position = offset;
@@ -154,7 +182,7 @@ export class FilesystemDriver implements StorageDriver {
     } finally {
       // A failed write may still hold its buffer; only buffers known to be free go back to the pool.
       await writing?.catch(() => undefined);
-      for (const buffer of buffers) returnSendBuffer(buffer);
+      for (const buffer of buffers) returnIoBuffer(buffer);
       await handle.close();
     }
   }
@@ -242,22 +270,24 @@ export class FilesystemDriver implements StorageDriver {
     const from = this.fullPath(src);
     const to = this.fullPath(dst);
     const destinationDirectory = dirname(to);
-    await mkdir(destinationDirectory, { recursive: true });
     try {
+      // Blob prefix directories mostly exist already: rename first, create the directory only when it is missing.
       await rename(from, to);
     } catch (error) {
-      if (isMissing(error)) {
-        // ENOENT also comes from a vanished destination directory; only a missing source is the caller's.
-        if ((await this.stat(src)) === null) throw new PathNotFoundError(src);
-      }
-      throw error;
+      if (!isMissing(error)) throw error;
+      // ENOENT also comes from a missing destination directory; only a missing source is the caller's.
+      if ((await this.stat(src)) === null) throw new PathNotFoundError(src);
+      await mkdir(destinationDirectory, { recursive: true });
+      await rename(from, to);
     }
     // The rename is durable once the directory holding the new name is.
     await syncDirectory(destinationDirectory);
   }
 
   async delete(path: string): Promise<void> {
-    await rm(this.fullPath(path), { recursive: true, force: true });
+    const full = this.fullPath(path);
+    forgetPendingFlushes(full);
+    await rm(full, { recursive: true, force: true });
   }
 
   // eslint-disable-next-line @typescript-eslint/require-await -- async so that a bad path rejects, as elsewhere
@@ -307,14 +337,14 @@ async function syncDirectory(directory: string): Promise<void> {
 
 /**
  * Writes through 1 MiB batch buffers, so that a stream of small network chunks becomes few large
- * write syscalls. Two buffers take turns: while one is being written on the I/O thread pool, the
- * caller goes on (hashing, receiving) and fills the other. Data reaches the disk (fsync) only on
- * commit: one sync per object is what keeps uploads fast, and an uncommitted upload may be lost in
- * a crash anyway.
+ * write syscalls. Two buffers (from the shared pool) take turns: while one is being written on the I/O
+ * thread pool, the caller goes on (hashing, receiving) and fills the other. Data reaches the disk
+ * (fsync) only on commit: one sync per object is what keeps uploads fast, and an uncommitted upload
+ * may be lost in a crash anyway.
  */
 class FilesystemFileWriter implements FileWriter {
-  private batch = Buffer.allocUnsafe(IO_BATCH_BYTES);
-  private spare = Buffer.allocUnsafe(IO_BATCH_BYTES);
+  private batch: Buffer | undefined;
+  private spare: Buffer | undefined;
   private batchLength = 0;
   /** File offset where the current batch will be written. */
   private position: number;
@@ -325,6 +355,8 @@ class FilesystemFileWriter implements FileWriter {
   /** The background writeback (fdatasync) in progress, if any; it records its failure too. */
   private writeback: Promise<void> | undefined;
   private writebackFrom: number;
+  /** The flush an earlier writer of this file left running when it closed. */
+  private readonly inherited: PendingFlush | undefined;
 
   constructor(
     private readonly handle: FileHandle,
@@ -333,6 +365,7 @@ class FilesystemFileWriter implements FileWriter {
   ) {
     this.position = initialSize;
     this.writebackFrom = initialSize;
+    this.inherited = takePendingFlush(fullPath);
   }
 
   get size(): number {
@@ -346,18 +379,26 @@ class FilesystemFileWriter implements FileWriter {
     return this.operations.run(() => this.writeNow(chunk));
   }
 
+  /**
+   * Writes what is batched and closes, without waiting for a background flush still running: the file's next
+   * writer takes that flush over (see PendingFlush).
+   */
   close(): Promise<void> {
     return this.operations.run(async () => {
       this.operations.state = 'closed';
       writebackCandidates.delete(this);
+      let handedOver = false;
       try {
         await this.flush();
-        await this.writeback;
-        // Linux reports a failed writeback once: whoever appends next would never hear of it.
-        if (this.failure !== null) throw this.failure;
+        this.throwIfFailed();
+        handedOver = this.handOverFlushes();
       } finally {
-        await this.writeback;
-        await this.handle.close();
+        if (!handedOver) {
+          await this.writeback;
+          await this.handle.close();
+          this.keepInheritedPending();
+        }
+        this.releaseBuffers();
       }
     });
   }
@@ -369,11 +410,13 @@ class FilesystemFileWriter implements FileWriter {
       try {
         await this.flush();
         await this.writeback;
-        if (this.failure !== null) throw this.failure;
+        await this.inherited?.settled;
+        this.throwIfFailed();
         await this.handle.sync();
       } finally {
         await this.writeback;
         await this.handle.close();
+        this.releaseBuffers();
       }
     });
   }
@@ -384,8 +427,10 @@ class FilesystemFileWriter implements FileWriter {
       writebackCandidates.delete(this);
       this.batchLength = 0;
       await this.inflight;
+      this.releaseBuffers();
       await this.writeback;
       await this.handle.close().catch(() => undefined);
+      forgetPendingFlushes(this.fullPath);
       await rm(this.fullPath, { force: true });
     });
   }
@@ -393,7 +438,8 @@ class FilesystemFileWriter implements FileWriter {
   private async writeNow(chunk: Buffer): Promise<void> {
     let offset = 0;
     if (this.batchLength > 0) {
-      offset = chunk.copy(this.batch, this.batchLength);
+      const batch = this.batchBuffer();
+      offset = chunk.copy(batch, this.batchLength);
       this.batchLength += offset;
       if (this.batchLength < IO_BATCH_BYTES) return;
       await this.startBatchWrite();
@@ -407,7 +453,61 @@ class FilesystemFileWriter implements FileWriter {
       this.position += remaining;
       this.startWriteback();
     } else if (remaining > 0) {
-      this.batchLength = chunk.copy(this.batch, 0, offset);
+      this.batchLength = chunk.copy(this.batchBuffer(), 0, offset);
+    }
+  }
+
+  private batchBuffer(): Buffer {
+    this.batch ??= takeIoBuffer();
+    return this.batch;
+  }
+
+  /** Gives the batch buffers back to the pool; only once no write uses them any more. */
+  private releaseBuffers(): void {
+    if (this.batch) returnIoBuffer(this.batch);
+    if (this.spare) returnIoBuffer(this.spare);
+    this.batch = undefined;
+    this.spare = undefined;
+  }
+
+  private throwIfFailed(): void {
+    const failure = this.failure ?? this.inherited?.failure ?? null;
+    if (failure !== null) throw failure;
+  }
+
+  /**
+   * Leaves the flushes still running (this writer's and the one it inherited) to the file's next writer, and the
+   * closing of the handle to the end of its own flush. False when nothing is running.
+   */
+  private handOverFlushes(): boolean {
+    const running = [this.writeback, this.inherited?.done === false ? this.inherited.settled : undefined].filter(
+      (flush) => flush !== undefined,
+    );
+    if (running.length === 0) return false;
+    const inherited = this.inherited;
+    const pending: PendingFlush = { settled: Promise.resolve(), done: false, failure: null };
+    pending.settled = Promise.all(running)
+      .then(() => this.handle.close())
+      .catch((error: unknown) => {
+        this.failure ??= error instanceof Error ? error : new StorageError(String(error));
+      })
+      .finally(() => {
+        pending.failure = this.failure ?? inherited?.failure ?? null;
+        pending.done = true;
+        // A clean flush need not be reported; a failed one stays until the next writer (or a delete) takes it.
+        if (pending.failure === null && pendingFlushes.get(this.fullPath) === pending) {
+          pendingFlushes.delete(this.fullPath);
+        }
+      });
+    pendingFlushes.set(this.fullPath, pending);
+    return true;
+  }
+
+  /** A failed close must not drop an inherited flush whose outcome nobody has heard yet. */
+  private keepInheritedPending(): void {
+    const inherited = this.inherited;
+    if (inherited && (!inherited.done || inherited.failure !== null) && !pendingFlushes.has(this.fullPath)) {
+      pendingFlushes.set(this.fullPath, inherited);
     }
   }
 
@@ -420,7 +520,7 @@ class FilesystemFileWriter implements FileWriter {
   /** Hands the full batch to the I/O pool and swaps buffers, once the previous write is done. */
   private async startBatchWrite(): Promise<void> {
     await this.settleInflight();
-    const full = this.batch;
+    const full = this.batchBuffer();
     const length = this.batchLength;
     this.inflight = writeFully(this.handle, full, 0, length, this.position).catch((error: unknown) => {
       this.failure = error instanceof Error ? error : new StorageError(`write failed: ${String(error)}`);
@@ -432,7 +532,6 @@ class FilesystemFileWriter implements FileWriter {
     this.startWriteback();
   }
 
-  /** Starts a background fdatasync once enough new bytes were written and none is running. */
   /** Bytes handed to the kernel since the last background flush began. */
   unflushedBytes(): number {
     return this.position - this.writebackFrom;
@@ -453,6 +552,7 @@ class FilesystemFileWriter implements FileWriter {
     return writeback;
   }
 
+  /** Starts a background fdatasync once enough new bytes were written and none is running. */
   private startWriteback(): void {
     if (this.operations.state !== 'open') return;
     writebackCandidates.add(this);
@@ -461,7 +561,7 @@ class FilesystemFileWriter implements FileWriter {
 
   private async flush(): Promise<void> {
     await this.settleInflight();
-    if (this.batchLength === 0) return;
+    if (this.batchLength === 0 || !this.batch) return;
     await writeFully(this.handle, this.batch, 0, this.batchLength, this.position);
     this.position += this.batchLength;
     this.batchLength = 0;

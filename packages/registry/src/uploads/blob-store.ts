@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type RegistryRepository, type UploadSession, UploadBusyError } from '@wharf/db';
 import { Digester, type DigestAlgorithm, OciError, OciErrorCode, type ParsedDigest } from '@wharf/oci';
-import { type FileWriter, PathNotFoundError, type StorageDriver } from '@wharf/storage';
+import { type FileInfo, type FileWriter, PathNotFoundError, type StorageDriver } from '@wharf/storage';
 import { type BlobCommitContext } from '../types.js';
 
 export function blobDataPath(digest: ParsedDigest): string {
@@ -146,6 +146,8 @@ export class BlobStore {
         if (expect.start !== undefined && expect.start !== writer.size) throw rangeMismatch(writer.size, expect.start);
         await this.pump(session, owner, body, writer, digester, expect.length);
       }
+      // Whether the blob is stored already is asked while the bytes are being synced.
+      const stored = this.driver.stat(blobDataPath(digest)).catch(() => null);
       await writer.commit();
       committed = true;
       const size = writer.size;
@@ -165,7 +167,7 @@ export class BlobStore {
         await this.discard(session);
         throw error;
       }
-      await this.storeBlob(session.path, digest, size);
+      await this.storeBlob(session.path, digest, size, await stored);
       await this.repository.linkBlob(name, digest.digest, size, id);
       // What is left of the session folder is empty; removing it need not hold up the response, and the
       // upload purge removes any folder this misses.
@@ -203,6 +205,7 @@ export class BlobStore {
     const path = uploadDataPath(id);
     const writer = await this.driver.writer(path, false);
     let committed = false;
+    let stored: Promise<FileInfo | null> | undefined;
     try {
       const digester = new Digester(digest.algorithm);
       let received: number;
@@ -211,6 +214,7 @@ export class BlobStore {
         if (length !== undefined && received !== length) {
           throw new OciError(OciErrorCode.SIZE_INVALID, `received ${received} bytes, Content-Length said ${length}`);
         }
+        stored = this.driver.stat(blobDataPath(digest)).catch(() => null);
         await writer.commit();
         committed = true;
       } finally {
@@ -225,7 +229,7 @@ export class BlobStore {
         });
       }
       await this.beforeCommit({ repository: name, digest: digest.digest, size: received, actor });
-      await this.storeBlob(path, digest, received);
+      await this.storeBlob(path, digest, received, (await stored) ?? null);
       await this.repository.linkBlob(name, digest.digest, received);
       return received;
     } finally {
@@ -243,12 +247,18 @@ export class BlobStore {
     }
   }
 
-  /** Puts committed upload bytes under their digest. The bytes are stored once: a second copy is dropped. */
-  private async storeBlob(uploadPath: string, digest: ParsedDigest, size: number): Promise<void> {
-    const target = blobDataPath(digest);
-    const existing = await this.driver.stat(target);
+  /**
+   * Puts committed upload bytes under their digest. The bytes are stored once: a second copy is dropped. `existing`
+   * is what a stat of the target found (asked while the upload was being synced).
+   */
+  private async storeBlob(
+    uploadPath: string,
+    digest: ParsedDigest,
+    size: number,
+    existing: FileInfo | null,
+  ): Promise<void> {
     if (existing && existing.size === size) return;
-    await this.driver.move(uploadPath, target);
+    await this.driver.move(uploadPath, blobDataPath(digest));
   }
 
   private async acquire(name: string, id: string, owner: string): Promise<UploadSession> {

@@ -1,0 +1,139 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import * as realFs from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+
+/**
+ * Background flushes that outlive the writer that started them. A disk that fails a writeback cannot be produced
+ * on this machine, so the failing case replaces fdatasync on the handles of chosen files (the boundary to the
+ * kernel) with one that fails like a disk error would; every other call is the real one.
+ */
+const failingDatasync = new Map<string, { delayMs: number; code: string }>();
+
+function simulatedDiskError(code: string): NodeJS.ErrnoException {
+  const error: NodeJS.ErrnoException = new Error(`${code}: i/o error, fdatasync (simulated disk error)`);
+  error.code = code;
+  return error;
+}
+
+jest.unstable_mockModule('node:fs/promises', () => ({
+  ...realFs,
+  open: async (path: string, flags?: string | number, mode?: number) => {
+    const handle = await realFs.open(path, flags, mode);
+    const failure = failingDatasync.get(String(path));
+    if (!failure) return handle;
+    return new Proxy(handle, {
+      get(target, property, receiver) {
+        if (property === 'datasync') {
+          return () =>
+            new Promise<void>((_resolve, reject) =>
+              setTimeout(() => reject(simulatedDiskError(failure.code)), failure.delayMs),
+            );
+        }
+        const value: unknown = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  },
+}));
+
+const { FilesystemDriver } = await import('./filesystem.driver.js');
+
+const MiB = 1024 * 1024;
+let root: string;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'wharf-fs-writeback-'));
+});
+
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+function pattern(size: number, seed: number): Buffer {
+  const buffer = Buffer.allocUnsafe(size);
+  for (let i = 0; i < size; i++) buffer[i] = (i * 31 + seed) & 0xff;
+  return buffer;
+}
+
+describe('FilesystemDriver background flushes', () => {
+  it('keeps every byte when chunks are appended by successive writers while flushes run', async () => {
+    const driver = new FilesystemDriver(root);
+    const parts = [pattern(12 * MiB + 123, 1), pattern(9 * MiB, 2), pattern(3 * MiB + 7, 3)];
+    let append = false;
+    for (const [index, part] of parts.entries()) {
+      const writer = await driver.writer('uploads/one/data', append);
+      // Small network-sized pieces, as a request body arrives.
+      for (let offset = 0; offset < part.length; offset += 64 * 1024) {
+        await writer.write(part.subarray(offset, offset + 64 * 1024));
+      }
+      if (index === parts.length - 1) await writer.commit();
+      else await writer.close();
+      append = true;
+    }
+    expect((await readFile(join(root, 'uploads/one/data'))).equals(Buffer.concat(parts))).toBe(true);
+  });
+
+  it('reports a flush that fails after its writer closed to the next writer of the file (simulated disk error)', async () => {
+    const driver = new FilesystemDriver(root);
+    const path = 'uploads/failing/data';
+    failingDatasync.set(join(root, path), { delayMs: 150, code: 'EIO' });
+    try {
+      const first = await driver.writer(path, false);
+      await first.write(pattern(10 * MiB, 4));
+      // The flush is still running: closing (the end of a PATCH) does not wait for it.
+      await expect(first.close()).resolves.toBeUndefined();
+      failingDatasync.delete(join(root, path));
+
+      const second = await driver.writer(path, true);
+      await second.write(pattern(MiB, 5));
+      await expect(second.commit()).rejects.toMatchObject({ code: 'EIO' });
+    } finally {
+      failingDatasync.delete(join(root, path));
+    }
+  });
+
+  it('fails a later close once the inherited flush is known to have failed (simulated disk error)', async () => {
+    const driver = new FilesystemDriver(root);
+    const path = 'uploads/failing-close/data';
+    failingDatasync.set(join(root, path), { delayMs: 50, code: 'EIO' });
+    try {
+      const first = await driver.writer(path, false);
+      await first.write(pattern(10 * MiB, 6));
+      await first.close();
+      failingDatasync.delete(join(root, path));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+
+      const second = await driver.writer(path, true);
+      await second.write(pattern(1000, 7));
+      await expect(second.close()).rejects.toMatchObject({ code: 'EIO' });
+      // Reported once, not forgotten: the file's next writer hears of it too.
+      const third = await driver.writer(path, true);
+      await expect(third.commit()).rejects.toMatchObject({ code: 'EIO' });
+    } finally {
+      failingDatasync.delete(join(root, path));
+    }
+  });
+
+  it('forgets a failed flush once its upload is deleted (simulated disk error)', async () => {
+    const driver = new FilesystemDriver(root);
+    const path = 'uploads/deleted/data';
+    failingDatasync.set(join(root, path), { delayMs: 20, code: 'EIO' });
+    try {
+      const first = await driver.writer(path, false);
+      await first.write(pattern(10 * MiB, 8));
+      await first.close();
+      failingDatasync.delete(join(root, path));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await driver.delete('uploads/deleted');
+
+      const fresh = await driver.writer(path, false);
+      await fresh.write(Buffer.from('new upload'));
+      await expect(fresh.commit()).resolves.toBeUndefined();
+      expect(await readFile(join(root, path), 'utf8')).toBe('new upload');
+    } finally {
+      failingDatasync.delete(join(root, path));
+    }
+  });
+});
