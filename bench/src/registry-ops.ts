@@ -30,7 +30,7 @@ function seconds(since: bigint): number {
   return Number(process.hrtime.bigint() - since) / 1e9;
 }
 
-async function startUpload(target: Target, repo: string): Promise<string> {
+export async function startUpload(target: Target, repo: string): Promise<string> {
   const res = await expectStatus(202, 'POST', `${target.url}/v2/${repo}/blobs/uploads/`, target.headers);
   return header(res, 'location');
 }

@@ -1,20 +1,56 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { headLoad } from './head-load.js';
-import { expectStatus } from './http.js';
-import { OCI_LAYER, type Target, ensureSmallBlob, pushImage } from './registry-ops.js';
+import { expectStatus, header, withQuery } from './http.js';
+import { OCI_LAYER, type Target, ensureSmallBlob, pushImage, startUpload } from './registry-ops.js';
 import { wrk } from './wrk.js';
 
 export const WARM_REPO = 'bench/warm-up';
 
+const WARM_BLOB_PUSHES = 96;
+const WARM_CHUNKED_PUSHES = 4;
+const WARM_CHUNKS = 16;
+
+/** One chunked upload (POST, PATCH with Content-Range following each Location, PUT ?digest=) of small chunks. */
+async function pushChunkedSmall(target: Target, repo: string, chunks: Buffer[]): Promise<void> {
+  let location = await startUpload(target, repo);
+  const hash = createHash('sha256');
+  let offset = 0;
+  for (const chunk of chunks) {
+    hash.update(chunk);
+    const res = await expectStatus(
+      202,
+      'PATCH',
+      new URL(location, target.url).toString(),
+      {
+        ...target.headers,
+        'content-type': 'application/octet-stream',
+        'content-range': `${offset}-${offset + chunk.length - 1}`,
+      },
+      chunk,
+    );
+    offset += chunk.length;
+    location = header(res, 'location');
+  }
+  const digest = `sha256:${hash.digest('hex')}`;
+  await expectStatus(201, 'PUT', withQuery(target.url, location, { digest }), target.headers);
+}
+
 /**
  * The same untimed exercise for both registries before a round's first measurement: every request kind a
- * workload sends, a few hundred times. A server that compiles its hot paths at run time (Wharf's JIT) is
- * then measured as it runs in production, not in its first second; the reference gets the identical load.
+ * workload sends, about a hundred times or more. A server that compiles its hot paths at run time (Wharf's JIT)
+ * is then measured as it runs in production, not in its first second; the reference gets the identical load.
  */
 export async function warmUp(target: Target): Promise<void> {
   const layers = [];
-  for (let i = 0; i < 16; i++) {
+  for (let i = 0; i < WARM_BLOB_PUSHES; i++) {
     layers.push(await ensureSmallBlob(target, WARM_REPO, randomBytes(64 * 1024), OCI_LAYER));
+  }
+  for (let i = 0; i < WARM_CHUNKED_PUSHES; i++) {
+    await pushChunkedSmall(
+      target,
+      WARM_REPO,
+      Array.from({ length: WARM_CHUNKS }, () => randomBytes(64 * 1024)),
+    );
   }
   for (let i = 0; i < 8; i++) await pushImage(target, WARM_REPO, `warm-${i}`, layers.slice(i, i + 4));
   const accept = { ...target.headers, accept: 'application/vnd.oci.image.manifest.v1+json' };
