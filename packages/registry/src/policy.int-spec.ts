@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { MediaType, OciError, OciErrorCode } from '@wharf/oci';
 import { startTestRegistry, type TestRegistry } from './testing/test-registry.js';
@@ -58,6 +60,10 @@ describe('policy chain supplied by the host', () => {
     });
     expect(done.status).toBe(403);
     expect((await fetch(url(`/v2/locked/app/blobs/${sha(data)}`), { method: 'HEAD' })).status).toBe(404);
+    // The refused session is over, and none of its bytes stayed in storage.
+    expect((await fetch(url(session.headers.get('location')!))).status).toBe(404);
+    const uuid = session.headers.get('location')!.split('/').pop()!;
+    await expect(stat(join(reg.storageRoot, 'uploads', uuid))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('refuses a manifest the policy denies and keeps the tag absent', async () => {

@@ -1,4 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { MediaType } from '@wharf/oci';
 import { startTestRegistry, type TestRegistry } from './testing/test-registry.js';
@@ -86,6 +88,32 @@ describe('registry engine over HTTP (PostgreSQL + filesystem storage)', () => {
     expect(res.status).toBe(400);
     expect(((await res.json()) as { errors: { code: string }[] }).errors[0].code).toBe('DIGEST_INVALID');
     expect((await fetch(url(`/v2/lib/bad/blobs/${wrong}`), { method: 'HEAD' })).status).toBe(404);
+  });
+
+  it('ends an upload session whose closing PUT names the wrong digest, keeping none of its bytes', async () => {
+    const data = randomBytes(3 * 1024 * 1024 + 5);
+    const wrong = sha(Buffer.from('not these bytes'));
+    const start = await fetch(url('/v2/lib/bad-session/blobs/uploads/'), { method: 'POST' });
+    const location = start.headers.get('location')!;
+    const uuid = location.split('/').pop()!;
+    const patched = await fetch(url(location), {
+      method: 'PATCH',
+      body: data.subarray(0, 1024 * 1024),
+      headers: { 'content-type': 'application/octet-stream', 'content-range': `0-${1024 * 1024 - 1}` },
+    });
+    expect(patched.status).toBe(202);
+    const res = await fetch(url(`${patched.headers.get('location')!}?digest=${wrong}`), {
+      method: 'PUT',
+      body: data.subarray(1024 * 1024),
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { errors: { code: string }[] }).errors[0].code).toBe('DIGEST_INVALID');
+    expect((await fetch(url(`/v2/lib/bad-session/blobs/${wrong}`), { method: 'HEAD' })).status).toBe(404);
+    expect((await fetch(url(`/v2/lib/bad-session/blobs/${sha(data)}`), { method: 'HEAD' })).status).toBe(404);
+    // The session is over: its status is unknown, and its folder is gone from storage.
+    expect((await fetch(url(location))).status).toBe(404);
+    await expect(stat(join(reg.storageRoot, 'uploads', uuid))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('runs a chunked upload with Content-Range, status checks, and an out-of-order chunk refused with 416', async () => {

@@ -40,6 +40,25 @@ function uploadUnknown(id: string): OciError {
   return new OciError(OciErrorCode.BLOB_UPLOAD_UNKNOWN, 'upload session not found', { uuid: id });
 }
 
+function digestMismatch(expected: string, actual: string): OciError {
+  return new OciError(OciErrorCode.DIGEST_INVALID, `content digest ${actual} does not match ${expected}`, {
+    expected,
+    actual,
+  });
+}
+
+/** A policy's refusal, kept as a value: a policy asked while the bytes sync must not reject while nobody listens. */
+interface Refusal {
+  error: unknown;
+}
+
+function refusalOf(check: Promise<void>): Promise<Refusal | null> {
+  return check.then(
+    () => null,
+    (error: unknown) => ({ error }),
+  );
+}
+
 function rangeMismatch(expected: number, got: number): OciError {
   return new OciError(
     OciErrorCode.BLOB_UPLOAD_INVALID,
@@ -138,7 +157,8 @@ export class BlobStore {
     const session = await this.acquire(name, id, owner);
     const stopRenewing = this.keepLease(id, owner);
     let writer: FileWriter | undefined;
-    let committed = false;
+    // Once committed (or cancelled) the object takes no more bytes: the session is over whatever happens next.
+    let sessionOver = false;
     try {
       writer = await this.openWriter(session);
       let digester = await this.hashState(session, writer.size);
@@ -146,27 +166,35 @@ export class BlobStore {
         if (expect.start !== undefined && expect.start !== writer.size) throw rangeMismatch(writer.size, expect.start);
         await this.pump(session, owner, body, writer, digester, expect.length);
       }
-      // Whether the blob is stored already is asked while the bytes are being synced.
-      const stored = this.driver.stat(blobDataPath(digest)).catch(() => null);
-      await writer.commit();
-      committed = true;
       const size = writer.size;
-      if (digest.algorithm !== digester.algorithm) digester = await this.rehash(session.path, size, digest.algorithm);
-      const actual = digester.digest();
-      this.hashStates.delete(id);
-      if (actual !== digest.digest) {
-        await this.discard(session);
-        throw new OciError(OciErrorCode.DIGEST_INVALID, `content digest ${actual} does not match ${digest.digest}`, {
-          expected: digest.digest,
-          actual,
-        });
+      const context = { repository: name, digest: digest.digest, size, actor };
+      let policy: Promise<Refusal | null> | undefined;
+      if (digest.algorithm === digester.algorithm) {
+        // Every byte has been hashed: a wrong digest is refused before anything is synced, and the policies are
+        // asked while the bytes are.
+        this.hashStates.delete(id);
+        const actual = digester.digest();
+        if (actual !== digest.digest) {
+          sessionOver = true;
+          await writer.cancel();
+          throw digestMismatch(digest.digest, actual);
+        }
+        policy = refusalOf(this.beforeCommit(context));
       }
-      try {
-        await this.beforeCommit({ repository: name, digest: digest.digest, size, actor });
-      } catch (error) {
-        await this.discard(session);
-        throw error;
+      // Whether the blob is stored already is asked while the bytes are being synced too.
+      const stored = this.driver.stat(blobDataPath(digest)).catch(() => null);
+      sessionOver = true;
+      await writer.commit();
+      if (policy === undefined) {
+        // Hashed as sha256 while receiving, asked for another algorithm: the stored bytes are read again.
+        digester = await this.rehash(session.path, size, digest.algorithm);
+        this.hashStates.delete(id);
+        const actual = digester.digest();
+        if (actual !== digest.digest) throw digestMismatch(digest.digest, actual);
+        policy = refusalOf(this.beforeCommit(context));
       }
+      const refusal = await policy;
+      if (refusal) throw refusal.error;
       await this.storeBlob(session.path, digest, size, await stored);
       await this.repository.linkBlob(name, digest.digest, size, id);
       // What is left of the session folder is empty; removing it need not hold up the response, and the
@@ -174,11 +202,10 @@ export class BlobStore {
       void this.driver.delete(`uploads/${id}`).catch(() => undefined);
       return size;
     } catch (error) {
-      if (!committed) {
+      if (!sessionOver) {
         await this.abandonWrite(session, owner, writer);
       } else {
-        // Once committed the object cannot take more bytes: the session is over either way, and the client
-        // starts the upload again rather than meeting a lease nobody will release.
+        // The client starts the upload again rather than meeting a lease nobody will release.
         await this.discard(session).catch(() => undefined);
       }
       throw error;
@@ -205,31 +232,30 @@ export class BlobStore {
     const path = uploadDataPath(id);
     const writer = await this.driver.writer(path, false);
     let committed = false;
-    let stored: Promise<FileInfo | null> | undefined;
     try {
       const digester = new Digester(digest.algorithm);
       let received: number;
+      let policy: Promise<Refusal | null>;
+      let stored: Promise<FileInfo | null>;
       try {
         received = await this.copy(body, writer, digester, length);
         if (length !== undefined && received !== length) {
           throw new OciError(OciErrorCode.SIZE_INVALID, `received ${received} bytes, Content-Length said ${length}`);
         }
+        const actual = digester.digest();
+        if (actual !== digest.digest) throw digestMismatch(digest.digest, actual);
+        // The policies, and whether the blob is stored already, are asked while the bytes are being synced.
+        policy = refusalOf(this.beforeCommit({ repository: name, digest: digest.digest, size: received, actor }));
         stored = this.driver.stat(blobDataPath(digest)).catch(() => null);
         await writer.commit();
         committed = true;
       } finally {
-        // An aborted or oversized body must not leave the writer (its descriptor and buffers) open.
+        // An aborted, oversized or wrong body must not leave the writer (its descriptor and buffers) open.
         if (!committed) await writer.cancel().catch(() => undefined);
       }
-      const actual = digester.digest();
-      if (actual !== digest.digest) {
-        throw new OciError(OciErrorCode.DIGEST_INVALID, `content digest ${actual} does not match ${digest.digest}`, {
-          expected: digest.digest,
-          actual,
-        });
-      }
-      await this.beforeCommit({ repository: name, digest: digest.digest, size: received, actor });
-      await this.storeBlob(path, digest, received, (await stored) ?? null);
+      const refusal = await policy;
+      if (refusal) throw refusal.error;
+      await this.storeBlob(path, digest, received, await stored);
       await this.repository.linkBlob(name, digest.digest, received);
       return received;
     } finally {
