@@ -12,7 +12,48 @@ export interface DatabaseOptions {
   password?: string;
   sslMode?: 'disable' | 'require' | 'verify-ca' | 'verify-full';
   maxOpenConns?: number;
+  /** Idle connections kept open (harbor.yml `max_idle_conns`). */
+  maxIdleConns?: number;
+  /** A connection older than this is closed once it is idle; 0: no limit (`conn_max_lifetime`). */
+  connMaxLifetimeMs?: number;
+  /** An idle connection is closed after this long; 0: no limit (`conn_max_idle_time`). */
+  connMaxIdleTimeMs?: number;
   applicationName?: string;
+}
+
+/** The connection pool's settings (node-postgres' pg-pool) for harbor.yml's database settings. */
+export interface PoolSettings {
+  max: number;
+  /** Idle connections the pool never closes for being idle. */
+  min: number;
+  /** An idle connection above `min` closes after this long (0 would mean never). */
+  idleTimeoutMillis: number;
+  /** 0: no limit. */
+  maxLifetimeSeconds: number;
+}
+
+const DEFAULT_MAX_OPEN_CONNS = 20;
+const DEFAULT_MAX_IDLE_CONNS = 10;
+/** How soon a connection above max_idle_conns closes once idle (database/sql closes it at once; a second saves churn). */
+const EXCESS_IDLE_CLOSE_MS = 1000;
+
+/**
+ * Harbor's settings (Go's database/sql semantics) on pg-pool: with no idle limit, up to max_idle_conns idle
+ * connections stay open for good and any above that close a second after use; with conn_max_idle_time, every idle
+ * connection closes after that long. pg-pool's own default (close anything idle for 10 s) would make the first
+ * requests after every quiet spell open new connections and prepare their statements again.
+ */
+export function poolSettings(options: DatabaseOptions): PoolSettings {
+  const max = options.maxOpenConns ?? DEFAULT_MAX_OPEN_CONNS;
+  const keepIdle = Math.min(options.maxIdleConns ?? DEFAULT_MAX_IDLE_CONNS, max);
+  const idleTime = options.connMaxIdleTimeMs ?? 0;
+  const lifetime = options.connMaxLifetimeMs ?? 0;
+  return {
+    max,
+    min: idleTime === 0 ? keepIdle : 0,
+    idleTimeoutMillis: idleTime === 0 ? EXCESS_IDLE_CLOSE_MS : idleTime,
+    maxLifetimeSeconds: lifetime === 0 ? 0 : Math.max(1, Math.ceil(lifetime / 1000)),
+  };
 }
 
 export const MIGRATIONS = [RegistrySchema1763900000000, CoreSchema1763990000000];
@@ -49,7 +90,7 @@ export function createDataSource(options: DatabaseOptions): DataSource {
     // TypeORM's own query logging prints parameters, which may be secrets; callers report errors themselves.
     logging: false,
     applicationName: options.applicationName ?? 'wharf',
-    extra: { max: options.maxOpenConns ?? 20 },
+    extra: poolSettings(options),
   });
 }
 
