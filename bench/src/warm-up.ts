@@ -6,9 +6,14 @@ import { wrk } from './wrk.js';
 
 export const WARM_REPO = 'bench/warm-up';
 
-const WARM_BLOB_PUSHES = 96;
+/** Blob pushes per size: the sizes the workloads' small pushes use, so their code paths (batching, writeback) warm. */
+const WARM_BLOB_PUSHES = [
+  { count: 64, size: 64 * 1024 },
+  { count: 64, size: 1024 * 1024 },
+];
 const WARM_CHUNKED_PUSHES = 4;
-const WARM_CHUNKS = 16;
+const WARM_CHUNKS = 8;
+const WARM_CHUNK_SIZE = 1024 * 1024;
 
 /** One chunked upload (POST, PATCH with Content-Range following each Location, PUT ?digest=) of small chunks. */
 async function pushChunkedSmall(target: Target, repo: string, chunks: Buffer[]): Promise<void> {
@@ -42,15 +47,12 @@ async function pushChunkedSmall(target: Target, repo: string, chunks: Buffer[]):
  */
 export async function warmUp(target: Target): Promise<void> {
   const layers = [];
-  for (let i = 0; i < WARM_BLOB_PUSHES; i++) {
-    layers.push(await ensureSmallBlob(target, WARM_REPO, randomBytes(64 * 1024), OCI_LAYER));
+  for (const { count, size } of WARM_BLOB_PUSHES) {
+    for (let i = 0; i < count; i++) layers.push(await ensureSmallBlob(target, WARM_REPO, randomBytes(size), OCI_LAYER));
   }
   for (let i = 0; i < WARM_CHUNKED_PUSHES; i++) {
-    await pushChunkedSmall(
-      target,
-      WARM_REPO,
-      Array.from({ length: WARM_CHUNKS }, () => randomBytes(64 * 1024)),
-    );
+    const chunks = Array.from({ length: WARM_CHUNKS }, () => randomBytes(WARM_CHUNK_SIZE));
+    await pushChunkedSmall(target, WARM_REPO, chunks);
   }
   for (let i = 0; i < 8; i++) await pushImage(target, WARM_REPO, `warm-${i}`, layers.slice(i, i + 4));
   const accept = { ...target.headers, accept: 'application/vnd.oci.image.manifest.v1+json' };
