@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { stat } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { MediaType } from '@wharf/oci';
@@ -88,6 +88,27 @@ describe('registry engine over HTTP (PostgreSQL + filesystem storage)', () => {
     expect(res.status).toBe(400);
     expect(((await res.json()) as { errors: { code: string }[] }).errors[0].code).toBe('DIGEST_INVALID');
     expect((await fetch(url(`/v2/lib/bad/blobs/${wrong}`), { method: 'HEAD' })).status).toBe(404);
+  });
+
+  it('starts a session over from byte 0 when storage holds bytes no answer ever acknowledged', async () => {
+    const data = randomBytes(200_000);
+    const start = await fetch(url('/v2/lib/unacknowledged/blobs/uploads/'), { method: 'POST' });
+    const location = start.headers.get('location')!;
+    const uuid = location.split('/').pop()!;
+    // A request that died mid-chunk (a crash before it could record or answer) left bytes behind.
+    await mkdir(join(reg.storageRoot, 'uploads', uuid), { recursive: true });
+    await writeFile(join(reg.storageRoot, 'uploads', uuid, 'data'), randomBytes(5000));
+    const patched = await fetch(url(location), {
+      method: 'PATCH',
+      body: data,
+      headers: { 'content-type': 'application/octet-stream', 'content-range': `0-${data.length - 1}` },
+    });
+    expect(patched.status).toBe(202);
+    expect(patched.headers.get('range')).toBe(`0-${data.length - 1}`);
+    const done = await fetch(url(`${patched.headers.get('location')!}?digest=${sha(data)}`), { method: 'PUT' });
+    expect(done.status).toBe(201);
+    const blob = await fetch(url(`/v2/lib/unacknowledged/blobs/${sha(data)}`));
+    expect(Buffer.from(await blob.arrayBuffer()).equals(data)).toBe(true);
   });
 
   it('ends an upload session whose closing PUT names the wrong digest, keeping none of its bytes', async () => {

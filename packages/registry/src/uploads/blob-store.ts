@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type RegistryRepository, type UploadSession, UploadBusyError } from '@wharf/db';
 import { Digester, type DigestAlgorithm, OciError, OciErrorCode, type ParsedDigest } from '@wharf/oci';
-import { type FileInfo, type FileWriter, PathNotFoundError, type StorageDriver } from '@wharf/storage';
+import { type FileInfo, type FileWriter, type StorageDriver } from '@wharf/storage';
 import { type BlobCommitContext } from '../types.js';
 
 export function blobDataPath(digest: ParsedDigest): string {
@@ -263,14 +263,12 @@ export class BlobStore {
     }
   }
 
-  /** Opens the session's data for appending; a session nothing was written to yet starts a new object. */
+  /** Opens the session's data for appending; a session with no recorded bytes starts a new object. */
   private async openWriter(session: UploadSession): Promise<FileWriter> {
-    try {
-      return await this.driver.writer(session.path, true);
-    } catch (error) {
-      if (error instanceof PathNotFoundError && session.size === 0) return this.driver.writer(session.path, false);
-      throw error;
-    }
+    // A session that recorded no bytes starts a new object. Whatever storage may hold for it was never acknowledged
+    // (every answer that reports bytes — a PATCH, a status request — records them first), so nothing is lost.
+    if (session.size === 0) return this.driver.writer(session.path, false);
+    return this.driver.writer(session.path, true);
   }
 
   /**
