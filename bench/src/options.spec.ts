@@ -9,6 +9,7 @@ describe('parseOptions', () => {
       only: [...WORKLOAD_IDS],
       referenceOnly: false,
       throughCore: false,
+      directIO: false,
     });
   });
 
@@ -19,9 +20,11 @@ describe('parseOptions', () => {
       only: ['pull-1m', 'manifest-head'],
       referenceOnly: true,
       throughCore: false,
+      directIO: false,
     });
     expect(parseOptions(['--quick']).rounds).toBe(2);
     expect(parseOptions(['--through-core']).throughCore).toBe(true);
+    expect(parseOptions(['--through-core', '--direct-io'])).toMatchObject({ throughCore: true, directIO: true });
   });
 
   it('rejects what it cannot run, naming the problem', () => {
@@ -29,6 +32,9 @@ describe('parseOptions', () => {
     expect(() => parseOptions(['--rounds'])).toThrow('--rounds needs a value');
     expect(() => parseOptions(['--only', 'pull-2m'])).toThrow(/unknown workload "pull-2m"; known workloads: push-1m/);
     expect(() => parseOptions(['--fast'])).toThrow('unknown argument "--fast"');
-    expect(() => parseOptions(['--reference-only', '--through-core'])).toThrow('exclude each other');
+    expect(() => parseOptions(['--reference-only', '--through-core'])).toThrow(
+      'excludes --through-core and --direct-io',
+    );
+    expect(() => parseOptions(['--reference-only', '--direct-io'])).toThrow('excludes --through-core and --direct-io');
   });
 });

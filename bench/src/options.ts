@@ -22,21 +22,25 @@ export interface BenchOptions {
   referenceOnly: boolean;
   /** Wharf runs as `wharf start core`: /v2 behind token authentication, as a robot account pushes and pulls. */
   throughCore: boolean;
+  /** Wharf runs with `storage_service.filesystem.direct_io: true` (blob bytes bypass the page cache). */
+  directIO: boolean;
 }
 
-export const USAGE = `Usage: pnpm bench:registry [--rounds N] [--quick] [--only <workload>[,<workload>…]] [--reference-only] [--through-core]
+export const USAGE = `Usage: pnpm bench:registry [--rounds N] [--quick] [--only <workload>[,<workload>…]] [--reference-only] [--through-core] [--direct-io]
 
   --rounds N          alternating rounds (default 3; 2 with --quick)
   --quick             small sizes and short runs, for a smoke test
   --only W            run only these workloads: ${WORKLOAD_IDS.join(', ')}
   --reference-only    run the reference on both sides, to check the harness and the noise floor
-  --through-core      run Wharf as \`wharf start core\`: /v2 behind core's token authentication, with a robot's token`;
+  --through-core      run Wharf as \`wharf start core\`: /v2 behind core's token authentication, with a robot's token
+  --direct-io         run Wharf with storage_service.filesystem.direct_io: true (large blob I/O bypasses the page cache)`;
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
   let rounds: number | undefined;
   let quick = false;
   let referenceOnly = false;
   let throughCore = false;
+  let directIO = false;
   const only: WorkloadId[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -62,6 +66,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       case '--through-core':
         throughCore = true;
         break;
+      case '--direct-io':
+        directIO = true;
+        break;
       case '--only':
         for (const name of value().split(',')) {
           const id = name.trim();
@@ -78,12 +85,15 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         throw new Error(`unknown argument "${arg}"\n\n${USAGE}`);
     }
   }
-  if (referenceOnly && throughCore) throw new Error('--reference-only and --through-core exclude each other');
+  if (referenceOnly && (throughCore || directIO)) {
+    throw new Error('--reference-only runs no Wharf: it excludes --through-core and --direct-io');
+  }
   return {
     rounds: rounds ?? (quick ? 2 : 3),
     quick,
     only: only.length > 0 ? only : [...WORKLOAD_IDS],
     referenceOnly,
     throughCore,
+    directIO,
   };
 }

@@ -59,7 +59,10 @@ async function startSide(name: SideName, options: BenchOptions, parentDir: strin
   await flushRedisDatabase('127.0.0.1', 6379, redisDbIndex);
   const database = await createTestDatabase('wharf_bench');
   try {
-    const extraConfig = { external_redis: { registry_db_index: redisDbIndex, harbor_db_index: redisDbIndex } };
+    const extraConfig = {
+      external_redis: { registry_db_index: redisDbIndex, harbor_db_index: redisDbIndex },
+      ...(options.directIO ? { storage_service: { filesystem: { direct_io: true } } } : {}),
+    };
     if (options.throughCore) {
       const core = await startWharfCore({ database, extraConfig });
       const entry: Running = { registry: core, database, scratchDir, headers: {} };
@@ -124,7 +127,10 @@ async function main(): Promise<void> {
   }
   const names = options.referenceOnly
     ? { wharf: 'Reference A', reference: 'Reference B' }
-    : { wharf: options.throughCore ? 'Wharf (core, token auth)' : 'Wharf', reference: 'Distribution 2.8' };
+    : {
+        wharf: `${options.throughCore ? 'Wharf (core, token auth)' : 'Wharf'}${options.directIO ? ', direct I/O' : ''}`,
+        reference: 'Distribution 2.8',
+      };
   const sizes = sizesFor(options.quick);
   const startedAt = new Date();
   const loadStart = loadavg();

@@ -39,8 +39,11 @@ export interface TestRegistry {
   close(): Promise<void>;
 }
 
-/** Starts a fresh registry (own data directory, own database for Wharf) for one test file. */
-export async function startTestRegistry(name: string): Promise<TestRegistry> {
+/**
+ * Starts a fresh registry (own data directory, own database for Wharf) for one test file. `wharfConfig` is merged
+ * into Wharf's harbor.yml (the reference registry has no such settings).
+ */
+export async function startTestRegistry(name: string, wharfConfig?: Record<string, unknown>): Promise<TestRegistry> {
   const target = e2eTarget();
   const workDir = await mkdtemp(join(tmpdir(), `wharf-e2e-${name}-`));
   const dataDir = join(workDir, 'registry-data');
@@ -50,7 +53,7 @@ export async function startTestRegistry(name: string): Promise<TestRegistry> {
   try {
     if (target === 'wharf') {
       database = await createTestDatabase('wharf_e2e');
-      registry = await startWharfRegistry({ dataDir, database, auth: 'none' });
+      registry = await startWharfRegistry({ dataDir, database, auth: 'none', extraConfig: wharfConfig });
     } else {
       // Distribution signs upload state with this secret and makes up a random one per start when it
       // is unset, which would orphan in-progress uploads across restart() (its documented env override).

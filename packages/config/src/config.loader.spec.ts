@@ -38,7 +38,7 @@ describe('harbor.yml.example', () => {
     expect(config.http).toEqual({ host: '0.0.0.0', port: 8080 });
     expect(config.https).toBeUndefined();
     expect(config.dataVolume).toBe('/data/wharf');
-    expect(config.storage).toEqual({ driver: 'filesystem', rootDirectory: '/data/wharf/registry' });
+    expect(config.storage).toEqual({ driver: 'filesystem', rootDirectory: '/data/wharf/registry', directIO: false });
     expect(config.database).toMatchObject({ host: '127.0.0.1', port: 55432, external: false });
     expect(config.redis).toMatchObject({ host: '127.0.0.1', port: 56379, external: false });
     expect(config.registry).toEqual({ host: '0.0.0.0', port: 5000, auth: 'token', maxManifestBytes: 4 * 1024 ** 2 });
@@ -79,7 +79,7 @@ describe('defaults', () => {
         idleTimeoutMs: 30_000,
         external: false,
       },
-      storage: { driver: 'filesystem', rootDirectory: '/data/wharf/registry' },
+      storage: { driver: 'filesystem', rootDirectory: '/data/wharf/registry', directIO: false },
       storageRedirect: true,
       log: { level: 'info', location: '/var/log/wharf', rotateCount: 50, rotateSizeBytes: 200 * 1024 ** 2 },
       uploadPurging: { enabled: true, ageMs: 168 * 3_600_000, intervalMs: 24 * 3_600_000, dryRun: false },
@@ -89,7 +89,13 @@ describe('defaults', () => {
 
   it('puts the filesystem storage under data_volume', () => {
     const { config } = parse(`${MINIMAL}data_volume: /srv/wharf\n`);
-    expect(config.storage).toEqual({ driver: 'filesystem', rootDirectory: '/srv/wharf/registry' });
+    expect(config.storage).toEqual({ driver: 'filesystem', rootDirectory: '/srv/wharf/registry', directIO: false });
+  });
+
+  it('turns direct I/O on when storage_service.filesystem.direct_io is true, and refuses a value that is not a boolean', () => {
+    const on = parse(`${MINIMAL}storage_service:\n  filesystem:\n    direct_io: true\n`);
+    expect(on.config.storage).toEqual({ driver: 'filesystem', rootDirectory: '/data/wharf/registry', directIO: true });
+    expect(() => parse(`${MINIMAL}storage_service:\n  filesystem:\n    direct_io: sometimes\n`)).toThrow(/direct_io/);
   });
 
   it('keeps text exactly as written, even when YAML would read it as a number', () => {

@@ -207,6 +207,7 @@ const rawSchema = section({
       // Distribution refuses fewer than 25 threads.
       maxthreads: int(25, 100000).optional(),
       rootdirectory: absolutePath.optional(),
+      direct_io: bool.optional(),
     }).optional(),
     s3: section({
       accesskey: text.optional(),
@@ -396,6 +397,7 @@ function resolveStorage(
       storage: {
         driver: 'filesystem',
         rootDirectory: service?.filesystem?.rootdirectory ?? join(dataVolume, 'registry'),
+        directIO: service?.filesystem?.direct_io ?? false,
       },
       redirect,
     };

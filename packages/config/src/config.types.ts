@@ -52,7 +52,7 @@ export interface RedisConfig {
 
 /** The same shape as @wharf/storage's StorageOptions, so it can be passed to the drivers as is. */
 export type StorageConfig =
-  | { driver: 'filesystem'; rootDirectory: string }
+  | { driver: 'filesystem'; rootDirectory: string; directIO: boolean }
   | {
       driver: 's3';
       bucket: string;

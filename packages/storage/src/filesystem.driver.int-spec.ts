@@ -22,17 +22,19 @@ afterAll(async () => {
   await Promise.all(temporaryRoots.map((root) => rm(root, { recursive: true, force: true })));
 });
 
-describeStorageDriverContract(
-  'filesystem',
-  async () => {
-    const root = await temporaryRoot();
-    return {
-      createDriver: () => new FilesystemDriver(root),
-      cleanup: () => rm(root, { recursive: true, force: true }),
-    };
-  },
-  { sendTo: true },
-);
+for (const directIO of [true, false]) {
+  describeStorageDriverContract(
+    `filesystem (direct I/O ${directIO ? 'on' : 'off'})`,
+    async () => {
+      const root = await temporaryRoot();
+      return {
+        createDriver: () => new FilesystemDriver(root, { directIO }),
+        cleanup: () => rm(root, { recursive: true, force: true }),
+      };
+    },
+    { sendTo: true },
+  );
+}
 
 describe('FilesystemDriver', () => {
   it('stores objects as plain files under the root', async () => {
@@ -72,7 +74,7 @@ describe('FilesystemDriver after a crash', () => {
     // The child runs the driver's own source, compiled to plain JavaScript for plain Node.
     moduleDirectory = await temporaryRoot();
     const sourceDirectory = dirname(fileURLToPath(import.meta.url));
-    for (const name of ['types', 'paths', 'writer-operations', 'filesystem.driver']) {
+    for (const name of ['types', 'paths', 'writer-operations', 'io-buffers', 'filesystem.driver']) {
       const { code } = await transformFile(join(sourceDirectory, `${name}.ts`), {
         swcrc: false,
         jsc: { parser: { syntax: 'typescript' }, target: 'es2022' },

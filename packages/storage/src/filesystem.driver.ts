@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
@@ -12,12 +13,23 @@ import {
   StorageError,
 } from './types.js';
 import { WriterOperations } from './writer-operations.js';
+import {
+  IO_BUFFER_BYTES,
+  DIRECT_IO_ALIGNMENT,
+  alignDown,
+  isAlignedIoBuffer,
+  isAlignedOffset,
+  returnIoBuffer,
+  takeIoBuffer,
+} from './io-buffers.js';
 
 /**
  * Size of one write syscall and of one read. 64 KiB pieces (Node's default) cap throughput far
  * below what the disk and the network can do; 1 MiB reaches it.
  */
-const IO_BATCH_BYTES = 1024 * 1024;
+const IO_BATCH_BYTES = IO_BUFFER_BYTES;
+/** Reads of at least this many bytes bypass the page cache when direct I/O is on; smaller ones are cached. */
+const DIRECT_READ_MIN_BYTES = IO_BUFFER_BYTES;
 
 /**
  * Written bytes are flushed to disk in the background while uploads go on, so the one fsync at commit
@@ -47,22 +59,6 @@ function pumpWriteback(): void {
     writebackRunning = false;
     pumpWriteback();
   });
-}
-
-/**
- * 1 MiB I/O buffers, reused across downloads and uploads: a busy registry would otherwise allocate (and fault in,
- * and collect) two fresh 1 MiB buffers for every download and every upload request, which costs a small push
- * more than its own bytes do.
- */
-const ioBufferPool: Buffer[] = [];
-const MAX_POOLED_IO_BUFFERS = 64;
-
-function takeIoBuffer(): Buffer {
-  return ioBufferPool.pop() ?? Buffer.allocUnsafeSlow(IO_BATCH_BYTES);
-}
-
-function returnIoBuffer(buffer: Buffer): void {
-  if (ioBufferPool.length < MAX_POOLED_IO_BUFFERS) ioBufferPool.push(buffer);
 }
 
 /**
@@ -120,13 +116,44 @@ function isMissing(error: unknown): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
+export interface FilesystemDriverOptions {
+  /**
+   * Large reads and writes bypass the page cache (O_DIRECT) where the filesystem allows it (default false). Blob
+   * bytes then go between the disk and the registry's own buffers without a copy through the kernel's cache: a
+   * push costs no cache pages and evicts nobody's hot data, but every pull of a large blob reads the disk, even
+   * right after its push. For push-heavy registries (CI caches) on fast disks.
+   */
+  directIO?: boolean;
+}
+
+/**
+ * Whether direct I/O is in use. It turns itself off for good the first time the filesystem refuses it (EINVAL:
+ * tmpfs, some network and FUSE filesystems), and the refused operation goes through the page cache instead.
+ */
+export class DirectIoSwitch {
+  constructor(public enabled: boolean) {}
+
+  /** Runs a direct-I/O operation; on EINVAL it turns direct I/O off and answers undefined (the caller falls back). */
+  async attempt<T>(operation: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await operation();
+    } catch (error) {
+      if (errorCode(error) !== 'EINVAL') throw error;
+      this.enabled = false;
+      return undefined;
+    }
+  }
+}
+
 /** A blob store on a local (or mounted) filesystem, rooted at one directory. */
 export class FilesystemDriver implements StorageDriver {
   readonly name = 'filesystem';
   readonly rootDirectory: string;
   private readonly rootPrefix: string;
+  readonly directIO: DirectIoSwitch;
 
-  constructor(rootDirectory: string) {
+  constructor(rootDirectory: string, options: FilesystemDriverOptions = {}) {
+    this.directIO = new DirectIoSwitch(options.directIO ?? false);
     if (typeof rootDirectory !== 'string' || rootDirectory.trim() === '') {
       throw new StorageError('filesystem storage needs a rootDirectory');
     }
@@ -159,31 +186,65 @@ export class FilesystemDriver implements StorageDriver {
 
   /**
    * Two pooled buffers take turns: one is being read from the file while the other is being written to the
-   * destination, and a buffer is read into again only after its write has completed.
+   * destination, and a buffer is read into again only after its write has completed. Large ranges are read with
+   * direct I/O, whole aligned buffers at a time from the 4 KiB boundary at or before the offset; the bytes outside
+   * the range are not sent.
    */
   async sendTo(path: string, offset: number, length: number, destination: Writable): Promise<void> {
     assertByteRange(offset, length);
-    const handle = await this.openFile(path, 'r');
     const buffers = [takeIoBuffer(), takeIoBuffer()];
+    const wantDirect =
+      this.directIO.enabled && length >= DIRECT_READ_MIN_BYTES && buffers.every((buffer) => isAlignedIoBuffer(buffer));
+    let handle: FileHandle | undefined;
     let writing: Promise<void> | undefined;
     try {
-      let position = offset;
+      const directHandle = wantDirect ? await this.openDirect(path, constants.O_RDONLY) : undefined;
+      let direct = directHandle !== undefined;
+      handle = directHandle ?? (await this.openFile(path, 'r'));
+      // The next file offset to read; a direct read starts at the 4 KiB boundary at or before the range.
+      let position = direct ? alignDown(offset) : offset;
       let remaining = length;
       for (let turn = 0; remaining > 0; turn ^= 1) {
         const buffer = buffers[turn];
-        const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, remaining), position);
-        if (bytesRead === 0) throw new StorageError(`${path} ended ${remaining} bytes early`);
+        const next = offset + length - remaining;
+        const skip = next - position;
+        let bytesRead: number;
+        if (direct) {
+          const reading = handle;
+          const read = await this.directIO.attempt(() => reading.read(buffer, 0, buffer.length, position));
+          if (read === undefined) {
+            // The filesystem refused direct I/O: the rest goes through the page cache.
+            await handle.close();
+            handle = await this.openFile(path, 'r');
+            direct = false;
+            position = next;
+            turn ^= 1;
+            continue;
+          }
+          bytesRead = read.bytesRead;
+        } else {
+          bytesRead = (await handle.read(buffer, 0, Math.min(buffer.length, remaining), position)).bytesRead;
+        }
+        const usable = Math.min(bytesRead - skip, remaining);
+        if (usable <= 0) throw new StorageError(`${path} ended ${remaining} bytes early`);
         position += bytesRead;
-        remaining -= bytesRead;
+        if (direct && !isAlignedOffset(position) && usable < remaining) {
+          // A short read that left an unaligned offset (direct reads must start aligned): page cache from here.
+          await handle.close();
+          handle = await this.openFile(path, 'r');
+          direct = false;
+          position = next + usable;
+        }
+        remaining -= usable;
         await writing;
-        writing = writeTo(destination, bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead));
+        writing = writeTo(destination, buffer.subarray(skip, skip + usable));
       }
       await writing;
     } finally {
       // A failed write may still hold its buffer; only buffers known to be free go back to the pool.
       await writing?.catch(() => undefined);
       for (const buffer of buffers) returnIoBuffer(buffer);
-      await handle.close();
+      await handle?.close();
     }
   }
 
@@ -241,14 +302,14 @@ export class FilesystemDriver implements StorageDriver {
       const handle = await this.openFile(path, 'r+');
       try {
         const { size } = await handle.stat();
-        return new FilesystemFileWriter(handle, full, size);
+        return new FilesystemFileWriter(handle, full, size, this.directIO);
       } catch (error) {
         await handle.close().catch(() => undefined);
         throw error;
       }
     }
     await mkdir(dirname(full), { recursive: true });
-    return new FilesystemFileWriter(await open(full, 'w'), full, 0);
+    return new FilesystemFileWriter(await open(full, 'w'), full, 0, this.directIO);
   }
 
   async list(path: string): Promise<string[]> {
@@ -296,8 +357,16 @@ export class FilesystemDriver implements StorageDriver {
     return null;
   }
 
+  /**
+   * Opens an existing regular file for direct I/O; undefined when the filesystem refuses it (direct I/O is then off
+   * for good). A missing file or a directory is PathNotFoundError, as with openFile.
+   */
+  private async openDirect(path: string, flags: number): Promise<FileHandle | undefined> {
+    return this.directIO.attempt(() => this.openFile(path, flags | constants.O_DIRECT));
+  }
+
   /** Opens an existing regular file; a missing file or a directory is PathNotFoundError. */
-  private async openFile(path: string, flags: 'r' | 'r+'): Promise<FileHandle> {
+  private async openFile(path: string, flags: 'r' | 'r+' | number): Promise<FileHandle> {
     const full = this.fullPath(path);
     let handle: FileHandle;
     try {
@@ -341,6 +410,11 @@ async function syncDirectory(directory: string): Promise<void> {
  * thread pool, the caller goes on (hashing, receiving) and fills the other. Data reaches the disk
  * (fsync) only on commit: one sync per object is what keeps uploads fast, and an uncommitted upload
  * may be lost in a crash anyway.
+ *
+ * With direct I/O on, whole aligned batches go to the disk through a second, O_DIRECT descriptor opened at the
+ * first such batch, and whatever is not aligned (a small object, the tail of a chunk, the first bytes after an
+ * unaligned end) through the ordinary one. A first batch that starts unaligned is cut short at the next 4 KiB
+ * boundary, so the rest are aligned. The commit's fsync covers the bytes of both.
  */
 class FilesystemFileWriter implements FileWriter {
   private batch: Buffer | undefined;
@@ -354,17 +428,20 @@ class FilesystemFileWriter implements FileWriter {
   private readonly operations = new WriterOperations();
   /** The background writeback (fdatasync) in progress, if any; it records its failure too. */
   private writeback: Promise<void> | undefined;
-  private writebackFrom: number;
+  /** Bytes written through the page cache since the last background flush began. */
+  private unflushed = 0;
   /** The flush an earlier writer of this file left running when it closed. */
   private readonly inherited: PendingFlush | undefined;
+  /** The O_DIRECT descriptor, opened at the first aligned batch (undefined: not yet, or refused). */
+  private direct: Promise<FileHandle | undefined> | undefined;
 
   constructor(
     private readonly handle: FileHandle,
     private readonly fullPath: string,
     initialSize: number,
+    private readonly directIO: DirectIoSwitch,
   ) {
     this.position = initialSize;
-    this.writebackFrom = initialSize;
     this.inherited = takePendingFlush(fullPath);
   }
 
@@ -390,9 +467,11 @@ class FilesystemFileWriter implements FileWriter {
       let handedOver = false;
       try {
         await this.flush();
+        await this.closeDirect();
         this.throwIfFailed();
         handedOver = this.handOverFlushes();
       } finally {
+        await this.closeDirect().catch(() => undefined);
         if (!handedOver) {
           await this.writeback;
           await this.handle.close();
@@ -409,11 +488,13 @@ class FilesystemFileWriter implements FileWriter {
       writebackCandidates.delete(this);
       try {
         await this.flush();
+        await this.closeDirect();
         await this.writeback;
         await this.inherited?.settled;
         this.throwIfFailed();
         await this.handle.sync();
       } finally {
+        await this.closeDirect().catch(() => undefined);
         await this.writeback;
         await this.handle.close();
         this.releaseBuffers();
@@ -428,6 +509,7 @@ class FilesystemFileWriter implements FileWriter {
       this.batchLength = 0;
       await this.inflight;
       this.releaseBuffers();
+      await this.closeDirect().catch(() => undefined);
       await this.writeback;
       await this.handle.close().catch(() => undefined);
       forgetPendingFlushes(this.fullPath);
@@ -437,24 +519,55 @@ class FilesystemFileWriter implements FileWriter {
 
   private async writeNow(chunk: Buffer): Promise<void> {
     let offset = 0;
-    if (this.batchLength > 0) {
-      const batch = this.batchBuffer();
-      offset = chunk.copy(batch, this.batchLength);
-      this.batchLength += offset;
-      if (this.batchLength < IO_BATCH_BYTES) return;
-      await this.startBatchWrite();
+    while (offset < chunk.length) {
+      if (this.batchLength === 0 && !this.directIO.enabled && chunk.length - offset >= IO_BATCH_BYTES) {
+        // Already a large piece, and no alignment to keep: write it straight from the caller's buffer, no copy.
+        // It must finish before write() returns, since the caller owns that buffer again afterwards.
+        await this.settleInflight();
+        await writeFully(this.handle, chunk, offset, chunk.length, this.position);
+        this.position += chunk.length - offset;
+        this.unflushed += chunk.length - offset;
+        this.startWriteback();
+        return;
+      }
+      const capacity = this.batchCapacity();
+      const copied = chunk.copy(this.batchBuffer(), this.batchLength, offset, offset + capacity - this.batchLength);
+      this.batchLength += copied;
+      offset += copied;
+      if (this.batchLength === capacity) await this.startBatchWrite();
     }
-    const remaining = chunk.length - offset;
-    if (remaining >= IO_BATCH_BYTES) {
-      // Already a large piece: write it straight from the caller's buffer, no copy. It must finish
-      // before write() returns, since the caller owns that buffer again afterwards.
-      await this.settleInflight();
-      await writeFully(this.handle, chunk, offset, chunk.length, this.position);
-      this.position += remaining;
-      this.startWriteback();
-    } else if (remaining > 0) {
-      this.batchLength = chunk.copy(this.batchBuffer(), 0, offset);
+  }
+
+  /** A full batch; with direct I/O, one that starts unaligned ends at the next 4 KiB boundary. */
+  private batchCapacity(): number {
+    return this.directIO.enabled ? IO_BATCH_BYTES - (this.position % DIRECT_IO_ALIGNMENT) : IO_BATCH_BYTES;
+  }
+
+  /** Whether a batch may go through the O_DIRECT descriptor: aligned memory, offset and length. */
+  private directEligible(buffer: Buffer, length: number, position: number): boolean {
+    return this.directIO.enabled && isAlignedIoBuffer(buffer) && isAlignedOffset(position) && isAlignedOffset(length);
+  }
+
+  /**
+   * Writes one batch: directly when it qualifies (whatever a refused or short direct write left goes through
+   * the page cache), otherwise through the page cache.
+   */
+  private async writeBatch(buffer: Buffer, length: number, position: number, direct: boolean): Promise<void> {
+    let written = 0;
+    if (direct) {
+      this.direct ??= this.directIO.attempt(() => open(this.fullPath, constants.O_WRONLY | constants.O_DIRECT));
+      const handle = await this.direct;
+      if (handle && this.directIO.enabled) {
+        written = (await this.directIO.attempt(() => handle.write(buffer, 0, length, position)))?.bytesWritten ?? 0;
+      }
     }
+    if (written < length) await writeFully(this.handle, buffer, written, length, position);
+  }
+
+  private async closeDirect(): Promise<void> {
+    const direct = this.direct;
+    this.direct = undefined;
+    await (await direct)?.close();
   }
 
   private batchBuffer(): Buffer {
@@ -522,24 +635,26 @@ class FilesystemFileWriter implements FileWriter {
     await this.settleInflight();
     const full = this.batchBuffer();
     const length = this.batchLength;
-    this.inflight = writeFully(this.handle, full, 0, length, this.position).catch((error: unknown) => {
+    const direct = this.directEligible(full, length, this.position);
+    this.inflight = this.writeBatch(full, length, this.position, direct).catch((error: unknown) => {
       this.failure = error instanceof Error ? error : new StorageError(`write failed: ${String(error)}`);
     });
     this.position += length;
+    if (!direct) this.unflushed += length;
     this.batch = this.spare;
     this.spare = full;
     this.batchLength = 0;
     this.startWriteback();
   }
 
-  /** Bytes handed to the kernel since the last background flush began. */
+  /** Bytes handed to the page cache since the last background flush began (direct writes need none). */
   unflushedBytes(): number {
-    return this.position - this.writebackFrom;
+    return this.unflushed;
   }
 
   /** Flushes what has been written so far (never fails: a failure is kept for commit to report). */
   flushInBackground(): Promise<void> {
-    this.writebackFrom = this.position;
+    this.unflushed = 0;
     const writeback = this.inflight
       .then(() => this.handle.datasync())
       .catch((error: unknown) => {
@@ -562,7 +677,8 @@ class FilesystemFileWriter implements FileWriter {
   private async flush(): Promise<void> {
     await this.settleInflight();
     if (this.batchLength === 0 || !this.batch) return;
-    await writeFully(this.handle, this.batch, 0, this.batchLength, this.position);
+    const direct = this.directEligible(this.batch, this.batchLength, this.position);
+    await this.writeBatch(this.batch, this.batchLength, this.position, direct);
     this.position += this.batchLength;
     this.batchLength = 0;
   }

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 
 /**
- * Background flushes that outlive the writer that started them. A disk that fails a writeback cannot be produced
+ * Background flushes that outlive the writer that started them. They serve bytes written through the page cache,
+ * so the driver here has direct I/O off (the default). A disk that fails a writeback cannot be produced
  * on this machine, so the failing case replaces fdatasync on the handles of chosen files (the boundary to the
  * kernel) with one that fails like a disk error would; every other call is the real one.
  */
@@ -59,7 +60,7 @@ function pattern(size: number, seed: number): Buffer {
 
 describe('FilesystemDriver background flushes', () => {
   it('keeps every byte when chunks are appended by successive writers while flushes run', async () => {
-    const driver = new FilesystemDriver(root);
+    const driver = new FilesystemDriver(root, { directIO: false });
     const parts = [pattern(12 * MiB + 123, 1), pattern(9 * MiB, 2), pattern(3 * MiB + 7, 3)];
     let append = false;
     for (const [index, part] of parts.entries()) {
@@ -76,7 +77,7 @@ describe('FilesystemDriver background flushes', () => {
   });
 
   it('reports a flush that fails after its writer closed to the next writer of the file (simulated disk error)', async () => {
-    const driver = new FilesystemDriver(root);
+    const driver = new FilesystemDriver(root, { directIO: false });
     const path = 'uploads/failing/data';
     failingDatasync.set(join(root, path), { delayMs: 150, code: 'EIO' });
     try {
@@ -95,7 +96,7 @@ describe('FilesystemDriver background flushes', () => {
   });
 
   it('fails a later close once the inherited flush is known to have failed (simulated disk error)', async () => {
-    const driver = new FilesystemDriver(root);
+    const driver = new FilesystemDriver(root, { directIO: false });
     const path = 'uploads/failing-close/data';
     failingDatasync.set(join(root, path), { delayMs: 50, code: 'EIO' });
     try {
@@ -117,7 +118,7 @@ describe('FilesystemDriver background flushes', () => {
   });
 
   it('forgets a failed flush once its upload is deleted (simulated disk error)', async () => {
-    const driver = new FilesystemDriver(root);
+    const driver = new FilesystemDriver(root, { directIO: false });
     const path = 'uploads/deleted/data';
     failingDatasync.set(join(root, path), { delayMs: 20, code: 'EIO' });
     try {

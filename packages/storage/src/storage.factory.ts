@@ -6,7 +6,7 @@ export async function createStorageDriver(options: StorageOptions): Promise<Stor
   const driver = (options as { driver?: unknown } | null)?.driver;
   switch (options?.driver) {
     case 'filesystem':
-      return new FilesystemDriver(options.rootDirectory);
+      return new FilesystemDriver(options.rootDirectory, { directIO: options.directIO });
     case 's3':
       return new (await import('./s3.driver.js')).S3Driver(options);
     default:

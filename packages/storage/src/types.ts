@@ -75,7 +75,12 @@ export class InvalidPathError extends StorageError {
 
 /** Storage configuration, independent of harbor.yml's spelling. */
 export type StorageOptions =
-  | { driver: 'filesystem'; rootDirectory: string }
+  | {
+      driver: 'filesystem';
+      rootDirectory: string;
+      /** Large blob reads and writes bypass the page cache where the filesystem allows it (default false). */
+      directIO?: boolean;
+    }
   | {
       driver: 's3';
       bucket: string;
