@@ -60,6 +60,21 @@ export class OutboxRepository {
     }));
   }
 
+  /**
+   * Deletes up to `limit` events delivered more than `retentionMs` ago, oldest first (the audit log and the pull
+   * statistics hold what they said). Resolves to how many were deleted.
+   */
+  async purgeDelivered(retentionMs: number, limit: number): Promise<number> {
+    const [, deleted] = await this.dataSource.query<[unknown[], number]>(
+      `DELETE FROM event_outbox WHERE id IN (
+         SELECT id FROM event_outbox
+          WHERE delivered_at IS NOT NULL AND delivered_at < now() - $1::double precision * interval '1 millisecond'
+          ORDER BY id LIMIT $2)`,
+      [retentionMs, limit],
+    );
+    return deleted;
+  }
+
   async markDelivered(manager: EntityManager, ids: readonly number[]): Promise<void> {
     if (ids.length === 0) return;
     await manager.query(`UPDATE event_outbox SET delivered_at = now() WHERE id = ANY($1::bigint[])`, [ids]);

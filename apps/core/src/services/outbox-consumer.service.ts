@@ -18,6 +18,14 @@ const MAX_BACKOFF_MS = 30_000;
 /** How long shutdown keeps delivering what is pending; the rest waits for the next start, nothing is lost. */
 const SHUTDOWN_DRAIN_MS = 5000;
 const DEADLOCK_RETRIES = 3;
+/**
+ * Delivered events are kept this long (to look at what was delivered lately), then deleted: without it the outbox
+ * would grow by every push, pull and delete for ever.
+ */
+export const OUTBOX_RETENTION_MS = 60 * 60 * 1000;
+/** How often a consumer deletes expired events, and how many at most in one statement. */
+const PURGE_INTERVAL_MS = 60 * 1000;
+const PURGE_BATCH_SIZE = 10_000;
 
 const REGISTRY_EVENT_TYPES = [
   'PUSH_ARTIFACT',
@@ -106,7 +114,8 @@ function isDeadlock(error: unknown): boolean {
  * share the work. An idle consumer polls once a second; a full batch is followed at once by the next.
  *
  * Pulls arrive aggregated (identical pulls within the engine's flush interval are one event with a count): each
- * such event is one audit record, and the count goes in full to the repository's pull count.
+ * such event is one audit record, and the count goes in full to the repository's pull count. Delivered events are
+ * deleted after OUTBOX_RETENTION_MS.
  */
 @Injectable()
 export class OutboxConsumerService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -116,6 +125,7 @@ export class OutboxConsumerService implements OnApplicationBootstrap, OnApplicat
   private failures = 0;
   /** Deliveries of this process run one after another: the poller's and drain()'s. */
   private queue: Promise<unknown> = Promise.resolve();
+  private lastPurge = 0;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -156,6 +166,19 @@ export class OutboxConsumerService implements OnApplicationBootstrap, OnApplicat
     });
   }
 
+  /**
+   * Deletes the events delivered more than `retentionMs` ago, in batches, and resolves to how many. The poller calls
+   * it once a minute; several processes may run it at once (each batch is one statement).
+   */
+  async purgeDelivered(retentionMs = OUTBOX_RETENTION_MS): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      const n = await this.outbox.purgeDelivered(retentionMs, PURGE_BATCH_SIZE);
+      deleted += n;
+      if (n < PURGE_BATCH_SIZE) return deleted;
+    }
+  }
+
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
     const run = this.queue.then(work);
     this.queue = run.catch(() => undefined);
@@ -176,6 +199,10 @@ export class OutboxConsumerService implements OnApplicationBootstrap, OnApplicat
       const n = await this.exclusive(() => this.deliverBatch());
       this.failures = 0;
       if (n >= OUTBOX_BATCH_SIZE) next = 0;
+      else if (Date.now() - this.lastPurge >= PURGE_INTERVAL_MS) {
+        this.lastPurge = Date.now();
+        await this.exclusive(() => this.purgeDelivered());
+      }
     } catch (error) {
       this.failures += 1;
       next = Math.min(OUTBOX_POLL_INTERVAL_MS * 2 ** this.failures, MAX_BACKOFF_MS);

@@ -261,4 +261,27 @@ describe('outbox consumer', () => {
     }
     expect(rows.map((r) => r.username)).toEqual(['hank']);
   });
+
+  it('deletes delivered events once they are older than the retention, and never a pending one', async () => {
+    await consumer.drain();
+    const insert = async (deliveredAt: string) => {
+      const [row] = await fx.dataSource.query<{ id: string }[]>(
+        `INSERT INTO event_outbox (type, payload, delivered_at)
+         VALUES ('PUSH_ARTIFACT', '{"repository": "library/purge", "digest": "sha256:00"}', ${deliveredAt})
+         RETURNING id`,
+      );
+      return Number(row.id);
+    };
+    const old = await insert(`now() - interval '2 hours'`);
+    const recent = await insert(`now() - interval '1 minute'`);
+    // Pending; the background poller may deliver it meanwhile, which makes it recent.
+    const waiting = await insert('NULL');
+
+    expect(await consumer.purgeDelivered()).toBe(1);
+    const left = await fx.dataSource.query<{ id: string }[]>(
+      `SELECT id FROM event_outbox WHERE id = ANY($1::bigint[]) ORDER BY id`,
+      [[old, recent, waiting]],
+    );
+    expect(left.map((row) => Number(row.id))).toEqual([recent, waiting]);
+  });
 });
