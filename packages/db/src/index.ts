@@ -3,3 +3,4 @@ export * from './entities/registry.entities.js';
 export * from './repositories/registry.repository.js';
 export * from './notification-listener.js';
 export * from './query/index.js';
+export * from './storage-limit.js';

@@ -15,14 +15,15 @@ describe('RegistryRepository against PostgreSQL', () => {
     db = await createTestDatabase('wharf_db_spec');
     ds = createDataSource({ ...db, database: db.database });
     await ds.initialize();
-    const all = ['RegistrySchema1763900000000', 'CoreSchema1763990000000'];
+    const all = ['RegistrySchema1763900000000', 'CoreSchema1763990000000', 'StorageLimit1765000000000'];
     expect(await pendingMigrations(ds)).toEqual(all);
     expect(await runMigrations(ds)).toEqual(all);
     expect(await pendingMigrations(ds)).toEqual([]);
-    // The control plane's migration can be undone and applied again.
+    // The control plane's migrations can be undone and applied again.
     await ds.undoLastMigration({ transaction: 'each' });
-    expect(await pendingMigrations(ds)).toEqual(['CoreSchema1763990000000']);
-    expect(await runMigrations(ds)).toEqual(['CoreSchema1763990000000']);
+    await ds.undoLastMigration({ transaction: 'each' });
+    expect(await pendingMigrations(ds)).toEqual(['CoreSchema1763990000000', 'StorageLimit1765000000000']);
+    expect(await runMigrations(ds)).toEqual(['CoreSchema1763990000000', 'StorageLimit1765000000000']);
     repo = new RegistryRepository(ds);
   });
 

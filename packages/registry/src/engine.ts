@@ -1,4 +1,4 @@
-import { type RegistryRepository } from '@wharf/db';
+import { type RegistryRepository, StorageLimitExceededError } from '@wharf/db';
 import {
   MediaType,
   OciError,
@@ -235,6 +235,19 @@ export class RegistryEngine {
     reply.send(manifest.payload);
   }
 
+  /**
+   * Stores a manifest. A push the database refuses for taking its project past the storage limit (two pushes that
+   * each passed the policy check, and together do not fit) is refused like the policy refuses one: 403 DENIED.
+   */
+  private async storeManifest(manifest: Parameters<RegistryRepository['putManifest']>[0]): Promise<void> {
+    try {
+      await this.repository.putManifest(manifest);
+    } catch (error) {
+      if (error instanceof StorageLimitExceededError) throw new OciError(OciErrorCode.DENIED, error.message);
+      throw error;
+    }
+  }
+
   private async putManifest(ctx: OperationContext, name: string, reference: string): Promise<void> {
     const ref = parseReference(reference, OciErrorCode.MANIFEST_INVALID);
     const limit = this.options.maxManifestBytes;
@@ -274,7 +287,7 @@ export class RegistryEngine {
     const tag = 'tag' in ref ? ref.tag : undefined;
     await this.beforeManifestPut({ repository: name, digest, tag, size: body.length, manifest, actor: ctx.actor });
 
-    await this.repository.putManifest({
+    await this.storeManifest({
       repository: name,
       digest,
       mediaType: manifest.mediaType,

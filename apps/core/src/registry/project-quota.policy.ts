@@ -1,7 +1,7 @@
 import { OciError, OciErrorCode } from '@wharf/oci';
 import { type BlobCommitContext, type ManifestPutContext, type RegistryPolicy } from '@wharf/registry';
 import { type RegistryProjectRepository, type StoredItem } from './registry-project.repository.js';
-import { quotaExceededMessage } from './storage-size.js';
+import { quotaExceededMessage } from '@wharf/db';
 
 /** The project a repository belongs to: the first segment of its name; a single-segment name is in none. */
 export function projectOfRepository(repository: string): string | undefined {

@@ -1,4 +1,5 @@
 import { type DataSource, type EntityManager } from 'typeorm';
+import { storageLimitErrorOf } from '../storage-limit.js';
 
 export type RegistryEventType = 'PUSH_ARTIFACT' | 'PULL_ARTIFACT' | 'DELETE_ARTIFACT' | 'DELETE_TAG' | 'DELETE_BLOB';
 
@@ -284,7 +285,19 @@ export class RegistryRepository {
   }
 
   /** Stores a manifest (idempotently), its references, the tag if any, and the push event, in one transaction. */
+  /**
+   * Stores a manifest with its references and tag. A StorageLimitExceededError when the database refuses it because
+   * it would take the repository's project past its storage limit (nothing is stored then).
+   */
   async putManifest(manifest: NewManifest): Promise<void> {
+    try {
+      await this.storeManifest(manifest);
+    } catch (error) {
+      throw storageLimitErrorOf(error) ?? error;
+    }
+  }
+
+  private async storeManifest(manifest: NewManifest): Promise<void> {
     await this.dataSource.transaction(async (m) => {
       const repositoryId = await this.ensureRepository(m, manifest.repository);
       // DO UPDATE (a no-op: same digest, same content) rather than DO NOTHING: it always returns the row and

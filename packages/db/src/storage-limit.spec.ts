@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { formatStorageSize, quotaExceededMessage } from './storage-size.js';
+import { formatStorageSize, quotaExceededMessage } from './storage-limit.js';
 
 describe('formatStorageSize', () => {
   it.each([
