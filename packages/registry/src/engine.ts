@@ -1,4 +1,4 @@
-import { type RegistryRepository, StorageLimitExceededError } from '@wharf/db';
+import { type NewManifest, type RegistryRepository, StorageLimitExceededError } from '@wharf/db';
 import {
   MediaType,
   OciError,
@@ -239,7 +239,7 @@ export class RegistryEngine {
    * Stores a manifest. A push the database refuses for taking its project past the storage limit (two pushes that
    * each passed the policy check, and together do not fit) is refused like the policy refuses one: 403 DENIED.
    */
-  private async storeManifest(manifest: Parameters<RegistryRepository['putManifest']>[0]): Promise<void> {
+  private async storeManifest(manifest: NewManifest): Promise<void> {
     try {
       await this.repository.putManifest(manifest);
     } catch (error) {

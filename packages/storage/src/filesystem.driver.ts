@@ -204,6 +204,13 @@ export class FilesystemDriver implements StorageDriver {
       // The next file offset to read; a direct read starts at the 4 KiB boundary at or before the range.
       let position = direct ? alignDown(offset) : offset;
       let remaining = length;
+      // Direct reads stop (refused, or a short read left an unaligned offset): the rest goes through the page cache.
+      const toPageCache = async (from: number) => {
+        await handle?.close();
+        handle = await this.openFile(path, 'r');
+        direct = false;
+        position = from;
+      };
       for (let turn = 0; remaining > 0; turn ^= 1) {
         const buffer = buffers[turn];
         const next = offset + length - remaining;
@@ -213,11 +220,7 @@ export class FilesystemDriver implements StorageDriver {
           const reading = handle;
           const read = await this.directIO.attempt(() => reading.read(buffer, 0, buffer.length, position));
           if (read === undefined) {
-            // The filesystem refused direct I/O: the rest goes through the page cache.
-            await handle.close();
-            handle = await this.openFile(path, 'r');
-            direct = false;
-            position = next;
+            await toPageCache(next);
             turn ^= 1;
             continue;
           }
@@ -228,13 +231,7 @@ export class FilesystemDriver implements StorageDriver {
         const usable = Math.min(bytesRead - skip, remaining);
         if (usable <= 0) throw new StorageError(`${path} ended ${remaining} bytes early`);
         position += bytesRead;
-        if (direct && !isAlignedOffset(position) && usable < remaining) {
-          // A short read that left an unaligned offset (direct reads must start aligned): page cache from here.
-          await handle.close();
-          handle = await this.openFile(path, 'r');
-          direct = false;
-          position = next + usable;
-        }
+        if (direct && !isAlignedOffset(position) && usable < remaining) await toPageCache(next + usable);
         remaining -= usable;
         await writing;
         writing = writeTo(destination, buffer.subarray(skip, skip + usable));
