@@ -517,15 +517,20 @@ class FilesystemFileWriter implements FileWriter {
   private async writeNow(chunk: Buffer): Promise<void> {
     let offset = 0;
     while (offset < chunk.length) {
-      if (this.batchLength === 0 && !this.directIO.enabled && chunk.length - offset >= IO_BATCH_BYTES) {
-        // Already a large piece, and no alignment to keep: write it straight from the caller's buffer, no copy.
+      if (this.batchLength === 0 && chunk.length - offset >= IO_BATCH_BYTES) {
+        // Already a large piece: written straight from the caller's buffer, no copy. With direct I/O only a whole
+        // aligned piece of pooled memory at an aligned offset qualifies (the rest keeps the batch's alignment).
         // It must finish before write() returns, since the caller owns that buffer again afterwards.
-        await this.settleInflight();
-        await writeFully(this.handle, chunk, offset, chunk.length, this.position);
-        this.position += chunk.length - offset;
-        this.unflushed += chunk.length - offset;
-        this.startWriteback();
-        return;
+        const piece = offset === 0 ? chunk : chunk.subarray(offset);
+        const direct = this.directEligible(piece, piece.length, this.position);
+        if (direct || !this.directIO.enabled) {
+          await this.settleInflight();
+          await this.writeBatch(piece, piece.length, this.position, direct);
+          this.position += piece.length;
+          if (!direct) this.unflushed += piece.length;
+          this.startWriteback();
+          return;
+        }
       }
       const capacity = this.batchCapacity();
       const copied = chunk.copy(this.batchBuffer(), this.batchLength, offset, offset + capacity - this.batchLength);
@@ -558,7 +563,7 @@ class FilesystemFileWriter implements FileWriter {
         written = (await this.directIO.attempt(() => handle.write(buffer, 0, length, position)))?.bytesWritten ?? 0;
       }
     }
-    if (written < length) await writeFully(this.handle, buffer, written, length, position);
+    if (written < length) await writeFully(this.handle, buffer, written, length, position + written);
   }
 
   private async closeDirect(): Promise<void> {

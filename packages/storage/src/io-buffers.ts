@@ -7,6 +7,9 @@
  * allocator has no such guarantee, and JavaScript cannot ask for an address). The memory is reserved once and
  * takes resident pages only as buffers are first used; beyond the pool, buffers are ordinary allocations that
  * are collected after use, and the direct-I/O paths treat them as unaligned.
+ *
+ * The memory is shared (a SharedArrayBuffer), so another thread of the process can read a pooled buffer where it
+ * is: uploads are hashed on a thread of their own while the same buffer is written to storage.
  */
 
 export const IO_BUFFER_BYTES = 1024 * 1024;
@@ -16,24 +19,29 @@ const POOLED_BUFFERS = 64;
 const WASM_PAGE_BYTES = 64 * 1024;
 
 // The global of every JavaScript engine Node runs on; the project's TypeScript libraries do not describe it.
-declare const WebAssembly: { Memory: new (descriptor: { initial: number }) => { readonly buffer: ArrayBuffer } };
+declare const WebAssembly: {
+  Memory: new (descriptor: { initial: number; maximum: number; shared: true }) => {
+    readonly buffer: SharedArrayBuffer;
+  };
+};
 
 const free: Buffer[] = [];
-const aligned = new WeakSet<Buffer>();
+const pooled = new WeakSet<Buffer>();
+let memory: SharedArrayBuffer | null = null;
 let reserved = false;
 
 function reservePool(): void {
   reserved = true;
-  let memory: { readonly buffer: ArrayBuffer };
+  const pages = (POOLED_BUFFERS * IO_BUFFER_BYTES) / WASM_PAGE_BYTES;
   try {
-    memory = new WebAssembly.Memory({ initial: (POOLED_BUFFERS * IO_BUFFER_BYTES) / WASM_PAGE_BYTES });
+    memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true }).buffer;
   } catch {
-    // No WebAssembly memory (a locked-down runtime): plain buffers, and every direct-I/O path falls back.
+    // No shared WebAssembly memory (a locked-down runtime): plain buffers, and every direct-I/O path falls back.
     return;
   }
   for (let i = POOLED_BUFFERS - 1; i >= 0; i--) {
-    const buffer = Buffer.from(memory.buffer, i * IO_BUFFER_BYTES, IO_BUFFER_BYTES);
-    aligned.add(buffer);
+    const buffer = Buffer.from(memory, i * IO_BUFFER_BYTES, IO_BUFFER_BYTES);
+    pooled.add(buffer);
     free.push(buffer);
   }
 }
@@ -43,13 +51,20 @@ export function takeIoBuffer(): Buffer {
   return free.pop() ?? Buffer.allocUnsafeSlow(IO_BUFFER_BYTES);
 }
 
+/** Gives a buffer from takeIoBuffer back; nothing may read or write it afterwards. Buffers from beyond the pool are left to the collector. */
 export function returnIoBuffer(buffer: Buffer): void {
-  if (aligned.has(buffer)) free.push(buffer);
+  if (pooled.has(buffer)) free.push(buffer);
 }
 
-/** Whether a buffer came from the pool, so that direct I/O may use it. */
+/** The pool's memory, which every pooled buffer (and view of one) lies in; null when the runtime could not provide it. */
+export function ioBufferMemory(): SharedArrayBuffer | null {
+  if (!reserved) reservePool();
+  return memory;
+}
+
+/** Whether bytes lie in the pool's memory and start on a direct-I/O boundary (a pooled buffer, or an aligned view of one). */
 export function isAlignedIoBuffer(buffer: Buffer): boolean {
-  return aligned.has(buffer);
+  return memory !== null && buffer.buffer === memory && isAlignedOffset(buffer.byteOffset);
 }
 
 export function isAlignedOffset(value: number): boolean {

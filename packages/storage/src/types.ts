@@ -15,6 +15,7 @@ export interface FileInfo {
 export interface FileWriter {
   /** Bytes in the object so far, including bytes written before this writer was opened. */
   readonly size: number;
+  /** Takes the next bytes; once it resolves the writer holds no reference to `chunk`, whose memory the caller may reuse. */
   write(chunk: Buffer): Promise<void>;
   close(): Promise<void>;
   commit(): Promise<void>;
