@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { MediaType } from '@wharf/oci';
 import { startTestRegistry, type TestRegistry } from './testing/test-registry.js';
+import { processHashingThread } from './uploads/hashing-thread.js';
 
 const sha = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
@@ -182,6 +183,40 @@ describe('registry engine over HTTP (PostgreSQL + filesystem storage)', () => {
     expect(patch.status).toBe(202);
     const done = await fetch(url(`${location}?digest=${sha(data)}`), { method: 'PUT' });
     expect(done.status).toBe(201);
+  });
+
+  it('completes an upload whose hash was lost with the hashing thread, by reading back what was stored', async () => {
+    const data = randomBytes(3 * 1024 * 1024 + 123);
+    const start = await fetch(url('/v2/lib/rehash/blobs/uploads/'), { method: 'POST' });
+    let location = start.headers.get('location')!;
+    const first = await fetch(url(location), {
+      method: 'PATCH',
+      body: data.subarray(0, 2 * 1024 * 1024 + 1),
+      headers: { 'content-range': `0-${2 * 1024 * 1024}` },
+    });
+    expect(first.status).toBe(202);
+    location = first.headers.get('location')!;
+    // The thread holding the session's hash stops; the next request starts a new one and re-reads the stored bytes.
+    await processHashingThread().stop();
+    const wrong = await fetch(url(`${location}?digest=${sha('something else')}`), {
+      method: 'PUT',
+      body: data.subarray(2 * 1024 * 1024 + 1),
+    });
+    expect(wrong.status).toBe(400);
+    expect(((await wrong.json()) as { errors: { code: string }[] }).errors[0].code).toBe('DIGEST_INVALID');
+
+    const again = await fetch(url('/v2/lib/rehash/blobs/uploads/'), { method: 'POST' });
+    location = again.headers.get('location')!;
+    const part = await fetch(url(location), { method: 'PATCH', body: data.subarray(0, 1024 * 1024 + 5) });
+    expect(part.status).toBe(202);
+    await processHashingThread().stop();
+    const done = await fetch(url(`${part.headers.get('location')!}?digest=${sha(data)}`), {
+      method: 'PUT',
+      body: data.subarray(1024 * 1024 + 5),
+    });
+    expect(done.status).toBe(201);
+    const get = await fetch(url(`/v2/lib/rehash/blobs/${sha(data)}`));
+    expect(Buffer.from(await get.arrayBuffer()).equals(data)).toBe(true);
   });
 
   it('cancels an upload with DELETE', async () => {

@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { type RegistryRepository, type UploadSession, UploadBusyError } from '@wharf/db';
-import { Digester, type DigestAlgorithm, OciError, OciErrorCode, type ParsedDigest } from '@wharf/oci';
+import { type DigestAlgorithm, OciError, OciErrorCode, type ParsedDigest } from '@wharf/oci';
 import { type FileInfo, type FileWriter, type StorageDriver } from '@wharf/storage';
 import { type BlobCommitContext } from '../types.js';
+import { type HashingThread, processHashingThread } from './hashing-thread.js';
+import { receive } from './receive.js';
+import { UploadHash } from './upload-hash.js';
 
 export function blobDataPath(digest: ParsedDigest): string {
   return `blobs/${digest.algorithm}/${digest.encoded.slice(0, 2)}/${digest.encoded}`;
@@ -23,6 +26,8 @@ export interface BlobStoreOptions {
   leaseMs?: number;
   /** Hash states kept in memory so that chunk after chunk is hashed once; a miss re-reads the upload. */
   maxCachedHashStates?: number;
+  /** The thread that hashes upload bytes (default: one shared by every blob store of the process). */
+  hashingThread?: HashingThread;
 }
 
 /** Byte limits a request declared for the data it carries (Content-Range / Content-Length). */
@@ -32,7 +37,7 @@ export interface ChunkExpectation {
 }
 
 interface HashState {
-  digester: Digester;
+  hash: UploadHash;
   size: number;
 }
 
@@ -76,6 +81,7 @@ export class BlobStore {
   private readonly hashStates = new Map<string, HashState>();
   private readonly leaseMs: number;
   private readonly maxCachedHashStates: number;
+  private readonly hashingThread: HashingThread;
 
   constructor(
     readonly driver: StorageDriver,
@@ -85,6 +91,7 @@ export class BlobStore {
   ) {
     this.leaseMs = options.leaseMs ?? 60_000;
     this.maxCachedHashStates = options.maxCachedHashStates ?? 1024;
+    this.hashingThread = options.hashingThread ?? processHashingThread();
   }
 
   async startUpload(name: string): Promise<UploadSession> {
@@ -120,7 +127,7 @@ export class BlobStore {
     if (!isUploadId(id)) throw uploadUnknown(id);
     const owner = randomUUID();
     const session = await this.acquire(name, id, owner);
-    this.hashStates.delete(id);
+    this.forgetHash(id);
     try {
       await this.driver.delete(`uploads/${id}`);
     } catch (error) {
@@ -137,9 +144,9 @@ export class BlobStore {
     body: AsyncIterable<Buffer>,
     expect: ChunkExpectation,
   ): Promise<UploadSession> {
-    return this.withSession(name, id, async (session, owner, writer, digester) => {
+    return this.withSession(name, id, async (session, writer, hash) => {
       if (expect.start !== undefined && expect.start !== writer.size) throw rangeMismatch(writer.size, expect.start);
-      await this.pump(session, owner, body, writer, digester, expect.length);
+      await this.pump(body, writer, hash, false, expect.length);
       return { ...session, size: writer.size };
     });
   }
@@ -157,23 +164,23 @@ export class BlobStore {
     const session = await this.acquire(name, id, owner);
     const stopRenewing = this.keepLease(id, owner);
     let writer: FileWriter | undefined;
+    let hash: UploadHash | undefined;
     // Once committed (or cancelled) the object takes no more bytes: the session is over whatever happens next.
     let sessionOver = false;
     try {
       writer = await this.openWriter(session);
-      let digester = await this.hashState(session, writer.size);
+      hash = await this.hashState(session, writer.size);
       if (body) {
         if (expect.start !== undefined && expect.start !== writer.size) throw rangeMismatch(writer.size, expect.start);
-        await this.pump(session, owner, body, writer, digester, expect.length);
+        await this.pump(body, writer, hash, digest.algorithm === hash.algorithm, expect.length);
       }
       const size = writer.size;
       const context = { repository: name, digest: digest.digest, size, actor };
       let policy: Promise<Refusal | null> | undefined;
-      if (digest.algorithm === digester.algorithm) {
+      if (digest.algorithm === hash.algorithm) {
         // Every byte has been hashed: a wrong digest is refused before anything is synced, and the policies are
         // asked while the bytes are.
-        this.hashStates.delete(id);
-        const actual = digester.digest();
+        const actual = await hash.digest();
         if (actual !== digest.digest) {
           sessionOver = true;
           await writer.cancel();
@@ -187,9 +194,7 @@ export class BlobStore {
       await writer.commit();
       if (policy === undefined) {
         // Hashed as sha256 while receiving, asked for another algorithm: the stored bytes are read again.
-        digester = await this.rehash(session.path, size, digest.algorithm);
-        this.hashStates.delete(id);
-        const actual = digester.digest();
+        const actual = await (await this.rehash(session.path, size, digest.algorithm, true)).digest();
         if (actual !== digest.digest) throw digestMismatch(digest.digest, actual);
         policy = refusalOf(this.beforeCommit(context));
       }
@@ -210,6 +215,8 @@ export class BlobStore {
       }
       throw error;
     } finally {
+      // Ended by its digest, or of no further use: the session starts again or re-reads its bytes.
+      hash?.dispose();
       stopRenewing();
     }
   }
@@ -232,17 +239,17 @@ export class BlobStore {
     const path = uploadDataPath(id);
     const writer = await this.driver.writer(path, false);
     let committed = false;
+    const hash = new UploadHash(digest.algorithm, this.hashingThread);
     try {
-      const digester = new Digester(digest.algorithm);
       let received: number;
       let policy: Promise<Refusal | null>;
       let stored: Promise<FileInfo | null>;
       try {
-        received = await this.copy(body, writer, digester, length);
+        received = await receive(body, { writer, hash, whole: true, limit: length });
         if (length !== undefined && received !== length) {
           throw new OciError(OciErrorCode.SIZE_INVALID, `received ${received} bytes, Content-Length said ${length}`);
         }
-        const actual = digester.digest();
+        const actual = await hash.digest();
         if (actual !== digest.digest) throw digestMismatch(digest.digest, actual);
         // The policies, and whether the blob is stored already, are asked while the bytes are being synced.
         policy = refusalOf(this.beforeCommit({ repository: name, digest: digest.digest, size: received, actor }));
@@ -252,6 +259,7 @@ export class BlobStore {
       } finally {
         // An aborted, oversized or wrong body must not leave the writer (its descriptor and buffers) open.
         if (!committed) await writer.cancel().catch(() => undefined);
+        hash.dispose();
       }
       const refusal = await policy;
       if (refusal) throw refusal.error;
@@ -307,23 +315,25 @@ export class BlobStore {
   private async withSession<T>(
     name: string,
     id: string,
-    work: (session: UploadSession, owner: string, writer: FileWriter, digester: Digester) => Promise<T>,
+    work: (session: UploadSession, writer: FileWriter, hash: UploadHash) => Promise<T>,
   ): Promise<T> {
     const owner = randomUUID();
     const session = await this.acquire(name, id, owner);
     const stopRenewing = this.keepLease(id, owner);
     let writer: FileWriter | undefined;
+    let hash: UploadHash | undefined;
     try {
       writer = await this.openWriter(session);
-      const digester = await this.hashState(session, writer.size);
-      const result = await work(session, owner, writer, digester);
+      hash = await this.hashState(session, writer.size);
+      const result = await work(session, writer, hash);
       await writer.close();
-      this.remember(id, digester, writer.size);
+      this.remember(id, hash, writer.size);
       stopRenewing();
       await this.repository.releaseUpload(id, owner, writer.size);
       return result;
     } catch (error) {
       stopRenewing();
+      hash?.dispose();
       await this.abandonWrite(session, owner, writer);
       throw error;
     }
@@ -331,7 +341,7 @@ export class BlobStore {
 
   /** After a failed write, keep what reached storage (the client asks for the range and resumes) and free the lease. */
   private async abandonWrite(session: UploadSession, owner: string, writer: FileWriter | undefined): Promise<void> {
-    this.hashStates.delete(session.id);
+    this.forgetHash(session.id);
     try {
       await writer?.close();
     } catch {
@@ -342,43 +352,53 @@ export class BlobStore {
   }
 
   private async discard(session: UploadSession): Promise<void> {
-    this.hashStates.delete(session.id);
+    this.forgetHash(session.id);
     await this.driver.delete(`uploads/${session.id}`);
     await this.repository.deleteUpload(session.id);
   }
 
-  private async hashState(session: UploadSession, storedSize: number): Promise<Digester> {
+  /** The session's hash, taken out of the cache for the request; a miss (or a hash that broke) re-reads the upload. */
+  private async hashState(session: UploadSession, storedSize: number): Promise<UploadHash> {
     const cached = this.hashStates.get(session.id);
     this.hashStates.delete(session.id);
-    if (cached && cached.size === storedSize) return cached.digester;
-    return this.rehash(session.path, storedSize, 'sha256');
+    if (cached && cached.size === storedSize && cached.hash.usable) return cached.hash;
+    cached?.hash.dispose();
+    return this.rehash(session.path, storedSize, 'sha256', false);
   }
 
-  private async rehash(path: string, size: number, algorithm: DigestAlgorithm): Promise<Digester> {
-    const digester = new Digester(algorithm);
-    if (size === 0) return digester;
-    const stream = await this.driver.reader(path, 0, size);
-    for await (const chunk of stream as AsyncIterable<Buffer>) digester.update(chunk);
-    return digester;
+  private async rehash(path: string, size: number, algorithm: DigestAlgorithm, whole: boolean): Promise<UploadHash> {
+    const hash = new UploadHash(algorithm, this.hashingThread);
+    if (size === 0) return hash;
+    try {
+      await receive((await this.driver.reader(path, 0, size)) as AsyncIterable<Buffer>, { hash, whole });
+    } catch (error) {
+      hash.dispose();
+      throw error;
+    }
+    return hash;
   }
 
-  private remember(id: string, digester: Digester, size: number): void {
+  private remember(id: string, hash: UploadHash, size: number): void {
     if (this.hashStates.size >= this.maxCachedHashStates) {
       const oldest = this.hashStates.keys().next().value;
-      if (oldest !== undefined) this.hashStates.delete(oldest);
+      if (oldest !== undefined) this.forgetHash(oldest);
     }
-    this.hashStates.set(id, { digester, size });
+    this.hashStates.set(id, { hash, size });
+  }
+
+  private forgetHash(id: string): void {
+    this.hashStates.get(id)?.hash.dispose();
+    this.hashStates.delete(id);
   }
 
   private async pump(
-    session: UploadSession,
-    owner: string,
     body: AsyncIterable<Buffer>,
     writer: FileWriter,
-    digester: Digester,
+    hash: UploadHash,
+    whole: boolean,
     length: number | undefined,
   ): Promise<void> {
-    const received = await this.copy(body, writer, digester, length);
+    const received = await receive(body, { writer, hash, whole, limit: length });
     if (length !== undefined && received !== length) {
       throw new OciError(OciErrorCode.SIZE_INVALID, `received ${received} bytes, the request declared ${length}`, {
         declared: length,
@@ -397,24 +417,5 @@ export class BlobStore {
     }, this.leaseMs / 3);
     renew.unref();
     return () => clearInterval(renew);
-  }
-
-  /** Streams bytes into storage, hashing them on the way; never accepts more than `limit` bytes. */
-  private async copy(
-    body: AsyncIterable<Buffer>,
-    writer: FileWriter,
-    digester: Digester,
-    limit: number | undefined,
-  ): Promise<number> {
-    let received = 0;
-    for await (const chunk of body) {
-      received += chunk.length;
-      if (limit !== undefined && received > limit) {
-        throw new OciError(OciErrorCode.SIZE_INVALID, `request body is larger than the declared ${limit} bytes`);
-      }
-      digester.update(chunk);
-      await writer.write(chunk);
-    }
-    return received;
   }
 }

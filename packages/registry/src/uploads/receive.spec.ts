@@ -1,0 +1,107 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { OciError } from '@wharf/oci';
+import { type FileWriter, IO_BUFFER_BYTES } from '@wharf/storage';
+import { HashingThread } from './hashing-thread.js';
+import { receive } from './receive.js';
+import { UploadHash } from './upload-hash.js';
+
+/** A writer that keeps a copy of what it is given (the caller reuses its buffers) and can be told to fail. */
+class RecordingWriter implements FileWriter {
+  readonly chunks: Buffer[] = [];
+  failAfter = Infinity;
+  get size(): number {
+    return this.chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+  }
+  async write(chunk: Buffer): Promise<void> {
+    // Let the hashing thread read the same buffer meanwhile, as a disk write would.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (this.size + chunk.length > this.failAfter) throw new Error('disk full (simulated)');
+    this.chunks.push(Buffer.from(chunk));
+  }
+  async close(): Promise<void> {}
+  async commit(): Promise<void> {}
+  async cancel(): Promise<void> {}
+}
+
+function pieces(data: Buffer, size: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let offset = 0; offset < data.length; offset += size) out.push(data.subarray(offset, offset + size));
+  return out;
+}
+
+async function* generate(chunks: Buffer[]): AsyncGenerator<Buffer> {
+  for (const chunk of chunks) {
+    await new Promise((resolve) => setImmediate(resolve));
+    yield chunk;
+  }
+}
+
+const sha256 = (data: Buffer): string => `sha256:${createHash('sha256').update(data).digest('hex')}`;
+
+describe('receive', () => {
+  const thread = new HashingThread();
+  afterAll(() => thread.stop());
+
+  const sizes = [0, 1, IO_BUFFER_BYTES - 1, IO_BUFFER_BYTES, IO_BUFFER_BYTES + 1, 3 * IO_BUFFER_BYTES + 333_333];
+  for (const size of sizes) {
+    for (const kind of ['stream', 'iterable'] as const) {
+      it(`stores and hashes ${size} bytes from a ${kind}, whole or to be continued`, async () => {
+        const data = randomBytes(size);
+        for (const whole of [true, false]) {
+          const chunks = pieces(data, 65_536 + 17);
+          const body = kind === 'stream' ? Readable.from(chunks, { objectMode: false }) : generate(chunks);
+          const writer = new RecordingWriter();
+          const hash = new UploadHash('sha256', thread);
+          expect(await receive(body, { writer, hash, whole })).toBe(size);
+          expect(Buffer.concat(writer.chunks).equals(data)).toBe(true);
+          expect(await hash.digest()).toBe(sha256(data));
+        }
+      });
+    }
+  }
+
+  it('takes chunks larger than a buffer, as a file stream gives them', async () => {
+    const data = randomBytes(5 * IO_BUFFER_BYTES + 5);
+    const hash = new UploadHash('sha256', thread);
+    const received = await receive(Readable.from(pieces(data, 2 * IO_BUFFER_BYTES + 1)), { hash, whole: false });
+    expect(received).toBe(data.length);
+    expect(await hash.digest()).toBe(sha256(data));
+  });
+
+  it('refuses a body longer than declared, and stops reading it', async () => {
+    const stream = Readable.from(pieces(randomBytes(3 * IO_BUFFER_BYTES), 65_536));
+    const hash = new UploadHash('sha256', thread);
+    const failure = await receive(stream, { writer: new RecordingWriter(), hash, whole: true, limit: IO_BUFFER_BYTES })
+      .then(() => null)
+      .catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(OciError);
+    expect((failure as OciError).code).toBe('SIZE_INVALID');
+    expect(stream.destroyed).toBe(true);
+    hash.dispose();
+  });
+
+  it('fails with the writer’s error, after every buffer it was given has been settled', async () => {
+    const writer = new RecordingWriter();
+    writer.failAfter = 2 * IO_BUFFER_BYTES;
+    const hash = new UploadHash('sha256', thread);
+    const data = randomBytes(6 * IO_BUFFER_BYTES);
+    await expect(receive(Readable.from(pieces(data, 65_536)), { writer, hash, whole: true })).rejects.toThrow(
+      'disk full (simulated)',
+    );
+    // What was stored is a prefix of the body: nothing was written out of order or from a reused buffer.
+    expect(Buffer.concat(writer.chunks).equals(data.subarray(0, writer.size))).toBe(true);
+    hash.dispose();
+  });
+
+  it('fails when the body breaks off', async () => {
+    const stream = new Readable({ read() {} });
+    const hash = new UploadHash('sha256', thread);
+    const done = receive(stream, { writer: new RecordingWriter(), hash, whole: true });
+    stream.push(randomBytes(IO_BUFFER_BYTES + 10));
+    stream.destroy(new Error('connection reset (simulated)'));
+    await expect(done).rejects.toThrow('connection reset (simulated)');
+    hash.dispose();
+  });
+});

@@ -1,0 +1,190 @@
+import { Readable } from 'node:stream';
+import { OciError, OciErrorCode } from '@wharf/oci';
+import { type FileWriter, returnIoBuffer, takeIoBuffer } from '@wharf/storage';
+import { type UploadHash } from './upload-hash.js';
+
+/** Filled buffers being hashed and written while the next one fills. */
+const BUFFERS_IN_FLIGHT = 2;
+
+export interface ReceiveOptions {
+  /** Where the bytes go; none when they are only hashed (re-reading an upload). */
+  writer?: FileWriter;
+  hash: UploadHash;
+  /** These bytes complete the content: the hash takes no more after them. */
+  whole: boolean;
+  /** Refuses a body that goes beyond this many bytes (the length the request declared). */
+  limit?: number;
+}
+
+function asError(reason: unknown): Error {
+  return reason instanceof Error ? reason : new Error(String(reason));
+}
+
+/** Waits for both, then fails with the first failure: the buffer they share is free only when neither reads it. */
+async function both(hashed: Promise<void>, written: Promise<void> | undefined): Promise<void> {
+  const [hash, write] = await Promise.allSettled([hashed, written]);
+  if (write.status === 'rejected') throw write.reason;
+  if (hash.status === 'rejected') throw hash.reason;
+}
+
+/**
+ * Copies body bytes into pooled I/O buffers and hands each filled buffer on to be hashed (on the hashing thread)
+ * and written at the same time, while the next one fills. A buffer goes back to the pool only once neither the
+ * hash nor the write reads it any more.
+ */
+class Stager {
+  received = 0;
+  private readonly inflight: { buffer: Buffer; done: Promise<void> }[] = [];
+  private buffer: Buffer | undefined;
+  private filled = 0;
+
+  constructor(private readonly options: ReceiveOptions) {}
+
+  /** Takes a chunk (copied at once: the caller may drop it); true when buffers wait and receiving should pause. */
+  take(chunk: Buffer): boolean {
+    this.received += chunk.length;
+    const { limit } = this.options;
+    if (limit !== undefined && this.received > limit) {
+      throw new OciError(OciErrorCode.SIZE_INVALID, `request body is larger than the declared ${limit} bytes`);
+    }
+    let offset = 0;
+    while (offset < chunk.length) {
+      // A full buffer is handed on only once more bytes arrive, so that the last one is known to be the last.
+      if (this.buffer && this.filled === this.buffer.length) this.submit(false);
+      this.buffer ??= takeIoBuffer();
+      const copied = chunk.copy(this.buffer, this.filled, offset);
+      this.filled += copied;
+      offset += copied;
+    }
+    return this.inflight.length > BUFFERS_IN_FLIGHT;
+  }
+
+  /** Waits for the oldest buffer in flight (rethrowing its failure) until few enough are. */
+  async drain(): Promise<void> {
+    while (this.inflight.length > BUFFERS_IN_FLIGHT) await this.settleOldest();
+  }
+
+  /** Hands on what is left and waits for every buffer. */
+  async finish(): Promise<number> {
+    if (this.buffer && this.filled > 0) this.submit(true);
+    while (this.inflight.length > 0) await this.settleOldest();
+    return this.received;
+  }
+
+  /** After a failure: waits until nothing reads the buffers any more, and gives them all back. */
+  async release(): Promise<void> {
+    if (this.buffer) returnIoBuffer(this.buffer);
+    this.buffer = undefined;
+    const left = this.inflight.splice(0);
+    await Promise.allSettled(left.map((entry) => entry.done));
+    for (const entry of left) returnIoBuffer(entry.buffer);
+  }
+
+  private submit(last: boolean): void {
+    const { hash, writer, whole } = this.options;
+    const bytes = this.buffer!.subarray(0, this.filled);
+    const done = both(hash.update(bytes, whole && last), writer?.write(bytes));
+    // Observed in turn by settleOldest, or by release.
+    done.catch(() => undefined);
+    this.inflight.push({ buffer: this.buffer!, done });
+    this.buffer = undefined;
+    this.filled = 0;
+  }
+
+  private async settleOldest(): Promise<void> {
+    const oldest = this.inflight[0];
+    try {
+      await oldest.done;
+    } finally {
+      // release() may have taken it already.
+      if (this.inflight[0] === oldest) {
+        this.inflight.shift();
+        returnIoBuffer(oldest.buffer);
+      }
+    }
+  }
+}
+
+/**
+ * A stream is read chunk by chunk as it emits them, each copied into the buffer in the same callback: no chunk
+ * outlives its event (so none survives into the collector's old generation), and the stream is paused while
+ * buffers wait to be hashed and written.
+ */
+function receiveStream(stream: Readable, stager: Stager): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const stop = (error: unknown): void => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      // As a for-await loop leaving early would: a body that is not read to its end is not left half-read.
+      if (!stream.readableEnded) stream.destroy();
+      reject(asError(error));
+    };
+    const onData = (chunk: Buffer): void => {
+      let full: boolean;
+      try {
+        full = stager.take(chunk);
+      } catch (error) {
+        stop(error);
+        return;
+      }
+      if (!full) return;
+      stream.pause();
+      stager.drain().then(
+        () => {
+          if (!settled) stream.resume();
+        },
+        (error: unknown) => stop(error),
+      );
+    };
+    const onEnd = (): void => {
+      cleanup();
+      stager.finish().then(
+        (received) => {
+          settled = true;
+          resolve(received);
+        },
+        (error: unknown) => {
+          settled = true;
+          reject(asError(error));
+        },
+      );
+    };
+    const onError = (error: Error): void => stop(error);
+    const onClose = (): void => {
+      if (!stream.readableEnded) stop(new Error('the request body ended before all of it arrived'));
+    };
+    const cleanup = (): void => {
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      stream.off('error', onError);
+      stream.off('close', onClose);
+    };
+    stream.on('data', onData);
+    stream.on('end', onEnd);
+    stream.on('error', onError);
+    stream.on('close', onClose);
+  });
+}
+
+async function receiveIterable(body: AsyncIterable<Buffer>, stager: Stager): Promise<number> {
+  for await (const chunk of body) {
+    if (stager.take(chunk)) await stager.drain();
+  }
+  return stager.finish();
+}
+
+/**
+ * Moves a body into storage (or only through the hash) by way of pooled I/O buffers, so that the thread that
+ * receives requests only copies bytes: hashing runs on the hashing thread while the same buffer is written.
+ * Returns how many bytes the body held. Whatever happens, no buffer goes back to the pool while it is still read.
+ */
+export async function receive(body: AsyncIterable<Buffer>, options: ReceiveOptions): Promise<number> {
+  const stager = new Stager(options);
+  try {
+    return body instanceof Readable ? await receiveStream(body, stager) : await receiveIterable(body, stager);
+  } finally {
+    await stager.release();
+  }
+}
