@@ -24,6 +24,7 @@ describe('apps/cli/bin/wharf', () => {
     });
     expect(stdout.split('\n').filter(Boolean)).toEqual([
       '--max-semi-space-size=4',
+      '--heap-growing-percent=100',
       join(ROOT, 'apps/cli/dist/main.js'),
       'start',
       'core',
