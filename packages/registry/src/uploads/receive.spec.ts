@@ -95,6 +95,20 @@ describe('receive', () => {
     hash.dispose();
   });
 
+  it('takes a stream that already ended as an empty body, and refuses one already broken', async () => {
+    const ended = Readable.from([]);
+    for await (const _ of ended) void _;
+    const hash = new UploadHash('sha256', thread);
+    expect(await receive(ended, { hash, whole: true })).toBe(0);
+    expect(await hash.digest()).toBe(sha256(Buffer.alloc(0)));
+
+    const broken = new Readable({ read() {} });
+    broken.destroy();
+    await expect(receive(broken, { hash: new UploadHash('sha256', thread), whole: true })).rejects.toThrow(
+      'ended before all of it arrived',
+    );
+  });
+
   it('fails when the body breaks off', async () => {
     const stream = new Readable({ read() {} });
     const hash = new UploadHash('sha256', thread);

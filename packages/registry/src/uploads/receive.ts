@@ -111,6 +111,9 @@ class Stager {
  * buffers wait to be hashed and written.
  */
 function receiveStream(stream: Readable, stager: Stager): Promise<number> {
+  // A stream read to its end (or broken) before it got here emits nothing more.
+  if (stream.readableEnded) return stager.finish();
+  if (stream.destroyed) return Promise.reject(new Error('the request body ended before all of it arrived'));
   return new Promise((resolve, reject) => {
     let settled = false;
     const stop = (error: unknown): void => {
