@@ -328,18 +328,32 @@ export class FilesystemDriver implements StorageDriver {
     const from = this.fullPath(src);
     const to = this.fullPath(dst);
     const destinationDirectory = dirname(to);
-    try {
-      // Blob prefix directories mostly exist already: rename first, create the directory only when it is missing.
-      await rename(from, to);
-    } catch (error) {
-      if (!isMissing(error)) throw error;
-      // ENOENT also comes from a missing destination directory; only a missing source is the caller's.
-      if ((await this.stat(src)) === null) throw new PathNotFoundError(src);
-      await mkdir(destinationDirectory, { recursive: true });
-      await rename(from, to);
+    // Blob prefix directories mostly exist already: the rename is tried first, and the directory opened for its
+    // sync at the same time; the directory is created only when that finds it missing.
+    const [renamed, directory] = await Promise.allSettled([rename(from, to), open(destinationDirectory, 'r')]);
+    // Node's fs calls reject with Error objects.
+    const renameFailure = renamed.status === 'rejected' ? (renamed.reason as Error) : undefined;
+    if (directory.status === 'fulfilled') {
+      if (renameFailure === undefined) {
+        // The rename is durable once the directory holding the new name is.
+        await syncAndClose(directory.value);
+        return;
+      }
+      await directory.value.close();
+      // The destination directory is there, so an ENOENT means the source is missing.
+      throw isMissing(renameFailure) ? new PathNotFoundError(src) : renameFailure;
     }
-    // The rename is durable once the directory holding the new name is.
-    await syncDirectory(destinationDirectory);
+    if (!isMissing(directory.reason)) throw directory.reason as Error;
+    if (renameFailure !== undefined) {
+      if (!isMissing(renameFailure)) throw renameFailure;
+      await mkdir(destinationDirectory, { recursive: true });
+      try {
+        await rename(from, to);
+      } catch (error) {
+        throw isMissing(error) ? new PathNotFoundError(src) : error;
+      }
+    }
+    await syncAndClose(await open(destinationDirectory, 'r'));
   }
 
   async delete(path: string): Promise<void> {
@@ -393,12 +407,21 @@ async function writeFully(handle: FileHandle, data: Buffer, start: number, end: 
 }
 
 async function syncDirectory(directory: string): Promise<void> {
-  const handle = await open(directory, 'r');
+  await syncAndClose(await open(directory, 'r'));
+}
+
+/**
+ * Syncs and closes a directory handle. Once the sync has succeeded nothing is left for the close to report, so
+ * the caller does not wait for it.
+ */
+async function syncAndClose(handle: FileHandle): Promise<void> {
   try {
     await handle.sync();
-  } finally {
-    await handle.close();
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    throw error;
   }
+  handle.close().catch(() => undefined);
 }
 
 /**
@@ -483,6 +506,7 @@ class FilesystemFileWriter implements FileWriter {
     return this.operations.run(async () => {
       this.operations.state = 'committed';
       writebackCandidates.delete(this);
+      let synced = false;
       try {
         await this.flush();
         await this.closeDirect();
@@ -490,11 +514,14 @@ class FilesystemFileWriter implements FileWriter {
         await this.inherited?.settled;
         this.throwIfFailed();
         await this.handle.sync();
+        synced = true;
       } finally {
         await this.closeDirect().catch(() => undefined);
         await this.writeback;
-        await this.handle.close();
         this.releaseBuffers();
+        // Once the sync has succeeded nothing is left for the close to report: the caller need not wait for it.
+        if (synced) this.handle.close().catch(() => undefined);
+        else await this.handle.close();
       }
     });
   }

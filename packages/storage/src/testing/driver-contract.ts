@@ -372,6 +372,24 @@ export function describeStorageDriverContract(
         await expect(driver.move(at('missing'), at('dst'))).rejects.toBeInstanceOf(PathNotFoundError);
         expect((await driver.getContent(at('dst'))).toString()).toBe('kept');
       });
+
+      it('fails for a missing source whether or not the destination directory exists', async () => {
+        await expect(driver.move(at('missing'), at('nowhere/yet/dst'))).rejects.toBeInstanceOf(PathNotFoundError);
+        expect(await driver.stat(at('nowhere/yet/dst'))).toBeNull();
+        await driver.putContent(at('there/other'), Buffer.from('x'));
+        await expect(driver.move(at('missing'), at('there/dst'))).rejects.toBeInstanceOf(PathNotFoundError);
+        expect(await driver.list(at('there'))).toEqual([at('there/other')]);
+      });
+
+      it('moves objects one after another into a directory it created', async () => {
+        for (const name of ['a', 'b', 'c']) {
+          await driver.putContent(at(`uploads/${name}`), Buffer.from(name));
+          await driver.move(at(`uploads/${name}`), at(`blobs/sha256/fe/${name}`));
+        }
+        expect(await driver.list(at('blobs/sha256/fe'))).toEqual(
+          ['a', 'b', 'c'].map((n) => at(`blobs/sha256/fe/${n}`)),
+        );
+      });
     });
 
     describe('list', () => {
