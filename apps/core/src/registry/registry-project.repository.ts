@@ -1,3 +1,4 @@
+import { type PreparedQuery, preparedQueries } from '@wharf/db';
 import { type DataSource } from 'typeorm';
 
 /** A blob or manifest a push is about to add to a project, by digest. */
@@ -32,16 +33,24 @@ interface UsageRow {
  * (a scalar subquery in a CASE branch runs only when that branch is taken).
  */
 export class RegistryProjectRepository {
-  constructor(private readonly dataSource: DataSource) {}
+  /** Asked on every push: named prepared statements (see preparedQueries). */
+  private readonly prepared: PreparedQuery;
+
+  constructor(dataSource: DataSource) {
+    this.prepared = preparedQueries(dataSource);
+  }
 
   async exists(name: string): Promise<boolean> {
-    const rows = await this.dataSource.query<unknown[]>(`SELECT 1 FROM project WHERE name = $1`, [name]);
+    const rows = await this.prepared<unknown>('registry_project_exists', `SELECT 1 FROM project WHERE name = $1`, [
+      name,
+    ]);
     return rows.length > 0;
   }
 
   /** Items listed twice count once: pass each digest once. */
   async usage(projectName: string, items: readonly StoredItem[]): Promise<ProjectUsage> {
-    const rows = await this.dataSource.query<UsageRow[]>(
+    const rows = await this.prepared<UsageRow>(
+      'registry_project_usage',
       `SELECT q.hard_storage::text AS hard, q.used_storage::text AS used,
               CASE WHEN q.hard_storage >= 0 THEN
                 (SELECT COALESCE(sum(n.size), 0)::text

@@ -1,5 +1,6 @@
 import { type DataSource, type EntityManager } from 'typeorm';
 import { storageLimitErrorOf } from '../storage-limit.js';
+import { type PreparedQuery, preparedQueries } from '../prepared-query.js';
 
 export type RegistryEventType = 'PUSH_ARTIFACT' | 'PULL_ARTIFACT' | 'DELETE_ARTIFACT' | 'DELETE_TAG' | 'DELETE_BLOB';
 
@@ -151,24 +152,13 @@ const GET_MANIFEST_BY_DIGEST = `
   WHERE r.name = $1`;
 const HEAD_MANIFEST_BY_DIGEST = GET_MANIFEST_BY_DIGEST.replace(', m.payload', '');
 
-interface QueryPool {
-  query<R>(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: R[] }>;
-}
-
 /** All registry metadata I/O: plain SQL over the shared DataSource, each write and its events in one transaction. */
 export class RegistryRepository {
-  /**
-   * The pg pool under the DataSource. The hot reads (manifest and blob lookups on every pull) go to it directly
-   * as named prepared statements: no per-query runner, and PostgreSQL plans them once per connection.
-   */
-  private readonly pool: QueryPool;
+  /** The hot reads (manifest and blob lookups on every pull) and the upload-session writes: see preparedQueries. */
+  private readonly prepared: PreparedQuery;
 
   constructor(private readonly dataSource: DataSource) {
-    this.pool = (dataSource.driver as unknown as { master: QueryPool }).master;
-  }
-
-  private async prepared<R>(name: string, text: string, values: unknown[]): Promise<R[]> {
-    return (await this.pool.query<R>({ name, text, values })).rows;
+    this.prepared = preparedQueries(dataSource);
   }
 
   private async ensureRepository(manager: EntityManager, name: string): Promise<string> {

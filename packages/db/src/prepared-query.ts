@@ -1,0 +1,19 @@
+import { type DataSource } from 'typeorm';
+
+/** Runs one named statement on the connection pool; resolves to its rows. */
+export type PreparedQuery = <R>(name: string, text: string, values: unknown[]) => Promise<R[]>;
+
+interface QueryPool {
+  query<R>(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: R[] }>;
+}
+
+/**
+ * Named prepared statements straight on the pg pool under a DataSource, for the queries on the registry's hot path:
+ * no per-query runner, and PostgreSQL parses and plans each statement once per connection. A name must always go
+ * with the same text.
+ */
+export function preparedQueries(dataSource: DataSource): PreparedQuery {
+  const pool = (dataSource.driver as unknown as { master: QueryPool }).master;
+  return async <R>(name: string, text: string, values: unknown[]): Promise<R[]> =>
+    (await pool.query<R>({ name, text, values })).rows;
+}
