@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { afterAll, describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it, jest } from '@jest/globals';
 import { OciError } from '@wharf/oci';
 import { type FileWriter, IO_BUFFER_BYTES } from '@wharf/storage';
 import { HashingThread } from './hashing-thread.js';
@@ -50,17 +50,66 @@ describe('receive', () => {
       it(`stores and hashes ${size} bytes from a ${kind}, whole or to be continued`, async () => {
         const data = randomBytes(size);
         for (const whole of [true, false]) {
-          const chunks = pieces(data, 65_536 + 17);
-          const body = kind === 'stream' ? Readable.from(chunks, { objectMode: false }) : generate(chunks);
-          const writer = new RecordingWriter();
-          const hash = new UploadHash('sha256', thread);
-          expect(await receive(body, { writer, hash, whole })).toBe(size);
-          expect(Buffer.concat(writer.chunks).equals(data)).toBe(true);
-          expect(await hash.digest()).toBe(sha256(data));
+          // With and without a declared length: a small whole content of declared length is hashed in place.
+          for (const limit of [undefined, size]) {
+            const chunks = pieces(data, 65_536 + 17);
+            const body = kind === 'stream' ? Readable.from(chunks, { objectMode: false }) : generate(chunks);
+            const writer = new RecordingWriter();
+            const hash = new UploadHash('sha256', thread);
+            expect(await receive(body, { writer, hash, whole, limit })).toBe(size);
+            expect(Buffer.concat(writer.chunks).equals(data)).toBe(true);
+            expect(await hash.digest()).toBe(sha256(data));
+          }
         }
       });
     }
   }
+
+  it('hashes a small whole body of declared length here, chunk by chunk, without the hashing thread', async () => {
+    const noThread = {
+      open: () => {
+        throw new Error('the hashing thread was asked');
+      },
+    } as unknown as HashingThread;
+    for (const size of [1, 65_536 + 17, IO_BUFFER_BYTES]) {
+      const data = randomBytes(size);
+      const chunks = pieces(data, 4096 + 1);
+      const hash = new UploadHash('sha512', noThread);
+      const inPlace = jest.spyOn(hash, 'updateInPlace');
+      const buffered = jest.spyOn(hash, 'update');
+      const writer = new RecordingWriter();
+      expect(await receive(Readable.from(chunks), { writer, hash, whole: true, limit: size })).toBe(size);
+      expect(Buffer.concat(writer.chunks).equals(data)).toBe(true);
+      expect(await hash.digest()).toBe(`sha512:${createHash('sha512').update(data).digest('hex')}`);
+      // Each chunk as it came, not the one buffer at the end.
+      expect(inPlace).toHaveBeenCalledTimes(chunks.length);
+      expect(buffered).not.toHaveBeenCalled();
+      expect(hash.usable).toBe(false);
+    }
+    // A declared length over one buffer, or bytes still to be continued, go to the thread.
+    const large = new UploadHash('sha256', noThread);
+    const data = randomBytes(IO_BUFFER_BYTES + 1);
+    await expect(
+      receive(Readable.from(pieces(data, 65_536)), { hash: large, whole: true, limit: data.length }),
+    ).rejects.toThrow('the hashing thread was asked');
+    const partial = new UploadHash('sha256', noThread);
+    await expect(
+      receive(Readable.from([randomBytes(100)]), { hash: partial, whole: false, limit: 100 }),
+    ).rejects.toThrow('the hashing thread was asked');
+  });
+
+  it('takes a hash in place only for content not begun and within one buffer', async () => {
+    expect(new UploadHash('sha256', thread).hashInPlace(undefined)).toBe(false);
+    expect(new UploadHash('sha256', thread).hashInPlace(IO_BUFFER_BYTES + 1)).toBe(false);
+    const begun = new UploadHash('sha256', thread);
+    await begun.update(randomBytes(10), false);
+    expect(begun.hashInPlace(10)).toBe(false);
+    begun.dispose();
+    const inPlace = new UploadHash('sha256', thread);
+    expect(inPlace.hashInPlace(0)).toBe(true);
+    await expect(inPlace.update(randomBytes(1), false)).rejects.toThrow('in place');
+    expect(await inPlace.digest()).toBe(sha256(Buffer.alloc(0)));
+  });
 
   it('takes chunks larger than a buffer, as a file stream gives them', async () => {
     const data = randomBytes(5 * IO_BUFFER_BYTES + 5);

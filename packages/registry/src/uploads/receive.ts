@@ -37,8 +37,12 @@ class Stager {
   private readonly inflight: { buffer: Buffer; done: Promise<void> }[] = [];
   private buffer: Buffer | undefined;
   private filled = 0;
+  /** Each chunk is hashed as it arrives (a small whole content of declared length), not buffer by buffer. */
+  private readonly hashingInPlace: boolean;
 
-  constructor(private readonly options: ReceiveOptions) {}
+  constructor(private readonly options: ReceiveOptions) {
+    this.hashingInPlace = options.whole && options.hash.hashInPlace(options.limit);
+  }
 
   /** Takes a chunk (copied at once: the caller may drop it); true when buffers wait and receiving should pause. */
   take(chunk: Buffer): boolean {
@@ -47,6 +51,7 @@ class Stager {
     if (limit !== undefined && this.received > limit) {
       throw new OciError(OciErrorCode.SIZE_INVALID, `request body is larger than the declared ${limit} bytes`);
     }
+    if (this.hashingInPlace) this.options.hash.updateInPlace(chunk);
     let offset = 0;
     while (offset < chunk.length) {
       // A full buffer is handed on only once more bytes arrive, so that the last one is known to be the last.
@@ -83,7 +88,10 @@ class Stager {
   private submit(last: boolean): void {
     const { hash, writer, whole } = this.options;
     const bytes = this.buffer!.subarray(0, this.filled);
-    const done = both(hash.update(bytes, whole && last), writer?.write(bytes));
+    // The write is started first: it runs on the I/O pool while a hash taken here reads the same bytes.
+    const written = writer?.write(bytes);
+    const hashed = this.hashingInPlace ? Promise.resolve() : hash.update(bytes, whole && last);
+    const done = both(hashed, written);
     // Observed in turn by settleOldest, or by release.
     done.catch(() => undefined);
     this.inflight.push({ buffer: this.buffer!, done });
