@@ -1,10 +1,17 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { MediaType } from '@wharf/oci';
 import { startTestRegistry, type TestRegistry } from './testing/test-registry.js';
 import { processHashingThread } from './uploads/hashing-thread.js';
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
 
 const sha = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
@@ -97,8 +104,8 @@ describe('registry engine over HTTP (PostgreSQL + filesystem storage)', () => {
     const location = start.headers.get('location')!;
     const uuid = location.split('/').pop()!;
     // A request that died mid-chunk (a crash before it could record or answer) left bytes behind.
-    await mkdir(join(reg.storageRoot, 'uploads', uuid), { recursive: true });
-    await writeFile(join(reg.storageRoot, 'uploads', uuid, 'data'), randomBytes(5000));
+    await mkdir(join(reg.storageRoot, 'uploads'), { recursive: true });
+    await writeFile(join(reg.storageRoot, 'uploads', uuid), randomBytes(5000));
     const patched = await fetch(url(location), {
       method: 'PATCH',
       body: data,
@@ -110,6 +117,55 @@ describe('registry engine over HTTP (PostgreSQL + filesystem storage)', () => {
     expect(done.status).toBe(201);
     const blob = await fetch(url(`/v2/lib/unacknowledged/blobs/${sha(data)}`));
     expect(Buffer.from(await blob.arrayBuffer()).equals(data)).toBe(true);
+  });
+
+  it('leaves no upload data behind once a session or a monolithic upload completes', async () => {
+    const data = randomBytes(300_000);
+    await mkdir(join(reg.storageRoot, 'uploads'), { recursive: true });
+    const before = await readdir(join(reg.storageRoot, 'uploads'));
+    const start = await fetch(url('/v2/lib/no-leftovers/blobs/uploads/'), { method: 'POST' });
+    const uuid = start.headers.get('location')!.split('/').pop()!;
+    const done = await fetch(url(`${start.headers.get('location')!}?digest=${sha(data)}`), {
+      method: 'PUT',
+      body: data,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    expect(done.status).toBe(201);
+    const monolithic = await fetch(url(`/v2/lib/no-leftovers/blobs/uploads/?digest=${sha(data.subarray(1))}`), {
+      method: 'POST',
+      body: data.subarray(1),
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    expect(monolithic.status).toBe(201);
+    await expect(stat(join(reg.storageRoot, 'uploads', uuid))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await readdir(join(reg.storageRoot, 'uploads'))).toEqual(before);
+  });
+
+  it('completes a session an earlier version opened in its own folder (uploads/<id>/data), and removes the folder', async () => {
+    const data = randomBytes(2 * 1024 * 1024 + 7);
+    const uuid = randomUUID();
+    await reg.repository.createUpload(uuid, 'lib/legacy', `uploads/${uuid}/data`);
+    const location = `/v2/lib/legacy/blobs/uploads/${uuid}`;
+    const patched = await fetch(url(location), {
+      method: 'PATCH',
+      body: data.subarray(0, 1024 * 1024),
+      headers: { 'content-type': 'application/octet-stream', 'content-range': `0-${1024 * 1024 - 1}` },
+    });
+    expect(patched.status).toBe(202);
+    expect((await stat(join(reg.storageRoot, 'uploads', uuid, 'data'))).size).toBe(1024 * 1024);
+    const done = await fetch(url(`${location}?digest=${sha(data)}`), {
+      method: 'PUT',
+      body: data.subarray(1024 * 1024),
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    expect(done.status).toBe(201);
+    const blob = await fetch(url(`/v2/lib/legacy/blobs/${sha(data)}`));
+    expect(Buffer.from(await blob.arrayBuffer()).equals(data)).toBe(true);
+    // The emptied folder is removed after the answer.
+    for (let i = 0; i < 100 && (await exists(join(reg.storageRoot, 'uploads', uuid))); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(await exists(join(reg.storageRoot, 'uploads', uuid))).toBe(false);
   });
 
   it('ends an upload session whose closing PUT names the wrong digest, keeping none of its bytes', async () => {

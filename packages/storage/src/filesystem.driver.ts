@@ -305,8 +305,16 @@ export class FilesystemDriver implements StorageDriver {
         throw error;
       }
     }
-    await mkdir(dirname(full), { recursive: true });
-    return new FilesystemFileWriter(await open(full, 'w'), full, 0, this.directIO);
+    let handle: FileHandle;
+    try {
+      // The parent directory mostly exists already (uploads are files side by side): created only when missing.
+      handle = await open(full, 'w');
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') throw error;
+      await mkdir(dirname(full), { recursive: true });
+      handle = await open(full, 'w');
+    }
+    return new FilesystemFileWriter(handle, full, 0, this.directIO);
   }
 
   async list(path: string): Promise<string[]> {

@@ -11,8 +11,12 @@ export function blobDataPath(digest: ParsedDigest): string {
   return `blobs/${digest.algorithm}/${digest.encoded.slice(0, 2)}/${digest.encoded}`;
 }
 
+/**
+ * An upload's bytes: one file per upload. Sessions opened by earlier versions keep the `uploads/<id>/data` path
+ * they recorded; deleting this path removes either (a file, or such a folder).
+ */
 export function uploadDataPath(id: string): string {
-  return `uploads/${id}/data`;
+  return `uploads/${id}`;
 }
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -129,7 +133,7 @@ export class BlobStore {
     const session = await this.acquire(name, id, owner);
     this.forgetHash(id);
     try {
-      await this.driver.delete(`uploads/${id}`);
+      await this.driver.delete(uploadDataPath(id));
     } catch (error) {
       await this.repository.releaseUpload(id, owner, session.size);
       throw error;
@@ -200,11 +204,12 @@ export class BlobStore {
       }
       const refusal = await policy;
       if (refusal) throw refusal.error;
-      await this.storeBlob(session.path, digest, size, await stored);
+      const moved = await this.storeBlob(session.path, digest, size, await stored);
       await this.repository.linkBlob(name, digest.digest, size, id);
-      // What is left of the session folder is empty; removing it need not hold up the response, and the
-      // upload purge removes any folder this misses.
-      void this.driver.delete(`uploads/${id}`).catch(() => undefined);
+      // Whatever is left (a second copy of stored bytes, or an earlier version's emptied folder) need not hold up the
+      // response; the upload purge removes anything this misses.
+      if (!moved || session.path !== uploadDataPath(id))
+        void this.driver.delete(uploadDataPath(id)).catch(() => undefined);
       return size;
     } catch (error) {
       if (!sessionOver) {
@@ -239,6 +244,7 @@ export class BlobStore {
     const path = uploadDataPath(id);
     const writer = await this.driver.writer(path, false);
     let committed = false;
+    let moved = false;
     const hash = new UploadHash(digest.algorithm, this.hashingThread);
     try {
       let received: number;
@@ -263,11 +269,11 @@ export class BlobStore {
       }
       const refusal = await policy;
       if (refusal) throw refusal.error;
-      await this.storeBlob(path, digest, received, await stored);
+      moved = await this.storeBlob(path, digest, received, await stored);
       await this.repository.linkBlob(name, digest.digest, received);
       return received;
     } finally {
-      await this.driver.delete(`uploads/${id}`).catch(() => undefined);
+      if (!moved) await this.driver.delete(uploadDataPath(id)).catch(() => undefined);
     }
   }
 
@@ -280,17 +286,19 @@ export class BlobStore {
   }
 
   /**
-   * Puts committed upload bytes under their digest. The bytes are stored once: a second copy is dropped. `existing`
-   * is what a stat of the target found (asked while the upload was being synced).
+   * Puts committed upload bytes under their digest; true when they were moved there. The bytes are stored once: a
+   * second copy stays where it is, for the caller to delete. `existing` is what a stat of the target found (asked
+   * while the upload was being synced).
    */
   private async storeBlob(
     uploadPath: string,
     digest: ParsedDigest,
     size: number,
     existing: FileInfo | null,
-  ): Promise<void> {
-    if (existing && existing.size === size) return;
+  ): Promise<boolean> {
+    if (existing && existing.size === size) return false;
     await this.driver.move(uploadPath, blobDataPath(digest));
+    return true;
   }
 
   private async acquire(name: string, id: string, owner: string): Promise<UploadSession> {
@@ -353,7 +361,7 @@ export class BlobStore {
 
   private async discard(session: UploadSession): Promise<void> {
     this.forgetHash(session.id);
-    await this.driver.delete(`uploads/${session.id}`);
+    await this.driver.delete(uploadDataPath(session.id));
     await this.repository.deleteUpload(session.id);
   }
 

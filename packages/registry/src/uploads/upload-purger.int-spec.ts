@@ -32,6 +32,7 @@ describe('purgeUploads (PostgreSQL + filesystem storage)', () => {
   let blobs: BlobStore;
   const options = { ageMs: DAY, dryRun: false };
 
+  /** An upload's data file, or (for sessions of earlier versions) the folder holding its `data`. */
   const uploadFolder = (id: string) => join(reg.storageRoot, 'uploads', id);
 
   /** A chunked upload that received some bytes, as a client that went away would leave it. */
@@ -54,11 +55,11 @@ describe('purgeUploads (PostgreSQL + filesystem storage)', () => {
     return { row: row !== null, bytes: info?.size ?? null };
   }
 
-  /** A folder in storage with no session row, last written `ago` milliseconds before now. */
+  /** Upload data in storage with no session row, last written `ago` milliseconds before now. */
   async function orphanFolder(ago: number, id: string = randomUUID()): Promise<string> {
     await storage.putContent(uploadDataPath(id), Buffer.from('left behind'));
     const when = new Date(Date.now() - ago);
-    await utimes(join(uploadFolder(id), 'data'), when, when);
+    await utimes(uploadFolder(id), when, when);
     return id;
   }
 
@@ -127,7 +128,7 @@ describe('purgeUploads (PostgreSQL + filesystem storage)', () => {
 
     expect(result).toEqual({ sessions: [session], orphans: [orphan] });
     expect(await uploadState(session)).toEqual({ row: true, bytes: 19 });
-    expect(await exists(join(uploadFolder(orphan), 'data'))).toBe(true);
+    expect(await exists(uploadFolder(orphan))).toBe(true);
 
     // The same state is then purged for real, so the dry run reported exactly what would go.
     expect(await purgeUploads(reg.repository, storage, options)).toEqual(result);
@@ -161,6 +162,22 @@ describe('purgeUploads (PostgreSQL + filesystem storage)', () => {
     const result = await purgeUploads(reg.repository, storage, options);
 
     expect(result).toEqual({ sessions: [], orphans: [old] });
+    expect(await exists(uploadFolder(old))).toBe(false);
+    expect(await exists(uploadFolder(young))).toBe(true);
+  });
+
+  it('removes an orphan in the folder layout of earlier versions (uploads/<id>/data) the same way', async () => {
+    const [old, young] = [randomUUID(), randomUUID()];
+    for (const [id, ago] of [
+      [old, 2 * DAY],
+      [young, HOUR],
+    ] as const) {
+      await storage.putContent(`uploads/${id}/data`, Buffer.from('left behind'));
+      const when = new Date(Date.now() - ago);
+      await utimes(join(uploadFolder(id), 'data'), when, when);
+    }
+
+    expect(await purgeUploads(reg.repository, storage, options)).toEqual({ sessions: [], orphans: [old] });
     expect(await exists(uploadFolder(old))).toBe(false);
     expect(await exists(join(uploadFolder(young), 'data'))).toBe(true);
   });

@@ -11,7 +11,7 @@ export interface UploadPurgeOptions {
 
 export interface UploadPurgeResult {
   sessions: string[];
-  /** Upload folders in storage with no session (left by monolithic uploads cut short, or crashes). */
+  /** Uploads in storage with no session (left by monolithic uploads cut short, or crashes). */
   orphans: string[];
 }
 
@@ -60,9 +60,10 @@ export async function purgeUploads(
   for (const entry of entries) {
     const id = entry.slice(entry.lastIndexOf('/') + 1);
     if (!isUploadId(id) || live.has(id)) continue;
-    const info = await storage.stat(`${entry}/data`);
+    // An upload's data file, or the folder an earlier version kept it in.
+    const info = (await storage.stat(entry)) ?? (await storage.stat(`${entry}/data`));
     // A monolithic upload in flight has no row either, and a session being opened has no data file for a
-    // moment: only folders whose data is older than the cutoff are orphans.
+    // moment: only uploads whose data is older than the cutoff are orphans.
     if (!info || info.modTime > cutoff) continue;
     if (!options.dryRun) await storage.delete(entry);
     result.orphans.push(id);
