@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { MediaType } from '@wharf/oci';
@@ -166,6 +167,72 @@ describe('registry engine over HTTP (PostgreSQL + filesystem storage)', () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     expect(await exists(join(reg.storageRoot, 'uploads', uuid))).toBe(false);
+  });
+
+  it('completes an empty session with one PUT of the whole blob, and ends it when that PUT names the wrong digest', async () => {
+    const open = async () =>
+      (await fetch(url('/v2/lib/one-put/blobs/uploads/'), { method: 'POST' })).headers.get('location')!;
+    const put = (location: string, digest: string, body: Buffer) =>
+      fetch(url(`${location}?digest=${digest}`), {
+        method: 'PUT',
+        body,
+        headers: { 'content-type': 'application/octet-stream' },
+      });
+    const data = randomBytes(700_000);
+    const location = await open();
+    expect((await put(location, sha(data), data)).status).toBe(201);
+    expect(Buffer.from(await (await fetch(url(`/v2/lib/one-put/blobs/${sha(data)}`))).arrayBuffer()).equals(data)).toBe(
+      true,
+    );
+    expect((await fetch(url(location))).status).toBe(404);
+
+    const sha512 = `sha512:${createHash('sha512').update(data).digest('hex')}`;
+    expect((await put(await open(), sha512, data)).status).toBe(201);
+    expect((await fetch(url(`/v2/lib/one-put/blobs/${sha512}`), { method: 'HEAD' })).status).toBe(200);
+
+    const refused = await open();
+    const wrong = await put(refused, sha(Buffer.from('other bytes')), data.subarray(1));
+    expect(wrong.status).toBe(400);
+    expect(((await wrong.json()) as { errors: { code: string }[] }).errors[0].code).toBe('DIGEST_INVALID');
+    expect((await fetch(url(refused))).status).toBe(404);
+    expect((await fetch(url(`/v2/lib/one-put/blobs/${sha(data.subarray(1))}`), { method: 'HEAD' })).status).toBe(404);
+
+    const unknown = await put(`/v2/lib/one-put/blobs/uploads/${randomUUID()}`, sha(data), data);
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { errors: { code: string }[] }).errors[0].code).toBe('BLOB_UPLOAD_UNKNOWN');
+    // A session of another repository is unknown under this name.
+    expect((await put(location.replace('one-put', 'other'), sha(data), data)).status).toBe(404);
+  });
+
+  it('keeps an empty session open when the PUT carrying its whole blob breaks off', async () => {
+    const location = (await fetch(url('/v2/lib/broken-put/blobs/uploads/'), { method: 'POST' })).headers.get(
+      'location',
+    )!;
+    const data = randomBytes(800_000);
+    const target = new URL(url(`${location}?digest=${sha(data)}`));
+    await new Promise<void>((resolve) => {
+      const req = httpRequest(target, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(data.length) },
+      });
+      req.on('error', () => resolve());
+      req.on('close', () => resolve());
+      req.write(data.subarray(0, 300_000), () => setTimeout(() => req.destroy(), 50));
+    });
+    // The server notices the broken body; the session is still there, empty, and completes afterwards.
+    let status = await fetch(url(location));
+    for (let i = 0; i < 50 && status.status !== 204; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      status = await fetch(url(location));
+    }
+    expect(status.status).toBe(204);
+    expect(status.headers.get('range')).toBe('0-0');
+    const done = await fetch(url(`${location}?digest=${sha(data)}`), {
+      method: 'PUT',
+      body: data,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    expect(done.status).toBe(201);
   });
 
   it('ends an upload session whose closing PUT names the wrong digest, keeping none of its bytes', async () => {

@@ -68,6 +68,15 @@ function refusalOf(check: Promise<void>): Promise<Refusal | null> {
   );
 }
 
+/** Cancels a writer opened ahead for nothing, deleting its file; an open that failed leaves nothing to undo. */
+async function closeUnused(writer: Promise<FileWriter>): Promise<void> {
+  try {
+    await (await writer).cancel();
+  } catch {
+    // Nothing was opened, or the upload purge removes what is left.
+  }
+}
+
 function rangeMismatch(expected: number, got: number): OciError {
   return new OciError(
     OciErrorCode.BLOB_UPLOAD_INVALID,
@@ -164,6 +173,10 @@ export class BlobStore {
     expect: ChunkExpectation,
     actor?: string,
   ): Promise<number> {
+    if (body && (expect.start === undefined || expect.start === 0)) {
+      const whole = await this.wholeInOneRequest(name, id, digest, body, expect.length, actor);
+      if (whole !== undefined) return whole;
+    }
     const owner = randomUUID();
     const session = await this.acquire(name, id, owner);
     const stopRenewing = this.keepLease(id, owner);
@@ -226,6 +239,39 @@ export class BlobStore {
     }
   }
 
+  /**
+   * A session that holds no bytes yet, completed by one PUT with the whole blob (POST, then PUT with the body: how
+   * small blobs are pushed) is stored as a monolithic upload is: at a private path, with no write lease to take and
+   * renew, since no other request can write there. The session is looked up while that file is opened. Undefined
+   * when the session holds bytes: the caller then completes it the usual way.
+   */
+  private async wholeInOneRequest(
+    name: string,
+    id: string,
+    digest: ParsedDigest,
+    body: AsyncIterable<Buffer>,
+    length: number | undefined,
+    actor: string | undefined,
+  ): Promise<number | undefined> {
+    if (!isUploadId(id)) throw uploadUnknown(id);
+    const privateId = randomUUID();
+    const target = { id: privateId, writer: this.driver.writer(uploadDataPath(privateId), false) };
+    // Awaited below, or closed unused; a failed open is reported by storeWhole.
+    target.writer.catch(() => undefined);
+    const found = await this.repository.getUpload(id, name).catch(async (error: unknown) => {
+      await closeUnused(target.writer);
+      throw error;
+    });
+    if (!found || found.size > 0) {
+      void closeUnused(target.writer);
+      if (!found) throw uploadUnknown(id);
+      return undefined;
+    }
+    // A hash kept from an empty chunk would never be used again.
+    this.forgetHash(id);
+    return this.storeWhole(name, digest, body, length, actor, target, found);
+  }
+
   /** Links a blob another repository holds (a cross-repository mount), under the same policy checks as a push. */
   async mount(name: string, digest: string, size: number, actor?: string): Promise<void> {
     await this.beforeCommit({ repository: name, digest, size, actor });
@@ -241,24 +287,46 @@ export class BlobStore {
     actor?: string,
   ): Promise<number> {
     const id = randomUUID();
-    const path = uploadDataPath(id);
-    const writer = await this.driver.writer(path, false);
+    return this.storeWhole(name, digest, body, length, actor, {
+      id,
+      writer: this.driver.writer(uploadDataPath(id), false),
+    });
+  }
+
+  /**
+   * Stores a whole blob received in one request at a private upload path, and links it. With `session`, the blob
+   * completes that session: its row goes with the link, and once the body has been received whole, a failure (a
+   * wrong digest, a refusal) ends the session as a failed completion does. A body that breaks off leaves the
+   * session as it was.
+   */
+  private async storeWhole(
+    name: string,
+    digest: ParsedDigest,
+    body: AsyncIterable<Buffer>,
+    length: number | undefined,
+    actor: string | undefined,
+    target: { id: string; writer: Promise<FileWriter> },
+    session?: UploadSession,
+  ): Promise<number> {
+    const path = uploadDataPath(target.id);
     let committed = false;
     let moved = false;
-    const hash = new UploadHash(digest.algorithm, this.hashingThread);
+    let received: number | undefined;
     try {
-      let received: number;
+      const writer = await target.writer;
+      const hash = new UploadHash(digest.algorithm, this.hashingThread);
       let policy: Promise<Refusal | null>;
       let stored: Promise<FileInfo | null>;
       try {
-        received = await receive(body, { writer, hash, whole: true, limit: length });
-        if (length !== undefined && received !== length) {
-          throw new OciError(OciErrorCode.SIZE_INVALID, `received ${received} bytes, Content-Length said ${length}`);
+        const bytes = await receive(body, { writer, hash, whole: true, limit: length });
+        if (length !== undefined && bytes !== length) {
+          throw new OciError(OciErrorCode.SIZE_INVALID, `received ${bytes} bytes, Content-Length said ${length}`);
         }
+        received = bytes;
         const actual = await hash.digest();
         if (actual !== digest.digest) throw digestMismatch(digest.digest, actual);
         // The policies, and whether the blob is stored already, are asked while the bytes are being synced.
-        policy = refusalOf(this.beforeCommit({ repository: name, digest: digest.digest, size: received, actor }));
+        policy = refusalOf(this.beforeCommit({ repository: name, digest: digest.digest, size: bytes, actor }));
         stored = this.driver.stat(blobDataPath(digest)).catch(() => null);
         await writer.commit();
         committed = true;
@@ -270,10 +338,15 @@ export class BlobStore {
       const refusal = await policy;
       if (refusal) throw refusal.error;
       moved = await this.storeBlob(path, digest, received, await stored);
-      await this.repository.linkBlob(name, digest.digest, received);
+      await this.repository.linkBlob(name, digest.digest, received, session?.id);
       return received;
+    } catch (error) {
+      // The whole body arrived and was refused or could not be stored: the session is over, as after any failed
+      // completion, and the client starts the upload again.
+      if (session && received !== undefined) await this.discard(session).catch(() => undefined);
+      throw error;
     } finally {
-      if (!moved) await this.driver.delete(uploadDataPath(id)).catch(() => undefined);
+      if (!moved) await this.driver.delete(path).catch(() => undefined);
     }
   }
 
