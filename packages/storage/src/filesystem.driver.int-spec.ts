@@ -47,6 +47,25 @@ describe('FilesystemDriver', () => {
     expect(await driver.redirectURL('blobs/sha256/ab/data', { method: 'GET', expiresInSeconds: 60 })).toBeNull();
   });
 
+  // Moves into a missing directory, started a few turns apart: a move's rename can miss the directory while its
+  // open of that directory, a moment later, finds it (created by another move); the rename is then tried again.
+  it('completes every move of a staggered burst into a directory none of them found', async () => {
+    const driver = new FilesystemDriver(await temporaryRoot());
+    const failures: string[] = [];
+    for (let round = 0; round < 300; round++) {
+      for (let i = 0; i < 8; i++) await driver.putContent(`uploads/${round}-${i}`, Buffer.from('x'));
+      await Promise.all(
+        Array.from({ length: 8 }, async (_, i) => {
+          for (let turn = 0; turn < (i * 7 + round) % 5; turn++) await new Promise((resolve) => setImmediate(resolve));
+          await driver
+            .move(`uploads/${round}-${i}`, `blobs/${round}/${i % 2}`)
+            .catch((error: unknown) => failures.push(String(error)));
+        }),
+      );
+    }
+    expect(failures).toEqual([]);
+  });
+
   it('refuses an empty root directory', () => {
     expect(() => new FilesystemDriver('')).toThrow(StorageError);
   });

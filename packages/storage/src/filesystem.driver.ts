@@ -339,29 +339,28 @@ export class FilesystemDriver implements StorageDriver {
     // Blob prefix directories mostly exist already: the rename is tried first, and the directory opened for its
     // sync at the same time; the directory is created only when that finds it missing.
     const [renamed, directory] = await Promise.allSettled([rename(from, to), open(destinationDirectory, 'r')]);
-    // Node's fs calls reject with Error objects.
-    const renameFailure = renamed.status === 'rejected' ? (renamed.reason as Error) : undefined;
-    if (directory.status === 'fulfilled') {
-      if (renameFailure === undefined) {
-        // The rename is durable once the directory holding the new name is.
-        await syncAndClose(directory.value);
-        return;
+    let handle = directory.status === 'fulfilled' ? directory.value : undefined;
+    try {
+      if (renamed.status === 'rejected') {
+        // Node's fs calls reject with Error objects.
+        const failure = renamed.reason as Error;
+        if (!isMissing(failure)) throw failure;
+        // ENOENT: a missing source, or a missing destination directory (which a concurrent move may have created
+        // since). Once the directory is there, a second ENOENT can only be the source's.
+        if (!handle) await mkdir(destinationDirectory, { recursive: true });
+        try {
+          await rename(from, to);
+        } catch (error) {
+          throw isMissing(error) ? new PathNotFoundError(src) : error;
+        }
       }
-      await directory.value.close();
-      // The destination directory is there, so an ENOENT means the source is missing.
-      throw isMissing(renameFailure) ? new PathNotFoundError(src) : renameFailure;
+      handle ??= await open(destinationDirectory, 'r');
+    } catch (error) {
+      await handle?.close().catch(() => undefined);
+      throw error;
     }
-    if (!isMissing(directory.reason)) throw directory.reason as Error;
-    if (renameFailure !== undefined) {
-      if (!isMissing(renameFailure)) throw renameFailure;
-      await mkdir(destinationDirectory, { recursive: true });
-      try {
-        await rename(from, to);
-      } catch (error) {
-        throw isMissing(error) ? new PathNotFoundError(src) : error;
-      }
-    }
-    await syncAndClose(await open(destinationDirectory, 'r'));
+    // The rename is durable once the directory holding the new name is.
+    await syncAndClose(handle);
   }
 
   async delete(path: string): Promise<void> {

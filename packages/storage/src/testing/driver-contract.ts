@@ -381,6 +381,15 @@ export function describeStorageDriverContract(
         expect(await driver.list(at('there'))).toEqual([at('there/other')]);
       });
 
+      it('moves objects at once into a directory none of them found, to names of their own and to one name', async () => {
+        const names = Array.from({ length: 24 }, (_, i) => `n${String(i).padStart(2, '0')}`);
+        for (const name of names) await driver.putContent(at(`uploads/${name}`), Buffer.from(name));
+        await Promise.all(names.slice(0, 16).map((name) => driver.move(at(`uploads/${name}`), at(`new/${name}`))));
+        await Promise.all(names.slice(16).map((name) => driver.move(at(`uploads/${name}`), at('same/one'))));
+        expect(await driver.list(at('new'))).toEqual(names.slice(0, 16).map((name) => at(`new/${name}`)));
+        expect(names.slice(16)).toContain((await driver.getContent(at('same/one'))).toString());
+      });
+
       it('moves objects one after another into a directory it created', async () => {
         for (const name of ['a', 'b', 'c']) {
           await driver.putContent(at(`uploads/${name}`), Buffer.from(name));
