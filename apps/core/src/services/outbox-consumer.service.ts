@@ -199,16 +199,26 @@ export class OutboxConsumerService implements OnApplicationBootstrap, OnApplicat
       const n = await this.exclusive(() => this.deliverBatch());
       this.failures = 0;
       if (n >= OUTBOX_BATCH_SIZE) next = 0;
-      else if (Date.now() - this.lastPurge >= PURGE_INTERVAL_MS) {
-        this.lastPurge = Date.now();
-        await this.exclusive(() => this.purgeDelivered());
-      }
+      else if (Date.now() - this.lastPurge >= PURGE_INTERVAL_MS) await this.purgeInBackground();
     } catch (error) {
       this.failures += 1;
       next = Math.min(OUTBOX_POLL_INTERVAL_MS * 2 ** this.failures, MAX_BACKOFF_MS);
       this.logger.error(`delivering events failed (attempt ${this.failures}): ${(error as Error).message}`);
     }
     this.schedule(next);
+  }
+
+  /**
+   * The poller's purge. Its failure is its own: it is reported as such and tried again a minute later, while
+   * delivery goes on at its usual pace.
+   */
+  private async purgeInBackground(): Promise<void> {
+    this.lastPurge = Date.now();
+    try {
+      await this.exclusive(() => this.purgeDelivered());
+    } catch (error) {
+      this.logger.error(`purging delivered events failed (tried again in a minute): ${(error as Error).message}`);
+    }
   }
 
   /** One batch in one transaction; a deadlock with another process's batch is retried. */

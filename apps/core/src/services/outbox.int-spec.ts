@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 import { createDataSource } from '@wharf/db';
 import { type Fixtures, digestOf, fixtures } from '../testing/audit-log-fixtures.js';
 import { AuditRepository } from '../repositories/audit.repository.js';
@@ -247,6 +248,42 @@ describe('outbox consumer', () => {
         ['pull', 'gina'],
       ]);
     } finally {
+      consumer.onApplicationBootstrap();
+    }
+  });
+
+  it('reports a failed purge as such, and goes on delivering at its usual pace', async () => {
+    await consumer.onApplicationShutdown();
+    class UnpurgeableOutbox extends OutboxRepository {
+      override purgeDelivered(): Promise<number> {
+        return Promise.reject(new Error('disk quota exceeded (simulated)'));
+      }
+    }
+    const errors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    const poller = new OutboxConsumerService(
+      fx.dataSource,
+      new UnpurgeableOutbox(fx.dataSource),
+      new AuditRepository(fx.dataSource),
+    );
+    try {
+      // The first poll purges too (none has run yet).
+      poller.onApplicationBootstrap();
+      await fx.push('library/unpurged', { tag: 'v1', actor: 'ivy' });
+      const deadline = Date.now() + 5000;
+      let rows = await auditOf('library/unpurged:v1');
+      while (rows.length === 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        rows = await auditOf('library/unpurged:v1');
+      }
+      expect(rows.map((r) => r.username)).toEqual(['ivy']);
+      const messages = errors.mock.calls.map((call) => String(call[0]));
+      expect(messages).toContain(
+        'purging delivered events failed (tried again in a minute): disk quota exceeded (simulated)',
+      );
+      expect(messages.filter((message) => message.startsWith('delivering events failed'))).toEqual([]);
+    } finally {
+      await poller.onApplicationShutdown();
+      errors.mockRestore();
       consumer.onApplicationBootstrap();
     }
   });
