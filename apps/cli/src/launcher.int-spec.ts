@@ -33,6 +33,32 @@ describe('apps/cli/bin/wharf', () => {
     ]);
   });
 
+  it('starts the standalone registry with its old generation sized for streaming, and nothing else with it', async () => {
+    const fakeNode = join(dir, 'node-args-registry');
+    writeFileSync(fakeNode, '#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done\n');
+    chmodSync(fakeNode, 0o755);
+    const run = async (args: string[]) =>
+      (await execFileAsync(LAUNCHER, args, { env: { ...process.env, WHARF_NODE: fakeNode } })).stdout
+        .split('\n')
+        .filter(Boolean);
+    expect(await run(['start', 'registry', '--config', 'h.yml'])).toEqual([
+      '--max-semi-space-size=4',
+      '--heap-growing-percent=100',
+      '--initial-old-space-size=64',
+      join(ROOT, 'apps/cli/dist/main.js'),
+      'start',
+      'registry',
+      '--config',
+      'h.yml',
+    ]);
+    expect(await run(['start', 'jobservice'])).not.toContain('--initial-old-space-size=64');
+    expect(await run([])).toEqual([
+      '--max-semi-space-size=4',
+      '--heap-growing-percent=100',
+      join(ROOT, 'apps/cli/dist/main.js'),
+    ]);
+  });
+
   it('finds the CLI through a symbolic link, as an installed command does', async () => {
     const link = join(dir, 'wharf');
     symlinkSync(LAUNCHER, link);
