@@ -40,6 +40,12 @@ export interface ChunkExpectation {
   length?: number;
 }
 
+/** An upload file of a single request (see BlobStore.privateUpload). */
+interface PrivateUpload {
+  path: string;
+  writer: Promise<FileWriter>;
+}
+
 interface HashState {
   hash: UploadHash;
   size: number;
@@ -254,8 +260,7 @@ export class BlobStore {
     actor: string | undefined,
   ): Promise<number | undefined> {
     if (!isUploadId(id)) throw uploadUnknown(id);
-    const privateId = randomUUID();
-    const target = { id: privateId, writer: this.driver.writer(uploadDataPath(privateId), false) };
+    const target = this.privateUpload();
     // Awaited below, or closed unused; a failed open is reported by storeWhole.
     target.writer.catch(() => undefined);
     const found = await this.repository.getUpload(id, name).catch(async (error: unknown) => {
@@ -286,11 +291,13 @@ export class BlobStore {
     length: number | undefined,
     actor?: string,
   ): Promise<number> {
-    const id = randomUUID();
-    return this.storeWhole(name, digest, body, length, actor, {
-      id,
-      writer: this.driver.writer(uploadDataPath(id), false),
-    });
+    return this.storeWhole(name, digest, body, length, actor, this.privateUpload());
+  }
+
+  /** A new upload file no session knows of, for a blob received whole in one request; its writer is being opened. */
+  private privateUpload(): PrivateUpload {
+    const path = uploadDataPath(randomUUID());
+    return { path, writer: this.driver.writer(path, false) };
   }
 
   /**
@@ -305,10 +312,10 @@ export class BlobStore {
     body: AsyncIterable<Buffer>,
     length: number | undefined,
     actor: string | undefined,
-    target: { id: string; writer: Promise<FileWriter> },
+    target: PrivateUpload,
     session?: UploadSession,
   ): Promise<number> {
-    const path = uploadDataPath(target.id);
+    const { path } = target;
     let committed = false;
     let moved = false;
     let received: number | undefined;
