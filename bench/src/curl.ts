@@ -4,7 +4,7 @@ import { readFile, rm } from 'node:fs/promises';
 export interface CurlTransfer {
   method: 'GET' | 'PUT' | 'PATCH';
   url: string;
-  /** File sent as the request body (`--data-binary @file`). */
+  /** File streamed as the request body (`--upload-file`), as registry clients stream layers from disk. */
   bodyFile?: string;
   headers?: Record<string, string>;
   /** Where the response body goes; /dev/null for downloads. */
@@ -38,7 +38,9 @@ export async function curl(transfers: CurlTransfer[], parallel = false): Promise
     // curl would otherwise wait for "100 Continue" before every body over 1 MiB.
     args.push('-X', transfer.method, '-H', 'Expect:', '-o', transfer.output, '-w', WRITE_OUT);
     for (const [name, value] of Object.entries(transfer.headers ?? {})) args.push('-H', `${name}: ${value}`);
-    if (transfer.bodyFile) args.push('--data-binary', `@${transfer.bodyFile}`);
+    // Streamed in curl's upload-buffer pieces: `--data-binary @file` would first read the whole file into the
+    // client's memory, and copy it from there while sending; that client work would be timed with the server's.
+    if (transfer.bodyFile) args.push('--upload-file', transfer.bodyFile);
     args.push(transfer.url);
   });
   const { code, stdout, stderr } = await run('curl', args);

@@ -88,3 +88,26 @@ export async function withMemorySampler<T>(
   if (hwmAfter > hwmBefore) peak = Math.max(peak, hwmAfter);
   return { value, peakBytes: peak };
 }
+
+/** Page-cache bytes waiting to be written back (Dirty + Writeback in /proc/meminfo). */
+export async function dirtyBytes(): Promise<number> {
+  const text = await readFile('/proc/meminfo', 'utf8');
+  let total = 0;
+  for (const field of ['Dirty', 'Writeback']) {
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text);
+    if (match) total += Number(match[1]) * 1024;
+  }
+  return total;
+}
+
+/**
+ * Writes back every dirty page of the machine (sync(1)) and returns how many bytes were waiting. A server that
+ * stores blobs without syncing them leaves their writeback to the kernel, which does it seconds later, on the
+ * CPU and the disk the next measurement uses; flushing before each timed workload keeps that cost out of it.
+ */
+export async function flushDirtyPages(): Promise<number> {
+  const before = await dirtyBytes();
+  const { code, stderr } = await run('sync', []);
+  if (code !== 0) throw new Error(`sync failed (exit ${code}): ${stderr.trim()}`);
+  return before;
+}

@@ -18,7 +18,7 @@ import { generateTestData, sizesFor } from './data.js';
 import { closeConnections } from './http.js';
 import { flushRedisDatabase } from './redis.js';
 import { type BenchOptions, parseOptions } from './options.js';
-import { peakResidentBytes } from './proc.js';
+import { flushDirtyPages, peakResidentBytes } from './proc.js';
 import { type Metrics, type Side, WORKLOAD_REPOSITORIES, type Workload, workloads } from './workloads.js';
 import { buildRows, markdownTable, rowDefinitions } from './report.js';
 import { WARM_REPO, warmUp } from './warm-up.js';
@@ -102,6 +102,10 @@ async function cleanUp(): Promise<void> {
 async function measure(workload: Workload, side: Side, name: string): Promise<Metrics> {
   try {
     await workload.prepare?.(side);
+    // Pages either server left dirty are written back now, not during this measurement.
+    const flushed = await flushDirtyPages();
+    if (flushed >= 16 * 1024 ** 2)
+      log(`  flushed ${(flushed / 1024 ** 2).toFixed(0)} MiB of dirty pages before ${workload.id}`);
     return await workload.run(side);
   } catch (error) {
     const { pid, logPath } = side.registry;
