@@ -17,6 +17,7 @@ import {
   IO_BUFFER_BYTES,
   DIRECT_IO_ALIGNMENT,
   alignDown,
+  copyIntoIoBuffer,
   isAlignedIoBuffer,
   isAlignedOffset,
   returnIoBuffer,
@@ -567,7 +568,13 @@ class FilesystemFileWriter implements FileWriter {
         }
       }
       const capacity = this.batchCapacity();
-      const copied = chunk.copy(this.batchBuffer(), this.batchLength, offset, offset + capacity - this.batchLength);
+      const copied = copyIntoIoBuffer(
+        chunk,
+        this.batchBuffer(),
+        this.batchLength,
+        offset,
+        offset + capacity - this.batchLength,
+      );
       this.batchLength += copied;
       offset += copied;
       if (this.batchLength === capacity) await this.startBatchWrite();

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { OciError, OciErrorCode } from '@wharf/oci';
-import { type FileWriter, returnIoBuffer, takeIoBuffer } from '@wharf/storage';
+import { type FileWriter, copyIntoIoBuffer, returnIoBuffer, takeIoBuffer } from '@wharf/storage';
 import { type UploadHash } from './upload-hash.js';
 
 /** Filled buffers being hashed and written while the next one fills. */
@@ -57,7 +57,7 @@ class Stager {
       // A full buffer is handed on only once more bytes arrive, so that the last one is known to be the last.
       if (this.buffer && this.filled === this.buffer.length) this.submit(false);
       this.buffer ??= takeIoBuffer();
-      const copied = chunk.copy(this.buffer, this.filled, offset);
+      const copied = copyIntoIoBuffer(chunk, this.buffer, this.filled, offset);
       this.filled += copied;
       offset += copied;
     }
