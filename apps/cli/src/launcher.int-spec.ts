@@ -68,3 +68,21 @@ describe('apps/cli/bin/wharf', () => {
     expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
 });
+
+describe('apps/cli/bin/wharf and malloc arenas', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wharf-launcher-env-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('limits glibc to two malloc arenas unless the environment already chose a number', async () => {
+    const fakeNode = join(dir, 'node-env');
+    writeFileSync(fakeNode, '#!/bin/sh\nprintf "%s\\n" "${MALLOC_ARENA_MAX-unset}"\n');
+    chmodSync(fakeNode, 0o755);
+    const arenas = async (extra: Record<string, string>) => {
+      const env: Record<string, string | undefined> = { ...process.env, WHARF_NODE: fakeNode, ...extra };
+      if (!('MALLOC_ARENA_MAX' in extra)) delete env.MALLOC_ARENA_MAX;
+      return (await execFileAsync(LAUNCHER, ['start', 'core'], { env })).stdout.trim();
+    };
+    expect(await arenas({})).toBe('2');
+    expect(await arenas({ MALLOC_ARENA_MAX: '8' })).toBe('8');
+  });
+});
