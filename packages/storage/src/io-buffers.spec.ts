@@ -29,6 +29,25 @@ describe('copyIntoIoBuffer', () => {
     expect(copyIntoIoBuffer(Buffer.from('xyz'), target, 0, 3)).toBe(0);
   });
 
+  it('takes an end beyond the source as the end of the source, as Buffer#copy does', () => {
+    const target = Buffer.alloc(16, '.');
+    expect(copyIntoIoBuffer(Buffer.from('abc'), target, 2, 1, 100)).toBe(2);
+    expect(target.toString('latin1')).toBe('..bc............');
+    for (const [start, end] of [
+      [0, 3],
+      [1, 50],
+      [3, 9],
+      [2, 1],
+    ]) {
+      const mine = Buffer.alloc(8, '.');
+      const theirs = Buffer.alloc(8, '.');
+      expect(copyIntoIoBuffer(Buffer.from('xyz'), mine, 4, start, end)).toBe(
+        Buffer.from('xyz').copy(theirs, 4, start, end),
+      );
+      expect(mine).toEqual(theirs);
+    }
+  });
+
   it('copies large random data byte for byte', () => {
     const target = takeIoBuffer();
     try {

@@ -57,8 +57,8 @@ export function returnIoBuffer(buffer: Buffer): void {
 }
 
 /**
- * Copies `source[sourceStart, sourceEnd)` into `target` at `targetStart`, as far as the target has room, and returns
- * how many bytes were copied. Pooled buffers live in shared memory, and V8 copies into shared memory (Buffer#copy,
+ * Copies `source[sourceStart, sourceEnd)` into `target` at `targetStart`, as far as the source has bytes and the target
+ * has room, and returns how many bytes were copied (what Buffer#copy does). Pooled buffers live in shared memory, and V8 copies into shared memory (Buffer#copy,
  * TypedArray#set) word by word, as its memory model asks of a SharedArrayBuffer another thread may read: half the
  * speed of memcpy, on every byte of every upload. Node's native fill of a range with a buffer at least as long as
  * the range is one memcpy. Nothing else reads the target's bytes while they are copied.
@@ -70,7 +70,8 @@ export function copyIntoIoBuffer(
   sourceStart = 0,
   sourceEnd = source.length,
 ): number {
-  const length = Math.min(sourceEnd - sourceStart, target.length - targetStart);
+  // As Buffer#copy does, an end beyond the source is the source's end.
+  const length = Math.min(Math.min(sourceEnd, source.length) - sourceStart, target.length - targetStart);
   if (length <= 0) return 0;
   const piece =
     sourceStart === 0 && length === source.length ? source : source.subarray(sourceStart, sourceStart + length);
