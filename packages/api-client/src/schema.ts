@@ -2031,6 +2031,7 @@ export interface operations {
               urls?: string[];
             }[];
             tags?: {
+              id: number;
               repository_id: number;
               artifact_id: number;
               name: string;
@@ -2140,6 +2141,7 @@ export interface operations {
               urls?: string[];
             }[];
             tags?: {
+              id: number;
               repository_id: number;
               artifact_id: number;
               name: string;
@@ -2325,6 +2327,7 @@ export interface operations {
         };
         content: {
           'application/json': {
+            id: number;
             repository_id: number;
             artifact_id: number;
             name: string;

@@ -3,6 +3,7 @@ import { REGISTRY_ENTITIES } from './entities/registry.entities.js';
 import { RegistrySchema1763900000000 } from './migrations/1763900000000-registry-schema.js';
 import { CoreSchema1763990000000 } from './migrations/1763990000000-core-schema.js';
 import { StorageLimit1765000000000 } from './migrations/1765000000000-storage-limit.js';
+import { TagIdPullTime1765100000000 } from './migrations/1765100000000-tag-id-pull-time.js';
 
 /** Connection settings, as resolved from harbor.yml by @wharf/config. */
 export interface DatabaseOptions {
@@ -57,7 +58,12 @@ export function poolSettings(options: DatabaseOptions): PoolSettings {
   };
 }
 
-export const MIGRATIONS = [RegistrySchema1763900000000, CoreSchema1763990000000, StorageLimit1765000000000];
+export const MIGRATIONS = [
+  RegistrySchema1763900000000,
+  CoreSchema1763990000000,
+  StorageLimit1765000000000,
+  TagIdPullTime1765100000000,
+];
 export const ENTITIES = [...REGISTRY_ENTITIES];
 
 function sslOption(mode: DatabaseOptions['sslMode']): boolean | { rejectUnauthorized: boolean } {

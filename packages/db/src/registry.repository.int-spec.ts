@@ -15,15 +15,19 @@ describe('RegistryRepository against PostgreSQL', () => {
     db = await createTestDatabase('wharf_db_spec');
     ds = createDataSource({ ...db, database: db.database });
     await ds.initialize();
-    const all = ['RegistrySchema1763900000000', 'CoreSchema1763990000000', 'StorageLimit1765000000000'];
+    const all = [
+      'RegistrySchema1763900000000',
+      'CoreSchema1763990000000',
+      'StorageLimit1765000000000',
+      'TagIdPullTime1765100000000',
+    ];
     expect(await pendingMigrations(ds)).toEqual(all);
     expect(await runMigrations(ds)).toEqual(all);
     expect(await pendingMigrations(ds)).toEqual([]);
-    // The control plane's migrations can be undone and applied again.
-    await ds.undoLastMigration({ transaction: 'each' });
-    await ds.undoLastMigration({ transaction: 'each' });
-    expect(await pendingMigrations(ds)).toEqual(['CoreSchema1763990000000', 'StorageLimit1765000000000']);
-    expect(await runMigrations(ds)).toEqual(['CoreSchema1763990000000', 'StorageLimit1765000000000']);
+    // The migrations after the registry's schema can be undone and applied again.
+    for (let i = 1; i < all.length; i++) await ds.undoLastMigration({ transaction: 'each' });
+    expect(await pendingMigrations(ds)).toEqual(all.slice(1));
+    expect(await runMigrations(ds)).toEqual(all.slice(1));
     repo = new RegistryRepository(ds);
   });
 
@@ -97,5 +101,35 @@ describe('RegistryRepository against PostgreSQL', () => {
     expect(await repo.deleteStaleUpload('00000000-0000-4000-8000-000000000001', new Date(Date.now() + 60_000))).toBe(
       true,
     );
+  });
+  it('numbers the tags that exist when tags get their ids, and keeps them unique', async () => {
+    await repo.linkBlob('lib/numbered', d('n'), 1);
+    await ds.undoLastMigration({ transaction: 'each' });
+    const [{ repository }] = await ds.query<{ repository: string }[]>(
+      `SELECT id AS repository FROM registry_repository WHERE name = 'lib/numbered'`,
+    );
+    const [{ manifest }] = await ds.query<{ manifest: string }[]>(
+      `INSERT INTO registry_manifest (repository_id, digest, media_type, payload, size)
+         VALUES ($1, $2, 'application/vnd.oci.image.manifest.v1+json', '\\x7b7d', 2) RETURNING id AS manifest`,
+      [repository, d('numbered-manifest')],
+    );
+    await ds.query(
+      `INSERT INTO registry_tag (repository_id, name, manifest_id) SELECT $1, 't' || n, $2 FROM generate_series(1, 5) n`,
+      [repository, manifest],
+    );
+    expect(await runMigrations(ds)).toEqual(['TagIdPullTime1765100000000']);
+    const rows = await ds.query<{ id: string | null; pull_time: Date | null }[]>(
+      `SELECT id, pull_time FROM registry_tag WHERE repository_id = $1`,
+      [repository],
+    );
+    expect(rows).toHaveLength(5);
+    expect(rows.every((row) => row.id !== null && row.pull_time === null)).toBe(true);
+    expect(new Set(rows.map((row) => row.id)).size).toBe(5);
+    await expect(
+      ds.query(
+        `INSERT INTO registry_tag (id, repository_id, name, manifest_id) OVERRIDING SYSTEM VALUE VALUES ($1, $2, 't6', $3)`,
+        [rows[0].id, repository, manifest],
+      ),
+    ).rejects.toThrow(/registry_tag_id_key/);
   });
 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { ProjectRole } from '@wharf/auth';
 import { MediaType } from '@wharf/oci';
+import { OutboxConsumerService } from '../services/outbox-consumer.service.js';
 import { type HarborContract, harborContract } from '../testing/harbor-contract.js';
 import { type Credentials, type TestCore, startTestCore } from '../testing/test-core.js';
 import {
@@ -11,6 +12,7 @@ import {
 } from '../testing/artifact-fixtures.js';
 
 interface Tag {
+  id: number;
   repository_id: number;
   artifact_id: number;
   name: string;
@@ -357,6 +359,44 @@ describe('artifact and tag API', () => {
       for (const tag of response.body) contract.assertValid('Tag', tag);
       const filtered = await get<Tag[]>(`${base}/${web.digest}/tags?q=${encodeURIComponent('name=~v')}`);
       expect(filtered.body.map((t) => t.name)).toEqual(['v1']);
+    });
+
+    it('gives each tag its own id, kept when the tag moves, and the time of its latest pull through /v2', async () => {
+      const listed = async () => (await get<Tag[]>(`${base}/${web.digest}/tags`)).body;
+      const before = await listed();
+      const ids = new Map(before.map((t) => [t.name, t.id]));
+      expect(new Set(ids.values()).size).toBe(2);
+      expect(before.every((t) => Number.isInteger(t.id) && t.pull_time === ZERO_TIME)).toBe(true);
+
+      const token = await fx.token(admin, 'repository:shop/app:pull');
+      const pulled = await core.request('GET', '/v2/shop/app/manifests/v1', {
+        headers: { authorization: `Bearer ${token}`, accept: MediaType.OciManifest },
+      });
+      expect(pulled.status).toBe(200);
+      const started = Date.now();
+      // Pulls are written in batches (about a second apart), then delivered by the outbox consumer.
+      let tags = before;
+      for (let attempt = 0; attempt < 60 && tags.find((t) => t.name === 'v1')?.pull_time === ZERO_TIME; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        await core.server.app.get(OutboxConsumerService).drain();
+        tags = await listed();
+      }
+      const v1 = tags.find((t) => t.name === 'v1')!;
+      expect(v1.pull_time).not.toBe(ZERO_TIME);
+      expect(Math.abs(Date.parse(v1.pull_time) - started)).toBeLessThan(10_000);
+      expect(tags.find((t) => t.name === 'latest')?.pull_time).toBe(ZERO_TIME);
+      for (const tag of tags) contract.assertValid('Tag', tag);
+      const sorted = await get<Tag[]>(`${base}/${web.digest}/tags?sort=-pull_time`);
+      expect(sorted.body.map((t) => t.name)).toEqual(['v1', 'latest']);
+      // Artifacts sort the same way: the one pulled first, those never pulled after it.
+      expect((await get<Artifact[]>(`${base}?sort=-pull_time`)).body[0].digest).toBe(web.digest);
+      const byId = await get<Tag[]>(`${base}/${web.digest}/tags?q=${encodeURIComponent(`id=${ids.get('latest')}`)}`);
+      expect(byId.body.map((t) => t.name)).toEqual(['latest']);
+
+      // Moved to another artifact and back, the tag keeps its id.
+      await fx.registry.createTag('shop/app', 'latest', worker.digest);
+      await fx.registry.createTag('shop/app', 'latest', web.digest);
+      expect(new Map((await listed()).map((t) => [t.name, t.id]))).toEqual(ids);
     });
 
     it('adds a tag, audited, which the registry then serves', async () => {

@@ -7,12 +7,13 @@ const TAG_RULE = 'letters, digits, "_", "." and "-", at most 128, not starting w
 export const TagName = z.string().refine(isValidTag, { message: `must be a tag: ${TAG_RULE}` });
 
 export const TagDto = z.object({
+  id: z.number().int(),
   repository_id: z.number().int(),
   artifact_id: z.number().int(),
   name: z.string(),
   /** When the tag was last pointed at this artifact. */
   push_time: z.string(),
-  /** Harbor's zero time: pulls are recorded per artifact, not per tag. */
+  /** The latest pull by this tag (pulls are recorded in batches, about a second late); Harbor's zero time if none. */
   pull_time: z.string(),
   immutable: z.boolean(),
 });

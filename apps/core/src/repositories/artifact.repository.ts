@@ -33,11 +33,37 @@ export interface ArtifactRecord {
 }
 
 export interface TagRecord {
+  id: number;
   repositoryId: number;
   artifactId: number;
   name: string;
   /** When the tag was last pointed at its artifact. */
   pushTime: Date;
+  /** The latest pull by this tag, once pulls up to it have been recorded. */
+  pullTime: Date | null;
+}
+
+/** A row of `registry_tag` as the API reads it (select TAG_COLUMNS of alias t). */
+export interface TagRow {
+  id: string;
+  repository_id: string;
+  manifest_id: string;
+  name: string;
+  updated_at: Date;
+  pull_time: Date | null;
+}
+
+export const TAG_COLUMNS = 't.id, t.repository_id, t.manifest_id, t.name, t.updated_at, t.pull_time';
+
+export function toTagRecord(row: TagRow): TagRecord {
+  return {
+    id: Number(row.id),
+    repositoryId: Number(row.repository_id),
+    artifactId: Number(row.manifest_id),
+    name: row.name,
+    pushTime: row.updated_at,
+    pullTime: row.pull_time,
+  };
 }
 
 /** The first artifact of a block of the default order: where a deep page's keyset scan starts. */
@@ -66,13 +92,6 @@ interface ArtifactRow {
   annotations: Record<string, string> | null;
   created_at: Date;
   pull_time: Date | null;
-}
-
-interface TagRow {
-  repository_id: string;
-  manifest_id: string;
-  name: string;
-  updated_at: Date;
 }
 
 const COLUMNS = `m.id, m.repository_id, m.project_id, m.digest, m.media_type, m.artifact_type, m.payload,
@@ -168,7 +187,8 @@ const SORTABLE: Record<string, string> = {
   id: 'm.id',
   digest: 'm.digest',
   push_time: 'm.created_at',
-  pull_time: 'm.pull_time',
+  // Never pulled sorts as the oldest pull, as Harbor's zero time does (PostgreSQL puts NULL first when descending).
+  pull_time: `COALESCE(m.pull_time, '-infinity')`,
 };
 
 const ACCESSORY_TYPE_SQL = `(CASE m.artifact_type ${Object.entries(ACCESSORY_TYPES)
@@ -377,16 +397,11 @@ export class ArtifactRepository {
   async tagsOf(artifactIds: readonly number[]): Promise<TagRecord[]> {
     if (artifactIds.length === 0) return [];
     const rows = await this.dataSource.query<TagRow[]>(
-      `SELECT tg.repository_id, tg.manifest_id, tg.name, tg.updated_at FROM registry_tag tg
-        WHERE tg.manifest_id = ANY($1::bigint[]) ORDER BY tg.updated_at DESC, tg.name`,
+      `SELECT ${TAG_COLUMNS} FROM registry_tag t
+        WHERE t.manifest_id = ANY($1::bigint[]) ORDER BY t.updated_at DESC, t.name`,
       [artifactIds],
     );
-    return rows.map((r) => ({
-      repositoryId: Number(r.repository_id),
-      artifactId: Number(r.manifest_id),
-      name: r.name,
-      pushTime: r.updated_at,
-    }));
+    return rows.map(toTagRecord);
   }
 
   /** Accessories (manifests whose subject is one of `digests`) in the repository, oldest first. */

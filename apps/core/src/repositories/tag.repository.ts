@@ -1,36 +1,25 @@
 import { Injectable } from '@nestjs/common';
 import { type FieldSpec, type Pagination, type QueryTerm, type SortTerm, buildFilter, buildOrderBy } from '@wharf/db';
 import { DataSource, type EntityManager } from 'typeorm';
-import { type TagRecord } from './artifact.repository.js';
-
-interface TagRow {
-  repository_id: string;
-  manifest_id: string;
-  name: string;
-  updated_at: Date;
-}
+import { TAG_COLUMNS, type TagRecord, type TagRow, toTagRecord } from './artifact.repository.js';
 
 const FIELDS: Record<string, FieldSpec> = {
+  id: { column: 't.id', type: 'int', range: true },
   name: { column: 't.name', type: 'text', fuzzy: true },
   push_time: { column: 't.updated_at', type: 'time', range: true },
+  pull_time: { column: 't.pull_time', type: 'time', range: true },
 };
 
 const SORTABLE: Record<string, string> = {
+  id: 't.id',
   name: 't.name',
   push_time: 't.updated_at',
+  // Never pulled sorts as the oldest pull, as Harbor's zero time does (PostgreSQL puts NULL first when descending).
+  pull_time: `COALESCE(t.pull_time, '-infinity')`,
 };
 
 /** Newest first, as Harbor lists tags. */
 const DEFAULT_ORDER = 't.updated_at DESC, t.name';
-
-function toRecord(row: TagRow): TagRecord {
-  return {
-    repositoryId: Number(row.repository_id),
-    artifactId: Number(row.manifest_id),
-    name: row.name,
-    pushTime: row.updated_at,
-  };
-}
 
 /** Tags of the registry (`registry_tag`), read for the API. Changes go through the registry's RegistryRepository. */
 @Injectable()
@@ -49,22 +38,21 @@ export class TagRepository {
     const order = sort.length === 0 ? DEFAULT_ORDER : buildOrderBy(sort, SORTABLE, 't.name');
     const [rows, counted] = await Promise.all([
       this.dataSource.query<TagRow[]>(
-        `SELECT t.repository_id, t.manifest_id, t.name, t.updated_at FROM registry_tag t WHERE ${where}
+        `SELECT ${TAG_COLUMNS} FROM registry_tag t WHERE ${where}
           ORDER BY ${order} LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
         [...params, page.pageSize, page.offset],
       ),
       this.dataSource.query<{ total: string }[]>(`SELECT count(*) AS total FROM registry_tag t WHERE ${where}`, params),
     ]);
-    return { items: rows.map(toRecord), total: Number(counted[0]?.total ?? 0) };
+    return { items: rows.map(toTagRecord), total: Number(counted[0]?.total ?? 0) };
   }
 
   /** A tag of the repository, locked until the transaction ends so that it cannot move while it is checked. */
   async findForUpdate(repositoryId: number, name: string, manager: EntityManager): Promise<TagRecord | undefined> {
     const rows = await manager.query<TagRow[]>(
-      `SELECT t.repository_id, t.manifest_id, t.name, t.updated_at FROM registry_tag t
-        WHERE t.repository_id = $1 AND t.name = $2 FOR UPDATE`,
+      `SELECT ${TAG_COLUMNS} FROM registry_tag t WHERE t.repository_id = $1 AND t.name = $2 FOR UPDATE`,
       [repositoryId, name],
     );
-    return rows[0] ? toRecord(rows[0]) : undefined;
+    return rows[0] ? toTagRecord(rows[0]) : undefined;
   }
 }

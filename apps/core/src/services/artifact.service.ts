@@ -115,11 +115,12 @@ function toPlatform(descriptor: Descriptor): PlatformDto | undefined {
 
 export function tagDto(tag: TagRecord): TagDto {
   return {
+    id: tag.id,
     repository_id: tag.repositoryId,
     artifact_id: tag.artifactId,
     name: tag.name,
     push_time: tag.pushTime.toISOString(),
-    pull_time: ZERO_TIME,
+    pull_time: tag.pullTime ? tag.pullTime.toISOString() : ZERO_TIME,
     immutable: false,
   };
 }

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { AuditRepository, type NewAuditRecord } from '../repositories/audit.repository.js';
 import {
   type ManifestPull,
+  type TagPull,
   type OutboxEvent,
   OutboxRepository,
   type RepositoryPulls,
@@ -83,10 +84,15 @@ function auditRecordOf(event: RegistryEvent, projectId: number | null): NewAudit
   }
 }
 
-/** Pull counts per repository and the latest pull per manifest, each listed once. */
-function pullsOf(events: readonly RegistryEvent[]): { repositories: RepositoryPulls[]; manifests: ManifestPull[] } {
+/** Pull counts per repository, and the latest pull per manifest and per tag pulled by name, each listed once. */
+function pullsOf(events: readonly RegistryEvent[]): {
+  repositories: RepositoryPulls[];
+  manifests: ManifestPull[];
+  tags: TagPull[];
+} {
   const repositories = new Map<string, number>();
   const manifests = new Map<string, ManifestPull>();
+  const tags = new Map<string, TagPull>();
   for (const event of events) {
     if (event.type !== 'PULL_ARTIFACT') continue;
     repositories.set(event.repository, (repositories.get(event.repository) ?? 0) + (event.count ?? 1));
@@ -95,10 +101,18 @@ function pullsOf(events: readonly RegistryEvent[]): { repositories: RepositoryPu
     if (!seen || seen.pulledAt < event.occurredAt) {
       manifests.set(key, { repository: event.repository, digest: event.digest, pulledAt: event.occurredAt });
     }
+    if (event.tag === undefined || event.tag === null) continue;
+    const tagKey = `${event.repository}\u0000${event.tag}`;
+    const seenTag = tags.get(tagKey);
+    if (!seenTag || seenTag.pulledAt < event.occurredAt) {
+      const { repository, tag, digest, occurredAt: pulledAt } = event;
+      tags.set(tagKey, { repository, tag, digest, pulledAt });
+    }
   }
   return {
     repositories: [...repositories].map(([repository, count]) => ({ repository, count })),
     manifests: [...manifests.values()],
+    tags: [...tags.values()],
   };
 }
 
@@ -255,7 +269,7 @@ export class OutboxConsumerService implements OnApplicationBootstrap, OnApplicat
       manager,
     );
     const pulls = pullsOf(events);
-    await this.outbox.recordPulls(manager, pulls.repositories, pulls.manifests);
+    await this.outbox.recordPulls(manager, pulls.repositories, pulls.manifests, pulls.tags);
     await this.outbox.markDelivered(
       manager,
       claimed.map((e) => e.id),

@@ -122,6 +122,42 @@ describe('outbox consumer', () => {
     expect(after.pull_time).toEqual(late);
   });
 
+  it("moves a tag's pull time forward for pulls by that tag of the manifest it still points at", async () => {
+    const first = await fx.push('library/tagged', { tag: 'stable' });
+    await fx.push('library/tagged', { tag: 'edge' });
+    const tagTimes = async () =>
+      Object.fromEntries(
+        (
+          await fx.dataSource.query<{ name: string; pull_time: Date | null }[]>(
+            `SELECT t.name, t.pull_time FROM registry_tag t JOIN registry_repository r ON r.id = t.repository_id
+              WHERE r.name = 'library/tagged' ORDER BY t.name`,
+          )
+        ).map((row) => [row.name, row.pull_time]),
+      );
+    const at = (second: number) => new Date(`2030-02-01T10:00:${String(second).padStart(2, '0')}.000Z`);
+    const pull = (digest: string, occurredAt: Date, tag?: string) =>
+      ({ type: 'PULL_ARTIFACT', repository: 'library/tagged', digest, tag, count: 1, occurredAt }) as const;
+
+    await fx.registry.recordEvents([pull(first, at(5), 'stable'), pull(first, at(9)), pull(first, at(3), 'stable')]);
+    await consumer.drain();
+    // The pull by digest counts for the manifest, not for a tag; the later of the two pulls by tag wins.
+    expect(await tagTimes()).toEqual({ edge: null, stable: at(5) });
+
+    // A late batch does not move it back.
+    await fx.registry.recordEvents([pull(first, at(1), 'stable')]);
+    await consumer.drain();
+    expect((await tagTimes()).stable).toEqual(at(5));
+
+    // Once the tag points at another manifest, a pull of the old one by that tag (recorded late) leaves it alone.
+    const second = await fx.push('library/tagged', { tag: 'stable' });
+    await fx.registry.recordEvents([pull(first, at(30), 'stable')]);
+    await consumer.drain();
+    expect((await tagTimes()).stable).toEqual(at(5));
+    await fx.registry.recordEvents([pull(second, at(40), 'stable')]);
+    await consumer.drain();
+    expect(await tagTimes()).toEqual({ edge: null, stable: at(40) });
+  });
+
   it('records tag, manifest and blob deletions', async () => {
     const digest = await fx.push('library/gone', { tag: 'old' });
     const [layer] = await fx.dataSource.query<{ digest: string }[]>(

@@ -22,8 +22,8 @@ const ARTIFACT: Artifact = {
   push_time: '2026-03-01T10:00:00Z',
   pull_time: '0001-01-01T00:00:00Z',
   tags: [
-    { repository_id: 5, artifact_id: 11, name: 'v1', push_time: '', pull_time: '', immutable: false },
-    { repository_id: 5, artifact_id: 11, name: 'stable', push_time: '', pull_time: '', immutable: false },
+    { id: 21, repository_id: 5, artifact_id: 11, name: 'v1', push_time: '', pull_time: '', immutable: false },
+    { id: 22, repository_id: 5, artifact_id: 11, name: 'stable', push_time: '', pull_time: '', immutable: false },
   ],
 };
 
