@@ -101,9 +101,10 @@ export async function dirtyBytes(): Promise<number> {
 }
 
 /**
- * Writes back every dirty page of the machine (sync(1)) and returns how many bytes were waiting. A server that
- * stores blobs without syncing them leaves their writeback to the kernel, which does it seconds later, on the
- * CPU and the disk the next measurement uses; flushing before each timed workload keeps that cost out of it.
+ * Writes back every dirty page of the machine (sync(1)) and returns how many bytes were waiting. Pages left dirty
+ * (the test data written at the start, anything a server did not sync) are otherwise written back by the kernel
+ * seconds later, on the CPU and the disk the next measurement uses; flushing before each timed workload keeps that
+ * cost out of it.
  */
 export async function flushDirtyPages(): Promise<number> {
   const before = await dirtyBytes();

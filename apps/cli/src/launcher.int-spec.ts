@@ -14,11 +14,18 @@ describe('apps/cli/bin/wharf', () => {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-launcher-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+  /** A stand-in for node (a shell script with this body), for WHARF_NODE. */
+  const fakeNodeScript = (name: string, body: string): string => {
+    const path = join(dir, name);
+    writeFileSync(path, `#!/bin/sh\n${body}\n`);
+    chmodSync(path, 0o755);
+    return path;
+  };
+  // Prints the arguments it was given, one per line.
+  const PRINT_ARGS = 'for a in "$@"; do printf "%s\\n" "$a"; done';
+
   it('runs the built CLI with the servers’ Node.js flags and passes arguments through unchanged', async () => {
-    // A stand-in for node that prints the arguments it was given, one per line.
-    const fakeNode = join(dir, 'node-args');
-    writeFileSync(fakeNode, '#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done\n');
-    chmodSync(fakeNode, 0o755);
+    const fakeNode = fakeNodeScript('node-args', PRINT_ARGS);
     const { stdout } = await execFileAsync(LAUNCHER, ['start', 'core', '--config', 'a file.yml'], {
       env: { ...process.env, WHARF_NODE: fakeNode },
     });
@@ -34,9 +41,7 @@ describe('apps/cli/bin/wharf', () => {
   });
 
   it('starts the standalone registry with its old generation sized for streaming, and nothing else with it', async () => {
-    const fakeNode = join(dir, 'node-args-registry');
-    writeFileSync(fakeNode, '#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done\n');
-    chmodSync(fakeNode, 0o755);
+    const fakeNode = fakeNodeScript('node-args-registry', PRINT_ARGS);
     const run = async (args: string[]) =>
       (await execFileAsync(LAUNCHER, args, { env: { ...process.env, WHARF_NODE: fakeNode } })).stdout
         .split('\n')
@@ -67,16 +72,9 @@ describe('apps/cli/bin/wharf', () => {
     });
     expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
-});
-
-describe('apps/cli/bin/wharf and malloc arenas', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'wharf-launcher-env-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('limits glibc to two malloc arenas unless the environment already chose a number', async () => {
-    const fakeNode = join(dir, 'node-env');
-    writeFileSync(fakeNode, '#!/bin/sh\nprintf "%s\\n" "${MALLOC_ARENA_MAX-unset}"\n');
-    chmodSync(fakeNode, 0o755);
+    const fakeNode = fakeNodeScript('node-env', 'printf "%s\\n" "${MALLOC_ARENA_MAX-unset}"');
     const arenas = async (extra: Record<string, string>) => {
       const env: Record<string, string | undefined> = { ...process.env, WHARF_NODE: fakeNode, ...extra };
       if (!('MALLOC_ARENA_MAX' in extra)) delete env.MALLOC_ARENA_MAX;
