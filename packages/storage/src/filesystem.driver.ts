@@ -282,7 +282,7 @@ export class FilesystemDriver implements StorageDriver {
     const temporary = `${directory}${sep}${TEMP_NAME_PREFIX}${randomBytes(12).toString('hex')}`;
     const handle = await open(temporary, 'wx');
     try {
-      await writeFully(handle, content, 0, content.length, 0);
+      await new PageCacheWrites(handle).write(content, 0, content.length, 0);
       await handle.sync();
       await handle.close();
       await rename(temporary, full);
@@ -415,12 +415,48 @@ export class FilesystemDriver implements StorageDriver {
  */
 const PAGE_CACHE_WRITE_BYTES = 128 * 1024;
 
-async function writeFully(handle: FileHandle, data: Buffer, start: number, end: number, position: number) {
-  let written = start;
-  while (written < end) {
-    const length = Math.min(end - written, PAGE_CACHE_WRITE_BYTES);
-    const { bytesWritten } = await handle.write(data, written, length, position + (written - start));
-    written += bytesWritten;
+/**
+ * How many pieces of page-cache writes to one file are on the I/O pool at once. Each piece is a round trip through
+ * the pool; several at a time (at distinct offsets, so in any order) keep a 1 MiB write from costing eight in a row.
+ */
+const PAGE_CACHE_WRITES_AT_ONCE = 4;
+
+/**
+ * Writes through the page cache to one file, in pieces of at most PAGE_CACHE_WRITE_BYTES with at most
+ * PAGE_CACHE_WRITES_AT_ONCE of them (of one write or of several) on the I/O pool at a time.
+ */
+class PageCacheWrites {
+  private running = 0;
+  private readonly queued: (() => void)[] = [];
+
+  constructor(private readonly handle: FileHandle) {}
+
+  /** Writes data[start, end) at `position`. Resolves or fails once no piece reads `data` any more. */
+  async write(data: Buffer, start: number, end: number, position: number): Promise<void> {
+    const pieces: Promise<void>[] = [];
+    for (let from = start; from < end; from += PAGE_CACHE_WRITE_BYTES) {
+      pieces.push(this.piece(data, from, Math.min(end, from + PAGE_CACHE_WRITE_BYTES), position + (from - start)));
+    }
+    const outcomes = await Promise.allSettled(pieces);
+    const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  private async piece(data: Buffer, from: number, to: number, position: number): Promise<void> {
+    if (this.running < PAGE_CACHE_WRITES_AT_ONCE) this.running++;
+    // A piece that finishes hands its place straight to the one waiting longest.
+    else await new Promise<void>((resolve) => this.queued.push(resolve));
+    try {
+      for (let at = from; at < to;) {
+        const { bytesWritten } = await this.handle.write(data, at, to - at, position + (at - from));
+        if (bytesWritten === 0) throw new StorageError(`no bytes written at offset ${position + (at - from)}`);
+        at += bytesWritten;
+      }
+    } finally {
+      const next = this.queued.shift();
+      if (next) next();
+      else this.running--;
+    }
   }
 }
 
@@ -442,12 +478,21 @@ async function syncAndClose(handle: FileHandle): Promise<void> {
   handle.close().catch(() => undefined);
 }
 
+/** A chunk written straight through the page cache: resolves once the writer no longer reads it. */
+interface StraightWrite {
+  written: Promise<void>;
+}
+
 /**
  * Writes through 1 MiB batch buffers, so that a stream of small network chunks becomes few large
  * write syscalls. Two buffers (from the shared pool) take turns: while one is being written on the I/O
  * thread pool, the caller goes on (hashing, receiving) and fills the other. Data reaches the disk
  * (fsync) only on commit: one sync per object is what keeps uploads fast, and an uncommitted upload
  * may be lost in a crash anyway.
+ *
+ * A chunk of at least one page-cache piece that arrives while no batch is being filled (the caller's own pooled
+ * buffer, say) is written straight from the caller's memory instead, without a copy and without holding up the
+ * writes after it: its pieces and theirs go to the I/O pool side by side (see PageCacheWrites).
  *
  * With direct I/O on, whole aligned batches go to the disk through a second, O_DIRECT descriptor opened at the
  * first such batch, and whatever is not aligned (a small object, the tail of a chunk, the first bytes after an
@@ -472,6 +517,9 @@ class FilesystemFileWriter implements FileWriter {
   private readonly inherited: PendingFlush | undefined;
   /** The O_DIRECT descriptor, opened at the first aligned batch (undefined: not yet, or refused). */
   private direct: Promise<FileHandle | undefined> | undefined;
+  private readonly pageCache: PageCacheWrites;
+  /** Chunks written straight through the page cache, still running; each records its failure instead of rejecting. */
+  private readonly pageWrites = new Set<Promise<void>>();
 
   constructor(
     private readonly handle: FileHandle,
@@ -481,17 +529,19 @@ class FilesystemFileWriter implements FileWriter {
   ) {
     this.position = initialSize;
     this.inherited = takePendingFlush(fullPath);
+    this.pageCache = new PageCacheWrites(handle);
   }
 
   get size(): number {
     return this.position + this.batchLength;
   }
 
-  write(chunk: Buffer): Promise<void> {
-    if (!Buffer.isBuffer(chunk)) {
-      return Promise.reject(new TypeError('FileWriter.write expects a Buffer'));
-    }
-    return this.operations.run(() => this.writeNow(chunk));
+  async write(chunk: Buffer): Promise<void> {
+    if (!Buffer.isBuffer(chunk)) throw new TypeError('FileWriter.write expects a Buffer');
+    // The operation takes the chunk's place in the file; a chunk written straight through the page cache may still
+    // be on its way when the next operation begins, and this resolves once it has arrived.
+    const straight = await this.operations.run(() => this.writeNow(chunk));
+    await straight?.written;
   }
 
   /**
@@ -549,7 +599,7 @@ class FilesystemFileWriter implements FileWriter {
       this.operations.state = 'cancelled';
       writebackCandidates.delete(this);
       this.batchLength = 0;
-      await this.inflight;
+      await this.writesEnded();
       this.releaseBuffers();
       await this.closeDirect().catch(() => undefined);
       await this.writeback;
@@ -559,22 +609,21 @@ class FilesystemFileWriter implements FileWriter {
     });
   }
 
-  private async writeNow(chunk: Buffer): Promise<void> {
+  private async writeNow(chunk: Buffer): Promise<StraightWrite | undefined> {
     let offset = 0;
     while (offset < chunk.length) {
-      if (this.batchLength === 0 && chunk.length - offset >= IO_BATCH_BYTES) {
+      if (this.batchLength === 0 && chunk.length - offset >= this.straightWriteMinimum()) {
         // Already a large piece: written straight from the caller's buffer, no copy. With direct I/O only a whole
         // aligned piece of pooled memory at an aligned offset qualifies (the rest keeps the batch's alignment).
         // It must finish before write() returns, since the caller owns that buffer again afterwards.
         const piece = offset === 0 ? chunk : chunk.subarray(offset);
-        const direct = this.directEligible(piece, piece.length, this.position);
-        if (direct || !this.directIO.enabled) {
+        if (!this.directIO.enabled) return this.writeThroughPageCache(piece);
+        if (this.directEligible(piece, piece.length, this.position)) {
           await this.settleInflight();
-          await this.writeBatch(piece, piece.length, this.position, direct);
+          await this.writeBatch(piece, piece.length, this.position, true);
           this.position += piece.length;
-          if (!direct) this.unflushed += piece.length;
           this.startWriteback();
-          return;
+          return undefined;
         }
       }
       const capacity = this.batchCapacity();
@@ -589,6 +638,32 @@ class FilesystemFileWriter implements FileWriter {
       offset += copied;
       if (this.batchLength === capacity) await this.startBatchWrite();
     }
+  }
+
+  /**
+   * The smallest chunk written straight rather than batched: a piece as large as the page cache takes in one write,
+   * or with direct I/O a whole batch.
+   */
+  private straightWriteMinimum(): number {
+    return this.directIO.enabled ? IO_BATCH_BYTES : PAGE_CACHE_WRITE_BYTES;
+  }
+
+  /**
+   * Starts writing a chunk at its place in the file without waiting for it: it goes on alongside the chunks after
+   * it (pieces at distinct offsets), and whatever needs the file whole (a batch, a flush) waits for it first.
+   */
+  private writeThroughPageCache(chunk: Buffer): StraightWrite {
+    const written = this.pageCache.write(chunk, 0, chunk.length, this.position);
+    const ended: Promise<void> = written
+      .catch((error: unknown) => {
+        this.failure ??= error instanceof Error ? error : new StorageError(`write failed: ${String(error)}`);
+      })
+      .finally(() => this.pageWrites.delete(ended));
+    this.pageWrites.add(ended);
+    this.position += chunk.length;
+    this.unflushed += chunk.length;
+    this.startWriteback();
+    return { written };
   }
 
   /** A full batch; with direct I/O, one that starts unaligned ends at the next 4 KiB boundary. */
@@ -614,7 +689,7 @@ class FilesystemFileWriter implements FileWriter {
         written = (await this.directIO.attempt(() => handle.write(buffer, 0, length, position)))?.bytesWritten ?? 0;
       }
     }
-    if (written < length) await writeFully(this.handle, buffer, written, length, position + written);
+    if (written < length) await this.pageCache.write(buffer, written, length, position + written);
   }
 
   private async closeDirect(): Promise<void> {
@@ -677,10 +752,16 @@ class FilesystemFileWriter implements FileWriter {
     }
   }
 
-  /** Waits for the other buffer's write, and rethrows its failure. */
+  /** Waits for the other buffer's write and the straight writes still running, and rethrows a failure. */
   private async settleInflight(): Promise<void> {
-    await this.inflight;
+    await this.writesEnded();
     if (this.failure !== null) throw this.failure;
+  }
+
+  /** Resolves once no write started so far is running (they record their failures). */
+  private async writesEnded(): Promise<void> {
+    await this.inflight;
+    await Promise.all(this.pageWrites);
   }
 
   /** Hands the full batch to the I/O pool and swaps buffers, once the previous write is done. */

@@ -10,7 +10,7 @@ export class WriterOperations {
   state: WriterState = 'open';
   private tail: Promise<unknown> = Promise.resolve();
 
-  run(operation: () => Promise<void>): Promise<void> {
+  run<T>(operation: () => Promise<T>): Promise<T> {
     const run = this.tail.then(() => {
       if (this.state !== 'open') throw new StorageError(`writer is already ${this.state}`);
       return operation();

@@ -221,6 +221,29 @@ export function describeStorageDriverContract(
         expect((await driver.getContent(at('unawaited'))).toString()).toBe(Buffer.concat(pieces).toString());
       });
 
+      it('keeps bytes in order when large and small writes are not awaited one by one', async () => {
+        const writer = await driver.writer(at('unawaited-large'), false);
+        const sizes = [128 * 1024, 1, 300 * 1024, 1024 * 1024, 128 * 1024 - 1, 2 * 1024 * 1024 + 3, 128 * 1024, 77];
+        const pieces = sizes.map((size) => randomBytes(size));
+        await Promise.all(pieces.map((piece) => writer.write(piece)));
+        expect(writer.size).toBe(sizes.reduce((sum, size) => sum + size, 0));
+        await writer.commit();
+        expect((await driver.getContent(at('unawaited-large'))).equals(Buffer.concat(pieces))).toBe(true);
+      });
+
+      it('is done with a large chunk once its write resolves, so the caller may reuse that buffer', async () => {
+        const writer = await driver.writer(at('reuse-large'), false);
+        const buffer = randomBytes(3 * 1024 * 1024);
+        const original = Buffer.from(buffer);
+        await writer.write(buffer);
+        buffer.fill(7);
+        await writer.write(buffer.subarray(0, 256 * 1024));
+        await writer.commit();
+        const stored = await driver.getContent(at('reuse-large'));
+        expect(stored.subarray(0, original.length).equals(original)).toBe(true);
+        expect(stored.subarray(original.length).equals(Buffer.alloc(256 * 1024, 7))).toBe(true);
+      });
+
       it('copies written chunks, so the caller may reuse its buffer', async () => {
         const writer = await driver.writer(at('reuse'), false);
         const buffer = Buffer.from('aaaa');
