@@ -261,6 +261,47 @@ describe('registry engine over HTTP (PostgreSQL + filesystem storage)', () => {
     await expect(stat(join(reg.storageRoot, 'uploads', uuid))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
+  it('appends the body of a closing PUT without Content-Range to a session that holds bytes, leaving no copy behind', async () => {
+    const data = randomBytes(2 * 1024 * 1024 + 11);
+    const cut = 1024 * 1024 + 3;
+    await mkdir(join(reg.storageRoot, 'uploads'), { recursive: true });
+    const before = await readdir(join(reg.storageRoot, 'uploads'));
+    const start = await fetch(url('/v2/lib/last-chunk/blobs/uploads/'), { method: 'POST' });
+    const patched = await fetch(url(start.headers.get('location')!), {
+      method: 'PATCH',
+      body: data.subarray(0, cut),
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    expect(patched.status).toBe(202);
+    const location = patched.headers.get('location')!;
+    // A range that starts at 0 does not fit a session holding bytes: refused, and the session goes on.
+    const misplaced = await fetch(url(`${location}?digest=${sha(data)}`), {
+      method: 'PUT',
+      body: data.subarray(cut),
+      headers: { 'content-type': 'application/octet-stream', 'content-range': `0-${data.length - cut - 1}` },
+    });
+    expect(misplaced.status).toBe(416);
+    const status = await fetch(url(location));
+    expect(status.status).toBe(204);
+    expect(status.headers.get('range')).toBe(`0-${cut - 1}`);
+    const done = await fetch(url(`${location}?digest=${sha(data)}`), {
+      method: 'PUT',
+      body: data.subarray(cut),
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    expect(done.status).toBe(201);
+    const get = await fetch(url(`/v2/lib/last-chunk/blobs/${sha(data)}`));
+    expect(Buffer.from(await get.arrayBuffer()).equals(data)).toBe(true);
+    expect((await fetch(url(location))).status).toBe(404);
+    // The session's folder goes after the answer; the body's own copy went before it.
+    let left = await readdir(join(reg.storageRoot, 'uploads'));
+    for (let i = 0; i < 50 && left.length > before.length; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      left = await readdir(join(reg.storageRoot, 'uploads'));
+    }
+    expect(left).toEqual(before);
+  });
+
   it('runs a chunked upload with Content-Range, status checks, and an out-of-order chunk refused with 416', async () => {
     const data = randomBytes(3 * 1024 * 1024 + 17);
     const start = await fetch(url('/v2/lib/chunked/blobs/uploads/'), { method: 'POST' });

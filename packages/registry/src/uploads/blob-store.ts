@@ -46,6 +46,14 @@ interface PrivateUpload {
   writer: Promise<FileWriter>;
 }
 
+/** The session a PUT with a body completes, looked up while that body is being received (see storeWhole). */
+interface SessionCompletion {
+  /** The session; rejects with BLOB_UPLOAD_UNKNOWN when there is none. */
+  session: Promise<UploadSession>;
+  /** Completes a session that holds bytes already, with the body received at `path` (`size` bytes) as its last chunk. */
+  appendLastChunk(path: string, size: number): Promise<number>;
+}
+
 interface HashState {
   hash: UploadHash;
   size: number;
@@ -72,15 +80,6 @@ function refusalOf(check: Promise<void>): Promise<Refusal | null> {
     () => null,
     (error: unknown) => ({ error }),
   );
-}
-
-/** Cancels a writer opened ahead for nothing, deleting its file; an open that failed leaves nothing to undo. */
-async function closeUnused(writer: Promise<FileWriter>): Promise<void> {
-  try {
-    await (await writer).cancel();
-  } catch {
-    // Nothing was opened, or the upload purge removes what is left.
-  }
 }
 
 function rangeMismatch(expected: number, got: number): OciError {
@@ -180,9 +179,20 @@ export class BlobStore {
     actor?: string,
   ): Promise<number> {
     if (body && (expect.start === undefined || expect.start === 0)) {
-      const whole = await this.wholeInOneRequest(name, id, digest, body, expect.length, actor);
-      if (whole !== undefined) return whole;
+      return this.wholeInOneRequest(name, id, digest, body, expect, actor);
     }
+    return this.completeSession(name, id, digest, body, expect, actor);
+  }
+
+  /** Completes an upload through its session: under its lease, appending the final chunk (if any) to its bytes. */
+  private async completeSession(
+    name: string,
+    id: string,
+    digest: ParsedDigest,
+    body: AsyncIterable<Buffer> | undefined,
+    expect: ChunkExpectation,
+    actor?: string,
+  ): Promise<number> {
     const owner = randomUUID();
     const session = await this.acquire(name, id, owner);
     const stopRenewing = this.keepLease(id, owner);
@@ -246,35 +256,36 @@ export class BlobStore {
   }
 
   /**
-   * A session that holds no bytes yet, completed by one PUT with the whole blob (POST, then PUT with the body: how
-   * small blobs are pushed) is stored as a monolithic upload is: at a private path, with no write lease to take and
-   * renew, since no other request can write there. The session is looked up while that file is opened. Undefined
-   * when the session holds bytes: the caller then completes it the usual way.
+   * A PUT that brings a body with no range, or one starting at 0. When its session holds no bytes yet (POST, then PUT
+   * with the whole blob: how small blobs are pushed), the blob is stored as a monolithic upload is: at a private path,
+   * with no write lease to take and renew, since no other request can write there. The session is looked up while
+   * the body is being received, so that the lookup does not hold the body up. A session that does hold bytes (an
+   * earlier PATCH) is then completed the usual way, with the received body as its last chunk.
    */
   private async wholeInOneRequest(
     name: string,
     id: string,
     digest: ParsedDigest,
     body: AsyncIterable<Buffer>,
-    length: number | undefined,
+    expect: ChunkExpectation,
     actor: string | undefined,
-  ): Promise<number | undefined> {
+  ): Promise<number> {
     if (!isUploadId(id)) throw uploadUnknown(id);
-    const target = this.privateUpload();
-    // Awaited below, or closed unused; a failed open is reported by storeWhole.
-    target.writer.catch(() => undefined);
-    const found = await this.repository.getUpload(id, name).catch(async (error: unknown) => {
-      await closeUnused(target.writer);
-      throw error;
-    });
-    if (!found || found.size > 0) {
-      void closeUnused(target.writer);
+    const session = this.repository.getUpload(id, name).then((found) => {
       if (!found) throw uploadUnknown(id);
-      return undefined;
-    }
-    // A hash kept from an empty chunk would never be used again.
-    this.forgetHash(id);
-    return this.storeWhole(name, digest, body, length, actor, target, found);
+      // A hash kept from an empty chunk would never be used again.
+      if (found.size === 0) this.forgetHash(id);
+      return found;
+    });
+    // Awaited by storeWhole once the body has arrived, unless receiving it failed first.
+    session.catch(() => undefined);
+    return this.storeWhole(name, digest, body, expect.length, actor, this.privateUpload(), {
+      session,
+      appendLastChunk: async (path, size) => {
+        const chunk = (await this.driver.reader(path, 0, size)) as AsyncIterable<Buffer>;
+        return this.completeSession(name, id, digest, chunk, { start: expect.start, length: size }, actor);
+      },
+    });
   }
 
   /** Links a blob another repository holds (a cross-repository mount), under the same policy checks as a push. */
@@ -301,7 +312,7 @@ export class BlobStore {
   }
 
   /**
-   * Stores a whole blob received in one request at a private upload path, and links it. With `session`, the blob
+   * Stores a whole blob received in one request at a private upload path, and links it. With `completion`, the blob
    * completes that session: its row goes with the link, and once the body has been received whole, a failure (a
    * wrong digest, a refusal) ends the session as a failed completion does. A body that breaks off leaves the
    * session as it was.
@@ -313,12 +324,14 @@ export class BlobStore {
     length: number | undefined,
     actor: string | undefined,
     target: PrivateUpload,
-    session?: UploadSession,
+    completion?: SessionCompletion,
   ): Promise<number> {
     const { path } = target;
-    let committed = false;
+    // The writer is done with: committed, or closed for the bytes to be read back.
+    let finished = false;
     let moved = false;
     let received: number | undefined;
+    let session: UploadSession | undefined;
     try {
       const writer = await target.writer;
       const hash = new UploadHash(digest.algorithm, this.hashingThread);
@@ -329,6 +342,15 @@ export class BlobStore {
         if (length !== undefined && bytes !== length) {
           throw new OciError(OciErrorCode.SIZE_INVALID, `received ${bytes} bytes, Content-Length said ${length}`);
         }
+        if (completion) {
+          session = await completion.session;
+          if (session.size > 0) {
+            // Not a whole blob after all: the body is the session's last chunk, read back from here.
+            await writer.close();
+            finished = true;
+            return await completion.appendLastChunk(path, bytes);
+          }
+        }
         received = bytes;
         const actual = await hash.digest();
         if (actual !== digest.digest) throw digestMismatch(digest.digest, actual);
@@ -336,10 +358,10 @@ export class BlobStore {
         policy = refusalOf(this.beforeCommit({ repository: name, digest: digest.digest, size: bytes, actor }));
         stored = this.driver.stat(blobDataPath(digest)).catch(() => null);
         await writer.commit();
-        committed = true;
+        finished = true;
       } finally {
         // An aborted, oversized or wrong body must not leave the writer (its descriptor and buffers) open.
-        if (!committed) await writer.cancel().catch(() => undefined);
+        if (!finished) await writer.cancel().catch(() => undefined);
         hash.dispose();
       }
       const refusal = await policy;

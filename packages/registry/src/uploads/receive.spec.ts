@@ -65,6 +65,40 @@ describe('receive', () => {
     }
   }
 
+  it('writes a small whole body of declared length in 128 KiB pieces while it is still arriving', async () => {
+    const piece = 128 * 1024;
+    const data = randomBytes(IO_BUFFER_BYTES - 5);
+    const chunks = pieces(data, 65_536 + 17);
+    let yielded = 0;
+    async function* counted(): AsyncGenerator<Buffer> {
+      for (const chunk of chunks) {
+        await new Promise((resolve) => setImmediate(resolve));
+        yielded++;
+        yield chunk;
+      }
+    }
+    const writer = new RecordingWriter();
+    const calls: { length: number; yielded: number }[] = [];
+    const write = writer.write.bind(writer);
+    writer.write = (chunk: Buffer) => {
+      calls.push({ length: chunk.length, yielded });
+      return write(chunk);
+    };
+    const hash = new UploadHash('sha256', thread);
+    expect(await receive(counted(), { writer, hash, whole: true, limit: data.length })).toBe(data.length);
+    expect(calls.map((call) => call.length)).toEqual([...Array<number>(7).fill(piece), data.length - 7 * piece]);
+    // Each whole piece went to the writer as soon as it had arrived, long before the body's end.
+    expect(calls[0].yielded).toBeLessThanOrEqual(3);
+    expect(calls[6].yielded).toBeLessThan(chunks.length);
+    expect(Buffer.concat(writer.chunks).equals(data)).toBe(true);
+    expect(await hash.digest()).toBe(sha256(data));
+
+    // Without a declared length the body is written as it always was: its one buffer, once complete.
+    const unknownLength = new RecordingWriter();
+    await receive(generate(chunks), { writer: unknownLength, hash: new UploadHash('sha256', thread), whole: true });
+    expect(unknownLength.chunks.map((chunk) => chunk.length)).toEqual([data.length]);
+  });
+
   it('hashes a small whole body of declared length here, chunk by chunk, without the hashing thread', async () => {
     const noThread = {
       open: () => {

@@ -6,6 +6,13 @@ import { type UploadHash } from './upload-hash.js';
 /** Filled buffers being hashed and written while the next one fills. */
 const BUFFERS_IN_FLIGHT = 2;
 
+/**
+ * A small body (one buffer at most) has no next buffer to fill while its one buffer is written: it is written in
+ * pieces of this size as they fill instead, so that the writes overlap its arrival rather than follow it. Pieces
+ * start at multiples of this size, as the content does at the start of the object.
+ */
+const EARLY_WRITE_BYTES = 128 * 1024;
+
 export interface ReceiveOptions {
   /** Where the bytes go; none when they are only hashed (re-reading an upload). */
   writer?: FileWriter;
@@ -20,10 +27,14 @@ function asError(reason: unknown): Error {
   return reason instanceof Error ? reason : new Error(String(reason));
 }
 
-/** Waits for both, then fails with the first failure: the buffer they share is free only when neither reads it. */
-async function both(hashed: Promise<void>, written: Promise<void> | undefined): Promise<void> {
-  const [hash, write] = await Promise.allSettled([hashed, written]);
-  if (write.status === 'rejected') throw write.reason;
+/**
+ * Waits for the hash and every write of one buffer, then fails with the first write failure, else the hash's: the
+ * buffer they share is free only when none of them reads it.
+ */
+async function allOf(hashed: Promise<void>, writes: Promise<void>[]): Promise<void> {
+  const [hash, ...written] = await Promise.allSettled([hashed, ...writes]);
+  const failedWrite = written.find((write) => write.status === 'rejected');
+  if (failedWrite) throw failedWrite.reason;
   if (hash.status === 'rejected') throw hash.reason;
 }
 
@@ -37,6 +48,9 @@ class Stager {
   private readonly inflight: { buffer: Buffer; done: Promise<void> }[] = [];
   private buffer: Buffer | undefined;
   private filled = 0;
+  /** Writes of the current buffer's first `written` bytes, started while a small body was still arriving. */
+  private earlyWrites: Promise<void>[] = [];
+  private written = 0;
   /** Each chunk is hashed as it arrives (a small whole content of declared length), not buffer by buffer. */
   private readonly hashingInPlace: boolean;
 
@@ -61,6 +75,7 @@ class Stager {
       this.filled += copied;
       offset += copied;
     }
+    if (this.hashingInPlace) this.writeEarly();
     return this.inflight.length > BUFFERS_IN_FLIGHT;
   }
 
@@ -78,25 +93,45 @@ class Stager {
 
   /** After a failure: waits until nothing reads the buffers any more, and gives them all back. */
   async release(): Promise<void> {
-    if (this.buffer) returnIoBuffer(this.buffer);
+    const current = this.buffer;
+    const early = this.earlyWrites.splice(0);
     this.buffer = undefined;
+    this.written = 0;
     const left = this.inflight.splice(0);
-    await Promise.allSettled(left.map((entry) => entry.done));
+    await Promise.allSettled([...early, ...left.map((entry) => entry.done)]);
+    if (current) returnIoBuffer(current);
     for (const entry of left) returnIoBuffer(entry.buffer);
+  }
+
+  /** Starts writing the current buffer's newly filled whole pieces (a small body, see EARLY_WRITE_BYTES). */
+  private writeEarly(): void {
+    const { writer } = this.options;
+    const end = this.filled - (this.filled % EARLY_WRITE_BYTES);
+    if (!writer || end <= this.written) return;
+    const write = writer.write(this.buffer!.subarray(this.written, end));
+    // Observed when the buffer is handed on (submit), or by release.
+    write.catch(() => undefined);
+    this.earlyWrites.push(write);
+    this.written = end;
   }
 
   private submit(last: boolean): void {
     const { hash, writer, whole } = this.options;
-    const bytes = this.buffer!.subarray(0, this.filled);
+    const writes = this.earlyWrites;
     // The write is started first: it runs on the I/O pool while a hash taken here reads the same bytes.
-    const written = writer?.write(bytes);
+    if (writer && this.filled > this.written) {
+      writes.push(writer.write(this.buffer!.subarray(this.written, this.filled)));
+    }
+    const bytes = this.buffer!.subarray(0, this.filled);
     const hashed = this.hashingInPlace ? Promise.resolve() : hash.update(bytes, whole && last);
-    const done = both(hashed, written);
+    const done = allOf(hashed, writes);
     // Observed in turn by settleOldest, or by release.
     done.catch(() => undefined);
     this.inflight.push({ buffer: this.buffer!, done });
     this.buffer = undefined;
     this.filled = 0;
+    this.earlyWrites = [];
+    this.written = 0;
   }
 
   private async settleOldest(): Promise<void> {
