@@ -789,7 +789,8 @@ class FilesystemFileWriter implements FileWriter {
   /** Flushes what has been written so far (never fails: a failure is kept for commit to report). */
   flushInBackground(): Promise<void> {
     this.unflushed = 0;
-    const writeback = this.inflight
+    // What is being written now is flushed too: the flush begins once those writes have ended.
+    const writeback = this.writesEnded()
       .then(() => this.handle.datasync())
       .catch((error: unknown) => {
         this.failure ??= error instanceof Error ? error : new StorageError(String(error));
