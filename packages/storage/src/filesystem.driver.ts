@@ -348,7 +348,7 @@ export class FilesystemDriver implements StorageDriver {
         if (!isMissing(failure)) throw failure;
         // ENOENT: a missing source, or a missing destination directory (which a concurrent move may have created
         // since). Once the directory is there, a second ENOENT can only be the source's.
-        if (!handle) await mkdir(destinationDirectory, { recursive: true });
+        if (!handle) await makeDirectoryDurably(destinationDirectory);
         try {
           await rename(from, to);
         } catch (error) {
@@ -476,6 +476,19 @@ async function syncAndClose(handle: FileHandle): Promise<void> {
     throw error;
   }
   handle.close().catch(() => undefined);
+}
+
+/**
+ * Creates a directory and any missing parents, and syncs the directories that hold the new names, so that the new
+ * directories outlive a crash. The directory's own entries are the caller's to sync.
+ */
+async function makeDirectoryDurably(directory: string): Promise<void> {
+  const first = await mkdir(directory, { recursive: true });
+  if (first === undefined) return;
+  const holders: string[] = [];
+  for (let created = directory; created !== first; created = dirname(created)) holders.push(dirname(created));
+  holders.push(dirname(first));
+  await Promise.all(holders.map(syncDirectory));
 }
 
 /** A chunk written straight through the page cache: resolves once the writer no longer reads it. */
