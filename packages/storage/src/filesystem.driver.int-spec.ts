@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -64,6 +65,17 @@ describe('FilesystemDriver', () => {
       );
     }
     expect(failures).toEqual([]);
+  });
+
+  it('puts every byte at its place when a writer that need not keep order writes pieces side by side', async () => {
+    const root = await temporaryRoot();
+    const driver = new FilesystemDriver(root);
+    const writer = await driver.writer('uploads/any-order', false, { inOrder: false });
+    const sizes = [1024 * 1024, 128 * 1024, 5, 3 * 1024 * 1024 + 1, 128 * 1024 + 9, 700_000, 1];
+    const pieces = sizes.map((size) => randomBytes(size));
+    await Promise.all(pieces.map((piece) => writer.write(piece)));
+    await writer.commit();
+    expect((await readFile(join(root, 'uploads/any-order'))).equals(Buffer.concat(pieces))).toBe(true);
   });
 
   it('refuses an empty root directory', () => {

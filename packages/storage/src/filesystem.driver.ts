@@ -8,6 +8,7 @@ import {
   type FileInfo,
   type FileWriter,
   type RedirectOptions,
+  type WriterOptions,
   type StorageDriver,
   PathNotFoundError,
   StorageError,
@@ -282,7 +283,7 @@ export class FilesystemDriver implements StorageDriver {
     const temporary = `${directory}${sep}${TEMP_NAME_PREFIX}${randomBytes(12).toString('hex')}`;
     const handle = await open(temporary, 'wx');
     try {
-      await new PageCacheWrites(handle).write(content, 0, content.length, 0);
+      await new PageCacheWrites(handle, PAGE_CACHE_WRITES_AT_ONCE).write(content, 0, content.length, 0);
       await handle.sync();
       await handle.close();
       await rename(temporary, full);
@@ -294,13 +295,14 @@ export class FilesystemDriver implements StorageDriver {
     await syncDirectory(directory);
   }
 
-  async writer(path: string, append: boolean): Promise<FileWriter> {
+  async writer(path: string, append: boolean, options: WriterOptions = {}): Promise<FileWriter> {
     const full = this.fullPath(path);
+    const inOrder = options.inOrder ?? true;
     if (append) {
       const handle = await this.openFile(path, 'r+');
       try {
         const { size } = await handle.stat();
-        return new FilesystemFileWriter(handle, full, size, this.directIO);
+        return new FilesystemFileWriter(handle, full, size, this.directIO, inOrder);
       } catch (error) {
         await handle.close().catch(() => undefined);
         throw error;
@@ -315,7 +317,7 @@ export class FilesystemDriver implements StorageDriver {
       await mkdir(dirname(full), { recursive: true });
       handle = await open(full, 'w');
     }
-    return new FilesystemFileWriter(handle, full, 0, this.directIO);
+    return new FilesystemFileWriter(handle, full, 0, this.directIO, inOrder);
   }
 
   async list(path: string): Promise<string[]> {
@@ -348,7 +350,7 @@ export class FilesystemDriver implements StorageDriver {
         if (!isMissing(failure)) throw failure;
         // ENOENT: a missing source, or a missing destination directory (which a concurrent move may have created
         // since). Once the directory is there, a second ENOENT can only be the source's.
-        if (!handle) await makeDirectoryDurably(destinationDirectory);
+        await makeDirectoryDurably(destinationDirectory, this.rootDirectory);
         try {
           await rename(from, to);
         } catch (error) {
@@ -416,20 +418,26 @@ export class FilesystemDriver implements StorageDriver {
 const PAGE_CACHE_WRITE_BYTES = 128 * 1024;
 
 /**
- * How many pieces of page-cache writes to one file are on the I/O pool at once. Each piece is a round trip through
- * the pool; several at a time (at distinct offsets, so in any order) keep a 1 MiB write from costing eight in a row.
+ * How many pieces of page-cache writes of one writer may be on the I/O pool at once, when their order does not
+ * matter (WriterOptions.inOrder false). Each piece is a round trip through the pool; several at a time (at distinct
+ * offsets, so finishing in any order) keep a 1 MiB write from costing eight in a row.
  */
 const PAGE_CACHE_WRITES_AT_ONCE = 4;
 
 /**
- * Writes through the page cache to one file, in pieces of at most PAGE_CACHE_WRITE_BYTES with at most
- * PAGE_CACHE_WRITES_AT_ONCE of them (of one write or of several) on the I/O pool at a time.
+ * Writes through the page cache to one file, in pieces of at most PAGE_CACHE_WRITE_BYTES with at most `atOnce` of
+ * them (of one write or of several) on the I/O pool at a time; with one at a time, they land in order.
  */
 class PageCacheWrites {
   private running = 0;
   private readonly queued: (() => void)[] = [];
+  /** Set by the first piece that fails: no piece is written after it, so that in order means a prefix stays. */
+  private failed: { reason: unknown } | undefined;
 
-  constructor(private readonly handle: FileHandle) {}
+  constructor(
+    private readonly handle: FileHandle,
+    private readonly atOnce: number,
+  ) {}
 
   /** Writes data[start, end) at `position`. Resolves or fails once no piece reads `data` any more. */
   async write(data: Buffer, start: number, end: number, position: number): Promise<void> {
@@ -443,15 +451,19 @@ class PageCacheWrites {
   }
 
   private async piece(data: Buffer, from: number, to: number, position: number): Promise<void> {
-    if (this.running < PAGE_CACHE_WRITES_AT_ONCE) this.running++;
+    if (this.running < this.atOnce) this.running++;
     // A piece that finishes hands its place straight to the one waiting longest.
     else await new Promise<void>((resolve) => this.queued.push(resolve));
     try {
+      if (this.failed) throw this.failed.reason;
       for (let at = from; at < to;) {
         const { bytesWritten } = await this.handle.write(data, at, to - at, position + (at - from));
         if (bytesWritten === 0) throw new StorageError(`no bytes written at offset ${position + (at - from)}`);
         at += bytesWritten;
       }
+    } catch (error) {
+      this.failed ??= { reason: error };
+      throw error;
     } finally {
       const next = this.queued.shift();
       if (next) next();
@@ -479,15 +491,18 @@ async function syncAndClose(handle: FileHandle): Promise<void> {
 }
 
 /**
- * Creates a directory and any missing parents, and syncs the directories that hold the new names, so that the new
- * directories outlive a crash. The directory's own entries are the caller's to sync.
+ * Creates a directory found missing, with any missing parents, and syncs every directory from its parent up to the
+ * storage root, so that the new directories outlive a crash. Whichever call created them: one that found them
+ * created by a concurrent call cannot tell whether that call has synced them yet. The directory's own entries are
+ * the caller's to sync. This happens once per new directory, so its cost does not matter.
  */
-async function makeDirectoryDurably(directory: string): Promise<void> {
-  const first = await mkdir(directory, { recursive: true });
-  if (first === undefined) return;
+async function makeDirectoryDurably(directory: string, root: string): Promise<void> {
+  await mkdir(directory, { recursive: true });
   const holders: string[] = [];
-  for (let created = directory; created !== first; created = dirname(created)) holders.push(dirname(created));
-  holders.push(dirname(first));
+  for (let holder = dirname(directory); holder.startsWith(root); holder = dirname(holder)) {
+    holders.push(holder);
+    if (holder === root || dirname(holder) === holder) break;
+  }
   await Promise.all(holders.map(syncDirectory));
 }
 
@@ -539,10 +554,12 @@ class FilesystemFileWriter implements FileWriter {
     private readonly fullPath: string,
     initialSize: number,
     private readonly directIO: DirectIoSwitch,
+    /** See WriterOptions.inOrder: then one write at a time, each piece after the one before. */
+    private readonly inOrder: boolean,
   ) {
     this.position = initialSize;
     this.inherited = takePendingFlush(fullPath);
-    this.pageCache = new PageCacheWrites(handle);
+    this.pageCache = new PageCacheWrites(handle, inOrder ? 1 : PAGE_CACHE_WRITES_AT_ONCE);
   }
 
   get size(): number {
@@ -630,7 +647,16 @@ class FilesystemFileWriter implements FileWriter {
         // aligned piece of pooled memory at an aligned offset qualifies (the rest keeps the batch's alignment).
         // It must finish before write() returns, since the caller owns that buffer again afterwards.
         const piece = offset === 0 ? chunk : chunk.subarray(offset);
-        if (!this.directIO.enabled) return this.writeThroughPageCache(piece);
+        if (!this.directIO.enabled) {
+          if (!this.inOrder) {
+            this.throwIfFailed();
+            return this.writeThroughPageCache(piece);
+          }
+          // In order: after every write before it, and before any after it.
+          await this.settleInflight();
+          await this.writeThroughPageCache(piece).written;
+          return undefined;
+        }
         if (this.directEligible(piece, piece.length, this.position)) {
           await this.settleInflight();
           await this.writeBatch(piece, piece.length, this.position, true);
@@ -662,8 +688,9 @@ class FilesystemFileWriter implements FileWriter {
   }
 
   /**
-   * Starts writing a chunk at its place in the file without waiting for it: it goes on alongside the chunks after
-   * it (pieces at distinct offsets), and whatever needs the file whole (a batch, a flush) waits for it first.
+   * Starts writing a chunk at its place in the file. Unless the writer keeps its writes in order, the chunk goes on
+   * alongside the chunks after it (pieces at distinct offsets), and whatever needs the file whole (a batch, a flush)
+   * waits for it first.
    */
   private writeThroughPageCache(chunk: Buffer): StraightWrite {
     const written = this.pageCache.write(chunk, 0, chunk.length, this.position);

@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
  * kernel) with one that fails like a disk error would; every other call is the real one.
  */
 const failingDatasync = new Map<string, { delayMs: number; code: string }>();
+/** Files whose write at exactly this offset fails, a moment later, as a disk error would. */
+const failingWriteAt = new Map<string, number>();
 
 function simulatedDiskError(code: string): NodeJS.ErrnoException {
   const error: NodeJS.ErrnoException = new Error(`${code}: i/o error, fdatasync (simulated disk error)`);
@@ -23,10 +25,17 @@ jest.unstable_mockModule('node:fs/promises', () => ({
   open: async (path: string, flags?: string | number, mode?: number) => {
     const handle = await realFs.open(path, flags, mode);
     const failure = failingDatasync.get(String(path));
-    if (!failure) return handle;
+    const failWriteAt = failingWriteAt.get(String(path));
+    if (!failure && failWriteAt === undefined) return handle;
     return new Proxy(handle, {
       get(target, property, receiver) {
-        if (property === 'datasync') {
+        if (property === 'write' && failWriteAt !== undefined) {
+          return (buffer: Buffer, offset: number, length: number, position: number) =>
+            position === failWriteAt
+              ? new Promise((_resolve, reject) => setTimeout(() => reject(simulatedDiskError('EIO')), 20))
+              : target.write(buffer, offset, length, position);
+        }
+        if (property === 'datasync' && failure) {
           return () =>
             new Promise<void>((_resolve, reject) =>
               setTimeout(() => reject(simulatedDiskError(failure.code)), failure.delayMs),
@@ -114,6 +123,25 @@ describe('FilesystemDriver background flushes', () => {
       await expect(third.commit()).rejects.toMatchObject({ code: 'EIO' });
     } finally {
       failingDatasync.delete(join(root, path));
+    }
+  });
+
+  it('leaves a prefix of the written bytes, to resume from, when a write fails (simulated disk error)', async () => {
+    const driver = new FilesystemDriver(root, { directIO: false });
+    const path = 'uploads/failing-write/data';
+    const data = pattern(6 * MiB, 9);
+    failingWriteAt.set(join(root, path), 3 * MiB);
+    try {
+      const writer = await driver.writer(path, false);
+      // Handed over without waiting, as the receiving side does with its buffers.
+      const writes = [0, 1, 2, 3, 4, 5].map((i) => writer.write(data.subarray(i * MiB, (i + 1) * MiB)));
+      await Promise.allSettled(writes);
+      await expect(writer.close()).rejects.toMatchObject({ code: 'EIO' });
+      const stored = await readFile(join(root, path));
+      expect(stored.length).toBe(3 * MiB);
+      expect(stored.equals(data.subarray(0, stored.length))).toBe(true);
+    } finally {
+      failingWriteAt.delete(join(root, path));
     }
   });
 

@@ -452,6 +452,7 @@ export class S3Driver implements StorageDriver {
     await this.objects.put(this.key(path), content);
   }
 
+  /** Parts are uploaded one after another, so an object always holds a prefix of its bytes (WriterOptions.inOrder). */
   async writer(path: string, append: boolean): Promise<FileWriter> {
     const key = this.key(path);
     if (!append) return new S3FileWriter(this.objects, key, this.chunkSize, null);

@@ -22,6 +22,15 @@ export interface FileWriter {
   cancel(): Promise<void>;
 }
 
+export interface WriterOptions {
+  /**
+   * Whether bytes reach storage in the order they were written, so that after a failed write or a crash before
+   * commit the object holds a prefix of them, from which an upload can be resumed (the default). A caller that
+   * discards the object on any failure passes false, and the writer may then write several pieces at once.
+   */
+  inOrder?: boolean;
+}
+
 export interface RedirectOptions {
   method: 'GET' | 'HEAD';
   expiresInSeconds: number;
@@ -41,7 +50,7 @@ export interface StorageDriver {
   /** Replaces the content atomically: a reader sees the old or the new content, never a mix. */
   putContent(path: string, content: Buffer): Promise<void>;
   /** append=false truncates/creates; append=true continues an object closed earlier. */
-  writer(path: string, append: boolean): Promise<FileWriter>;
+  writer(path: string, append: boolean, options?: WriterOptions): Promise<FileWriter>;
   /** Direct children (files and directories) of a directory path, as full paths. */
   list(path: string): Promise<string[]>;
   /** Atomic where the backend allows: dst appears complete or not at all. Overwrites dst. */

@@ -4,7 +4,8 @@ export type WriterState = 'open' | 'closed' | 'committed' | 'cancelled';
 
 /**
  * Runs a writer's operations one after another, so a caller that does not await write() still gets its bytes
- * in order, and refuses any operation once close, commit or cancel has begun.
+ * in order, and refuses any operation once close, commit or cancel has begun. An operation may leave I/O running
+ * when it ends (a write whose place in the object it has taken); the writer waits for that where it must.
  */
 export class WriterOperations {
   state: WriterState = 'open';

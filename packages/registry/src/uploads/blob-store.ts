@@ -277,13 +277,18 @@ export class BlobStore {
       if (found.size === 0) this.forgetHash(id);
       return found;
     });
-    // Awaited by storeWhole once the body has arrived, unless receiving it failed first.
+    // Awaited by storeWhole once the body has arrived whole; not at all when receiving it failed.
     session.catch(() => undefined);
     return this.storeWhole(name, digest, body, expect.length, actor, this.privateUpload(), {
       session,
       appendLastChunk: async (path, size) => {
-        const chunk = (await this.driver.reader(path, 0, size)) as AsyncIterable<Buffer>;
-        return this.completeSession(name, id, digest, chunk, { start: expect.start, length: size }, actor);
+        const chunk = await this.driver.reader(path, 0, size);
+        try {
+          return await this.completeSession(name, id, digest, chunk, { start: expect.start, length: size }, actor);
+        } finally {
+          // Read to its end by now, or left unread by a refusal (a wrong range, a busy session): closed either way.
+          chunk.destroy();
+        }
       },
     });
   }
@@ -308,14 +313,16 @@ export class BlobStore {
   /** A new upload file no session knows of, for a blob received whole in one request; its writer is being opened. */
   private privateUpload(): PrivateUpload {
     const path = uploadDataPath(randomUUID());
-    return { path, writer: this.driver.writer(path, false) };
+    // Never resumed: any failure discards it, so its bytes may reach storage in any order.
+    return { path, writer: this.driver.writer(path, false, { inOrder: false }) };
   }
 
   /**
    * Stores a whole blob received in one request at a private upload path, and links it. With `completion`, the blob
    * completes that session: its row goes with the link, and once the body has been received whole, a failure (a
    * wrong digest, a refusal) ends the session as a failed completion does. A body that breaks off leaves the
-   * session as it was.
+   * session as it was. A session that turns out to hold bytes already is completed by `completion` instead, with
+   * the received body as its last chunk.
    */
   private async storeWhole(
     name: string,
