@@ -32,19 +32,30 @@ export async function startTestRegistry(
 ): Promise<TestRegistry> {
   const db = existing ?? (await createTestDatabase('wharf_registry_spec'));
   const dataSource = createDataSource(db);
-  await dataSource.initialize();
-  await runMigrations(dataSource);
   const storageRoot = await mkdtemp(join(tmpdir(), 'wharf-registry-spec-'));
-  const repository = new RegistryRepository(dataSource);
   const app = Fastify({ logger: false, requestTimeout: 0 });
-  await app.register(registryPlugin, {
-    repository,
-    storage: new FilesystemDriver(storageRoot),
-    access: new OpenAccessController(),
-    cacheInvalidation: (handlers) => listenForNotifications(db, MANIFEST_CHANGE_CHANNEL, handlers),
-    ...overrides,
-  });
-  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  let url: string;
+  let repository: RegistryRepository;
+  try {
+    await dataSource.initialize();
+    await runMigrations(dataSource);
+    repository = new RegistryRepository(dataSource);
+    await app.register(registryPlugin, {
+      repository,
+      storage: new FilesystemDriver(storageRoot),
+      access: new OpenAccessController(),
+      cacheInvalidation: (handlers) => listenForNotifications(db, MANIFEST_CHANGE_CHANNEL, handlers),
+      ...overrides,
+    });
+    url = await app.listen({ host: '127.0.0.1', port: 0 });
+  } catch (error) {
+    // A registry that did not start leaves no database or directory behind.
+    await app.close().catch(() => undefined);
+    if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
+    if (!existing) await db.drop().catch(() => undefined);
+    await rm(storageRoot, { recursive: true, force: true });
+    throw error;
+  }
   return {
     url,
     app,
