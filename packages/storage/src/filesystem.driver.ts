@@ -369,6 +369,9 @@ export class FilesystemDriver implements StorageDriver {
   async delete(path: string): Promise<void> {
     const full = this.fullPath(path);
     forgetPendingFlushes(full);
+    for (const known of durableDirectories) {
+      if (known === full || known.startsWith(full + sep)) durableDirectories.delete(known);
+    }
     await rm(full, { recursive: true, force: true });
   }
 
@@ -491,19 +494,27 @@ async function syncAndClose(handle: FileHandle): Promise<void> {
 }
 
 /**
- * Creates a directory found missing, with any missing parents, and syncs every directory from its parent up to the
- * storage root, so that the new directories outlive a crash. Whichever call created them: one that found them
- * created by a concurrent call cannot tell whether that call has synced them yet. The directory's own entries are
- * the caller's to sync. This happens once per new directory, so its cost does not matter.
+ * Directories this process knows to be durable: their names in their parents were synced after they were created.
+ * Only a directory this process removes (delete) can stop being so; the registry never removes these.
+ */
+const durableDirectories = new Set<string>();
+
+/**
+ * Creates a directory found missing, with any missing parents, and syncs the directories holding the new names, so
+ * that the new directories outlive a crash; the directory's own entries are the caller's to sync. Whichever call
+ * created the directory (a concurrent one may have, and may not have synced it yet), its parent is synced here, and
+ * so is every ancestor's parent not yet known to be durable, up to the storage root: for a new blob prefix on
+ * storage in use, one sync.
  */
 async function makeDirectoryDurably(directory: string, root: string): Promise<void> {
   await mkdir(directory, { recursive: true });
-  const holders: string[] = [];
-  for (let holder = dirname(directory); holder.startsWith(root); holder = dirname(holder)) {
-    holders.push(holder);
-    if (holder === root || dirname(holder) === holder) break;
+  const chain: string[] = [];
+  for (let entry = directory; entry !== root && entry.startsWith(root); entry = dirname(entry)) {
+    chain.push(entry);
+    if (durableDirectories.has(dirname(entry)) || dirname(entry) === entry) break;
   }
-  await Promise.all(holders.map(syncDirectory));
+  await Promise.all(chain.map((entry) => syncDirectory(dirname(entry))));
+  for (const entry of chain) durableDirectories.add(entry);
 }
 
 /** A chunk written straight through the page cache: resolves once the writer no longer reads it. */

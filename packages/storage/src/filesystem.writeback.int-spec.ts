@@ -13,6 +13,8 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 const failingDatasync = new Map<string, { delayMs: number; code: string }>();
 /** Files whose write at exactly this offset fails, a moment later, as a disk error would. */
 const failingWriteAt = new Map<string, number>();
+/** Every path opened read-only (how directories are opened to be synced), while recording. */
+let openedReadOnly: string[] | undefined;
 
 function simulatedDiskError(code: string): NodeJS.ErrnoException {
   const error: NodeJS.ErrnoException = new Error(`${code}: i/o error, fdatasync (simulated disk error)`);
@@ -24,6 +26,7 @@ jest.unstable_mockModule('node:fs/promises', () => ({
   ...realFs,
   open: async (path: string, flags?: string | number, mode?: number) => {
     const handle = await realFs.open(path, flags, mode);
+    if (flags === 'r') openedReadOnly?.push(String(path));
     const failure = failingDatasync.get(String(path));
     const failWriteAt = failingWriteAt.get(String(path));
     if (!failure && failWriteAt === undefined) return handle;
@@ -143,6 +146,28 @@ describe('FilesystemDriver background flushes', () => {
     } finally {
       failingWriteAt.delete(join(root, path));
     }
+  });
+
+  it('syncs the directories above a new blob prefix once, and then only the parent of each new prefix', async () => {
+    const storage = join(root, 'durable-directories');
+    const driver = new FilesystemDriver(storage, { directIO: false });
+    const moveRecording = async (to: string): Promise<string[]> => {
+      await driver.putContent(`uploads/${to.replaceAll('/', '-')}`, Buffer.from(to));
+      openedReadOnly = [];
+      try {
+        await driver.move(`uploads/${to.replaceAll('/', '-')}`, to);
+        return openedReadOnly.map((path) => path.slice(storage.length) || '/').sort();
+      } finally {
+        openedReadOnly = undefined;
+      }
+    };
+    // A fresh root: every directory up to it holds a new name.
+    expect(await moveRecording('blobs/sha256/ab/one')).toEqual(['/', '/blobs', '/blobs/sha256', '/blobs/sha256/ab']);
+    // A new prefix beside it: its parent, and the prefix itself for the moved name.
+    expect(await moveRecording('blobs/sha256/cd/two')).toEqual(['/blobs/sha256', '/blobs/sha256/cd']);
+    // An existing prefix: only the directory holding the moved name.
+    expect(await moveRecording('blobs/sha256/ab/three')).toEqual(['/blobs/sha256/ab']);
+    expect((await readFile(join(storage, 'blobs/sha256/cd/two'))).toString()).toBe('blobs/sha256/cd/two');
   });
 
   it('forgets a failed flush once its upload is deleted (simulated disk error)', async () => {
