@@ -57,11 +57,12 @@ export function returnIoBuffer(buffer: Buffer): void {
 }
 
 /**
- * Copies `source[sourceStart, sourceEnd)` into `target` at `targetStart`, as far as the source has bytes and the target
- * has room, and returns how many bytes were copied (what Buffer#copy does). Pooled buffers live in shared memory, and V8 copies into shared memory (Buffer#copy,
- * TypedArray#set) word by word, as its memory model asks of a SharedArrayBuffer another thread may read: half the
- * speed of memcpy, on every byte of every upload. Node's native fill of a range with a buffer at least as long as
- * the range is one memcpy. Nothing else reads the target's bytes while they are copied.
+ * Copies `source[sourceStart, sourceEnd)` into `target` at `targetStart`, as far as the source has bytes and the
+ * target has room, and returns how many bytes were copied (what Buffer#copy does). Pooled buffers live in shared
+ * memory, and V8 copies into shared memory (Buffer#copy, TypedArray#set) word by word, as its memory model asks of
+ * a SharedArrayBuffer another thread may read: half the speed of memcpy, on every byte of every upload. Node's
+ * native fill of a range with a buffer at least as long as the range is one memcpy. Nothing else reads the
+ * target's bytes while they are copied.
  */
 export function copyIntoIoBuffer(
   source: Buffer,
