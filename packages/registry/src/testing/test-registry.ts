@@ -33,12 +33,13 @@ export async function startTestRegistry(
   const db = existing ?? (await createTestDatabase('wharf_registry_spec'));
   const dataSource = createDataSource(db);
   const storageRoot = await mkdtemp(join(tmpdir(), 'wharf-registry-spec-'));
-  const repository = new RegistryRepository(dataSource);
   const app = Fastify({ logger: false, requestTimeout: 0 });
   let url: string;
+  let repository: RegistryRepository;
   try {
     await dataSource.initialize();
     await runMigrations(dataSource);
+    repository = new RegistryRepository(dataSource);
     await app.register(registryPlugin, {
       repository,
       storage: new FilesystemDriver(storageRoot),
