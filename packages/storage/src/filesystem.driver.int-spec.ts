@@ -65,7 +65,8 @@ describe('FilesystemDriver', () => {
       );
     }
     expect(failures).toEqual([]);
-  });
+    // Each round syncs a new directory and its parent; 300 rounds take 3–4 s here and more on a busy CI host.
+  }, 30_000);
 
   it('puts every byte at its place when a writer that need not keep order writes pieces side by side', async () => {
     const root = await temporaryRoot();
