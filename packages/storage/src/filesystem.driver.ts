@@ -277,7 +277,7 @@ export class FilesystemDriver implements StorageDriver {
   async putContent(path: string, content: Buffer): Promise<void> {
     const full = this.fullPath(path);
     const directory = dirname(full);
-    await mkdir(directory, { recursive: true });
+    if (!durableDirectories.has(directory)) await makeDirectoryDurably(directory, this.rootDirectory);
     // A temporary file in the same directory, renamed over the target: readers see the old or the
     // new content, and a crash leaves at worst a temporary file, never a torn object.
     const temporary = `${directory}${sep}${TEMP_NAME_PREFIX}${randomBytes(12).toString('hex')}`;

@@ -170,6 +170,23 @@ describe('FilesystemDriver background flushes', () => {
     expect((await readFile(join(storage, 'blobs/sha256/cd/two'))).toString()).toBe('blobs/sha256/cd/two');
   });
 
+  it('syncs the directories above a new directory that putContent creates, once', async () => {
+    const storage = join(root, 'durable-put');
+    const driver = new FilesystemDriver(storage, { directIO: false });
+    const putRecording = async (path: string): Promise<string[]> => {
+      openedReadOnly = [];
+      try {
+        await driver.putContent(path, Buffer.from(path));
+        return openedReadOnly.map((opened) => opened.slice(storage.length) || '/').sort();
+      } finally {
+        openedReadOnly = undefined;
+      }
+    };
+    expect(await putRecording('meta/x/first')).toEqual(['/', '/meta', '/meta/x']);
+    expect(await putRecording('meta/x/second')).toEqual(['/meta/x']);
+    expect(await readFile(join(storage, 'meta/x/second'), 'utf8')).toBe('meta/x/second');
+  });
+
   it('forgets a failed flush once its upload is deleted (simulated disk error)', async () => {
     const driver = new FilesystemDriver(root, { directIO: false });
     const path = 'uploads/deleted/data';

@@ -10,7 +10,9 @@ export interface FileInfo {
 /**
  * A writer for one object. Writes may be buffered; `close()` flushes and keeps the object open for
  * a later `writer(path, true)` append (possibly from another process), `commit()` makes the content
- * durable and readable at its path, and `cancel()` discards it.
+ * durable and readable at its path, and `cancel()` discards it. On the filesystem a new file's name is made
+ * durable by the `move` that puts it under its final name (which syncs that directory), not by `commit()`:
+ * what is written is an upload, which is always moved.
  */
 export interface FileWriter {
   /** Bytes in the object so far, including bytes written before this writer was opened. */
