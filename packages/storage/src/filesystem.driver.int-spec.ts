@@ -79,6 +79,15 @@ describe('FilesystemDriver', () => {
     expect((await readFile(join(root, 'uploads/any-order'))).equals(Buffer.concat(pieces))).toBe(true);
   });
 
+  it('writes an object again into a directory removed behind its back', async () => {
+    const root = await temporaryRoot();
+    const driver = new FilesystemDriver(root);
+    await driver.putContent('meta/removed/first', Buffer.from('one'));
+    await rm(join(root, 'meta'), { recursive: true });
+    await driver.putContent('meta/removed/second', Buffer.from('two'));
+    expect(await readFile(join(root, 'meta/removed/second'), 'utf8')).toBe('two');
+  });
+
   it('refuses an empty root directory', () => {
     expect(() => new FilesystemDriver('')).toThrow(StorageError);
   });

@@ -281,7 +281,19 @@ export class FilesystemDriver implements StorageDriver {
     // A temporary file in the same directory, renamed over the target: readers see the old or the
     // new content, and a crash leaves at worst a temporary file, never a torn object.
     const temporary = `${directory}${sep}${TEMP_NAME_PREFIX}${randomBytes(12).toString('hex')}`;
-    const handle = await open(temporary, 'wx');
+    let handle: FileHandle;
+    try {
+      handle = await open(temporary, 'wx');
+    } catch (error) {
+      if (!isMissing(error)) throw error;
+      // Removed by something other than this driver since it was synced: it and its parents are made again.
+      for (let entry = directory; entry !== this.rootDirectory && entry.startsWith(this.rootDirectory);) {
+        durableDirectories.delete(entry);
+        entry = dirname(entry);
+      }
+      await makeDirectoryDurably(directory, this.rootDirectory);
+      handle = await open(temporary, 'wx');
+    }
     try {
       await new PageCacheWrites(handle, PAGE_CACHE_WRITES_AT_ONCE).write(content, 0, content.length, 0);
       await handle.sync();
