@@ -13,6 +13,7 @@ import {
   type PullRecorder,
   TokenAccessController,
   registryPlugin,
+  scheduleEventTrim,
   scheduleUploadPurge,
 } from '@wharf/registry';
 import { S3_MIN_PART_SIZE, createStorageDriver } from '@wharf/storage';
@@ -105,11 +106,14 @@ export async function startRegistryServer(config: WharfConfig): Promise<Registry
       stopPurge = scheduleUploadPurge(repository, storage, config.uploadPurging, app.log);
     }
     const address = await app.listen({ host: config.registry.host, port: config.registry.port });
+    // Nobody may deliver this registry's events (no core on the database): they are discarded once old.
+    const stopEventTrim = scheduleEventTrim(repository, app.log);
     return {
       app,
       url: address,
       close: async () => {
         stopPurge?.();
+        await stopEventTrim();
         await app.close();
         await pulls?.flush();
         await dataSource.destroy();

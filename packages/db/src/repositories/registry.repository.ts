@@ -636,6 +636,31 @@ export class RegistryRepository {
     return (rows[0]?.length ?? 0) > 0;
   }
 
+  /**
+   * Whether Wharf's core has ever started on this database: core creates its admin user at its first start. Until it
+   * has, nothing delivers the registry's events.
+   */
+  async coreHasStarted(): Promise<boolean> {
+    const rows = await this.dataSource.query<{ started: boolean }[]>(
+      `SELECT EXISTS (SELECT 1 FROM wharf_user) AS started`,
+    );
+    return rows[0]?.started === true;
+  }
+
+  /**
+   * Deletes up to `limit` of the oldest events that occurred more than `ageMs` ago, delivered or not. Resolves to how
+   * many were deleted.
+   */
+  async discardEventsOlderThan(ageMs: number, limit: number): Promise<number> {
+    const [, deleted] = await this.dataSource.query<[unknown[], number]>(
+      `DELETE FROM event_outbox WHERE id IN (
+         SELECT id FROM event_outbox WHERE occurred_at < now() - $1::double precision * interval '1 millisecond'
+          ORDER BY id LIMIT $2)`,
+      [ageMs, limit],
+    );
+    return deleted;
+  }
+
   async uploadIds(): Promise<Set<string>> {
     const rows = await this.dataSource.query<{ id: string }[]>(`SELECT id FROM registry_upload`);
     return new Set(rows.map((r) => r.id));
