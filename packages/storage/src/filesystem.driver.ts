@@ -286,11 +286,7 @@ export class FilesystemDriver implements StorageDriver {
       handle = await open(temporary, 'wx');
     } catch (error) {
       if (!isMissing(error)) throw error;
-      // Removed by something other than this driver since it was synced: it and its parents are made again.
-      for (let entry = directory; entry !== this.rootDirectory && entry.startsWith(this.rootDirectory);) {
-        durableDirectories.delete(entry);
-        entry = dirname(entry);
-      }
+      // Removed by something other than this driver since it was synced: made again.
       await makeDirectoryDurably(directory, this.rootDirectory);
       handle = await open(temporary, 'wx');
     }
@@ -507,7 +503,8 @@ async function syncAndClose(handle: FileHandle): Promise<void> {
 
 /**
  * Directories this process knows to be durable: their names in their parents were synced after they were created.
- * Only a directory this process removes (delete) can stop being so; the registry never removes these.
+ * A directory this process removes (delete) is forgotten; one removed by anything else is found out when it has to be
+ * created again (see makeDirectoryDurably).
  */
 const durableDirectories = new Set<string>();
 
@@ -516,14 +513,16 @@ const durableDirectories = new Set<string>();
  * that the new directories outlive a crash; the directory's own entries are the caller's to sync. Whichever call
  * created the directory (a concurrent one may have, and may not have synced it yet), its parent is synced here, and
  * so is every ancestor's parent not yet known to be durable, up to the storage root: for a new blob prefix on
- * storage in use, one sync.
+ * storage in use, one sync. Every directory this call created counts as new, even one remembered as durable (it was
+ * removed behind this process's back).
  */
 async function makeDirectoryDurably(directory: string, root: string): Promise<void> {
-  await mkdir(directory, { recursive: true });
+  const firstCreated = await mkdir(directory, { recursive: true });
   const chain: string[] = [];
   for (let entry = directory; entry !== root && entry.startsWith(root); entry = dirname(entry)) {
     chain.push(entry);
-    if (durableDirectories.has(dirname(entry)) || dirname(entry) === entry) break;
+    const parentCreatedHere = firstCreated !== undefined && entry.startsWith(firstCreated + sep);
+    if (!parentCreatedHere && (durableDirectories.has(dirname(entry)) || dirname(entry) === entry)) break;
   }
   await Promise.all(chain.map((entry) => syncDirectory(dirname(entry))));
   for (const entry of chain) durableDirectories.add(entry);

@@ -185,6 +185,31 @@ describe('FilesystemDriver background flushes', () => {
     expect(await putRecording('meta/x/first')).toEqual(['/', '/meta', '/meta/x']);
     expect(await putRecording('meta/x/second')).toEqual(['/meta/x']);
     expect(await readFile(join(storage, 'meta/x/second'), 'utf8')).toBe('meta/x/second');
+    // Removed behind the driver's back: every directory made again is synced into its parent, as new ones are.
+    await rm(join(storage, 'meta'), { recursive: true });
+    expect(await putRecording('meta/x/third')).toEqual(['/', '/meta', '/meta/x']);
+    expect(await readFile(join(storage, 'meta/x/third'), 'utf8')).toBe('meta/x/third');
+  });
+
+  it('syncs every directory a move makes again after they were removed behind its back', async () => {
+    const storage = join(root, 'durable-removed');
+    const driver = new FilesystemDriver(storage, { directIO: false });
+    await driver.putContent('uploads/one', Buffer.from('one'));
+    await driver.move('uploads/one', 'blobs/sha256/ab/one');
+    await rm(join(storage, 'blobs'), { recursive: true });
+    await driver.putContent('uploads/two', Buffer.from('two'));
+    openedReadOnly = [];
+    try {
+      await driver.move('uploads/two', 'blobs/sha256/ab/two');
+      expect(openedReadOnly.map((path) => path.slice(storage.length) || '/').sort()).toEqual([
+        '/',
+        '/blobs',
+        '/blobs/sha256',
+        '/blobs/sha256/ab',
+      ]);
+    } finally {
+      openedReadOnly = undefined;
+    }
   });
 
   it('forgets a failed flush once its upload is deleted (simulated disk error)', async () => {
