@@ -106,15 +106,16 @@ export async function startRegistryServer(config: WharfConfig): Promise<Registry
       stopPurge = scheduleUploadPurge(repository, storage, config.uploadPurging, app.log);
     }
     const address = await app.listen({ host: config.registry.host, port: config.registry.port });
-    // Nobody may deliver this registry's events (no core on the database): they are discarded once old.
+    // While no core has started on the database, nothing delivers this registry's events: they are deleted once old.
     const stopEventTrim = scheduleEventTrim(repository, app.log);
     return {
       app,
       url: address,
       close: async () => {
         stopPurge?.();
-        await stopEventTrim();
+        const trimStopped = stopEventTrim();
         await app.close();
+        await trimStopped;
         await pulls?.flush();
         await dataSource.destroy();
       },

@@ -648,17 +648,28 @@ export class RegistryRepository {
   }
 
   /**
-   * Deletes up to `limit` of the oldest events that occurred more than `ageMs` ago, delivered or not. Resolves to how
-   * many were deleted.
+   * Deletes up to `limit` of the oldest events after id `afterId` that occurred more than `ageMs` ago, delivered or
+   * not, unless a core has started on the database (checked by the same statement, so a core starting during a long
+   * trim loses nothing). Resolves to how many were deleted and the highest id among them, where the next batch
+   * starts.
    */
-  async discardEventsOlderThan(ageMs: number, limit: number): Promise<number> {
-    const [, deleted] = await this.dataSource.query<[unknown[], number]>(
-      `DELETE FROM event_outbox WHERE id IN (
-         SELECT id FROM event_outbox WHERE occurred_at < now() - $1::double precision * interval '1 millisecond'
-          ORDER BY id LIMIT $2)`,
-      [ageMs, limit],
+  async discardEventsNoCoreDelivers(
+    ageMs: number,
+    limit: number,
+    afterId: number,
+  ): Promise<{ deleted: number; lastId: number | null }> {
+    const rows = await this.dataSource.query<{ deleted: number; last_id: string | null }[]>(
+      `WITH doomed AS (
+         SELECT id FROM event_outbox
+          WHERE id > $3 AND occurred_at < now() - $1::double precision * interval '1 millisecond'
+            AND NOT EXISTS (SELECT 1 FROM wharf_user)
+          ORDER BY id LIMIT $2),
+       gone AS (DELETE FROM event_outbox e USING doomed WHERE e.id = doomed.id RETURNING e.id)
+       SELECT count(*)::int AS deleted, max(id) AS last_id FROM gone`,
+      [ageMs, limit, afterId],
     );
-    return deleted;
+    const lastId = rows[0]?.last_id;
+    return { deleted: rows[0]?.deleted ?? 0, lastId: lastId === null || lastId === undefined ? null : Number(lastId) };
   }
 
   async uploadIds(): Promise<Set<string>> {

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { startTestRegistry, type TestRegistry } from '../testing/test-registry.js';
-import { scheduleEventTrim, trimUndeliveredEvents } from './event-trim.js';
+import { type RegistryRepository } from '@wharf/db';
+import { scheduleEventTrim, trimEventsNoCoreDelivers } from './event-trim.js';
 
 const HOUR = 3_600_000;
 
@@ -87,9 +88,9 @@ describe('trimming the events of a registry that runs alone (PostgreSQL)', () =>
     const recent = (await eventCount()) - old;
     expect(recent).toBeGreaterThan(0);
 
-    expect(await trimUndeliveredEvents(reg.repository)).toBe(old);
+    expect(await trimEventsNoCoreDelivers(reg.repository)).toBe(old);
     expect(await eventCount()).toBe(recent);
-    expect(await trimUndeliveredEvents(reg.repository)).toBe(0);
+    expect(await trimEventsNoCoreDelivers(reg.repository)).toBe(0);
   });
 
   it('leaves every event to core once a core has started on the database', async () => {
@@ -97,11 +98,11 @@ describe('trimming the events of a registry that runs alone (PostgreSQL)', () =>
     await ageEvents(2 * HOUR);
     const before = await eventCount();
     await coreStarts();
-    expect(await trimUndeliveredEvents(reg.repository)).toBeNull();
+    expect(await trimEventsNoCoreDelivers(reg.repository)).toBeNull();
     expect(await eventCount()).toBe(before);
   });
 
-  it('trims at once and on its schedule, says which way it went, and waits for a running trim when stopped', async () => {
+  it('trims at once and on its schedule, and says once that a core delivers the events', async () => {
     const logged: { fields: object; message: string }[] = [];
     const log = {
       info: (fields: object, message: string) => logged.push({ fields, message }),
@@ -114,21 +115,78 @@ describe('trimming the events of a registry that runs alone (PostgreSQL)', () =>
       await waitFor(async () => (await eventCount()) === 0);
       expect(logged[0]).toEqual({
         fields: { discarded: expect.any(Number) },
-        message: expect.stringMatching(/^discarded/),
+        message: expect.stringMatching(/^deleted/),
       });
 
       await coreStarts();
       await pushImage();
       await ageEvents(2 * HOUR);
-      await waitFor(() => Promise.resolve(logged.some((entry) => entry.message.startsWith('events are left'))));
+      const left = () => logged.filter((entry) => entry.message.startsWith('events are left'));
+      await waitFor(() => Promise.resolve(left().length > 0));
+      // Several more runs: the events stay, and the log says so once.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(left()).toHaveLength(1);
       expect(await eventCount()).toBeGreaterThan(0);
     } finally {
       await stop();
     }
     expect(logged.filter((entry) => entry.message.startsWith('error'))).toEqual([]);
-    // Reported once, not on every run.
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    expect(logged.filter((entry) => entry.message.startsWith('events are left'))).toHaveLength(1);
+  });
+
+  it('deletes a backlog in batches, and stops deleting as soon as a core starts during the trim', async () => {
+    for (let i = 0; i < 3; i++) await pushImage();
+    await ageEvents(2 * HOUR);
+    const total = await eventCount();
+    expect(total).toBeGreaterThanOrEqual(3);
+
+    expect(await trimEventsNoCoreDelivers(reg.repository, { batchSize: 1 })).toBe(total);
+    expect(await eventCount()).toBe(0);
+
+    for (let i = 0; i < 3; i++) await pushImage();
+    await ageEvents(2 * HOUR);
+    const backlog = await eventCount();
+    // The real repository, with a core starting right after the trim's first batch.
+    let batches = 0;
+    const coreStartsAfterOneBatch = new Proxy(reg.repository, {
+      get(target, property, receiver) {
+        if (property !== 'discardEventsNoCoreDelivers') return Reflect.get(target, property, receiver) as unknown;
+        return async (...args: Parameters<RegistryRepository['discardEventsNoCoreDelivers']>) => {
+          const result = await target.discardEventsNoCoreDelivers(...args);
+          if (++batches === 1) await coreStarts();
+          return result;
+        };
+      },
+    });
+    expect(await trimEventsNoCoreDelivers(coreStartsAfterOneBatch, { batchSize: 1 })).toBe(1);
+    expect(await eventCount()).toBe(backlog - 1);
+  });
+
+  it('stops after the batch being deleted, and the stop waits for it (a test double holds the batch)', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let calls = 0;
+    const holdingRepository = {
+      coreHasStarted: () => Promise.resolve(false),
+      discardEventsNoCoreDelivers: async () => {
+        calls += 1;
+        await held;
+        // A turn of the event loop per batch, so that a trim that never stops fails the test rather than hanging it.
+        await new Promise((resolve) => setImmediate(resolve));
+        return { deleted: 1, lastId: calls };
+      },
+    } as unknown as RegistryRepository;
+    const log = { info: () => undefined, error: () => undefined };
+    const stop = scheduleEventTrim(holdingRepository, log, { batchSize: 1, intervalMs: 10 });
+    await waitFor(() => Promise.resolve(calls === 1));
+    let stopped = false;
+    const stopping = stop().then(() => (stopped = true));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(stopped).toBe(false);
+    release();
+    await stopping;
+    // A full batch would have asked for the next one: the stop ended the trim instead, and no run followed.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(calls).toBe(1);
   });
 });
 

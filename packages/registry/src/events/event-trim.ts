@@ -1,7 +1,7 @@
 import { type RegistryRepository } from '@wharf/db';
 
-/** How long a registry running alone keeps its events: long enough for a core started later to deliver them. */
-export const UNDELIVERED_EVENT_RETENTION_MS = 3_600_000;
+/** How long a registry running alone keeps its events: a core started later still delivers the last hour's. */
+export const STANDALONE_EVENT_RETENTION_MS = 3_600_000;
 const TRIM_INTERVAL_MS = 600_000;
 const TRIM_BATCH = 10_000;
 
@@ -10,38 +10,50 @@ export interface EventTrimLogger {
   error(fields: object, message: string): void;
 }
 
+export interface EventTrimOptions {
+  retentionMs?: number;
+  /** Events deleted per statement. */
+  batchSize?: number;
+  /** Asked between batches: true ends the trim early. */
+  shouldStop?: () => boolean;
+}
+
 /**
  * The registry writes an event for every push and delete (and, in batches, for pulls) in the same transaction as the
  * change, for Wharf's core to deliver to the audit log and the pull statistics and delete an hour later. A registry
  * that runs alone (`wharf start registry`) on a database no core has started on has nobody to deliver them, so they
- * would pile up for ever: it discards them itself once they are `retentionMs` old. Once a core has started on the
- * database, even after this registry, the events are left to it.
+ * would pile up for ever: it deletes them itself, delivered or not, once they are `retentionMs` old. Once a core has
+ * started on the database, even after this registry and even during a trim, every event is left to it.
  *
- * Resolves to how many events were discarded, or null when a core delivers them.
+ * Resolves to how many events were deleted, or null when a core had started before the trim began.
  */
-export async function trimUndeliveredEvents(
+export async function trimEventsNoCoreDelivers(
   repository: RegistryRepository,
-  retentionMs = UNDELIVERED_EVENT_RETENTION_MS,
+  options: EventTrimOptions = {},
 ): Promise<number | null> {
+  const retentionMs = options.retentionMs ?? STANDALONE_EVENT_RETENTION_MS;
+  const batchSize = options.batchSize ?? TRIM_BATCH;
   if (await repository.coreHasStarted()) return null;
   let discarded = 0;
-  for (;;) {
-    const deleted = await repository.discardEventsOlderThan(retentionMs, TRIM_BATCH);
+  let afterId = 0;
+  while (!options.shouldStop?.()) {
+    const { deleted, lastId } = await repository.discardEventsNoCoreDelivers(retentionMs, batchSize, afterId);
     discarded += deleted;
-    if (deleted < TRIM_BATCH) return discarded;
+    if (deleted < batchSize || lastId === null) break;
+    afterId = lastId;
   }
+  return discarded;
 }
 
 /**
- * Trims at once and then every `intervalMs`. The returned function stops the schedule and resolves once a trim that
- * is running has ended, so the caller can close the database after it.
+ * Trims at once and then every `intervalMs`. The returned function stops the schedule; it resolves once a trim that
+ * is running has finished its current batch, so the caller can close the database after it.
  */
 export function scheduleEventTrim(
   repository: RegistryRepository,
   log: EventTrimLogger,
-  options: { intervalMs?: number; retentionMs?: number } = {},
+  options: Omit<EventTrimOptions, 'shouldStop'> & { intervalMs?: number } = {},
 ): () => Promise<void> {
-  const retentionMs = options.retentionMs ?? UNDELIVERED_EVENT_RETENTION_MS;
   let running: Promise<void> | undefined;
   let stopped = false;
   let coreReported = false;
@@ -49,7 +61,7 @@ export function scheduleEventTrim(
     if (running || stopped) return;
     running = (async () => {
       try {
-        const discarded = await trimUndeliveredEvents(repository, retentionMs);
+        const discarded = await trimEventsNoCoreDelivers(repository, { ...options, shouldStop: () => stopped });
         if (discarded === null) {
           if (!coreReported)
             log.info({}, 'events are left for Wharf core to deliver: a core has started on this database');
@@ -57,7 +69,7 @@ export function scheduleEventTrim(
         } else if (discarded > 0) {
           log.info(
             { discarded },
-            'discarded events no Wharf core has delivered (no core has started on this database)',
+            'deleted events an hour old: no Wharf core has started on this database to deliver them',
           );
         }
       } catch (error) {
