@@ -76,7 +76,7 @@ export async function startRegistryServer(config: WharfConfig): Promise<Registry
   });
   await dataSource.initialize();
   let pulls: PullRecorder | undefined;
-  let stopPurge: (() => void) | undefined;
+  let stopPurge: (() => Promise<void>) | undefined;
   try {
     const pending = await pendingMigrations(dataSource);
     if (pending.length > 0) {
@@ -112,16 +112,16 @@ export async function startRegistryServer(config: WharfConfig): Promise<Registry
       app,
       url: address,
       close: async () => {
-        stopPurge?.();
+        const purgeStopped = stopPurge?.();
         const trimStopped = stopEventTrim();
         await app.close();
-        await trimStopped;
+        await Promise.all([purgeStopped, trimStopped]);
         await pulls?.flush();
         await dataSource.destroy();
       },
     };
   } catch (error) {
-    stopPurge?.();
+    await stopPurge?.();
     await app.close().catch(() => undefined);
     await dataSource.destroy().catch(() => undefined);
     throw error;

@@ -95,8 +95,9 @@ export async function mountRegistry(
     app: fastify,
     handle,
     close: async () => {
-      stopPurge?.();
+      const purgeStopped = stopPurge?.();
       await fastify.close();
+      await purgeStopped;
       await pulls?.flush();
     },
   };

@@ -6,7 +6,7 @@ import { OciErrorCode } from '@wharf/oci';
 import { FilesystemDriver } from '@wharf/storage';
 import { startTestRegistry, type TestRegistry } from '../testing/test-registry.js';
 import { BlobStore, uploadDataPath } from './blob-store.js';
-import { purgeUploads } from './upload-purger.js';
+import { purgeUploads, scheduleUploadPurge } from './upload-purger.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -214,5 +214,33 @@ describe('purgeUploads (PostgreSQL + filesystem storage)', () => {
     expect((await blobs.status(REPO, id)).size).toBe(19);
     expect((await purgeUploads(reg.repository, storage, options)).sessions).toEqual([]);
     expect(await uploadState(id)).toEqual({ row: true, bytes: 19 });
+  });
+
+  it('stops its schedule only once a purge that is running has ended', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let purges = 0;
+    // The real repository, with the purge's first query held until the test lets it go.
+    const holding = new Proxy(reg.repository, {
+      get(target, property, receiver) {
+        if (property !== 'staleUploads') return Reflect.get(target, property, receiver) as unknown;
+        return async (...args: Parameters<typeof target.staleUploads>) => {
+          purges += 1;
+          await held;
+          return target.staleUploads(...args);
+        };
+      },
+    });
+    const log = { info: () => undefined, error: () => undefined };
+    const stop = scheduleUploadPurge(holding, storage, { ...options, intervalMs: 10 }, log);
+    while (purges === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    let stopped = false;
+    const stopping = stop().then(() => (stopped = true));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(stopped).toBe(false);
+    release();
+    await stopping;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(purges).toBe(1);
   });
 });

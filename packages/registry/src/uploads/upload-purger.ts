@@ -71,32 +71,41 @@ export async function purgeUploads(
   return result;
 }
 
-/** Runs the purge every `intervalMs`; returns a function that stops it. */
+/**
+ * Runs the purge every `intervalMs`. The returned function stops the schedule and resolves once a purge that is
+ * running has ended, so the caller can close the database and storage after it.
+ */
 export function scheduleUploadPurge(
   repository: RegistryRepository,
   storage: StorageDriver,
   options: UploadPurgeOptions & { intervalMs: number },
   log: PurgeLogger,
-): () => void {
-  let running = false;
-  const run = async () => {
-    if (running) return;
-    running = true;
-    try {
-      const result = await purgeUploads(repository, storage, options);
-      if (result.sessions.length + result.orphans.length > 0) {
-        log.info(
-          { sessions: result.sessions.length, orphans: result.orphans.length, dryRun: options.dryRun },
-          options.dryRun ? 'upload purge (dry run) found abandoned uploads' : 'purged abandoned uploads',
-        );
+): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  let stopped = false;
+  const run = (): void => {
+    if (running || stopped) return;
+    running = (async () => {
+      try {
+        const result = await purgeUploads(repository, storage, options);
+        if (result.sessions.length + result.orphans.length > 0) {
+          log.info(
+            { sessions: result.sessions.length, orphans: result.orphans.length, dryRun: options.dryRun },
+            options.dryRun ? 'upload purge (dry run) found abandoned uploads' : 'purged abandoned uploads',
+          );
+        }
+      } catch (error) {
+        log.error({ err: error }, 'upload purge failed');
+      } finally {
+        running = undefined;
       }
-    } catch (error) {
-      log.error({ err: error }, 'upload purge failed');
-    } finally {
-      running = false;
-    }
+    })();
   };
-  const timer = setInterval(() => void run(), options.intervalMs);
+  const timer = setInterval(run, options.intervalMs);
   timer.unref();
-  return () => clearInterval(timer);
+  return async () => {
+    stopped = true;
+    clearInterval(timer);
+    await running;
+  };
 }
