@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { stopWaitsForHeldWork } from '../testing/schedules.js';
 import { startTestRegistry, type TestRegistry } from '../testing/test-registry.js';
 import { type RegistryRepository } from '@wharf/db';
 import { scheduleEventTrim, trimEventsNoCoreDelivers } from './event-trim.js';
@@ -178,14 +179,8 @@ describe('trimming the events of a registry that runs alone (PostgreSQL)', () =>
     const log = { info: () => undefined, error: () => undefined };
     const stop = scheduleEventTrim(holdingRepository, log, { batchSize: 1, intervalMs: 10 });
     await waitFor(() => Promise.resolve(calls === 1));
-    let stopped = false;
-    const stopping = stop().then(() => (stopped = true));
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(stopped).toBe(false);
-    release();
-    await stopping;
+    expect(await stopWaitsForHeldWork(stop, release)).toBe(true);
     // A full batch would have asked for the next one: the stop ended the trim instead, and no run followed.
-    await new Promise((resolve) => setTimeout(resolve, 50));
     expect(calls).toBe(1);
   });
 });
