@@ -5,6 +5,19 @@ export type PreparedQuery = <R>(name: string, text: string, values: unknown[]) =
 
 interface QueryPool {
   query<R>(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: R[] }>;
+  connect(): Promise<PooledClient>;
+}
+
+/** One connection taken from the pool, for a transaction of its own; released exactly once. */
+export interface PooledClient {
+  query<R>(config: { name: string; text: string; values: unknown[] } | string): Promise<{ rows: R[] }>;
+  /** Given an error, the connection is closed instead of going back to the pool. */
+  release(error?: Error): void;
+}
+
+/** Takes a connection from the pg pool under a DataSource, as preparedQueries runs on it. */
+export function pooledClient(dataSource: DataSource): Promise<PooledClient> {
+  return (dataSource.driver as unknown as { master: QueryPool }).master.connect();
 }
 
 /**

@@ -49,6 +49,58 @@ describe('RegistryRepository against PostgreSQL', () => {
     expect(await repo.blobInRepository('lib/b', d('a'))).toBeNull();
   });
 
+  /** A promise the test settles, standing for the storage's syncs of the blob's bytes. */
+  function held<T>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (error: Error) => void } {
+    let resolve!: (value: T) => void;
+    let reject!: (error: Error) => void;
+    const promise = new Promise<T>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    return { promise, resolve, reject };
+  }
+
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('links a blob while its bytes are made durable, and shows the link only once they are', async () => {
+    const durable = held<string>();
+    const linking = repo.linkBlobOnceDurable('lib/overlap', d('c'), 7, undefined, durable.promise);
+    await pause(100);
+    // The link's statement has run, uncommitted: nobody sees the blob yet.
+    expect(await repo.blobSize(d('c'))).toBeNull();
+    expect(await repo.blobInRepository('lib/overlap', d('c'))).toBeNull();
+    durable.resolve('synced');
+    await expect(linking).resolves.toBe('synced');
+    expect(await repo.blobInRepository('lib/overlap', d('c'))).toBe(7);
+  });
+
+  it('links nothing when the bytes could not be made durable, and fails with that failure', async () => {
+    const durable = held<void>();
+    const linking = repo.linkBlobOnceDurable('lib/overlap-failed', d('e'), 9, undefined, durable.promise);
+    await pause(50);
+    durable.reject(new Error('EIO: i/o error, fsync (simulated disk error)'));
+    await expect(linking).rejects.toThrow('simulated disk error');
+    expect(await repo.blobSize(d('e'))).toBeNull();
+    expect(await repo.repositoryExists('lib/overlap-failed')).toBe(false);
+  });
+
+  it('waits for the bytes before failing with a link that could not be made', async () => {
+    const durable = held<void>();
+    let failed = false;
+    // Not an upload id: the link's statement fails at once.
+    const linking = repo
+      .linkBlobOnceDurable('lib/overlap-bad', d('f'), 1, 'not-a-uuid', durable.promise)
+      .catch((error: unknown) => {
+        failed = true;
+        throw error;
+      });
+    await pause(100);
+    expect(failed).toBe(false);
+    durable.resolve();
+    await expect(linking).rejects.toThrow(/uuid/);
+    expect(await repo.blobSize(d('f'))).toBeNull();
+  });
+
   it('stores manifests with tags, moves tags, deletes tags and manifests with events', async () => {
     const payload = Buffer.from('{"schemaVersion":2}');
     const base = {

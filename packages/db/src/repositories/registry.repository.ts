@@ -1,6 +1,6 @@
 import { type DataSource, type EntityManager } from 'typeorm';
 import { storageLimitErrorOf } from '../storage-limit.js';
-import { type PreparedQuery, preparedQueries } from '../prepared-query.js';
+import { type PooledClient, type PreparedQuery, pooledClient, preparedQueries } from '../prepared-query.js';
 
 export type RegistryEventType = 'PUSH_ARTIFACT' | 'PULL_ARTIFACT' | 'DELETE_ARTIFACT' | 'DELETE_TAG' | 'DELETE_BLOB';
 
@@ -231,6 +231,60 @@ export class RegistryRepository {
       if (rows[0]?.repositories === 1) return;
     }
     throw new Error(`could not record blob ${digest} in repository ${name}`);
+  }
+
+  /**
+   * Records blob bytes and links them to a repository, as linkBlob does, while `durable` makes the bytes durable in
+   * storage. The statement runs at once, in a transaction that commits only once `durable` has resolved and rolls back
+   * if it rejects: the link's work overlaps the storage's syncs, and the database never points at bytes that may not
+   * exist. The transaction holds a pooled connection (and the new rows' locks) until then, so callers keep `durable`
+   * short. Resolves to what `durable` resolved to; a failure of either is thrown once both have settled.
+   */
+  async linkBlobOnceDurable<T>(
+    name: string,
+    digest: string,
+    size: number,
+    completedUploadId: string | undefined,
+    durable: Promise<T>,
+  ): Promise<T> {
+    // Handled from the start: it may reject while the link is still running.
+    const settled = durable.then(
+      () => undefined,
+      () => undefined,
+    );
+    let client: PooledClient;
+    try {
+      client = await pooledClient(this.dataSource);
+    } catch (error) {
+      await settled;
+      throw error;
+    }
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const params = [name, digest, size, completedUploadId ?? null];
+      let linked = false;
+      for (let attempt = 0; attempt < 3 && !linked; attempt++) {
+        const { rows } = await client.query<{ repositories: number }>({
+          name: 'registry_link_blob',
+          text: LINK_BLOB,
+          values: params,
+        });
+        linked = rows[0]?.repositories === 1;
+      }
+      if (!linked) throw new Error(`could not record blob ${digest} in repository ${name}`);
+      const result = await durable;
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+      });
+      await settled;
+      throw error;
+    } finally {
+      client.release(broken);
+    }
   }
 
   /** Unlinks a blob from a repository (its bytes stay for garbage collection). False when it was not linked. */

@@ -1,0 +1,91 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { FilesystemDriver } from '@wharf/storage';
+import { startTestRegistry, type TestRegistry } from '../testing/test-registry.js';
+
+/**
+ * A small blob's database link runs while its bytes are synced and moved under their digest, and commits only after.
+ * The storage here is the real filesystem driver; only its move into the blob's place is held or failed by the test,
+ * standing for a slow or failing disk.
+ */
+class HeldMoves extends FilesystemDriver {
+  gate: Promise<void> | undefined;
+  failure: Error | undefined;
+  moves = 0;
+
+  override async move(src: string, dst: string): Promise<void> {
+    if (dst.startsWith('blobs/')) {
+      this.moves += 1;
+      await this.gate;
+      if (this.failure) throw this.failure;
+    }
+    return super.move(src, dst);
+  }
+}
+
+function digestOf(bytes: Buffer): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+describe('linking a small blob while its bytes are made durable (PostgreSQL + filesystem)', () => {
+  let reg: TestRegistry;
+  let storage: HeldMoves;
+  let root: string;
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'wharf-blob-link-'));
+    storage = new HeldMoves(root);
+    reg = await startTestRegistry({ storage });
+  });
+
+  afterAll(async () => {
+    await reg?.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  const push = (blob: Buffer) =>
+    fetch(`${reg.url}/v2/library/app/blobs/uploads/?digest=${digestOf(blob)}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: blob,
+    });
+  const head = async (blob: Buffer) =>
+    (await fetch(`${reg.url}/v2/library/app/blobs/${digestOf(blob)}`, { method: 'HEAD' })).status;
+
+  it('shows the blob only once its bytes are in place', async () => {
+    const blob = randomBytes(300 * 1024);
+    let release!: () => void;
+    storage.gate = new Promise((resolve) => (release = resolve));
+    const moves = storage.moves;
+    const pushing = push(blob);
+    while (storage.moves === moves) await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await head(blob)).toBe(404);
+    release();
+    storage.gate = undefined;
+    expect((await pushing).status).toBe(201);
+    expect(await head(blob)).toBe(200);
+  });
+
+  it('links nothing when the bytes cannot be put in place (simulated disk error)', async () => {
+    const blob = randomBytes(200 * 1024);
+    storage.failure = new Error('EIO: i/o error, rename (simulated disk error)');
+    try {
+      const response = await push(blob);
+      expect(response.status).toBeGreaterThanOrEqual(500);
+    } finally {
+      storage.failure = undefined;
+    }
+    expect(await head(blob)).toBe(404);
+    const rows = await reg.dataSource.query<unknown[]>(`SELECT 1 FROM registry_blob WHERE digest = $1`, [
+      digestOf(blob),
+    ]);
+    expect(rows).toEqual([]);
+    // The same blob pushed again, with the disk working, is stored and linked.
+    expect((await push(blob)).status).toBe(201);
+    expect(await head(blob)).toBe(200);
+  });
+});
