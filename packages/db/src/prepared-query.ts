@@ -13,6 +13,9 @@ export interface PooledClient {
   query<R>(config: { name: string; text: string; values: unknown[] } | string): Promise<{ rows: R[] }>;
   /** Given an error, the connection is closed instead of going back to the pool. */
   release(error?: Error): void;
+  /** A connection lost while taken from the pool emits 'error': unlistened, that would end the process. */
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  removeListener(event: 'error', listener: (error: Error) => void): unknown;
 }
 
 /** Takes a connection from the pg pool under a DataSource, as preparedQueries runs on it. */

@@ -62,11 +62,20 @@ describe('RegistryRepository against PostgreSQL', () => {
 
   const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+  /** Connections of this database holding a transaction open with nothing running: links waiting on their syncs. */
+  async function linksWaiting(): Promise<number> {
+    const rows = await ds.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'`,
+    );
+    return rows[0].n;
+  }
+
   it('links a blob while its bytes are made durable, and shows the link only once they are', async () => {
     const durable = held<string>();
     const linking = repo.linkBlobOnceDurable('lib/overlap', d('c'), 7, undefined, durable.promise);
     await pause(100);
-    // The link's statement has run, uncommitted: nobody sees the blob yet.
+    // The link's statement has run, in a transaction left open for the syncs: nobody sees the blob yet.
+    expect(await linksWaiting()).toBe(1);
     expect(await repo.blobSize(d('c'))).toBeNull();
     expect(await repo.blobInRepository('lib/overlap', d('c'))).toBeNull();
     durable.resolve('synced');
@@ -82,6 +91,26 @@ describe('RegistryRepository against PostgreSQL', () => {
     await expect(linking).rejects.toThrow('simulated disk error');
     expect(await repo.blobSize(d('e'))).toBeNull();
     expect(await repo.repositoryExists('lib/overlap-failed')).toBe(false);
+  });
+
+  it('fails, and goes on working, when its connection is lost while the bytes are being synced', async () => {
+    const durable = held<void>();
+    const linking = repo.linkBlobOnceDurable('lib/overlap-lost', d('9'), 3, undefined, durable.promise);
+    await pause(100);
+    const terminated = await ds.query<{ done: boolean }[]>(
+      `SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity
+        WHERE datname = current_database() AND state = 'idle in transaction'`,
+    );
+    expect(terminated).toEqual([{ done: true }]);
+    await pause(50);
+    durable.resolve();
+    await expect(linking).rejects.toThrow();
+    expect(await repo.blobSize(d('9'))).toBeNull();
+    // The lost connection was not put back: the next links run as usual.
+    await expect(repo.linkBlobOnceDurable('lib/overlap-lost', d('9'), 3, undefined, Promise.resolve())).resolves.toBe(
+      undefined,
+    );
+    expect(await repo.blobInRepository('lib/overlap-lost', d('9'))).toBe(3);
   });
 
   it('waits for the bytes before failing with a link that could not be made', async () => {

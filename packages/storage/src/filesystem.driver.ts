@@ -374,6 +374,13 @@ export class FilesystemDriver implements StorageDriver {
     await syncAndClose(handle);
   }
 
+  /** A file is synced before it is moved into place (or written by putContent): only its directory may not be. */
+  async ensureDurable(path: string): Promise<void> {
+    const directory = dirname(this.fullPath(path));
+    if (!durableDirectories.has(directory)) await makeDirectoryDurably(directory, this.rootDirectory);
+    await syncDirectory(directory);
+  }
+
   async delete(path: string): Promise<void> {
     const full = this.fullPath(path);
     forgetPendingFlushes(full);

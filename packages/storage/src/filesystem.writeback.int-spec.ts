@@ -191,6 +191,25 @@ describe('FilesystemDriver background flushes', () => {
     expect(await readFile(join(storage, 'meta/x/third'), 'utf8')).toBe('meta/x/third');
   });
 
+  it('makes a file another writer moved into place durable, with the directories above it', async () => {
+    const storage = join(root, 'durable-found');
+    await realFs.mkdir(join(storage, 'blobs/sha256/zz'), { recursive: true });
+    await realFs.writeFile(join(storage, 'blobs/sha256/zz/found'), 'found');
+    const driver = new FilesystemDriver(storage, { directIO: false });
+    const recording = async (): Promise<string[]> => {
+      openedReadOnly = [];
+      try {
+        await driver.ensureDurable('blobs/sha256/zz/found');
+        return openedReadOnly.map((path) => path.slice(storage.length) || '/').sort();
+      } finally {
+        openedReadOnly = undefined;
+      }
+    };
+    expect(await recording()).toEqual(['/', '/blobs', '/blobs/sha256', '/blobs/sha256/zz']);
+    // The directories above are known durable now: only the file's own directory is synced again.
+    expect(await recording()).toEqual(['/blobs/sha256/zz']);
+  });
+
   it('syncs every directory a move makes again after they were removed behind its back', async () => {
     const storage = join(root, 'durable-removed');
     const driver = new FilesystemDriver(storage, { directIO: false });

@@ -57,6 +57,11 @@ export interface StorageDriver {
   list(path: string): Promise<string[]>;
   /** Atomic where the backend allows: dst appears complete or not at all. Overwrites dst. */
   move(src: string, dst: string): Promise<void>;
+  /**
+   * Makes an object found at `path` outlive a crash, whoever put it there: another request's move may not have
+   * finished making it durable. Drivers whose writes are durable once they return leave it out.
+   */
+  ensureDurable?(path: string): Promise<void>;
   /** Deletes a file or a whole directory tree; deleting what does not exist is not an error. */
   delete(path: string): Promise<void>;
   /** A URL the client may fetch the object from directly, or null when the driver cannot redirect. */

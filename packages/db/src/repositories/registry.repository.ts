@@ -260,6 +260,11 @@ export class RegistryRepository {
       throw error;
     }
     let broken: Error | undefined;
+    // A connection lost meanwhile (a database restart) fails the queries still to come, and is not reused.
+    const lost = (error: Error) => {
+      broken ??= error;
+    };
+    client.on('error', lost);
     try {
       await client.query('BEGIN');
       const params = [name, digest, size, completedUploadId ?? null];
@@ -283,6 +288,7 @@ export class RegistryRepository {
       await settled;
       throw error;
     } finally {
+      client.removeListener('error', lost);
       client.release(broken);
     }
   }

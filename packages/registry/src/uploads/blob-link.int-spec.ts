@@ -15,6 +15,12 @@ class HeldMoves extends FilesystemDriver {
   gate: Promise<void> | undefined;
   failure: Error | undefined;
   moves = 0;
+  madeDurable: string[] = [];
+
+  override async ensureDurable(path: string): Promise<void> {
+    this.madeDurable.push(path);
+    return super.ensureDurable(path);
+  }
 
   override async move(src: string, dst: string): Promise<void> {
     if (dst.startsWith('blobs/')) {
@@ -46,8 +52,8 @@ describe('linking a small blob while its bytes are made durable (PostgreSQL + fi
     await rm(root, { recursive: true, force: true });
   });
 
-  const push = (blob: Buffer) =>
-    fetch(`${reg.url}/v2/library/app/blobs/uploads/?digest=${digestOf(blob)}`, {
+  const push = (blob: Buffer, repository = 'library/app') =>
+    fetch(`${reg.url}/v2/${repository}/blobs/uploads/?digest=${digestOf(blob)}`, {
       method: 'POST',
       headers: { 'content-type': 'application/octet-stream' },
       body: blob,
@@ -87,5 +93,36 @@ describe('linking a small blob while its bytes are made durable (PostgreSQL + fi
     // The same blob pushed again, with the disk working, is stored and linked.
     expect((await push(blob)).status).toBe(201);
     expect(await head(blob)).toBe(200);
+  });
+
+  it('makes a blob found in place durable before linking it again', async () => {
+    const blob = randomBytes(100 * 1024);
+    expect((await push(blob)).status).toBe(201);
+    const before = storage.madeDurable.length;
+    const moves = storage.moves;
+    expect((await push(blob, 'library/other')).status).toBe(201);
+    expect(storage.moves).toBe(moves);
+    expect(storage.madeDurable.slice(before)).toEqual([
+      `blobs/sha256/${digestOf(blob).slice(7, 9)}/${digestOf(blob).slice(7)}`,
+    ]);
+  });
+
+  it('holds at most four links open across syncs; more pushes link after theirs', async () => {
+    let release!: () => void;
+    storage.gate = new Promise((resolve) => (release = resolve));
+    const moves = storage.moves;
+    const pushing = Array.from({ length: 6 }, () => push(randomBytes(50 * 1024)));
+    try {
+      while (storage.moves < moves + 6) await new Promise((resolve) => setTimeout(resolve, 5));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const rows = await reg.dataSource.query<{ n: number }[]>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'`,
+      );
+      expect(rows[0].n).toBe(4);
+    } finally {
+      release();
+      storage.gate = undefined;
+    }
+    expect((await Promise.all(pushing)).map((response) => response.status)).toEqual([201, 201, 201, 201, 201, 201]);
   });
 });

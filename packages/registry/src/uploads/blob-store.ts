@@ -13,9 +13,12 @@ export function blobDataPath(digest: ParsedDigest): string {
 
 /**
  * Largest blob received whole whose database link runs while its bytes are synced (see linkBlobOnceDurable): the
- * link's transaction holds a pooled connection until the syncs end, which for a blob this small is a few ms.
+ * link's transaction holds a pooled connection until the syncs end, which on local filesystem storage and for a blob
+ * this small is a few ms. Storage whose writes go over the network (S3) links after them.
  */
 const OVERLAPPED_LINK_MAX_BYTES = 4 * 1024 * 1024;
+/** Links held open across syncs at once, per blob store: more pushes link after their syncs, leaving the pool be. */
+const MAX_OVERLAPPED_LINKS = 4;
 
 /**
  * An upload's bytes: one file per upload. Sessions opened by earlier versions keep the `uploads/<id>/data` path
@@ -106,6 +109,8 @@ export class BlobStore {
   private readonly leaseMs: number;
   private readonly maxCachedHashStates: number;
   private readonly hashingThread: HashingThread;
+  /** Small blobs' links now held open across their syncs. */
+  private overlappedLinks = 0;
 
   constructor(
     readonly driver: StorageDriver,
@@ -370,7 +375,11 @@ export class BlobStore {
         // The policies, and whether the blob is stored already, are asked while the bytes are being synced.
         policy = refusalOf(this.beforeCommit({ repository: name, digest: digest.digest, size: bytes, actor }));
         stored = this.driver.stat(blobDataPath(digest)).catch(() => null);
-        if (bytes <= OVERLAPPED_LINK_MAX_BYTES) {
+        if (
+          bytes <= OVERLAPPED_LINK_MAX_BYTES &&
+          this.driver.name === 'filesystem' &&
+          this.overlappedLinks < MAX_OVERLAPPED_LINKS
+        ) {
           // A small blob's syncs are short: its link runs meanwhile, in a transaction that commits once they are done.
           const allowed = policy.then((refusal) => {
             if (refusal) throw refusal.error;
@@ -391,7 +400,12 @@ export class BlobStore {
             await durable.catch(() => undefined);
             throw error;
           }
-          await this.repository.linkBlobOnceDurable(name, digest.digest, bytes, session?.id, durable);
+          this.overlappedLinks += 1;
+          try {
+            await this.repository.linkBlobOnceDurable(name, digest.digest, bytes, session?.id, durable);
+          } finally {
+            this.overlappedLinks -= 1;
+          }
           return bytes;
         }
         await writer.commit();
@@ -435,7 +449,11 @@ export class BlobStore {
     size: number,
     existing: FileInfo | null,
   ): Promise<boolean> {
-    if (existing && existing.size === size) return false;
+    if (existing && existing.size === size) {
+      // Put there by another push, whose move may still be making it durable: made so before this one links it.
+      await this.driver.ensureDurable?.(blobDataPath(digest));
+      return false;
+    }
     await this.driver.move(uploadPath, blobDataPath(digest));
     return true;
   }
