@@ -277,7 +277,7 @@ export class FilesystemDriver implements StorageDriver {
   async putContent(path: string, content: Buffer): Promise<void> {
     const full = this.fullPath(path);
     const directory = dirname(full);
-    if (!durableDirectories.has(directory)) await makeDirectoryDurably(directory, this.rootDirectory);
+    await keepDirectoryDurable(directory, this.rootDirectory);
     // A temporary file in the same directory, renamed over the target: readers see the old or the
     // new content, and a crash leaves at worst a temporary file, never a torn object.
     const temporary = `${directory}${sep}${TEMP_NAME_PREFIX}${randomBytes(12).toString('hex')}`;
@@ -377,7 +377,7 @@ export class FilesystemDriver implements StorageDriver {
   /** A file is synced before it is moved into place (or written by putContent): only its directory may not be. */
   async ensureDurable(path: string): Promise<void> {
     const directory = dirname(this.fullPath(path));
-    if (!durableDirectories.has(directory)) await makeDirectoryDurably(directory, this.rootDirectory);
+    await keepDirectoryDurable(directory, this.rootDirectory);
     await syncDirectory(directory);
   }
 
@@ -533,6 +533,11 @@ async function makeDirectoryDurably(directory: string, root: string): Promise<vo
   }
   await Promise.all(chain.map((entry) => syncDirectory(dirname(entry))));
   for (const entry of chain) durableDirectories.add(entry);
+}
+
+/** Makes a directory, found or created, durable in its parents unless this process already knows it to be. */
+async function keepDirectoryDurable(directory: string, root: string): Promise<void> {
+  if (!durableDirectories.has(directory)) await makeDirectoryDurably(directory, root);
 }
 
 /** A chunk written straight through the page cache: resolves once the writer no longer reads it. */

@@ -152,6 +152,25 @@ const GET_MANIFEST_BY_DIGEST = `
   WHERE r.name = $1`;
 const HEAD_MANIFEST_BY_DIGEST = GET_MANIFEST_BY_DIGEST.replace(', m.payload', '');
 
+/**
+ * Runs LINK_BLOB on `query` (the pool, or one connection's transaction). Its repository lookup finds nothing only
+ * when another transaction created the repository after the statement's snapshot: the next statement sees it.
+ */
+async function runLinkBlob(
+  query: PreparedQuery,
+  name: string,
+  digest: string,
+  size: number,
+  completedUploadId: string | undefined,
+): Promise<void> {
+  const params = [name, digest, size, completedUploadId ?? null];
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const rows = await query<{ repositories: number }>('registry_link_blob', LINK_BLOB, params);
+    if (rows[0]?.repositories === 1) return;
+  }
+  throw new Error(`could not record blob ${digest} in repository ${name}`);
+}
+
 /** All registry metadata I/O: plain SQL over the shared DataSource, each write and its events in one transaction. */
 export class RegistryRepository {
   /** The hot reads (manifest and blob lookups on every pull) and the upload-session writes: see preparedQueries. */
@@ -225,12 +244,7 @@ export class RegistryRepository {
 
   /** Records blob bytes (already durable in storage) and links them to a repository. */
   async linkBlob(name: string, digest: string, size: number, completedUploadId?: string): Promise<void> {
-    const params = [name, digest, size, completedUploadId ?? null];
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const rows = await this.prepared<{ repositories: number }>('registry_link_blob', LINK_BLOB, params);
-      if (rows[0]?.repositories === 1) return;
-    }
-    throw new Error(`could not record blob ${digest} in repository ${name}`);
+    await runLinkBlob(this.prepared, name, digest, size, completedUploadId);
   }
 
   /**
@@ -267,17 +281,9 @@ export class RegistryRepository {
     client.on('error', lost);
     try {
       await client.query('BEGIN');
-      const params = [name, digest, size, completedUploadId ?? null];
-      let linked = false;
-      for (let attempt = 0; attempt < 3 && !linked; attempt++) {
-        const { rows } = await client.query<{ repositories: number }>({
-          name: 'registry_link_blob',
-          text: LINK_BLOB,
-          values: params,
-        });
-        linked = rows[0]?.repositories === 1;
-      }
-      if (!linked) throw new Error(`could not record blob ${digest} in repository ${name}`);
+      const onClient: PreparedQuery = async <R>(queryName: string, text: string, values: unknown[]) =>
+        (await client.query<R>({ name: queryName, text, values })).rows;
+      await runLinkBlob(onClient, name, digest, size, completedUploadId);
       const result = await durable;
       await client.query('COMMIT');
       return result;

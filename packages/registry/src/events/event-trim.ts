@@ -1,4 +1,5 @@
 import { type RegistryRepository } from '@wharf/db';
+import { repeatInBackground } from '../repeat.js';
 
 /** How long a registry running alone keeps its events: a core started later still delivers the last hour's. */
 export const STANDALONE_EVENT_RETENTION_MS = 3_600_000;
@@ -54,14 +55,11 @@ export function scheduleEventTrim(
   log: EventTrimLogger,
   options: Omit<EventTrimOptions, 'shouldStop'> & { intervalMs?: number } = {},
 ): () => Promise<void> {
-  let running: Promise<void> | undefined;
-  let stopped = false;
   let coreReported = false;
-  const run = (): void => {
-    if (running || stopped) return;
-    running = (async () => {
+  return repeatInBackground(
+    async (stopped) => {
       try {
-        const discarded = await trimEventsNoCoreDelivers(repository, { ...options, shouldStop: () => stopped });
+        const discarded = await trimEventsNoCoreDelivers(repository, { ...options, shouldStop: stopped });
         if (discarded === null) {
           if (!coreReported)
             log.info({}, 'events are left for Wharf core to deliver: a core has started on this database');
@@ -74,17 +72,9 @@ export function scheduleEventTrim(
         }
       } catch (error) {
         log.error({ err: error }, 'event trim failed');
-      } finally {
-        running = undefined;
       }
-    })();
-  };
-  run();
-  const timer = setInterval(run, options.intervalMs ?? TRIM_INTERVAL_MS);
-  timer.unref();
-  return async () => {
-    stopped = true;
-    clearInterval(timer);
-    await running;
-  };
+    },
+    options.intervalMs ?? TRIM_INTERVAL_MS,
+    true,
+  );
 }

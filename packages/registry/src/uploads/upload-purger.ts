@@ -1,6 +1,7 @@
 import { type RegistryRepository } from '@wharf/db';
 import { PathNotFoundError, type StorageDriver } from '@wharf/storage';
 import { isUploadId } from './blob-store.js';
+import { repeatInBackground } from '../repeat.js';
 
 export interface UploadPurgeOptions {
   /** Sessions untouched for longer than this are abandoned. */
@@ -81,31 +82,17 @@ export function scheduleUploadPurge(
   options: UploadPurgeOptions & { intervalMs: number },
   log: PurgeLogger,
 ): () => Promise<void> {
-  let running: Promise<void> | undefined;
-  let stopped = false;
-  const run = (): void => {
-    if (running || stopped) return;
-    running = (async () => {
-      try {
-        const result = await purgeUploads(repository, storage, options);
-        if (result.sessions.length + result.orphans.length > 0) {
-          log.info(
-            { sessions: result.sessions.length, orphans: result.orphans.length, dryRun: options.dryRun },
-            options.dryRun ? 'upload purge (dry run) found abandoned uploads' : 'purged abandoned uploads',
-          );
-        }
-      } catch (error) {
-        log.error({ err: error }, 'upload purge failed');
-      } finally {
-        running = undefined;
+  return repeatInBackground(async () => {
+    try {
+      const result = await purgeUploads(repository, storage, options);
+      if (result.sessions.length + result.orphans.length > 0) {
+        log.info(
+          { sessions: result.sessions.length, orphans: result.orphans.length, dryRun: options.dryRun },
+          options.dryRun ? 'upload purge (dry run) found abandoned uploads' : 'purged abandoned uploads',
+        );
       }
-    })();
-  };
-  const timer = setInterval(run, options.intervalMs);
-  timer.unref();
-  return async () => {
-    stopped = true;
-    clearInterval(timer);
-    await running;
-  };
+    } catch (error) {
+      log.error({ err: error }, 'upload purge failed');
+    }
+  }, options.intervalMs);
 }
