@@ -68,8 +68,11 @@ describe('HashingThread', () => {
     try {
       const hash = own.open('sha256');
       await hash.update(randomBytes(1000));
+      // Asked of the thread as it is being stopped: the bytes are never hashed, however busy this host is (an
+      // update asked just before the stop may be answered first).
+      const stopping = own.stop();
       const pending = hash.update(randomBytes(4 * IO_BUFFER_BYTES));
-      await own.stop();
+      await stopping;
       await expect(pending).rejects.toBeInstanceOf(HashingFailedError);
       expect(hash.usable).toBe(false);
       await expect(hash.digest()).rejects.toThrow(/hashing thread stopped/);
