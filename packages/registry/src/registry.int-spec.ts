@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
+import { Agent, type IncomingMessage, request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { MediaType } from '@wharf/oci';
@@ -300,6 +300,96 @@ describe('registry engine over HTTP (PostgreSQL + filesystem storage)', () => {
       left = await readdir(join(reg.storageRoot, 'uploads'));
     }
     expect(left).toEqual(before);
+  });
+
+  /**
+   * Sends the first megabyte of a PUT whose body is `data` and waits for the answer while the rest is held back
+   * (failing if none comes); then sends the rest on the same connection. Resolves with the answer, its body, and
+   * whether the agent's one connection was kept for the next request.
+   */
+  async function answeredBeforeBody(
+    path: string,
+    data: Buffer,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; body: { errors: { code: string }[] }; reused: boolean }> {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const req = httpRequest(new URL(url(path)), {
+        method: 'PUT',
+        agent,
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(data.length), ...headers },
+      });
+      const answered = new Promise<IncomingMessage>((resolve, reject) => {
+        req.on('response', resolve);
+        req.on('error', reject);
+      });
+      req.write(data.subarray(0, 1024 * 1024));
+      let timer: NodeJS.Timeout | undefined;
+      const res = await Promise.race([
+        answered,
+        new Promise<never>((_resolve, reject) => {
+          timer = setTimeout(() => reject(new Error('no answer while the body was held back')), 10_000);
+        }),
+      ]).finally(() => clearTimeout(timer));
+      const chunks: Buffer[] = [];
+      for await (const chunk of res) chunks.push(chunk as Buffer);
+      // The rest of the body is read and dropped by the server, which then serves the connection's next request.
+      await new Promise<void>((resolve) => req.end(data.subarray(1024 * 1024), resolve));
+      const next = await new Promise<{ status: number; reused: boolean }>((resolve, reject) => {
+        const probe = httpRequest(new URL(url('/v2/')), { agent }, (answer) => {
+          answer.resume();
+          answer.on('end', () => resolve({ status: answer.statusCode!, reused: probe.reusedSocket }));
+        });
+        probe.on('error', reject);
+        probe.end();
+      });
+      expect(next.status).toBe(200);
+      const body = JSON.parse(Buffer.concat(chunks).toString()) as { errors: { code: string }[] };
+      return { status: res.statusCode!, body, reused: next.reused };
+    } finally {
+      agent.destroy();
+    }
+  }
+
+  it('answers a PUT to an unknown session before its body has arrived, and stores none of it', async () => {
+    await mkdir(join(reg.storageRoot, 'uploads'), { recursive: true });
+    const before = await readdir(join(reg.storageRoot, 'uploads'));
+    const data = randomBytes(8 * 1024 * 1024);
+    const answer = await answeredBeforeBody(`/v2/lib/early/blobs/uploads/${randomUUID()}?digest=${sha(data)}`, data);
+    expect(answer.status).toBe(404);
+    expect(answer.body.errors[0].code).toBe('BLOB_UPLOAD_UNKNOWN');
+    expect(answer.reused).toBe(true);
+    expect(await readdir(join(reg.storageRoot, 'uploads'))).toEqual(before);
+    expect((await fetch(url(`/v2/lib/early/blobs/${sha(data)}`), { method: 'HEAD' })).status).toBe(404);
+  });
+
+  it('refuses a PUT from range 0 to a session holding bytes before its body has arrived, and the session goes on', async () => {
+    const first = randomBytes(1000);
+    const rest = randomBytes(8 * 1024 * 1024);
+    const whole = Buffer.concat([first, rest]);
+    const start = await fetch(url('/v2/lib/early-range/blobs/uploads/'), { method: 'POST' });
+    const patched = await fetch(url(start.headers.get('location')!), {
+      method: 'PATCH',
+      body: first,
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    expect(patched.status).toBe(202);
+    const location = patched.headers.get('location')!;
+    const answer = await answeredBeforeBody(`${location}?digest=${sha(whole)}`, rest, {
+      'content-range': `0-${rest.length - 1}`,
+    });
+    expect(answer.status).toBe(416);
+    expect(answer.body.errors[0].code).toBe('BLOB_UPLOAD_INVALID');
+    expect(answer.reused).toBe(true);
+    const status = await fetch(url(location));
+    expect(status.status).toBe(204);
+    expect(status.headers.get('range')).toBe(`0-${first.length - 1}`);
+    const done = await fetch(url(`${location}?digest=${sha(whole)}`), {
+      method: 'PUT',
+      body: rest,
+      headers: { 'content-type': 'application/octet-stream', 'content-range': `${first.length}-${whole.length - 1}` },
+    });
+    expect(done.status).toBe(201);
   });
 
   it('runs a chunked upload with Content-Range, status checks, and an out-of-order chunk refused with 416', async () => {

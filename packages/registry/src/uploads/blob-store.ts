@@ -57,7 +57,10 @@ interface PrivateUpload {
 
 /** The session a PUT with a body completes, looked up while that body is being received (see storeWhole). */
 interface SessionCompletion {
-  /** The session; rejects with BLOB_UPLOAD_UNKNOWN when there is none. */
+  /**
+   * The session; rejects with BLOB_UPLOAD_UNKNOWN when there is none, or with the refusal of a body that cannot
+   * complete it. A rejection while the body is still arriving stops receiving it: the refusal is answered at once.
+   */
   session: Promise<UploadSession>;
   /** Completes a session that holds bytes already, with the body received at `path` (`size` bytes) as its last chunk. */
   appendLastChunk(path: string, size: number): Promise<number>;
@@ -286,6 +289,8 @@ export class BlobStore {
       if (!found) throw uploadUnknown(id);
       // A hash kept from an empty chunk would never be used again.
       if (found.size === 0) this.forgetHash(id);
+      // A range from 0 cannot be the last chunk of a session that holds bytes (refused as completeSession would).
+      else if (expect.start === 0) throw rangeMismatch(found.size, 0);
       return found;
     });
     // Awaited by storeWhole once the body has arrived whole; not at all when receiving it failed.
@@ -350,13 +355,16 @@ export class BlobStore {
     let moved = false;
     let received: number | undefined;
     let session: UploadSession | undefined;
+    // A session found unknown (or unfit) while the body arrives is answered without receiving the rest.
+    const refused = new AbortController();
+    completion?.session.catch((error: unknown) => refused.abort(error));
     try {
       const writer = await target.writer;
       const hash = new UploadHash(digest.algorithm, this.hashingThread);
       let policy: Promise<Refusal | null>;
       let stored: Promise<FileInfo | null>;
       try {
-        const bytes = await receive(body, { writer, hash, whole: true, limit: length });
+        const bytes = await receive(body, { writer, hash, whole: true, limit: length, signal: refused.signal });
         if (length !== undefined && bytes !== length) {
           throw new OciError(OciErrorCode.SIZE_INVALID, `received ${bytes} bytes, Content-Length said ${length}`);
         }

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it, jest } from '@jest/globals';
-import { OciError } from '@wharf/oci';
+import { OciError, OciErrorCode } from '@wharf/oci';
 import { type FileWriter, IO_BUFFER_BYTES } from '@wharf/storage';
 import { HashingThread } from './hashing-thread.js';
 import { receive } from './receive.js';
@@ -190,6 +190,75 @@ describe('receive', () => {
     await expect(receive(broken, { hash: new UploadHash('sha256', thread), whole: true })).rejects.toThrow(
       'ended before all of it arrived',
     );
+  });
+
+  it('stops receiving when told to while the body arrives, reading on and dropping the rest of a stream', async () => {
+    const stream = new Readable({ read() {} });
+    const writer = new RecordingWriter();
+    // Writes held: the stream pauses once enough buffers wait.
+    let releaseWrites!: () => void;
+    const held = new Promise<void>((resolve) => (releaseWrites = resolve));
+    const write = writer.write.bind(writer);
+    writer.write = async (chunk: Buffer) => {
+      await held;
+      return write(chunk);
+    };
+    const hash = new UploadHash('sha256', thread);
+    const refused = new AbortController();
+    const done = receive(stream, { writer, hash, whole: true, signal: refused.signal });
+    for (let i = 0; i < 5; i++) stream.push(randomBytes(IO_BUFFER_BYTES));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(stream.isPaused()).toBe(true);
+    const reason = new OciError(OciErrorCode.BLOB_UPLOAD_UNKNOWN, 'upload session not found');
+    refused.abort(reason);
+    // The rest flows to its end while the writes are still held: dropped, neither written nor hashed.
+    expect(stream.isPaused()).toBe(false);
+    const ended = new Promise((resolve) => stream.once('end', resolve));
+    stream.push(randomBytes(IO_BUFFER_BYTES));
+    stream.push(null);
+    // Read to its end: a stream destroyed on the way would never emit it.
+    await ended;
+    // The failure comes once nothing reads the buffers any more.
+    releaseWrites();
+    expect(await done.catch((error: unknown) => error)).toBe(reason);
+    expect(writer.size).toBeLessThanOrEqual(5 * IO_BUFFER_BYTES);
+    hash.dispose();
+  });
+
+  it('does not touch a body it was told to stop receiving before it began, and ignores a signal after the end', async () => {
+    const stream = new Readable({ read() {} });
+    const early = new AbortController();
+    early.abort(new Error('refused (simulated)'));
+    await expect(
+      receive(stream, { hash: new UploadHash('sha256', thread), whole: true, signal: early.signal }),
+    ).rejects.toThrow('refused (simulated)');
+    expect(stream.listenerCount('data')).toBe(0);
+    expect(stream.readableFlowing).toBe(null);
+
+    const late = new AbortController();
+    const data = randomBytes(IO_BUFFER_BYTES + 7);
+    const writer = new RecordingWriter();
+    const hash = new UploadHash('sha256', thread);
+    const body = Readable.from(pieces(data, 65_536));
+    body.once('end', () => late.abort(new Error('too late (simulated)')));
+    expect(await receive(body, { writer, hash, whole: true, signal: late.signal })).toBe(data.length);
+    expect(Buffer.concat(writer.chunks).equals(data)).toBe(true);
+
+    const iterable = new AbortController();
+    let yielded = 0;
+    async function* counted(): AsyncGenerator<Buffer> {
+      for (const chunk of pieces(randomBytes(4 * 65_536), 65_536)) {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (++yielded === 2) iterable.abort(new Error('refused mid-body (simulated)'));
+        yield chunk;
+      }
+    }
+    const partial = new UploadHash('sha256', thread);
+    await expect(receive(counted(), { hash: partial, whole: true, signal: iterable.signal })).rejects.toThrow(
+      'refused mid-body (simulated)',
+    );
+    expect(yielded).toBe(2);
+    partial.dispose();
   });
 
   it('fails when the body breaks off', async () => {

@@ -21,6 +21,12 @@ export interface ReceiveOptions {
   whole: boolean;
   /** Refuses a body that goes beyond this many bytes (the length the request declared). */
   limit?: number;
+  /**
+   * Stops receiving, failing with the signal's reason: the request is refused while its body still arrives. A
+   * stream's remaining bytes are then read and dropped, so that the answer reaches the client and the connection
+   * stays usable; nothing more is written or hashed. Once the body has ended, the signal no longer matters.
+   */
+  signal?: AbortSignal;
 }
 
 function asError(reason: unknown): Error {
@@ -153,10 +159,12 @@ class Stager {
  * outlives its event (so none survives into the collector's old generation), and the stream is paused while
  * buffers wait to be hashed and written.
  */
-function receiveStream(stream: Readable, stager: Stager): Promise<number> {
+function receiveStream(stream: Readable, stager: Stager, signal: AbortSignal | undefined): Promise<number> {
   // A stream read to its end (or broken) before it got here emits nothing more.
   if (stream.readableEnded) return stager.finish();
   if (stream.destroyed) return Promise.reject(new Error('the request body ended before all of it arrived'));
+  // Not read at all: the HTTP server drops the body itself once the answer has been sent.
+  if (signal?.aborted) return Promise.reject(asError(signal.reason));
   return new Promise((resolve, reject) => {
     let settled = false;
     const stop = (error: unknown): void => {
@@ -197,6 +205,15 @@ function receiveStream(stream: Readable, stager: Stager): Promise<number> {
         },
       );
     };
+    const onAbort = (): void => {
+      // Ended: its own 'end' handler finishes (it may not have run yet when 'end' is what led to the abort).
+      if (settled || stream.readableEnded) return;
+      settled = true;
+      cleanup();
+      // Read on and dropped (the stream may be paused while buffers drain): see ReceiveOptions.signal.
+      stream.resume();
+      reject(asError(signal!.reason));
+    };
     const onError = (error: Error): void => stop(error);
     const onClose = (): void => {
       if (!stream.readableEnded) stop(new Error('the request body ended before all of it arrived'));
@@ -206,16 +223,23 @@ function receiveStream(stream: Readable, stager: Stager): Promise<number> {
       stream.off('end', onEnd);
       stream.off('error', onError);
       stream.off('close', onClose);
+      signal?.removeEventListener('abort', onAbort);
     };
     stream.on('data', onData);
     stream.on('end', onEnd);
     stream.on('error', onError);
     stream.on('close', onClose);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 
-async function receiveIterable(body: AsyncIterable<Buffer>, stager: Stager): Promise<number> {
+async function receiveIterable(
+  body: AsyncIterable<Buffer>,
+  stager: Stager,
+  signal: AbortSignal | undefined,
+): Promise<number> {
   for await (const chunk of body) {
+    signal?.throwIfAborted();
     if (stager.take(chunk)) await stager.drain();
   }
   return stager.finish();
@@ -229,7 +253,10 @@ async function receiveIterable(body: AsyncIterable<Buffer>, stager: Stager): Pro
 export async function receive(body: AsyncIterable<Buffer>, options: ReceiveOptions): Promise<number> {
   const stager = new Stager(options);
   try {
-    return body instanceof Readable ? await receiveStream(body, stager) : await receiveIterable(body, stager);
+    const { signal } = options;
+    return body instanceof Readable
+      ? await receiveStream(body, stager, signal)
+      : await receiveIterable(body, stager, signal);
   } finally {
     await stager.release();
   }
