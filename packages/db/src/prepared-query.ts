@@ -6,6 +6,7 @@ export type PreparedQuery = <R>(name: string, text: string, values: unknown[]) =
 interface QueryPool {
   query<R>(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: R[] }>;
   connect(): Promise<PooledClient>;
+  readonly options: { max: number };
 }
 
 /** One connection taken from the pool, for a transaction of its own; released exactly once. */
@@ -21,6 +22,11 @@ export interface PooledClient {
 /** Takes a connection from the pg pool under a DataSource, as preparedQueries runs on it. */
 export function pooledClient(dataSource: DataSource): Promise<PooledClient> {
   return (dataSource.driver as unknown as { master: QueryPool }).master.connect();
+}
+
+/** How many connections the pg pool under a DataSource opens at most. */
+export function poolSize(dataSource: DataSource): number {
+  return (dataSource.driver as unknown as { master: QueryPool }).master.options.max;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { type DataSource, type EntityManager } from 'typeorm';
 import { storageLimitErrorOf } from '../storage-limit.js';
-import { type PooledClient, type PreparedQuery, pooledClient, preparedQueries } from '../prepared-query.js';
+import { type PooledClient, type PreparedQuery, pooledClient, poolSize, preparedQueries } from '../prepared-query.js';
 
 export type RegistryEventType = 'PUSH_ARTIFACT' | 'PULL_ARTIFACT' | 'DELETE_ARTIFACT' | 'DELETE_TAG' | 'DELETE_BLOB';
 
@@ -178,6 +178,11 @@ export class RegistryRepository {
 
   constructor(private readonly dataSource: DataSource) {
     this.prepared = preparedQueries(dataSource);
+  }
+
+  /** How many database connections this process opens at most (harbor.yml `max_open_conns`). */
+  get connectionLimit(): number {
+    return poolSize(this.dataSource);
   }
 
   private async ensureRepository(manager: EntityManager, name: string): Promise<string> {

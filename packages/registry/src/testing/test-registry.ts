@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  type DatabaseOptions,
   MANIFEST_CHANGE_CHANNEL,
   RegistryRepository,
   createDataSource,
@@ -25,13 +26,17 @@ export interface TestRegistry {
   close(): Promise<void>;
 }
 
-/** The engine on a real PostgreSQL database and filesystem storage, listening on a loopback port. */
+/**
+ * The engine on a real PostgreSQL database and filesystem storage, listening on a loopback port; `pool` sets the
+ * connection pool (harbor.yml's database settings).
+ */
 export async function startTestRegistry(
   overrides: Partial<RegistryPluginOptions> = {},
   existing?: TestDatabase,
+  pool: Pick<DatabaseOptions, 'maxOpenConns' | 'maxIdleConns'> = {},
 ): Promise<TestRegistry> {
   const db = existing ?? (await createTestDatabase('wharf_registry_spec'));
-  const dataSource = createDataSource(db);
+  const dataSource = createDataSource({ ...db, ...pool });
   const storageRoot = await mkdtemp(join(tmpdir(), 'wharf-registry-spec-'));
   const app = Fastify({ logger: false, requestTimeout: 0 });
   let url: string;

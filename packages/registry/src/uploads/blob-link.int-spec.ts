@@ -52,8 +52,8 @@ describe('linking a small blob while its bytes are made durable (PostgreSQL + fi
     await rm(root, { recursive: true, force: true });
   });
 
-  const push = (blob: Buffer, repository = 'library/app') =>
-    fetch(`${reg.url}/v2/${repository}/blobs/uploads/?digest=${digestOf(blob)}`, {
+  const push = (blob: Buffer, repository = 'library/app', target = reg) =>
+    fetch(`${target.url}/v2/${repository}/blobs/uploads/?digest=${digestOf(blob)}`, {
       method: 'POST',
       headers: { 'content-type': 'application/octet-stream' },
       body: blob,
@@ -107,22 +107,94 @@ describe('linking a small blob while its bytes are made durable (PostgreSQL + fi
     ]);
   });
 
-  it('holds at most four links open across syncs; more pushes link after theirs', async () => {
+  /**
+   * Pushes `count` small blobs to `target` with their moves held; the links held open meanwhile. `beforeMoves` runs
+   * once the pushes have started, before waiting for their moves.
+   */
+  async function linksHeldDuring(
+    target: TestRegistry,
+    driver: HeldMoves,
+    count: number,
+    beforeMoves?: () => Promise<void>,
+  ): Promise<number> {
     let release!: () => void;
-    storage.gate = new Promise((resolve) => (release = resolve));
-    const moves = storage.moves;
-    const pushing = Array.from({ length: 6 }, () => push(randomBytes(50 * 1024)));
+    driver.gate = new Promise((resolve) => (release = resolve));
+    const moves = driver.moves;
+    const pushing = Array.from({ length: count }, () => push(randomBytes(50 * 1024), 'library/app', target));
+    let held: number;
     try {
-      while (storage.moves < moves + 6) await new Promise((resolve) => setTimeout(resolve, 5));
+      await beforeMoves?.();
+      while (driver.moves < moves + count) await new Promise((resolve) => setTimeout(resolve, 5));
       await new Promise((resolve) => setTimeout(resolve, 50));
-      const rows = await reg.dataSource.query<{ n: number }[]>(
+      const rows = await target.dataSource.query<{ n: number }[]>(
         `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'`,
       );
-      expect(rows[0].n).toBe(4);
+      held = rows[0].n;
     } finally {
       release();
-      storage.gate = undefined;
+      driver.gate = undefined;
     }
-    expect((await Promise.all(pushing)).map((response) => response.status)).toEqual([201, 201, 201, 201, 201, 201]);
+    expect((await Promise.all(pushing)).map((response) => response.status)).toEqual(Array<number>(count).fill(201));
+    return held;
+  }
+
+  it('holds at most four links open across syncs; more pushes link after theirs', async () => {
+    expect(await linksHeldDuring(reg, storage, 6)).toBe(4);
+  });
+
+  it('counts a link among those held from the moment it is chosen, so pushes whose policies answer together stay within four', async () => {
+    const driverRoot = await mkdtemp(join(tmpdir(), 'wharf-blob-link-policy-'));
+    const driver = new HeldMoves(driverRoot);
+    let asked = 0;
+    let answer: Promise<void> | undefined;
+    let answerPolicies!: () => void;
+    const slow = await startTestRegistry({
+      storage: driver,
+      policies: [
+        {
+          name: 'held (simulated slow quota check)',
+          beforeBlobCommit: async () => {
+            asked += 1;
+            await answer;
+          },
+        },
+      ],
+    });
+    try {
+      expect((await push(randomBytes(10), 'library/app', slow)).status).toBe(201);
+      answer = new Promise((resolve) => (answerPolicies = resolve));
+      const held = await linksHeldDuring(slow, driver, 6, async () => {
+        // Every push has chosen how to link before any policy answers.
+        while (asked < 7) await new Promise((resolve) => setTimeout(resolve, 5));
+        answerPolicies();
+      });
+      expect(held).toBe(4);
+    } finally {
+      answerPolicies?.();
+      await slow.close();
+      await rm(driverRoot, { recursive: true, force: true });
+    }
+  });
+
+  it('holds links open on a quarter of the connection pool at most, none with fewer than four connections', async () => {
+    for (const [connections, held] of [
+      [8, 2],
+      [3, 0],
+    ]) {
+      const driverRoot = await mkdtemp(join(tmpdir(), 'wharf-blob-link-pool-'));
+      const driver = new HeldMoves(driverRoot);
+      const small = await startTestRegistry({ storage: driver }, undefined, {
+        maxOpenConns: connections,
+        maxIdleConns: connections,
+      });
+      try {
+        // The repository's row exists first: links creating it at once would wait on each other's insert.
+        expect((await push(randomBytes(10), 'library/app', small)).status).toBe(201);
+        expect(await linksHeldDuring(small, driver, 4)).toBe(held);
+      } finally {
+        await small.close();
+        await rm(driverRoot, { recursive: true, force: true });
+      }
+    }
   });
 });

@@ -17,8 +17,16 @@ export function blobDataPath(digest: ParsedDigest): string {
  * this small is a few ms. Storage whose writes go over the network (S3) links after them.
  */
 const OVERLAPPED_LINK_MAX_BYTES = 4 * 1024 * 1024;
-/** Links held open across syncs at once, per blob store: more pushes link after their syncs, leaving the pool be. */
+/**
+ * Links held open across syncs at once, per blob store: more pushes link after their syncs, leaving the pool be. A
+ * quarter of the database connections at most, so that every other query keeps most of the pool; with fewer than
+ * four connections, no link is held.
+ */
 const MAX_OVERLAPPED_LINKS = 4;
+
+function overlappedLinkLimit(connections: number): number {
+  return Math.min(MAX_OVERLAPPED_LINKS, Math.floor(connections / 4));
+}
 
 /**
  * An upload's bytes: one file per upload. Sessions opened by earlier versions keep the `uploads/<id>/data` path
@@ -112,8 +120,9 @@ export class BlobStore {
   private readonly leaseMs: number;
   private readonly maxCachedHashStates: number;
   private readonly hashingThread: HashingThread;
-  /** Small blobs' links now held open across their syncs. */
+  /** Small blobs' links now held open across their syncs, and how many may be. */
   private overlappedLinks = 0;
+  private readonly maxOverlappedLinks: number;
 
   constructor(
     readonly driver: StorageDriver,
@@ -124,6 +133,7 @@ export class BlobStore {
     this.leaseMs = options.leaseMs ?? 60_000;
     this.maxCachedHashStates = options.maxCachedHashStates ?? 1024;
     this.hashingThread = options.hashingThread ?? processHashingThread();
+    this.maxOverlappedLinks = overlappedLinkLimit(repository.connectionLimit);
   }
 
   async startUpload(name: string): Promise<UploadSession> {
@@ -386,30 +396,31 @@ export class BlobStore {
         if (
           bytes <= OVERLAPPED_LINK_MAX_BYTES &&
           this.driver.name === 'filesystem' &&
-          this.overlappedLinks < MAX_OVERLAPPED_LINKS
+          this.overlappedLinks < this.maxOverlappedLinks
         ) {
           // A small blob's syncs are short: its link runs meanwhile, in a transaction that commits once they are done.
-          const allowed = policy.then((refusal) => {
-            if (refusal) throw refusal.error;
-          });
-          const durable = (async () => {
-            await writer.commit();
-            finished = true;
-            await allowed;
-            moved = await this.storeBlob(path, digest, bytes, await stored);
-          })();
-          // Its failure is thrown below, once the link has rolled back.
-          durable.catch(() => undefined);
-          try {
-            // The policies may ask the database: they are answered before the link takes a connection to hold
-            // across the syncs, so links waiting on syncs can never hold every connection a policy waits for.
-            await allowed;
-          } catch (error) {
-            await durable.catch(() => undefined);
-            throw error;
-          }
+          // Its place among the held links is taken at once, so that pushes checking together cannot exceed them.
           this.overlappedLinks += 1;
           try {
+            const allowed = policy.then((refusal) => {
+              if (refusal) throw refusal.error;
+            });
+            const durable = (async () => {
+              await writer.commit();
+              finished = true;
+              await allowed;
+              moved = await this.storeBlob(path, digest, bytes, await stored);
+            })();
+            // Its failure is thrown below, once the link has rolled back.
+            durable.catch(() => undefined);
+            try {
+              // The policies may ask the database: they are answered before the link takes a connection to hold
+              // across the syncs, so links waiting on syncs can never hold every connection a policy waits for.
+              await allowed;
+            } catch (error) {
+              await durable.catch(() => undefined);
+              throw error;
+            }
             await this.repository.linkBlobOnceDurable(name, digest.digest, bytes, session?.id, durable);
           } finally {
             this.overlappedLinks -= 1;
