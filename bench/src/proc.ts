@@ -37,6 +37,20 @@ export async function peakResidentBytes(pid: number): Promise<number> {
   return total;
 }
 
+/**
+ * Bytes the tree caused to be fetched from storage (`read_bytes` of /proc/<pid>/io, read-ahead included): what the
+ * page cache could not answer.
+ */
+export async function storageReadBytes(pid: number): Promise<number> {
+  let total = 0;
+  for (const member of await processTree(pid)) {
+    const text = await readFile(`/proc/${member}/io`, 'utf8').catch(() => '');
+    const match = /^read_bytes:\s+(\d+)$/m.exec(text);
+    if (match) total += Number(match[1]);
+  }
+  return total;
+}
+
 let ticksPerSecond: number | undefined;
 
 async function clockTicks(): Promise<number> {

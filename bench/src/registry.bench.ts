@@ -160,6 +160,7 @@ async function main(): Promise<void> {
           registry,
           target: { url: registry.url, scratchDir, headers },
           transferCpu: { push: { seconds: 0, bytes: 0 }, pull: { seconds: 0, bytes: 0 } },
+          pullStorageReads: 0,
         };
       }
       for (const name of order) {
@@ -181,6 +182,8 @@ async function main(): Promise<void> {
           const { seconds, bytes } = side.transferCpu[kind];
           if (bytes > 0) metrics[name][`cpu.${kind}`] = seconds / (bytes / GiB);
         }
+        const pulled = side.transferCpu.pull.bytes;
+        if (pulled > 0) metrics[name]['cache.pull'] = 100 * Math.max(0, 1 - side.pullStorageReads / pulled);
       }
       results.push({ round, order, wharf: metrics.wharf, reference: metrics.reference });
       log(`round ${round}: stopping both registries and removing their data`);

@@ -181,6 +181,15 @@ export function rowDefinitions(s: Sizes): RowDefinition[] {
       better: 'lower',
       target: { kind: 'none' },
     },
+    {
+      // Pulls from the page cache are bound by CPU and the client; pulls from the disk by the disk.
+      metric: 'cache.pull',
+      workload: 'round',
+      label: 'pulled bytes served from the page cache',
+      unit: '%',
+      better: 'higher',
+      target: { kind: 'none' },
+    },
   ];
 }
 

@@ -2,7 +2,7 @@ import { type RegistryProcess } from '@wharf/testkit';
 import { type Sizes, type TestData } from './data.js';
 import { expectStatus } from './http.js';
 import { type WorkloadId } from './options.js';
-import { cpuSeconds, withMemorySampler } from './proc.js';
+import { cpuSeconds, storageReadBytes, withMemorySampler } from './proc.js';
 import {
   type Descriptor,
   type Target,
@@ -35,6 +35,8 @@ export interface Side {
   registry: RegistryProcess;
   target: Target;
   transferCpu: { push: { seconds: number; bytes: number }; pull: { seconds: number; bytes: number } };
+  /** Bytes the registry fetched from storage (not the page cache) while serving the timed pulls. */
+  pullStorageReads: number;
 }
 
 export interface Workload {
@@ -85,7 +87,12 @@ export function workloads(data: TestData, sizes: Sizes): Workload[] {
       await pullImage(side, id, layers);
     },
     run: async (side) => {
-      const work = () => accountCpu(side, 'pull', () => pullBlobs(side.target, DATA_REPO, blobs(), parallel));
+      const work = async () => {
+        const readBefore = await storageReadBytes(side.registry.pid);
+        const timed = await accountCpu(side, 'pull', () => pullBlobs(side.target, DATA_REPO, blobs(), parallel));
+        side.pullStorageReads += (await storageReadBytes(side.registry.pid)) - readBefore;
+        return timed;
+      };
       if (!sampleMemory) return { [id]: mibPerSecond(await work()) };
       const { value, peakBytes } = await withMemorySampler(side.registry.pid, work);
       return { [id]: mibPerSecond(value), [`rss.${id}`]: peakBytes / MiB };
