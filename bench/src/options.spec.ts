@@ -2,9 +2,9 @@ import { describe, expect, it } from '@jest/globals';
 import { WORKLOAD_IDS, parseOptions } from './options.js';
 
 describe('parseOptions', () => {
-  it('defaults to three rounds of every workload against Wharf', () => {
+  it('defaults to four rounds (each side first in two) of every workload against Wharf', () => {
     expect(parseOptions([])).toEqual({
-      rounds: 3,
+      rounds: 4,
       quick: false,
       only: [...WORKLOAD_IDS],
       referenceOnly: false,

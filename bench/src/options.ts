@@ -28,7 +28,7 @@ export interface BenchOptions {
 
 export const USAGE = `Usage: pnpm bench:registry [--rounds N] [--quick] [--only <workload>[,<workload>…]] [--reference-only] [--through-core] [--direct-io]
 
-  --rounds N          alternating rounds (default 3; 2 with --quick)
+  --rounds N          alternating rounds (default 4, so each side goes first as often; 2 with --quick)
   --quick             small sizes and short runs, for a smoke test
   --only W            run only these workloads: ${WORKLOAD_IDS.join(', ')}
   --reference-only    run the reference on both sides, to check the harness and the noise floor
@@ -89,7 +89,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     throw new Error('--reference-only runs no Wharf: it excludes --through-core and --direct-io');
   }
   return {
-    rounds: rounds ?? (quick ? 2 : 3),
+    rounds: rounds ?? (quick ? 2 : 4),
     quick,
     only: only.length > 0 ? only : [...WORKLOAD_IDS],
     referenceOnly,

@@ -117,6 +117,13 @@ async function measure(workload: Workload, side: Side, name: string): Promise<Me
   }
 }
 
+/** Which side went first in how many rounds (round 1 starts with Wharf). */
+function firstIn(rounds: number, names: Record<SideName, string>): string {
+  const wharfFirst = Math.ceil(rounds / 2);
+  if (wharfFirst === rounds - wharfFirst) return `each side first in ${wharfFirst}`;
+  return `${names.wharf} first in ${wharfFirst}, ${names.reference} in ${rounds - wharfFirst}`;
+}
+
 async function toolVersion(command: string, args: string[]): Promise<string> {
   const { stdout, stderr } = await run(command, args).catch(() => ({ stdout: '', stderr: 'not installed' }));
   return (stdout || stderr).split('\n')[0].trim();
@@ -202,7 +209,8 @@ async function main(): Promise<void> {
     [
       `# Registry benchmark — ${startedAt.toISOString()}`,
       '',
-      `${names.wharf} vs ${names.reference}; ${options.rounds} alternating round(s)${options.quick ? ', quick sizes' : ''}; ` +
+      `${names.wharf} vs ${names.reference}; ${options.rounds} alternating round(s) (${firstIn(options.rounds, names)})` +
+        `${options.quick ? ', quick sizes' : ''}; ` +
         `${cpus().length} CPUs; load average (1/5/15 min) ${load(loadStart)} at start, ${load(loadEnd)} at end.`,
       `Figures are medians over the rounds; the ratio column also shows the per-round range. |ratio − 1| < 0.15 is a tie.`,
       '',
