@@ -7,9 +7,14 @@ import { format, resolveConfig } from 'prettier';
 const SCHEMA_FILE = fileURLToPath(new URL('./schema.ts', import.meta.url));
 const DOCUMENT_FILE = fileURLToPath(new URL('../../../apps/core/openapi.json', import.meta.url));
 
-/** What `pnpm --filter @wharf/api-client generate` writes: openapi-typescript's output, formatted by prettier. */
+/**
+ * What `pnpm --filter @wharf/api-client generate` writes: openapi-typescript's output, formatted by prettier. A
+ * field with a default stays optional (`--default-non-nullable=false`): the named request schemas hold the
+ * defaults the server fills in, so a client may leave those fields out.
+ */
 async function generateSchemaSource(): Promise<string> {
-  const source = `${COMMENT_HEADER}${astToString(await openapiTS(pathToFileURL(DOCUMENT_FILE), { silent: true }))}`;
+  const ast = await openapiTS(pathToFileURL(DOCUMENT_FILE), { silent: true, defaultNonNullable: false });
+  const source = `${COMMENT_HEADER}${astToString(ast)}`;
   const options = (await resolveConfig(SCHEMA_FILE)) ?? {};
   return format(source, { ...options, filepath: SCHEMA_FILE });
 }

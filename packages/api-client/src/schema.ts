@@ -888,6 +888,80 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
   schemas: {
+    Access: {
+      resource: string;
+      action: string;
+      /** @enum {string} */
+      effect?: 'allow' | 'deny';
+    };
+    Accessory: {
+      id: number;
+      artifact_id: number;
+      subject_artifact_id: number;
+      subject_artifact_digest: string;
+      subject_artifact_repo: string;
+      size: number;
+      digest: string;
+      type: string;
+      icon: string;
+      creation_time: string;
+    };
+    AdditionLink: {
+      href: string;
+      absolute: boolean;
+    };
+    Artifact: {
+      id: number;
+      type: string;
+      media_type: string;
+      manifest_media_type: string;
+      artifact_type?: string;
+      project_id: number;
+      repository_id: number;
+      repository_name: string;
+      digest: string;
+      size: number;
+      push_time: string;
+      pull_time: string;
+      extra_attrs?: {
+        [key: string]: unknown;
+      };
+      annotations?: {
+        [key: string]: string;
+      };
+      references?: components['schemas']['Reference'][];
+      tags?: components['schemas']['Tag'][];
+      addition_links?: {
+        [key: string]: components['schemas']['AdditionLink'];
+      };
+      labels?: components['schemas']['Label'][];
+      accessories?: components['schemas']['Accessory'][];
+    };
+    AuditLog: {
+      id: number;
+      username: string;
+      resource: string;
+      resource_type: string;
+      operation: string;
+      /** Format: date-time */
+      op_time: string;
+    };
+    ComponentHealthStatus: {
+      name: string;
+      /** @enum {string} */
+      status: 'healthy' | 'unhealthy';
+      error?: string;
+    };
+    Configurations: {
+      [key: string]: unknown;
+    };
+    ConfigurationsResponse: {
+      auth_mode: components['schemas']['StringConfigItem'];
+      project_creation_restriction: components['schemas']['StringConfigItem'];
+      token_expiration: components['schemas']['IntegerConfigItem'];
+      robot_token_duration: components['schemas']['IntegerConfigItem'];
+      storage_per_project: components['schemas']['IntegerConfigItem'];
+    };
     Errors: {
       errors: {
         /** @description A stable error code such as NOT_FOUND, CONFLICT or UNAUTHORIZED */
@@ -895,6 +969,386 @@ export interface components {
         /** @description What went wrong, in words a user understands */
         message: string;
       }[];
+    };
+    GeneralInfo: {
+      current_time: string;
+      registry_url?: string;
+      external_url?: string;
+      auth_mode?: string;
+      primary_auth_mode?: boolean;
+      /** @enum {string} */
+      project_creation_restriction?: 'everyone' | 'adminonly';
+      self_registration?: boolean;
+      has_ca_root?: boolean;
+      harbor_version?: string;
+      registry_storage_provider_name?: string;
+      read_only?: boolean;
+      notification_enable?: boolean;
+      banner_message?: string;
+    };
+    IntegerConfigItem: {
+      value: number;
+      editable: boolean;
+    };
+    Label: {
+      id: number;
+      name: string;
+      description: string;
+      color: string;
+      scope: string;
+      project_id: number;
+      creation_time: string;
+      update_time: string;
+    };
+    LoginForm: {
+      principal: string;
+      password: string;
+    };
+    NewTag: {
+      name: string;
+    };
+    OverallHealthStatus: {
+      /** @enum {string} */
+      status: 'healthy' | 'unhealthy';
+      components: components['schemas']['ComponentHealthStatus'][];
+    };
+    PasswordReq: {
+      old_password?: string;
+      new_password: string;
+    };
+    Permission: {
+      resource: string;
+      action: string;
+    };
+    Permissions: {
+      system?: components['schemas']['Permission'][];
+      project?: components['schemas']['Permission'][];
+    };
+    Platform: {
+      architecture?: string;
+      os?: string;
+      "'os.version'"?: string;
+      "'os.features'"?: string[];
+      variant?: string;
+    };
+    Project: {
+      project_id: number;
+      owner_id?: number;
+      name: string;
+      /** Format: date-time */
+      creation_time: string;
+      /** Format: date-time */
+      update_time: string;
+      owner_name?: string;
+      current_user_role_id?: number;
+      current_user_role_ids?: number[];
+      repo_count: number;
+      metadata?: components['schemas']['ProjectMetadata'];
+    };
+    ProjectDeletable: {
+      deletable: boolean;
+      message?: string;
+    };
+    ProjectMember: {
+      role_id: number;
+      member_user?: components['schemas']['UserEntity'] | null;
+      member_group?: components['schemas']['UserGroup'] | null;
+    };
+    ProjectMemberEntity: {
+      id: number;
+      project_id: number;
+      entity_name: string;
+      /** @enum {string} */
+      role_name: 'projectAdmin' | 'developer' | 'guest' | 'maintainer' | 'limitedGuest';
+      role_id: number;
+      entity_id: number;
+      /** @enum {string} */
+      entity_type: 'u' | 'g';
+    };
+    ProjectMetadata: {
+      /** @enum {string} */
+      public: 'true' | 'false';
+      enable_content_trust?: string;
+      enable_content_trust_cosign?: string;
+      prevent_vul?: string;
+      severity?: string;
+      auto_scan?: string;
+      auto_sbom_generation?: string;
+      reuse_sys_cve_allowlist?: string;
+      retention_id?: string;
+    };
+    ProjectMetadataReq: {
+      public?: (('true' | 'false') | boolean) | null;
+      enable_content_trust?: (('true' | 'false') | boolean) | null;
+      enable_content_trust_cosign?: (('true' | 'false') | boolean) | null;
+      prevent_vul?: (('true' | 'false') | boolean) | null;
+      severity?: ('none' | 'low' | 'medium' | 'high' | 'critical') | null;
+      auto_scan?: (('true' | 'false') | boolean) | null;
+      auto_sbom_generation?: (('true' | 'false') | boolean) | null;
+      reuse_sys_cve_allowlist?: (('true' | 'false') | boolean) | null;
+      retention_id?: string | null;
+    };
+    ProjectReq: {
+      project_name: string;
+      public?: boolean | null;
+      metadata?: components['schemas']['ProjectMetadataReq'] | null;
+      storage_limit?: number | null;
+      registry_id?: number | null;
+      cve_allowlist?: unknown;
+    };
+    ProjectSummary: {
+      repo_count: number;
+      project_admin_count?: number;
+      maintainer_count?: number;
+      developer_count?: number;
+      guest_count?: number;
+      limited_guest_count?: number;
+      quota?: components['schemas']['ProjectSummaryQuota'];
+    };
+    ProjectSummaryQuota: {
+      hard: components['schemas']['ResourceList'];
+      used: components['schemas']['ResourceList'];
+    };
+    ProjectUpdateReq: {
+      project_name?: string;
+      public?: boolean | null;
+      metadata?: components['schemas']['ProjectMetadataReq'] | null;
+      storage_limit?: number | null;
+      registry_id?: number | null;
+      cve_allowlist?: unknown;
+    };
+    Quota: {
+      id: number;
+      ref: components['schemas']['QuotaRefObject'];
+      hard: components['schemas']['ResourceList'];
+      used: components['schemas']['ResourceList'];
+      /** Format: date-time */
+      creation_time: string;
+      /** Format: date-time */
+      update_time: string;
+    };
+    QuotaRefObject: {
+      id: number;
+      name: string;
+      owner_name?: string;
+    };
+    QuotaUpdateReq: {
+      hard: {
+        [key: string]: number;
+      };
+    };
+    Reference: {
+      parent_id: number;
+      child_id: number;
+      child_digest: string;
+      platform?: components['schemas']['Platform'];
+      annotations?: {
+        [key: string]: string;
+      };
+      urls?: string[];
+    };
+    Repository: {
+      id: number;
+      project_id: number;
+      name: string;
+      description: string;
+      artifact_count: number;
+      pull_count: number;
+      creation_time: string;
+      update_time: string;
+    };
+    RepositoryUpdateReq: {
+      /** @default  */
+      description?: string;
+    };
+    ResourceList: {
+      storage: number;
+    };
+    Robot: {
+      id: number;
+      name: string;
+      description: string;
+      /** @enum {string} */
+      level: 'system' | 'project';
+      duration: number | null;
+      editable: boolean;
+      disable: boolean;
+      expires_at: number;
+      permissions: components['schemas']['RobotPermission'][];
+      creator_type: string;
+      creator_ref?: number;
+      /** Format: date-time */
+      creation_time: string;
+      /** Format: date-time */
+      update_time: string;
+    };
+    RobotCreate: {
+      name: string;
+      /** @default  */
+      description?: string;
+      secret?: string;
+      /** @enum {string} */
+      level: 'system' | 'project';
+      /** @default false */
+      disable?: boolean;
+      /** @default 0 */
+      duration?: number;
+      permissions: {
+        /** @enum {string} */
+        kind: 'project' | 'system';
+        namespace: string;
+        access: {
+          resource: string;
+          action: string;
+          /** @enum {string} */
+          effect?: 'allow' | 'deny';
+        }[];
+      }[];
+    };
+    RobotCreated: {
+      id: number;
+      name: string;
+      secret: string;
+      /** Format: date-time */
+      creation_time: string;
+      expires_at: number;
+    };
+    RobotPermission: {
+      /** @enum {string} */
+      kind: 'system' | 'project';
+      namespace: string;
+      access: components['schemas']['Access'][];
+    };
+    RobotSec: {
+      secret?: string;
+    };
+    RobotSecReq: {
+      secret?: string;
+    };
+    RobotUpdateReq: {
+      name?: string;
+      /** @enum {string} */
+      level?: 'system' | 'project';
+      /** @default  */
+      description?: string;
+      /** @default false */
+      disable?: boolean;
+      duration?: number | null;
+      permissions: {
+        /** @enum {string} */
+        kind: 'project' | 'system';
+        namespace: string;
+        access: {
+          resource: string;
+          action: string;
+          /** @enum {string} */
+          effect?: 'allow' | 'deny';
+        }[];
+      }[];
+    };
+    RoleRequest: {
+      role_id: number;
+    };
+    Search: {
+      project: components['schemas']['SearchProject'][];
+      repository: components['schemas']['SearchRepository'][];
+    };
+    SearchProject: {
+      project_id: number;
+      owner_id?: number;
+      name: string;
+      /** Format: date-time */
+      creation_time: string;
+      /** Format: date-time */
+      update_time: string;
+      deleted: boolean;
+      owner_name?: string;
+      current_user_role_id?: number;
+      current_user_role_ids?: number[];
+      repo_count: number;
+      metadata: {
+        [key: string]: string;
+      };
+    };
+    SearchRepository: {
+      project_id: number;
+      project_name: string;
+      project_public: boolean;
+      repository_name: string;
+      pull_count: number;
+      artifact_count: number;
+    };
+    Statistic: {
+      private_project_count: number;
+      private_repo_count: number;
+      public_project_count: number;
+      public_repo_count: number;
+      total_project_count: number;
+      total_repo_count: number;
+      total_storage_consumption: number;
+    };
+    StringConfigItem: {
+      value: string;
+      editable: boolean;
+    };
+    Tag: {
+      id: number;
+      repository_id: number;
+      artifact_id: number;
+      name: string;
+      push_time: string;
+      pull_time: string;
+      immutable: boolean;
+    };
+    TokenResponse: {
+      token: string;
+      access_token: string;
+      expires_in: number;
+      issued_at: string;
+    };
+    UserCreationReq: {
+      username: string;
+      email: string;
+      realname: string;
+      /** @default  */
+      comment?: string;
+      password: string;
+    };
+    UserEntity: {
+      user_id?: number | null;
+      username?: string | null;
+    };
+    UserGroup: {
+      id?: number | null;
+      group_name?: string | null;
+      group_type?: number | null;
+      ldap_group_dn?: string | null;
+    };
+    UserProfile: {
+      email: string;
+      realname: string;
+      /** @default  */
+      comment?: string;
+    };
+    UserResp: {
+      email: string;
+      realname: string;
+      comment: string;
+      user_id: number;
+      username: string;
+      sysadmin_flag: boolean;
+      admin_role_in_auth: boolean;
+      /** Format: date-time */
+      creation_time: string;
+      /** Format: date-time */
+      update_time: string;
+    };
+    UserSearchRespItem: {
+      user_id: number;
+      username: string;
+    };
+    UserSysAdminFlag: {
+      sysadmin_flag: boolean;
     };
   };
   responses: {
@@ -1020,15 +1474,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            id: number;
-            username: string;
-            resource: string;
-            resource_type: string;
-            operation: string;
-            /** Format: date-time */
-            op_time: string;
-          }[];
+          'application/json': components['schemas']['AuditLog'][];
         };
       };
       400: components['responses']['BadRequest'];
@@ -1052,28 +1498,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            auth_mode: {
-              value: string;
-              editable: boolean;
-            };
-            project_creation_restriction: {
-              value: string;
-              editable: boolean;
-            };
-            token_expiration: {
-              value: number;
-              editable: boolean;
-            };
-            robot_token_duration: {
-              value: number;
-              editable: boolean;
-            };
-            storage_per_project: {
-              value: number;
-              editable: boolean;
-            };
-          };
+          'application/json': components['schemas']['ConfigurationsResponse'];
         };
       };
       401: components['responses']['Unauthorized'];
@@ -1090,9 +1515,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        'application/json': {
-          [key: string]: unknown;
-        };
+        'application/json': components['schemas']['Configurations'];
       };
     };
     responses: {
@@ -1124,16 +1547,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            /** @enum {string} */
-            status: 'healthy' | 'unhealthy';
-            components: {
-              name: string;
-              /** @enum {string} */
-              status: 'healthy' | 'unhealthy';
-              error?: string;
-            }[];
-          };
+          'application/json': components['schemas']['OverallHealthStatus'];
         };
       };
       401: components['responses']['Unauthorized'];
@@ -1193,16 +1607,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            system?: {
-              resource: string;
-              action: string;
-            }[];
-            project?: {
-              resource: string;
-              action: string;
-            }[];
-          };
+          'application/json': components['schemas']['Permissions'];
         };
       };
       401: components['responses']['Unauthorized'];
@@ -1260,31 +1665,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            project_id: number;
-            owner_id?: number;
-            name: string;
-            /** Format: date-time */
-            creation_time: string;
-            /** Format: date-time */
-            update_time: string;
-            owner_name?: string;
-            current_user_role_id?: number;
-            current_user_role_ids?: number[];
-            repo_count: number;
-            metadata?: {
-              /** @enum {string} */
-              public: 'true' | 'false';
-              enable_content_trust?: string;
-              enable_content_trust_cosign?: string;
-              prevent_vul?: string;
-              severity?: string;
-              auto_scan?: string;
-              auto_sbom_generation?: string;
-              reuse_sys_cve_allowlist?: string;
-              retention_id?: string;
-            };
-          }[];
+          'application/json': components['schemas']['Project'][];
         };
       };
       400: components['responses']['BadRequest'];
@@ -1304,24 +1685,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        'application/json': {
-          project_name: string;
-          public?: boolean | null;
-          metadata?: {
-            public?: (('true' | 'false') | boolean) | null;
-            enable_content_trust?: (('true' | 'false') | boolean) | null;
-            enable_content_trust_cosign?: (('true' | 'false') | boolean) | null;
-            prevent_vul?: (('true' | 'false') | boolean) | null;
-            severity?: ('none' | 'low' | 'medium' | 'high' | 'critical') | null;
-            auto_scan?: (('true' | 'false') | boolean) | null;
-            auto_sbom_generation?: (('true' | 'false') | boolean) | null;
-            reuse_sys_cve_allowlist?: (('true' | 'false') | boolean) | null;
-            retention_id?: string | null;
-          } | null;
-          storage_limit?: number | null;
-          registry_id?: number | null;
-          cve_allowlist?: unknown;
-        };
+        'application/json': components['schemas']['ProjectReq'];
       };
     };
     responses: {
@@ -1385,31 +1749,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            project_id: number;
-            owner_id?: number;
-            name: string;
-            /** Format: date-time */
-            creation_time: string;
-            /** Format: date-time */
-            update_time: string;
-            owner_name?: string;
-            current_user_role_id?: number;
-            current_user_role_ids?: number[];
-            repo_count: number;
-            metadata?: {
-              /** @enum {string} */
-              public: 'true' | 'false';
-              enable_content_trust?: string;
-              enable_content_trust_cosign?: string;
-              prevent_vul?: string;
-              severity?: string;
-              auto_scan?: string;
-              auto_sbom_generation?: string;
-              reuse_sys_cve_allowlist?: string;
-              retention_id?: string;
-            };
-          };
+          'application/json': components['schemas']['Project'];
         };
       };
       400: components['responses']['BadRequest'];
@@ -1433,24 +1773,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        'application/json': {
-          project_name?: string;
-          public?: boolean | null;
-          metadata?: {
-            public?: (('true' | 'false') | boolean) | null;
-            enable_content_trust?: (('true' | 'false') | boolean) | null;
-            enable_content_trust_cosign?: (('true' | 'false') | boolean) | null;
-            prevent_vul?: (('true' | 'false') | boolean) | null;
-            severity?: ('none' | 'low' | 'medium' | 'high' | 'critical') | null;
-            auto_scan?: (('true' | 'false') | boolean) | null;
-            auto_sbom_generation?: (('true' | 'false') | boolean) | null;
-            reuse_sys_cve_allowlist?: (('true' | 'false') | boolean) | null;
-            retention_id?: string | null;
-          } | null;
-          storage_limit?: number | null;
-          registry_id?: number | null;
-          cve_allowlist?: unknown;
-        };
+        'application/json': components['schemas']['ProjectUpdateReq'];
       };
     };
     responses: {
@@ -1517,10 +1840,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            deletable: boolean;
-            message?: string;
-          };
+          'application/json': components['schemas']['ProjectDeletable'];
         };
       };
       400: components['responses']['BadRequest'];
@@ -1558,17 +1878,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            id: number;
-            project_id: number;
-            entity_name: string;
-            /** @enum {string} */
-            role_name: 'projectAdmin' | 'developer' | 'guest' | 'maintainer' | 'limitedGuest';
-            role_id: number;
-            entity_id: number;
-            /** @enum {string} */
-            entity_type: 'u' | 'g';
-          }[];
+          'application/json': components['schemas']['ProjectMemberEntity'][];
         };
       };
       400: components['responses']['BadRequest'];
@@ -1592,19 +1902,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        'application/json': {
-          role_id: number;
-          member_user?: {
-            user_id?: number | null;
-            username?: string | null;
-          } | null;
-          member_group?: {
-            id?: number | null;
-            group_name?: string | null;
-            group_type?: number | null;
-            ldap_group_dn?: string | null;
-          } | null;
-        };
+        'application/json': components['schemas']['ProjectMember'];
       };
     };
     responses: {
@@ -1646,17 +1944,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            id: number;
-            project_id: number;
-            entity_name: string;
-            /** @enum {string} */
-            role_name: 'projectAdmin' | 'developer' | 'guest' | 'maintainer' | 'limitedGuest';
-            role_id: number;
-            entity_id: number;
-            /** @enum {string} */
-            entity_type: 'u' | 'g';
-          };
+          'application/json': components['schemas']['ProjectMemberEntity'];
         };
       };
       400: components['responses']['BadRequest'];
@@ -1681,9 +1969,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        'application/json': {
-          role_id: number;
-        };
+        'application/json': components['schemas']['RoleRequest'];
       };
     };
     responses: {
@@ -1750,22 +2036,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            repo_count: number;
-            project_admin_count?: number;
-            maintainer_count?: number;
-            developer_count?: number;
-            guest_count?: number;
-            limited_guest_count?: number;
-            quota?: {
-              hard: {
-                storage: number;
-              };
-              used: {
-                storage: number;
-              };
-            };
-          };
+          'application/json': components['schemas']['ProjectSummary'];
         };
       };
       400: components['responses']['BadRequest'];
@@ -1801,15 +2072,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            id: number;
-            username: string;
-            resource: string;
-            resource_type: string;
-            operation: string;
-            /** Format: date-time */
-            op_time: string;
-          }[];
+          'application/json': components['schemas']['AuditLog'][];
         };
       };
       400: components['responses']['BadRequest'];
@@ -1845,16 +2108,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            id: number;
-            project_id: number;
-            name: string;
-            description: string;
-            artifact_count: number;
-            pull_count: number;
-            creation_time: string;
-            update_time: string;
-          }[];
+          'application/json': components['schemas']['Repository'][];
         };
       };
       400: components['responses']['BadRequest'];
@@ -1882,16 +2136,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            id: number;
-            project_id: number;
-            name: string;
-            description: string;
-            artifact_count: number;
-            pull_count: number;
-            creation_time: string;
-            update_time: string;
-          };
+          'application/json': components['schemas']['Repository'];
         };
       };
       400: components['responses']['BadRequest'];
@@ -1913,10 +2158,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        'application/json': {
-          /** @default  */
-          description?: string;
-        };
+        'application/json': components['schemas']['RepositoryUpdateReq'];
       };
     };
     responses: {
@@ -1995,79 +2237,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            id: number;
-            type: string;
-            media_type: string;
-            manifest_media_type: string;
-            artifact_type?: string;
-            project_id: number;
-            repository_id: number;
-            repository_name: string;
-            digest: string;
-            size: number;
-            push_time: string;
-            pull_time: string;
-            extra_attrs?: {
-              [key: string]: unknown;
-            };
-            annotations?: {
-              [key: string]: string;
-            };
-            references?: {
-              parent_id: number;
-              child_id: number;
-              child_digest: string;
-              platform?: {
-                architecture?: string;
-                os?: string;
-                "'os.version'"?: string;
-                "'os.features'"?: string[];
-                variant?: string;
-              };
-              annotations?: {
-                [key: string]: string;
-              };
-              urls?: string[];
-            }[];
-            tags?: {
-              id: number;
-              repository_id: number;
-              artifact_id: number;
-              name: string;
-              push_time: string;
-              pull_time: string;
-              immutable: boolean;
-            }[];
-            addition_links?: {
-              [key: string]: {
-                href: string;
-                absolute: boolean;
-              };
-            };
-            labels?: {
-              id: number;
-              name: string;
-              description: string;
-              color: string;
-              scope: string;
-              project_id: number;
-              creation_time: string;
-              update_time: string;
-            }[];
-            accessories?: {
-              id: number;
-              artifact_id: number;
-              subject_artifact_id: number;
-              subject_artifact_digest: string;
-              subject_artifact_repo: string;
-              size: number;
-              digest: string;
-              type: string;
-              icon: string;
-              creation_time: string;
-            }[];
-          }[];
+          'application/json': components['schemas']['Artifact'][];
         };
       };
       400: components['responses']['BadRequest'];
@@ -2105,79 +2275,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            id: number;
-            type: string;
-            media_type: string;
-            manifest_media_type: string;
-            artifact_type?: string;
-            project_id: number;
-            repository_id: number;
-            repository_name: string;
-            digest: string;
-            size: number;
-            push_time: string;
-            pull_time: string;
-            extra_attrs?: {
-              [key: string]: unknown;
-            };
-            annotations?: {
-              [key: string]: string;
-            };
-            references?: {
-              parent_id: number;
-              child_id: number;
-              child_digest: string;
-              platform?: {
-                architecture?: string;
-                os?: string;
-                "'os.version'"?: string;
-                "'os.features'"?: string[];
-                variant?: string;
-              };
-              annotations?: {
-                [key: string]: string;
-              };
-              urls?: string[];
-            }[];
-            tags?: {
-              id: number;
-              repository_id: number;
-              artifact_id: number;
-              name: string;
-              push_time: string;
-              pull_time: string;
-              immutable: boolean;
-            }[];
-            addition_links?: {
-              [key: string]: {
-                href: string;
-                absolute: boolean;
-              };
-            };
-            labels?: {
-              id: number;
-              name: string;
-              description: string;
-              color: string;
-              scope: string;
-              project_id: number;
-              creation_time: string;
-              update_time: string;
-            }[];
-            accessories?: {
-              id: number;
-              artifact_id: number;
-              subject_artifact_id: number;
-              subject_artifact_digest: string;
-              subject_artifact_repo: string;
-              size: number;
-              digest: string;
-              type: string;
-              icon: string;
-              creation_time: string;
-            }[];
-          };
+          'application/json': components['schemas']['Artifact'];
         };
       };
       400: components['responses']['BadRequest'];
@@ -2243,18 +2341,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            id: number;
-            artifact_id: number;
-            subject_artifact_id: number;
-            subject_artifact_digest: string;
-            subject_artifact_repo: string;
-            size: number;
-            digest: string;
-            type: string;
-            icon: string;
-            creation_time: string;
-          }[];
+          'application/json': components['schemas']['Accessory'][];
         };
       };
       400: components['responses']['BadRequest'];
@@ -2326,15 +2413,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            id: number;
-            repository_id: number;
-            artifact_id: number;
-            name: string;
-            push_time: string;
-            pull_time: string;
-            immutable: boolean;
-          }[];
+          'application/json': components['schemas']['Tag'][];
         };
       };
       400: components['responses']['BadRequest'];
@@ -2357,9 +2436,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        'application/json': {
-          name: string;
-        };
+        'application/json': components['schemas']['NewTag'];
       };
     };
     responses: {
@@ -2431,24 +2508,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            id: number;
-            ref: {
-              id: number;
-              name: string;
-              owner_name?: string;
-            };
-            hard: {
-              storage: number;
-            };
-            used: {
-              storage: number;
-            };
-            /** Format: date-time */
-            creation_time: string;
-            /** Format: date-time */
-            update_time: string;
-          }[];
+          'application/json': components['schemas']['Quota'][];
         };
       };
       400: components['responses']['BadRequest'];
@@ -2474,24 +2534,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            id: number;
-            ref: {
-              id: number;
-              name: string;
-              owner_name?: string;
-            };
-            hard: {
-              storage: number;
-            };
-            used: {
-              storage: number;
-            };
-            /** Format: date-time */
-            creation_time: string;
-            /** Format: date-time */
-            update_time: string;
-          };
+          'application/json': components['schemas']['Quota'];
         };
       };
       400: components['responses']['BadRequest'];
@@ -2512,11 +2555,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        'application/json': {
-          hard: {
-            [key: string]: number;
-          };
-        };
+        'application/json': components['schemas']['QuotaUpdateReq'];
       };
     };
     responses: {
@@ -2558,16 +2597,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            id: number;
-            project_id: number;
-            name: string;
-            description: string;
-            artifact_count: number;
-            pull_count: number;
-            creation_time: string;
-            update_time: string;
-          }[];
+          'application/json': components['schemas']['Repository'][];
         };
       };
       400: components['responses']['BadRequest'];
@@ -2599,34 +2629,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            id: number;
-            name: string;
-            description: string;
-            /** @enum {string} */
-            level: 'system' | 'project';
-            duration: number | null;
-            editable: boolean;
-            disable: boolean;
-            expires_at: number;
-            permissions: {
-              /** @enum {string} */
-              kind: 'system' | 'project';
-              namespace: string;
-              access: {
-                resource: string;
-                action: string;
-                /** @enum {string} */
-                effect?: 'allow' | 'deny';
-              }[];
-            }[];
-            creator_type: string;
-            creator_ref?: number;
-            /** Format: date-time */
-            creation_time: string;
-            /** Format: date-time */
-            update_time: string;
-          }[];
+          'application/json': components['schemas']['Robot'][];
         };
       };
       400: components['responses']['BadRequest'];
@@ -2645,29 +2648,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        'application/json': {
-          name: string;
-          /** @default  */
-          description?: string;
-          secret?: string;
-          /** @enum {string} */
-          level: 'system' | 'project';
-          /** @default false */
-          disable?: boolean;
-          /** @default 0 */
-          duration?: number;
-          permissions: {
-            /** @enum {string} */
-            kind: 'project' | 'system';
-            namespace: string;
-            access: {
-              resource: string;
-              action: string;
-              /** @enum {string} */
-              effect?: 'allow' | 'deny';
-            }[];
-          }[];
-        };
+        'application/json': components['schemas']['RobotCreate'];
       };
     };
     responses: {
@@ -2679,14 +2660,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            id: number;
-            name: string;
-            secret: string;
-            /** Format: date-time */
-            creation_time: string;
-            expires_at: number;
-          };
+          'application/json': components['schemas']['RobotCreated'];
         };
       };
       400: components['responses']['BadRequest'];
@@ -2714,34 +2688,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            id: number;
-            name: string;
-            description: string;
-            /** @enum {string} */
-            level: 'system' | 'project';
-            duration: number | null;
-            editable: boolean;
-            disable: boolean;
-            expires_at: number;
-            permissions: {
-              /** @enum {string} */
-              kind: 'system' | 'project';
-              namespace: string;
-              access: {
-                resource: string;
-                action: string;
-                /** @enum {string} */
-                effect?: 'allow' | 'deny';
-              }[];
-            }[];
-            creator_type: string;
-            creator_ref?: number;
-            /** Format: date-time */
-            creation_time: string;
-            /** Format: date-time */
-            update_time: string;
-          };
+          'application/json': components['schemas']['Robot'];
         };
       };
       400: components['responses']['BadRequest'];
@@ -2762,27 +2709,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        'application/json': {
-          name?: string;
-          /** @enum {string} */
-          level?: 'system' | 'project';
-          /** @default  */
-          description?: string;
-          /** @default false */
-          disable?: boolean;
-          duration?: number | null;
-          permissions: {
-            /** @enum {string} */
-            kind: 'project' | 'system';
-            namespace: string;
-            access: {
-              resource: string;
-              action: string;
-              /** @enum {string} */
-              effect?: 'allow' | 'deny';
-            }[];
-          }[];
-        };
+        'application/json': components['schemas']['RobotUpdateReq'];
       };
     };
     responses: {
@@ -2837,9 +2764,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        'application/json': {
-          secret?: string;
-        };
+        'application/json': components['schemas']['RobotSecReq'];
       };
     };
     responses: {
@@ -2849,9 +2774,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            secret?: string;
-          };
+          'application/json': components['schemas']['RobotSec'];
         };
       };
       400: components['responses']['BadRequest'];
@@ -2878,33 +2801,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            project: {
-              project_id: number;
-              owner_id?: number;
-              name: string;
-              /** Format: date-time */
-              creation_time: string;
-              /** Format: date-time */
-              update_time: string;
-              deleted: boolean;
-              owner_name?: string;
-              current_user_role_id?: number;
-              current_user_role_ids?: number[];
-              repo_count: number;
-              metadata: {
-                [key: string]: string;
-              };
-            }[];
-            repository: {
-              project_id: number;
-              project_name: string;
-              project_public: boolean;
-              repository_name: string;
-              pull_count: number;
-              artifact_count: number;
-            }[];
-          };
+          'application/json': components['schemas']['Search'];
         };
       };
       400: components['responses']['BadRequest'];
@@ -2927,15 +2824,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            private_project_count: number;
-            private_repo_count: number;
-            public_project_count: number;
-            public_repo_count: number;
-            total_project_count: number;
-            total_repo_count: number;
-            total_storage_consumption: number;
-          };
+          'application/json': components['schemas']['Statistic'];
         };
       };
       401: components['responses']['Unauthorized'];
@@ -2996,22 +2885,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            current_time: string;
-            registry_url?: string;
-            external_url?: string;
-            auth_mode?: string;
-            primary_auth_mode?: boolean;
-            /** @enum {string} */
-            project_creation_restriction?: 'everyone' | 'adminonly';
-            self_registration?: boolean;
-            has_ca_root?: boolean;
-            harbor_version?: string;
-            registry_storage_provider_name?: string;
-            read_only?: boolean;
-            notification_enable?: boolean;
-            banner_message?: string;
-          };
+          'application/json': components['schemas']['GeneralInfo'];
         };
       };
       401: components['responses']['Unauthorized'];
@@ -3044,19 +2918,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            email: string;
-            realname: string;
-            comment: string;
-            user_id: number;
-            username: string;
-            sysadmin_flag: boolean;
-            admin_role_in_auth: boolean;
-            /** Format: date-time */
-            creation_time: string;
-            /** Format: date-time */
-            update_time: string;
-          }[];
+          'application/json': components['schemas']['UserResp'][];
         };
       };
       400: components['responses']['BadRequest'];
@@ -3074,14 +2936,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        'application/json': {
-          username: string;
-          email: string;
-          realname: string;
-          /** @default  */
-          comment?: string;
-          password: string;
-        };
+        'application/json': components['schemas']['UserCreationReq'];
       };
     };
     responses: {
@@ -3116,19 +2971,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            email: string;
-            realname: string;
-            comment: string;
-            user_id: number;
-            username: string;
-            sysadmin_flag: boolean;
-            admin_role_in_auth: boolean;
-            /** Format: date-time */
-            creation_time: string;
-            /** Format: date-time */
-            update_time: string;
-          };
+          'application/json': components['schemas']['UserResp'];
         };
       };
       401: components['responses']['Unauthorized'];
@@ -3155,10 +2998,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            resource: string;
-            action: string;
-          }[];
+          'application/json': components['schemas']['Permission'][];
         };
       };
       400: components['responses']['BadRequest'];
@@ -3190,10 +3030,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            user_id: number;
-            username: string;
-          }[];
+          'application/json': components['schemas']['UserSearchRespItem'][];
         };
       };
       400: components['responses']['BadRequest'];
@@ -3219,19 +3056,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            email: string;
-            realname: string;
-            comment: string;
-            user_id: number;
-            username: string;
-            sysadmin_flag: boolean;
-            admin_role_in_auth: boolean;
-            /** Format: date-time */
-            creation_time: string;
-            /** Format: date-time */
-            update_time: string;
-          };
+          'application/json': components['schemas']['UserResp'];
         };
       };
       400: components['responses']['BadRequest'];
@@ -3252,12 +3077,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        'application/json': {
-          email: string;
-          realname: string;
-          /** @default  */
-          comment?: string;
-        };
+        'application/json': components['schemas']['UserProfile'];
       };
     };
     responses: {
@@ -3312,10 +3132,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        'application/json': {
-          old_password?: string;
-          new_password: string;
-        };
+        'application/json': components['schemas']['PasswordReq'];
       };
     };
     responses: {
@@ -3349,9 +3166,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        'application/json': {
-          sysadmin_flag: boolean;
-        };
+        'application/json': components['schemas']['UserSysAdminFlag'];
       };
     };
     responses: {
@@ -3378,10 +3193,7 @@ export interface operations {
     };
     requestBody: {
       content: {
-        'application/json': {
-          principal: string;
-          password: string;
-        };
+        'application/json': components['schemas']['LoginForm'];
       };
     };
     responses: {
@@ -3448,12 +3260,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          'application/json': {
-            token: string;
-            access_token: string;
-            expires_in: number;
-            issued_at: string;
-          };
+          'application/json': components['schemas']['TokenResponse'];
         };
       };
       400: components['responses']['BadRequest'];

@@ -39,81 +39,91 @@ export type ArtifactOptions = Pick<ArtifactGetQuery, 'with_tag' | 'with_label' |
  * Harbor's `Platform`. Its contract spells the two dotted keys with quotes around them (`'os.version'`), and
  * Harbor answers them so; clients written against it read those keys.
  */
-export const PlatformDto = z.object({
-  architecture: z.string().optional(),
-  os: z.string().optional(),
-  "'os.version'": z.string().optional(),
-  "'os.features'": z.array(z.string()).optional(),
-  variant: z.string().optional(),
-});
+export const PlatformDto = z
+  .object({
+    architecture: z.string().optional(),
+    os: z.string().optional(),
+    "'os.version'": z.string().optional(),
+    "'os.features'": z.array(z.string()).optional(),
+    variant: z.string().optional(),
+  })
+  .meta({ id: 'Platform' });
 export type PlatformDto = z.infer<typeof PlatformDto>;
 
-export const ReferenceDto = z.object({
-  parent_id: z.number().int(),
-  child_id: z.number().int(),
-  child_digest: z.string(),
-  platform: PlatformDto.optional(),
-  annotations: z.record(z.string(), z.string()).optional(),
-  urls: z.array(z.string()).optional(),
-});
+export const ReferenceDto = z
+  .object({
+    parent_id: z.number().int(),
+    child_id: z.number().int(),
+    child_digest: z.string(),
+    platform: PlatformDto.optional(),
+    annotations: z.record(z.string(), z.string()).optional(),
+    urls: z.array(z.string()).optional(),
+  })
+  .meta({ id: 'Reference' });
 export type ReferenceDto = z.infer<typeof ReferenceDto>;
 
-export const AdditionLinkDto = z.object({ href: z.string(), absolute: z.boolean() });
+export const AdditionLinkDto = z.object({ href: z.string(), absolute: z.boolean() }).meta({ id: 'AdditionLink' });
 export type AdditionLinkDto = z.infer<typeof AdditionLinkDto>;
 
-export const AccessoryDto = z.object({
-  id: z.number().int(),
-  artifact_id: z.number().int(),
-  subject_artifact_id: z.number().int(),
-  subject_artifact_digest: z.string(),
-  subject_artifact_repo: z.string(),
-  size: z.number().int(),
-  digest: z.string(),
-  type: z.string(),
-  icon: z.string(),
-  creation_time: z.string(),
-});
+export const AccessoryDto = z
+  .object({
+    id: z.number().int(),
+    artifact_id: z.number().int(),
+    subject_artifact_id: z.number().int(),
+    subject_artifact_digest: z.string(),
+    subject_artifact_repo: z.string(),
+    size: z.number().int(),
+    digest: z.string(),
+    type: z.string(),
+    icon: z.string(),
+    creation_time: z.string(),
+  })
+  .meta({ id: 'Accessory' });
 export type AccessoryDto = z.infer<typeof AccessoryDto>;
 
 export const AccessoryListDto = z.array(AccessoryDto);
 export type AccessoryListDto = z.infer<typeof AccessoryListDto>;
 
-export const LabelDto = z.object({
-  id: z.number().int(),
-  name: z.string(),
-  description: z.string(),
-  color: z.string(),
-  scope: z.string(),
-  project_id: z.number().int(),
-  creation_time: z.string(),
-  update_time: z.string(),
-});
+export const LabelDto = z
+  .object({
+    id: z.number().int(),
+    name: z.string(),
+    description: z.string(),
+    color: z.string(),
+    scope: z.string(),
+    project_id: z.number().int(),
+    creation_time: z.string(),
+    update_time: z.string(),
+  })
+  .meta({ id: 'Label' });
 
-export const ArtifactDto = z.object({
-  id: z.number().int(),
-  /** IMAGE, CHART, CNAB, WASM, a type named by the config media type, or UNKNOWN, as Harbor's processors say. */
-  type: z.string(),
-  /** The config's media type for a manifest; the manifest's own for an index, as Harbor reports them. */
-  media_type: z.string(),
-  manifest_media_type: z.string(),
-  artifact_type: z.string().optional(),
-  project_id: z.number().int(),
-  repository_id: z.number().int(),
-  repository_name: z.string(),
-  digest: z.string(),
-  /** Manifest, config and layers; for an index its manifest and everything its children count. */
-  size: z.number().int(),
-  push_time: z.string(),
-  /** Harbor's zero time when the artifact was never pulled. */
-  pull_time: z.string(),
-  extra_attrs: z.record(z.string(), z.unknown()).optional(),
-  annotations: z.record(z.string(), z.string()).optional(),
-  references: z.array(ReferenceDto).optional(),
-  tags: z.array(TagDto).optional(),
-  addition_links: z.record(z.string(), AdditionLinkDto).optional(),
-  labels: z.array(LabelDto).optional(),
-  accessories: z.array(AccessoryDto).optional(),
-});
+export const ArtifactDto = z
+  .object({
+    id: z.number().int(),
+    /** IMAGE, CHART, CNAB, WASM, a type named by the config media type, or UNKNOWN, as Harbor's processors say. */
+    type: z.string(),
+    /** The config's media type for a manifest; the manifest's own for an index, as Harbor reports them. */
+    media_type: z.string(),
+    manifest_media_type: z.string(),
+    artifact_type: z.string().optional(),
+    project_id: z.number().int(),
+    repository_id: z.number().int(),
+    repository_name: z.string(),
+    digest: z.string(),
+    /** Manifest, config and layers; for an index its manifest and everything its children count. */
+    size: z.number().int(),
+    push_time: z.string(),
+    /** Harbor's zero time when the artifact was never pulled. */
+    pull_time: z.string(),
+    extra_attrs: z.record(z.string(), z.unknown()).optional(),
+    annotations: z.record(z.string(), z.string()).optional(),
+    references: z.array(ReferenceDto).optional(),
+    tags: z.array(TagDto).optional(),
+    addition_links: z.record(z.string(), AdditionLinkDto).optional(),
+    labels: z.array(LabelDto).optional(),
+    accessories: z.array(AccessoryDto).optional(),
+  })
+  .meta({ id: 'Artifact' });
 export type ArtifactDto = z.infer<typeof ArtifactDto>;
 
 export const ArtifactListDto = z.array(ArtifactDto);

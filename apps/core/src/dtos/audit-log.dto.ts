@@ -1,14 +1,16 @@
 import { z } from 'zod';
 
 /** Harbor's `AuditLog`: one operation on one resource. */
-export const AuditLogDto = z.object({
-  id: z.number().int(),
-  username: z.string(),
-  resource: z.string(),
-  resource_type: z.string(),
-  operation: z.string(),
-  op_time: z.iso.datetime(),
-});
+export const AuditLogDto = z
+  .object({
+    id: z.number().int(),
+    username: z.string(),
+    resource: z.string(),
+    resource_type: z.string(),
+    operation: z.string(),
+    op_time: z.iso.datetime(),
+  })
+  .meta({ id: 'AuditLog' });
 export type AuditLogDto = z.infer<typeof AuditLogDto>;
 
 export const AuditLogListDto = z.array(AuditLogDto);

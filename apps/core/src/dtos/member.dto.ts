@@ -17,39 +17,48 @@ export const ListMembersQueryDto = z.object({
 });
 export type ListMembersQueryDto = z.infer<typeof ListMembersQueryDto>;
 
-export const UserEntityDto = z.object({
-  user_id: z.number().int().positive().nullish(),
-  username: z.string().max(255).nullish(),
-});
+export const UserEntityDto = z
+  .object({
+    user_id: z.number().int().positive().nullish(),
+    username: z.string().max(255).nullish(),
+  })
+  .meta({ id: 'UserEntity' });
 export type UserEntityDto = z.infer<typeof UserEntityDto>;
 
+/** Harbor's UserGroup, as a member request may name one. */
+const UserGroupDto = z
+  .object({
+    id: z.number().int().nullish(),
+    group_name: z.string().nullish(),
+    group_type: z.number().int().nullish(),
+    ldap_group_dn: z.string().nullish(),
+  })
+  .meta({ id: 'UserGroup' });
+
 /** Harbor's ProjectMember request. Wharf has no user groups, so `member_group` is refused when it names one. */
-export const ProjectMemberReqDto = z.object({
-  role_id: RoleId,
-  member_user: UserEntityDto.nullish(),
-  member_group: z
-    .object({
-      id: z.number().int().nullish(),
-      group_name: z.string().nullish(),
-      group_type: z.number().int().nullish(),
-      ldap_group_dn: z.string().nullish(),
-    })
-    .nullish(),
-});
+export const ProjectMemberReqDto = z
+  .object({
+    role_id: RoleId,
+    member_user: UserEntityDto.nullish(),
+    member_group: UserGroupDto.nullish(),
+  })
+  .meta({ id: 'ProjectMember' });
 export type ProjectMemberReqDto = z.infer<typeof ProjectMemberReqDto>;
 
-export const RoleRequestDto = z.object({ role_id: RoleId });
+export const RoleRequestDto = z.object({ role_id: RoleId }).meta({ id: 'RoleRequest' });
 export type RoleRequestDto = z.infer<typeof RoleRequestDto>;
 
-export const ProjectMemberEntityDto = z.strictObject({
-  id: z.number().int(),
-  project_id: z.number().int(),
-  entity_name: z.string(),
-  role_name: z.enum(['projectAdmin', 'developer', 'guest', 'maintainer', 'limitedGuest']),
-  role_id: z.number().int().min(1).max(5),
-  entity_id: z.number().int(),
-  entity_type: z.enum(['u', 'g']),
-});
+export const ProjectMemberEntityDto = z
+  .strictObject({
+    id: z.number().int(),
+    project_id: z.number().int(),
+    entity_name: z.string(),
+    role_name: z.enum(['projectAdmin', 'developer', 'guest', 'maintainer', 'limitedGuest']),
+    role_id: z.number().int().min(1).max(5),
+    entity_id: z.number().int(),
+    entity_type: z.enum(['u', 'g']),
+  })
+  .meta({ id: 'ProjectMemberEntity' });
 export type ProjectMemberEntityDto = z.infer<typeof ProjectMemberEntityDto>;
 
 export const ProjectMemberListDto = z.array(ProjectMemberEntityDto);

@@ -29,17 +29,19 @@ const MetadataFlag = z
 export const SEVERITIES = ['none', 'low', 'medium', 'high', 'critical'] as const;
 
 /** Project settings a request may set; Harbor's proxy-cache keys are ignored for the projects Wharf creates. */
-export const ProjectMetadataReqDto = z.object({
-  public: MetadataFlag.nullish(),
-  enable_content_trust: MetadataFlag.nullish(),
-  enable_content_trust_cosign: MetadataFlag.nullish(),
-  prevent_vul: MetadataFlag.nullish(),
-  severity: z.enum(SEVERITIES, { error: `must be one of ${SEVERITIES.join(', ')}` }).nullish(),
-  auto_scan: MetadataFlag.nullish(),
-  auto_sbom_generation: MetadataFlag.nullish(),
-  reuse_sys_cve_allowlist: MetadataFlag.nullish(),
-  retention_id: z.string().max(32).nullish(),
-});
+export const ProjectMetadataReqDto = z
+  .object({
+    public: MetadataFlag.nullish(),
+    enable_content_trust: MetadataFlag.nullish(),
+    enable_content_trust_cosign: MetadataFlag.nullish(),
+    prevent_vul: MetadataFlag.nullish(),
+    severity: z.enum(SEVERITIES, { error: `must be one of ${SEVERITIES.join(', ')}` }).nullish(),
+    auto_scan: MetadataFlag.nullish(),
+    auto_sbom_generation: MetadataFlag.nullish(),
+    reuse_sys_cve_allowlist: MetadataFlag.nullish(),
+    retention_id: z.string().max(32).nullish(),
+  })
+  .meta({ id: 'ProjectMetadataReq' });
 export type ProjectMetadataReqDto = z.infer<typeof ProjectMetadataReqDto>;
 
 /** The metadata keys of Harbor's ProjectMetadata that Wharf keeps; others stored by a project are not shown. */
@@ -72,24 +74,28 @@ const projectReqFields = {
   cve_allowlist: z.unknown().optional(),
 };
 
-export const CreateProjectReqDto = z.object({
-  project_name: z
-    .string({ error: 'is required' })
-    .min(1, 'must not be empty')
-    .max(PROJECT_NAME_MAX_LENGTH, `must be at most ${PROJECT_NAME_MAX_LENGTH} characters`)
-    .regex(
-      PROJECT_NAME_PATTERN,
-      'must be lower-case letters and digits, optionally separated by single ".", "_" or "-"',
-    ),
-  ...projectReqFields,
-});
+export const CreateProjectReqDto = z
+  .object({
+    project_name: z
+      .string({ error: 'is required' })
+      .min(1, 'must not be empty')
+      .max(PROJECT_NAME_MAX_LENGTH, `must be at most ${PROJECT_NAME_MAX_LENGTH} characters`)
+      .regex(
+        PROJECT_NAME_PATTERN,
+        'must be lower-case letters and digits, optionally separated by single ".", "_" or "-"',
+      ),
+    ...projectReqFields,
+  })
+  .meta({ id: 'ProjectReq' });
 export type CreateProjectReqDto = z.infer<typeof CreateProjectReqDto>;
 
 /** Harbor's ProjectReq on update: the name cannot change, so a sent one is ignored. */
-export const UpdateProjectReqDto = z.object({
-  project_name: z.string().optional(),
-  ...projectReqFields,
-});
+export const UpdateProjectReqDto = z
+  .object({
+    project_name: z.string().optional(),
+    ...projectReqFields,
+  })
+  .meta({ id: 'ProjectUpdateReq' });
 export type UpdateProjectReqDto = z.infer<typeof UpdateProjectReqDto>;
 
 export const ProjectParamsDto = z.object({
@@ -114,59 +120,72 @@ export const ListProjectsQueryDto = z.object({
 });
 export type ListProjectsQueryDto = z.infer<typeof ListProjectsQueryDto>;
 
-export const ProjectMetadataDto = z.strictObject({
-  public: z.enum(['true', 'false']),
-  enable_content_trust: z.string().optional(),
-  enable_content_trust_cosign: z.string().optional(),
-  prevent_vul: z.string().optional(),
-  severity: z.string().optional(),
-  auto_scan: z.string().optional(),
-  auto_sbom_generation: z.string().optional(),
-  reuse_sys_cve_allowlist: z.string().optional(),
-  retention_id: z.string().optional(),
-});
+export const ProjectMetadataDto = z
+  .strictObject({
+    public: z.enum(['true', 'false']),
+    enable_content_trust: z.string().optional(),
+    enable_content_trust_cosign: z.string().optional(),
+    prevent_vul: z.string().optional(),
+    severity: z.string().optional(),
+    auto_scan: z.string().optional(),
+    auto_sbom_generation: z.string().optional(),
+    reuse_sys_cve_allowlist: z.string().optional(),
+    retention_id: z.string().optional(),
+  })
+  .meta({ id: 'ProjectMetadata' });
 export type ProjectMetadataDto = z.infer<typeof ProjectMetadataDto>;
 
-export const ProjectDto = z.strictObject({
-  project_id: z.number().int(),
-  /** Absent when the owner's account was removed. */
-  owner_id: z.number().int().optional(),
-  name: z.string(),
-  creation_time: z.iso.datetime(),
-  update_time: z.iso.datetime(),
-  /** With details only. */
-  owner_name: z.string().optional(),
-  /** Harbor's deprecated single role: the highest the caller holds; absent for non-members. */
-  current_user_role_id: z.number().int().min(1).max(5).optional(),
-  current_user_role_ids: z.array(z.number().int().min(1).max(5)).optional(),
-  repo_count: z.number().int().min(0),
-  /** With details only. */
-  metadata: ProjectMetadataDto.optional(),
-});
+export const ProjectDto = z
+  .strictObject({
+    project_id: z.number().int(),
+    /** Absent when the owner's account was removed. */
+    owner_id: z.number().int().optional(),
+    name: z.string(),
+    creation_time: z.iso.datetime(),
+    update_time: z.iso.datetime(),
+    /** With details only. */
+    owner_name: z.string().optional(),
+    /** Harbor's deprecated single role: the highest the caller holds; absent for non-members. */
+    current_user_role_id: z.number().int().min(1).max(5).optional(),
+    current_user_role_ids: z.array(z.number().int().min(1).max(5)).optional(),
+    repo_count: z.number().int().min(0),
+    /** With details only. */
+    metadata: ProjectMetadataDto.optional(),
+  })
+  .meta({ id: 'Project' });
 export type ProjectDto = z.infer<typeof ProjectDto>;
 
 export const ProjectListDto = z.array(ProjectDto);
 export type ProjectListDto = z.infer<typeof ProjectListDto>;
 
-export const ProjectDeletableDto = z.strictObject({
-  deletable: z.boolean(),
-  message: z.string().optional(),
-});
+export const ProjectDeletableDto = z
+  .strictObject({
+    deletable: z.boolean(),
+    message: z.string().optional(),
+  })
+  .meta({ id: 'ProjectDeletable' });
 export type ProjectDeletableDto = z.infer<typeof ProjectDeletableDto>;
 
 /** Harbor's ResourceList as Wharf fills it: storage in bytes, -1 for unlimited. */
-export const ResourceListDto = z.strictObject({ storage: z.number().int().min(-1) });
+export const ResourceListDto = z.strictObject({ storage: z.number().int().min(-1) }).meta({ id: 'ResourceList' });
 export type ResourceListDto = z.infer<typeof ResourceListDto>;
 
-export const ProjectSummaryDto = z.strictObject({
-  repo_count: z.number().int().min(0),
-  /** The member counts, for callers who may list members. */
-  project_admin_count: z.number().int().min(0).optional(),
-  maintainer_count: z.number().int().min(0).optional(),
-  developer_count: z.number().int().min(0).optional(),
-  guest_count: z.number().int().min(0).optional(),
-  limited_guest_count: z.number().int().min(0).optional(),
-  /** For callers who may read the project's quota. */
-  quota: z.strictObject({ hard: ResourceListDto, used: ResourceListDto }).optional(),
-});
+/** Harbor's ProjectSummaryQuota: the project's storage limit and use. */
+const ProjectSummaryQuotaDto = z
+  .strictObject({ hard: ResourceListDto, used: ResourceListDto })
+  .meta({ id: 'ProjectSummaryQuota' });
+
+export const ProjectSummaryDto = z
+  .strictObject({
+    repo_count: z.number().int().min(0),
+    /** The member counts, for callers who may list members. */
+    project_admin_count: z.number().int().min(0).optional(),
+    maintainer_count: z.number().int().min(0).optional(),
+    developer_count: z.number().int().min(0).optional(),
+    guest_count: z.number().int().min(0).optional(),
+    limited_guest_count: z.number().int().min(0).optional(),
+    /** For callers who may read the project's quota. */
+    quota: ProjectSummaryQuotaDto.optional(),
+  })
+  .meta({ id: 'ProjectSummary' });
 export type ProjectSummaryDto = z.infer<typeof ProjectSummaryDto>;

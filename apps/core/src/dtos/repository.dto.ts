@@ -77,17 +77,19 @@ export const ListQuery = z.object({
 });
 export type ListQuery = z.infer<typeof ListQuery>;
 
-export const RepositoryDto = z.object({
-  id: z.number().int(),
-  project_id: z.number().int(),
-  /** The full name, with the project: `library/nginx`. */
-  name: z.string(),
-  description: z.string(),
-  artifact_count: z.number().int(),
-  pull_count: z.number().int(),
-  creation_time: z.string(),
-  update_time: z.string(),
-});
+export const RepositoryDto = z
+  .object({
+    id: z.number().int(),
+    project_id: z.number().int(),
+    /** The full name, with the project: `library/nginx`. */
+    name: z.string(),
+    description: z.string(),
+    artifact_count: z.number().int(),
+    pull_count: z.number().int(),
+    creation_time: z.string(),
+    update_time: z.string(),
+  })
+  .meta({ id: 'Repository' });
 export type RepositoryDto = z.infer<typeof RepositoryDto>;
 
 export const RepositoryListDto = z.array(RepositoryDto);
@@ -97,10 +99,12 @@ export type RepositoryListDto = z.infer<typeof RepositoryListDto>;
  * Harbor's portal sends back the whole `Repository` it read; only the description changes, the other fields are
  * accepted and ignored. An absent description clears it, as in Harbor.
  */
-export const RepositoryUpdateDto = z.object({
-  description: z
-    .string()
-    .max(REPOSITORY_DESCRIPTION_MAX, `must be at most ${REPOSITORY_DESCRIPTION_MAX} characters`)
-    .default(''),
-});
+export const RepositoryUpdateDto = z
+  .object({
+    description: z
+      .string()
+      .max(REPOSITORY_DESCRIPTION_MAX, `must be at most ${REPOSITORY_DESCRIPTION_MAX} characters`)
+      .default(''),
+  })
+  .meta({ id: 'RepositoryUpdateReq' });
 export type RepositoryUpdateDto = z.infer<typeof RepositoryUpdateDto>;

@@ -6,23 +6,25 @@ const TAG_RULE = 'letters, digits, "_", "." and "-", at most 128, not starting w
 
 export const TagName = z.string().refine(isValidTag, { message: `must be a tag: ${TAG_RULE}` });
 
-export const TagDto = z.object({
-  id: z.number().int(),
-  repository_id: z.number().int(),
-  artifact_id: z.number().int(),
-  name: z.string(),
-  /** When the tag was last pointed at this artifact. */
-  push_time: z.string(),
-  /** The latest pull by this tag (pulls are recorded in batches, about a second late); Harbor's zero time if none. */
-  pull_time: z.string(),
-  immutable: z.boolean(),
-});
+export const TagDto = z
+  .object({
+    id: z.number().int(),
+    repository_id: z.number().int(),
+    artifact_id: z.number().int(),
+    name: z.string(),
+    /** When the tag was last pointed at this artifact. */
+    push_time: z.string(),
+    /** The latest pull by this tag (pulls are recorded in batches, about a second late); Harbor's zero time if none. */
+    pull_time: z.string(),
+    immutable: z.boolean(),
+  })
+  .meta({ id: 'Tag' });
 export type TagDto = z.infer<typeof TagDto>;
 
 export const TagListDto = z.array(TagDto);
 export type TagListDto = z.infer<typeof TagListDto>;
 
-export const NewTagDto = z.object({ name: TagName });
+export const NewTagDto = z.object({ name: TagName }).meta({ id: 'NewTag' });
 export type NewTagDto = z.infer<typeof NewTagDto>;
 
 export const TagListQuery = z.object({

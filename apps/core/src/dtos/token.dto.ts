@@ -20,13 +20,15 @@ export const TokenQueryDto = z.object({
 });
 export type TokenQueryDto = z.infer<typeof TokenQueryDto>;
 
-export const TokenResponseDto = z.object({
-  token: z.string(),
-  /** The same token under the OAuth 2 name some clients read. */
-  access_token: z.string(),
-  /** Seconds the token stays valid. */
-  expires_in: z.number().int().positive(),
-  /** RFC 3339 time of issue. */
-  issued_at: z.string(),
-});
+export const TokenResponseDto = z
+  .object({
+    token: z.string(),
+    /** The same token under the OAuth 2 name some clients read. */
+    access_token: z.string(),
+    /** Seconds the token stays valid. */
+    expires_in: z.number().int().positive(),
+    /** RFC 3339 time of issue. */
+    issued_at: z.string(),
+  })
+  .meta({ id: 'TokenResponse' });
 export type TokenResponseDto = z.infer<typeof TokenResponseDto>;

@@ -90,33 +90,41 @@ export const UserIdParams = z.object({
 export type UserIdParams = z.infer<typeof UserIdParams>;
 
 /** Harbor's `UserCreationReq`. Fields Harbor ignores (such as sysadmin_flag) are ignored here too. */
-export const UserCreationReq = z.object({
-  username: checked(usernameProblem),
-  email: Email,
-  realname: Realname,
-  comment: Comment.default(''),
-  password: Password,
-});
+export const UserCreationReq = z
+  .object({
+    username: checked(usernameProblem),
+    email: Email,
+    realname: Realname,
+    comment: Comment.default(''),
+    password: Password,
+  })
+  .meta({ id: 'UserCreationReq' });
 export type UserCreationReq = z.infer<typeof UserCreationReq>;
 
 /** Harbor's `UserProfile`: the whole profile is replaced, so an absent comment clears it. */
-export const UserProfile = z.object({
-  email: Email,
-  realname: Realname,
-  comment: Comment.default(''),
-});
+export const UserProfile = z
+  .object({
+    email: Email,
+    realname: Realname,
+    comment: Comment.default(''),
+  })
+  .meta({ id: 'UserProfile' });
 export type UserProfile = z.infer<typeof UserProfile>;
 
 /** Harbor's `PasswordReq`; `old_password` may be left out only by an administrator changing someone else's. */
-export const PasswordReq = z.object({
-  old_password: z.string().max(1024).optional(),
-  new_password: Password,
-});
+export const PasswordReq = z
+  .object({
+    old_password: z.string().max(1024).optional(),
+    new_password: Password,
+  })
+  .meta({ id: 'PasswordReq' });
 export type PasswordReq = z.infer<typeof PasswordReq>;
 
-export const UserSysAdminFlag = z.object({
-  sysadmin_flag: z.boolean(),
-});
+export const UserSysAdminFlag = z
+  .object({
+    sysadmin_flag: z.boolean(),
+  })
+  .meta({ id: 'UserSysAdminFlag' });
 export type UserSysAdminFlag = z.infer<typeof UserSysAdminFlag>;
 
 export const ListUsersQuery = z.object({
@@ -143,35 +151,41 @@ export const PermissionsQuery = z.object({
 });
 export type PermissionsQuery = z.infer<typeof PermissionsQuery>;
 
-export const UserResp = z.strictObject({
-  email: z.string(),
-  realname: z.string(),
-  comment: z.string(),
-  user_id: z.number().int(),
-  username: z.string(),
-  sysadmin_flag: z.boolean(),
-  admin_role_in_auth: z.boolean(),
-  creation_time: z.iso.datetime(),
-  update_time: z.iso.datetime(),
-});
+export const UserResp = z
+  .strictObject({
+    email: z.string(),
+    realname: z.string(),
+    comment: z.string(),
+    user_id: z.number().int(),
+    username: z.string(),
+    sysadmin_flag: z.boolean(),
+    admin_role_in_auth: z.boolean(),
+    creation_time: z.iso.datetime(),
+    update_time: z.iso.datetime(),
+  })
+  .meta({ id: 'UserResp' });
 export type UserResp = z.infer<typeof UserResp>;
 
 export const UserRespList = z.array(UserResp);
 export type UserRespList = z.infer<typeof UserRespList>;
 
-export const UserSearchRespItem = z.strictObject({
-  user_id: z.number().int(),
-  username: z.string(),
-});
+export const UserSearchRespItem = z
+  .strictObject({
+    user_id: z.number().int(),
+    username: z.string(),
+  })
+  .meta({ id: 'UserSearchRespItem' });
 export type UserSearchRespItem = z.infer<typeof UserSearchRespItem>;
 
 export const UserSearchRespList = z.array(UserSearchRespItem);
 export type UserSearchRespList = z.infer<typeof UserSearchRespList>;
 
-export const Permission = z.strictObject({
-  resource: z.string(),
-  action: z.string(),
-});
+export const Permission = z
+  .strictObject({
+    resource: z.string(),
+    action: z.string(),
+  })
+  .meta({ id: 'Permission' });
 export type Permission = z.infer<typeof Permission>;
 
 export const PermissionList = z.array(Permission);
