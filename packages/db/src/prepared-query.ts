@@ -19,14 +19,19 @@ export interface PooledClient {
   removeListener(event: 'error', listener: (error: Error) => void): unknown;
 }
 
+/** The pg pool TypeORM's PostgreSQL driver keeps under a DataSource. */
+function pgPool(dataSource: DataSource): QueryPool {
+  return (dataSource.driver as unknown as { master: QueryPool }).master;
+}
+
 /** Takes a connection from the pg pool under a DataSource, as preparedQueries runs on it. */
 export function pooledClient(dataSource: DataSource): Promise<PooledClient> {
-  return (dataSource.driver as unknown as { master: QueryPool }).master.connect();
+  return pgPool(dataSource).connect();
 }
 
 /** How many connections the pg pool under a DataSource opens at most. */
 export function poolSize(dataSource: DataSource): number {
-  return (dataSource.driver as unknown as { master: QueryPool }).master.options.max;
+  return pgPool(dataSource).options.max;
 }
 
 /**
@@ -35,7 +40,7 @@ export function poolSize(dataSource: DataSource): number {
  * with the same text.
  */
 export function preparedQueries(dataSource: DataSource): PreparedQuery {
-  const pool = (dataSource.driver as unknown as { master: QueryPool }).master;
+  const pool = pgPool(dataSource);
   return async <R>(name: string, text: string, values: unknown[]): Promise<R[]> =>
     (await pool.query<R>({ name, text, values })).rows;
 }
