@@ -10,6 +10,15 @@ export function externalUrl(config: WharfConfig): string {
   return config.http.port === 80 ? `http://${host}` : `http://${host}:${config.http.port}`;
 }
 
+/**
+ * Where the plain HTTP listener sends clients when https is configured: external_url when it is an https URL, else
+ * https://hostname[:https.port]. Never the request's Host header, which anyone can set.
+ */
+export function httpsRedirectBase(config: WharfConfig): string {
+  if (config.externalUrl?.startsWith('https://')) return config.externalUrl;
+  return externalUrl({ ...config, externalUrl: undefined });
+}
+
 /** The registry's address for `docker login` and pull commands: the external URL without its scheme. */
 export function registryHost(config: WharfConfig): string {
   return externalUrl(config).replace(/^https?:\/\//, '');
