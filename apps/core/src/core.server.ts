@@ -6,7 +6,7 @@ import { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyCookie from '@fastify/cookie';
-import { type INestApplication } from '@nestjs/common';
+import { type INestApplication, ShutdownSignal } from '@nestjs/common';
 import { NestFactory, Reflector } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type WharfConfig, redisConnection } from '@wharf/config';
@@ -156,7 +156,8 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
       new ValidationInterceptor(app.get(Reflector), { checkResponses: options.checkResponses ?? false }),
       new ResponseInterceptor(),
     );
-    app.enableShutdownHooks([]);
+    // Every signal that ends the process, except SIGHUP: that one reloads the certificate (see `wharf start`).
+    app.enableShutdownHooks(Object.values(ShutdownSignal).filter((signal) => signal !== ShutdownSignal.SIGHUP));
     await app.init();
     const log = fastify.log;
     for (const warning of served?.current.warnings ?? []) log.warn(warning);
