@@ -12,6 +12,7 @@ import {
   createTestCa,
   createTestDatabase,
   issueTestCertificate,
+  repoRoot,
   startWharfCore,
 } from '@wharf/testkit';
 import { CommandError, ContainerTool, Skopeo, run } from './support/clients.js';
@@ -208,6 +209,16 @@ describeCore('wharf core over HTTPS with skopeo and podman, the CA trusted throu
       `docker://${host}/library/copy:2.0`,
     ]);
     expect(sha256(Buffer.from(served))).toBe(pushed);
+  });
+
+  it('is healthy for wharf health, which checks the HTTPS listener and its certificate', async () => {
+    const { stdout } = await run(join(repoRoot(), 'apps', 'cli', 'bin', 'wharf'), [
+      'health',
+      'core',
+      '--config',
+      join(workDir, 'data', 'harbor.yml'),
+    ]);
+    expect(stdout).toBe(`core: healthy (${core.url}/api/v2.0/ping answered Pong)\n`);
   });
 
   it('serves a renewed certificate after SIGHUP, without a restart', async () => {
