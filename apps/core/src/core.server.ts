@@ -79,7 +79,8 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
   let app: NestFastifyApplication | undefined;
   let fastify: FastifyInstance | undefined;
   let registry: MountedRegistry | undefined;
-  const redirectors: HttpServer[] = [];
+  // The plain HTTP listener when https is configured: it only redirects.
+  let redirector: HttpServer | undefined;
   try {
     const pending = await pendingMigrations(dataSource);
     if (pending.length > 0) {
@@ -161,14 +162,12 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
     await app.init();
     const log = fastify.log;
     for (const warning of served?.current.warnings ?? []) log.warn(warning);
-    let redirector: HttpServer | undefined;
     let url: string;
     let httpUrl: string;
     if (served && config.https) {
       await app.listen(config.https.port, config.http.host);
       url = listenerUrl('https', fastify.server.address());
       redirector = createServer(redirectToHttps(httpsRedirectBase(config)));
-      redirectors.push(redirector);
       await listen(redirector, options.port ?? config.http.port, config.http.host);
       httpUrl = listenerUrl('http', redirector.address());
       log.info(`serving HTTPS with ${certificateSummary(served.current.certificate)}`);
@@ -206,7 +205,7 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
       },
     };
   } catch (error) {
-    for (const redirector of redirectors) await closeServer(redirector).catch(() => undefined);
+    if (redirector) await closeServer(redirector).catch(() => undefined);
     // Before Nest owns the Fastify instance, closing it is ours to do (it ends the registry's LISTEN connection).
     await (app ?? fastify)?.close().catch(() => undefined);
     await registry?.close().catch(() => undefined);
