@@ -25,7 +25,7 @@ import { HSTS_HEADER_VALUE, ServedCertificate, certificateSummary } from './http
 import { ValidationInterceptor } from './http/validation.interceptor.js';
 import { type MountedRegistry, isRegistryPath, mountRegistry } from './registry/registry.mount.js';
 import { loadCoreSecrets } from './secrets.js';
-import { httpsRedirectBase } from './urls.js';
+import { httpsHost, httpsRedirectBase } from './urls.js';
 
 export interface CoreServer {
   app: INestApplication;
@@ -72,7 +72,7 @@ export function createRedis(config: WharfConfig): Redis {
 /** `wharf start core`: the control plane, with the registry engine inside at /v2. */
 export async function startCoreServer(config: WharfConfig, options: CoreServerOptions = {}): Promise<CoreServer> {
   // First, so a certificate problem is reported alone, before anything needs closing again.
-  const served = config.https ? await ServedCertificate.load(config.https, config.hostname) : undefined;
+  const served = config.https ? await ServedCertificate.load(config.https, httpsHost(config)) : undefined;
   const dataSource = createDataSource({ ...config.database, applicationName: 'wharf-core' });
   await dataSource.initialize();
   const redis = createRedis(config);

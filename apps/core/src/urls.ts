@@ -19,6 +19,11 @@ export function httpsRedirectBase(config: WharfConfig): string {
   return externalUrl({ ...config, externalUrl: undefined });
 }
 
+/** The host name or IP address clients reach the HTTPS listener by (an IPv6 address without brackets). */
+export function httpsHost(config: WharfConfig): string {
+  return new URL(httpsRedirectBase(config)).hostname.replace(/^\[(.*)\]$/, '$1');
+}
+
 /** The registry's address for `docker login` and pull commands: the external URL without its scheme. */
 export function registryHost(config: WharfConfig): string {
   return externalUrl(config).replace(/^https?:\/\//, '');

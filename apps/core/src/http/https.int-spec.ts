@@ -10,6 +10,7 @@ import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'n
 import { parseConfig } from '@wharf/config';
 import { type TestCa, type TestServerCertificate, createTestCa, freePort, issueTestCertificate } from '@wharf/testkit';
 import { startCoreServer } from '../core.server.js';
+import { loadTlsMaterial } from './tls.js';
 import { type TestCore, basicAuth, startTestCore } from '../testing/test-core.js';
 
 /** Starting a server (database, migrations, admin hash) takes seconds on a busy machine. */
@@ -437,6 +438,15 @@ describe('core refuses to start with an unusable certificate', () => {
     );
     return startCoreServer(config);
   }
+
+  it('warns, without refusing it, about a certificate that is not valid for the host clients use', async () => {
+    const https = { port: 1, certificateFile: server.chainPath, privateKeyFile: server.keyPath, strongCiphers: false };
+    expect((await loadTlsMaterial(https, 'localhost')).warnings).toEqual([]);
+    expect((await loadTlsMaterial(https, '127.0.0.1')).warnings).toEqual([]);
+    expect((await loadTlsMaterial(https, 'reg.example.com')).warnings).toEqual([
+      expect.stringMatching(/^https\.certificate: the certificate \(CN=localhost\) is not valid for reg\.example\.com/),
+    ]);
+  });
 
   it('names the key whose file is missing, unreadable, not a certificate, or not the certificate key', async () => {
     await expect(start(join(dir, 'missing.crt'), server.keyPath)).rejects.toThrow(

@@ -57,24 +57,24 @@ function certificatesOf(key: string, file: string, pem: string): { pem: string; 
   });
 }
 
-function describe(certificate: X509Certificate): string {
+function subjectOf(certificate: X509Certificate): string {
   return certificate.subject.replace(/\n/g, ', ') || certificate.serialNumber;
 }
 
-function validityWarnings(certificate: X509Certificate, hostname: string, now: Date): string[] {
+function validityWarnings(certificate: X509Certificate, host: string, now: Date): string[] {
   const warnings: string[] = [];
   if (new Date(certificate.validTo) < now) {
-    warnings.push(`https.certificate: the certificate (${describe(certificate)}) expired on ${certificate.validTo}`);
+    warnings.push(`https.certificate: the certificate (${subjectOf(certificate)}) expired on ${certificate.validTo}`);
   } else if (new Date(certificate.validFrom) > now) {
     warnings.push(
-      `https.certificate: the certificate (${describe(certificate)}) is valid only from ${certificate.validFrom}`,
+      `https.certificate: the certificate (${subjectOf(certificate)}) is valid only from ${certificate.validFrom}`,
     );
   }
-  const names = isIP(hostname) === 0 ? certificate.checkHost(hostname) : certificate.checkIP(hostname);
+  const names = isIP(host) === 0 ? certificate.checkHost(host) : certificate.checkIP(host);
   if (names === undefined) {
     warnings.push(
-      `https.certificate: the certificate (${describe(certificate)}) does not name the hostname ${hostname}; ` +
-        `clients that reach Wharf by that name will refuse it`,
+      `https.certificate: the certificate (${subjectOf(certificate)}) is not valid for ${host}, the host clients ` +
+        'reach Wharf by (hostname, or external_url): they will refuse it',
     );
   }
   return warnings;
@@ -85,7 +85,7 @@ function validityWarnings(certificate: X509Certificate, hostname: string, now: D
  * whose file is at fault: a file that cannot be read, holds no certificate, a key that is encrypted or not the
  * certificate's.
  */
-export async function loadTlsMaterial(https: HttpsConfig, hostname: string): Promise<TlsMaterial> {
+export async function loadTlsMaterial(https: HttpsConfig, host: string): Promise<TlsMaterial> {
   const certificatePem = await readSetting('https.certificate', https.certificateFile);
   const chain = certificatesOf('https.certificate', https.certificateFile, certificatePem);
   const keyPem = await readSetting('https.private_key', https.privateKeyFile);
@@ -102,7 +102,7 @@ export async function loadTlsMaterial(https: HttpsConfig, hostname: string): Pro
   if (!leaf.certificate.checkPrivateKey(key)) {
     throw new Error(
       `https.private_key: ${https.privateKeyFile} is not the key of the certificate in ${https.certificateFile} ` +
-        `(${describe(leaf.certificate)})`,
+        `(${subjectOf(leaf.certificate)})`,
     );
   }
   let caCertificatePem = chain[chain.length - 1].pem;
@@ -133,13 +133,13 @@ export async function loadTlsMaterial(https: HttpsConfig, hostname: string): Pro
     options,
     certificate: leaf.certificate,
     caCertificatePem,
-    warnings: validityWarnings(leaf.certificate, hostname, new Date()),
+    warnings: validityWarnings(leaf.certificate, host, new Date()),
   };
 }
 
 /** A summary of a certificate for the log: its subject, its end of validity and its fingerprint. */
 export function certificateSummary(certificate: X509Certificate): string {
-  return `${describe(certificate)}, valid until ${certificate.validTo}, SHA-256 ${certificate.fingerprint256}`;
+  return `${subjectOf(certificate)}, valid until ${certificate.validTo}, SHA-256 ${certificate.fingerprint256}`;
 }
 
 /**
@@ -153,12 +153,13 @@ export class ServedCertificate {
 
   private constructor(
     private readonly https: HttpsConfig,
-    private readonly hostname: string,
+    private readonly host: string,
     private material: TlsMaterial,
   ) {}
 
-  static async load(https: HttpsConfig, hostname: string): Promise<ServedCertificate> {
-    return new ServedCertificate(https, hostname, await loadTlsMaterial(https, hostname));
+  /** `host`: the name or address clients reach Wharf by, which the certificate should be valid for. */
+  static async load(https: HttpsConfig, host: string): Promise<ServedCertificate> {
+    return new ServedCertificate(https, host, await loadTlsMaterial(https, host));
   }
 
   get current(): TlsMaterial {
@@ -173,7 +174,7 @@ export class ServedCertificate {
   /** Reads the files again and serves them; rejects, still serving the previous pair, when they fail the checks. */
   reload(): Promise<TlsMaterial> {
     const next = this.reloading.then(async () => {
-      const material = await loadTlsMaterial(this.https, this.hostname);
+      const material = await loadTlsMaterial(this.https, this.host);
       this.server?.setSecureContext(material.options);
       this.material = material;
       return material;
