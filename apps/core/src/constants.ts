@@ -10,3 +10,5 @@ export const API_PREFIX = '/api/v2.0';
 export const CORE_SECRETS = Symbol('wharf.coreSecrets');
 /** The registry's storage driver, shared by the registry engine and the services that read blobs. */
 export const STORAGE = Symbol('wharf.storage');
+/** The certificate the HTTPS listener presents (a ServedCertificate), or null when https is not configured. */
+export const SERVED_CERTIFICATE = Symbol('wharf.servedCertificate');

@@ -1,10 +1,12 @@
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { type IncomingMessage, type Server as HttpServer, type ServerResponse, createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyCookie from '@fastify/cookie';
-import { type INestApplication } from '@nestjs/common';
+import { type INestApplication, ShutdownSignal } from '@nestjs/common';
 import { NestFactory, Reflector } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type WharfConfig, redisConnection } from '@wharf/config';
@@ -13,27 +15,38 @@ import { createStorageDriver } from '@wharf/storage';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import { Redis } from 'ioredis';
 import { AppModule } from './app.module.js';
-import { STORAGE } from './constants.js';
+import { SERVED_CERTIFICATE, STORAGE } from './constants.js';
 import { ApiErrorFilter } from './http/error.filter.js';
+import { redirectToHttps } from './http/https-redirect.js';
 import { registerPortal } from './http/portal.static.js';
 import { echoRequestId, requestId } from './http/request-id.js';
 import { ResponseInterceptor } from './http/response.interceptor.js';
+import { HSTS_HEADER_VALUE, ServedCertificate, certificateSummary } from './http/tls.js';
 import { ValidationInterceptor } from './http/validation.interceptor.js';
 import { type MountedRegistry, isRegistryPath, mountRegistry } from './registry/registry.mount.js';
 import { loadCoreSecrets } from './secrets.js';
+import { httpsHost, httpsRedirectBase } from './urls.js';
 
 export interface CoreServer {
   app: INestApplication;
   fastify: FastifyInstance;
-  /** The address it listens on, e.g. http://127.0.0.1:8080. */
+  /** The address it serves on, e.g. http://127.0.0.1:8080, or https://127.0.0.1:8443 when https is configured. */
   url: string;
+  /** The plain HTTP listener's address: the same as url, unless https is configured (then it only redirects). */
+  httpUrl: string;
+  /**
+   * Reads https.certificate and https.private_key again and serves them to new connections, without closing the
+   * listener or open connections (SIGHUP). A pair that fails its checks is logged and rejected, and the previous one
+   * stays. Without https, it does nothing.
+   */
+  reloadCertificate(): Promise<void>;
   close(): Promise<void>;
 }
 
 export interface CoreServerOptions {
   /** Check every API response against its declared schema (tests turn it on). */
   checkResponses?: boolean;
-  /** Listen on this port instead of http.port (0: any free port). */
+  /** Listen for HTTP on this port instead of http.port (0: any free port). */
   port?: number;
   /** Prefix of the Redis keys (default wharf:core:). */
   redisPrefix?: string;
@@ -58,12 +71,16 @@ export function createRedis(config: WharfConfig): Redis {
 
 /** `wharf start core`: the control plane, with the registry engine inside at /v2. */
 export async function startCoreServer(config: WharfConfig, options: CoreServerOptions = {}): Promise<CoreServer> {
+  // First, so a certificate problem is reported alone, before anything needs closing again.
+  const served = config.https ? await ServedCertificate.load(config.https, httpsHost(config)) : undefined;
   const dataSource = createDataSource({ ...config.database, applicationName: 'wharf-core' });
   await dataSource.initialize();
   const redis = createRedis(config);
   let app: NestFastifyApplication | undefined;
   let fastify: FastifyInstance | undefined;
   let registry: MountedRegistry | undefined;
+  // The plain HTTP listener when https is configured: it only redirects.
+  let redirector: HttpServer | undefined;
   try {
     const pending = await pendingMigrations(dataSource);
     if (pending.length > 0) {
@@ -90,18 +107,25 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
       signingKey: secrets.signingKey,
     });
     registry = mounted;
+    // One server for both: /v2 goes to the registry's instance, everything else to the API's. With https, that server
+    // speaks TLS, and the plain HTTP port only sends clients there.
     fastify = Fastify({
       ...fastifyOptions,
-      // One HTTP server for both: /v2 goes to the registry's instance, everything else to the API's.
       serverFactory: (handler) => {
-        const server = createServer((request, response) => {
+        const listener = (request: IncomingMessage, response: ServerResponse) => {
+          if (served) response.setHeader('Strict-Transport-Security', HSTS_HEADER_VALUE);
           if (isRegistryPath(request.url)) mounted.handle(request, response);
           else handler(request, response);
-        });
-        // Registry uploads may take long; a request stays open as long as bytes keep coming.
-        server.requestTimeout = 0;
-        server.setTimeout(0);
-        server.keepAliveTimeout = 75_000;
+        };
+        let server: HttpServer;
+        if (served) {
+          const tlsServer = createHttpsServer(served.current.options, listener);
+          served.attach(tlsServer);
+          server = tlsServer;
+        } else {
+          server = createServer(listener);
+        }
+        keepOpenWhileBytesFlow(server);
         return server;
       },
     });
@@ -120,7 +144,10 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
         redis,
         secrets,
         redisPrefix: options.redisPrefix,
-        extra: [{ provide: STORAGE, useValue: storage }],
+        extra: [
+          { provide: STORAGE, useValue: storage },
+          { provide: SERVED_CERTIFICATE, useValue: served ?? null },
+        ],
       }),
       new FastifyAdapter(fastify),
       { logger: ['error', 'warn'], abortOnError: false },
@@ -130,16 +157,47 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
       new ValidationInterceptor(app.get(Reflector), { checkResponses: options.checkResponses ?? false }),
       new ResponseInterceptor(),
     );
-    app.enableShutdownHooks([]);
+    // Every signal that ends the process, except SIGHUP: that one reloads the certificate (see `wharf start`).
+    app.enableShutdownHooks(Object.values(ShutdownSignal).filter((signal) => signal !== ShutdownSignal.SIGHUP));
     await app.init();
-    await app.listen(options.port ?? config.http.port, config.http.host);
-    const address = await app.getUrl();
+    const log = fastify.log;
+    for (const warning of served?.current.warnings ?? []) log.warn(warning);
+    let url: string;
+    let httpUrl: string;
+    if (served && config.https) {
+      await app.listen(config.https.port, config.http.host);
+      url = listenerUrl('https', fastify.server.address());
+      redirector = createServer(redirectToHttps(httpsRedirectBase(config)));
+      await listen(redirector, options.port ?? config.http.port, config.http.host);
+      httpUrl = listenerUrl('http', redirector.address());
+      log.info(`serving HTTPS with ${certificateSummary(served.current.certificate)}`);
+    } else {
+      await app.listen(options.port ?? config.http.port, config.http.host);
+      url = listenerUrl('http', fastify.server.address());
+      httpUrl = url;
+    }
     const started = app;
     return {
       app: started,
       fastify,
-      url: address.replace('[::1]', '127.0.0.1'),
+      url,
+      httpUrl,
+      reloadCertificate: async () => {
+        if (!served) {
+          log.info('no https section in the configuration: there is no certificate to reload');
+          return;
+        }
+        try {
+          const material = await served.reload();
+          for (const warning of material.warnings) log.warn(warning);
+          log.info(`reloaded the certificate: now serving ${certificateSummary(material.certificate)}`);
+        } catch (error) {
+          log.error(`certificate reload failed, still serving the previous one: ${(error as Error).message}`);
+          throw error;
+        }
+      },
       close: async () => {
+        if (redirector) await closeServer(redirector);
         await started.close();
         await mounted.close();
         redis.disconnect();
@@ -147,6 +205,7 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
       },
     };
   } catch (error) {
+    if (redirector) await closeServer(redirector).catch(() => undefined);
     // Before Nest owns the Fastify instance, closing it is ours to do (it ends the registry's LISTEN connection).
     await (app ?? fastify)?.close().catch(() => undefined);
     await registry?.close().catch(() => undefined);
@@ -154,4 +213,40 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
     await dataSource.destroy().catch(() => undefined);
     throw error;
   }
+}
+
+/** Registry uploads may take long: a request stays open as long as bytes keep coming. */
+function keepOpenWhileBytesFlow(server: HttpServer): void {
+  server.requestTimeout = 0;
+  server.setTimeout(0);
+  server.keepAliveTimeout = 75_000;
+}
+
+function listen(server: HttpServer, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: HttpServer): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) {
+      resolve();
+      return;
+    }
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+/** How a client on this host reaches a listener: an unspecified bind address becomes the IPv4 loopback. */
+function listenerUrl(scheme: 'http' | 'https', address: AddressInfo | string | null): string {
+  if (address === null || typeof address === 'string') throw new Error('the server does not listen on a TCP port');
+  const unspecified = address.address === '0.0.0.0' || address.address === '::';
+  const host = unspecified ? '127.0.0.1' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `${scheme}://${host}:${address.port}`;
 }

@@ -10,6 +10,20 @@ export function externalUrl(config: WharfConfig): string {
   return config.http.port === 80 ? `http://${host}` : `http://${host}:${config.http.port}`;
 }
 
+/**
+ * Where the plain HTTP listener sends clients when https is configured: external_url when it is an https URL, else
+ * https://hostname[:https.port]. Never the request's Host header, which anyone can set.
+ */
+export function httpsRedirectBase(config: WharfConfig): string {
+  if (config.externalUrl?.startsWith('https://')) return config.externalUrl;
+  return externalUrl({ ...config, externalUrl: undefined });
+}
+
+/** The host name or IP address clients reach the HTTPS listener by (an IPv6 address without brackets). */
+export function httpsHost(config: WharfConfig): string {
+  return new URL(httpsRedirectBase(config)).hostname.replace(/^\[(.*)\]$/, '$1');
+}
+
 /** The registry's address for `docker login` and pull commands: the external URL without its scheme. */
 export function registryHost(config: WharfConfig): string {
   return externalUrl(config).replace(/^https?:\/\//, '');

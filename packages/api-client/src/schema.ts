@@ -672,6 +672,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v2.0/systeminfo/getcert': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The CA certificate of Wharf's HTTPS certificate, as the file ca.crt, for clients to trust
+     * @description Open to anyone, also without credentials (credentials that are given must be valid).
+     */
+    get: operations['getCert'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v2.0/users': {
     parameters: {
       query?: never;
@@ -2889,6 +2909,31 @@ export interface operations {
         };
       };
       401: components['responses']['Unauthorized'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  getCert: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The CA certificate (PEM) */
+      200: {
+        headers: {
+          /** @description How a browser saves the body: as an attachment, with the file name it gives */
+          'Content-Disposition'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/octet-stream': string;
+        };
+      };
+      401: components['responses']['Unauthorized'];
+      404: components['responses']['NotFound'];
       500: components['responses']['InternalServerError'];
     };
   };

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +45,23 @@ describe('harbor.yml.example', () => {
     expect(config.log.rotateSizeBytes).toBe(200 * 1024 ** 2);
     // The only warning is about Harbor's well-known initial admin password.
     expect(warnings).toEqual([expect.stringContaining('harbor_admin_password')]);
+  });
+});
+
+describe('harbor.yml.example https section', () => {
+  it('validates once uncommented', () => {
+    const text = readFileSync(EXAMPLE, 'utf8');
+    const block = /^# https:\n(?:#.*\n)+/m.exec(text)?.[0];
+    expect(block).toBeDefined();
+    const uncommented = (block ?? '').replace(/^# (?! *# )/gm, '').replace(/^#/gm, '');
+    const { config } = parseConfig(text.replace(block ?? '', uncommented), 'harbor.yml', {});
+    expect(config.https).toEqual({
+      port: 443,
+      certificateFile: '/etc/wharf/tls/server.crt',
+      privateKeyFile: '/etc/wharf/tls/server.key',
+      caCertificateFile: '/etc/wharf/tls/ca.crt',
+      strongCiphers: false,
+    });
   });
 });
 
@@ -96,6 +113,36 @@ describe('defaults', () => {
     const on = parse(`${MINIMAL}storage_service:\n  filesystem:\n    direct_io: true\n`);
     expect(on.config.storage).toEqual({ driver: 'filesystem', rootDirectory: '/data/wharf/registry', directIO: true });
     expect(() => parse(`${MINIMAL}storage_service:\n  filesystem:\n    direct_io: sometimes\n`)).toThrow(/direct_io/);
+  });
+
+  it('serves HTTPS on 443 with the default ciphers when only the certificate and key are given', () => {
+    const { config } = parse(`${MINIMAL}https:\n  certificate: /tls/server.crt\n  private_key: /tls/server.key\n`);
+    expect(config.https).toEqual({
+      port: 443,
+      certificateFile: '/tls/server.crt',
+      privateKeyFile: '/tls/server.key',
+      strongCiphers: false,
+    });
+  });
+
+  it("reads Harbor's strong_ssl_ciphers and a CA certificate, and refuses a value that is not a boolean", () => {
+    const { config } = parse(
+      `${MINIMAL}https:\n  port: 8443\n  certificate: /tls/server.crt\n  private_key: /tls/server.key\n` +
+        '  ca_certificate: /tls/ca.crt\n  strong_ssl_ciphers: true\n',
+    );
+    expect(config.https).toEqual({
+      port: 8443,
+      certificateFile: '/tls/server.crt',
+      privateKeyFile: '/tls/server.key',
+      caCertificateFile: '/tls/ca.crt',
+      strongCiphers: true,
+    });
+    expect(issuesOf(`${MINIMAL}https:\n  certificate: /c\n  private_key: /k\n  strong_ssl_ciphers: strong\n`)).toEqual([
+      { path: 'https.strong_ssl_ciphers', message: 'expected true or false, got "strong"' },
+    ]);
+    expect(issuesOf(`${MINIMAL}https:\n  certificate: /c\n  private_key: /k\n  ca_certificate: ca.crt\n`)).toEqual([
+      { path: 'https.ca_certificate', message: 'expected an absolute path, got "ca.crt"' },
+    ]);
   });
 
   it('keeps text exactly as written, even when YAML would read it as a number', () => {

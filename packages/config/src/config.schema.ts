@@ -189,6 +189,8 @@ const rawSchema = section({
     port: port.optional(),
     certificate: absolutePath,
     private_key: absolutePath,
+    ca_certificate: absolutePath.optional(),
+    strong_ssl_ciphers: bool.optional(),
   }).optional(),
   harbor_admin_password: secret,
   database: section({
@@ -460,11 +462,15 @@ function resolveConfig(raw: RawConfig, issues: Issue[], warnings: string[]): Wha
   const redis = resolveRedis(raw, issues, warnings);
 
   const http = { host: raw.http?.host ?? DEFAULTS.bindAddress, port: raw.http?.port ?? DEFAULTS.httpPort };
-  const https = raw.https && {
-    port: raw.https.port ?? DEFAULTS.httpsPort,
-    certificateFile: raw.https.certificate,
-    privateKeyFile: raw.https.private_key,
-  };
+  const https =
+    raw.https &&
+    compact({
+      port: raw.https.port ?? DEFAULTS.httpsPort,
+      certificateFile: raw.https.certificate,
+      privateKeyFile: raw.https.private_key,
+      caCertificateFile: raw.https.ca_certificate,
+      strongCiphers: raw.https.strong_ssl_ciphers ?? false,
+    });
   if (https && https.port === http.port) {
     issues.push({ path: ['https', 'port'], message: `must differ from http.port (both are ${http.port})` });
   }

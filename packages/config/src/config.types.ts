@@ -13,8 +13,13 @@ export interface HttpConfig {
 
 export interface HttpsConfig {
   port: number;
+  /** PEM certificate chain: the server's certificate first, then the intermediates. */
   certificateFile: string;
   privateKeyFile: string;
+  /** PEM certificate of the CA that clients are offered to trust; else the chain's last certificate. */
+  caCertificateFile?: string;
+  /** Only ECDHE key exchange with AEAD ciphers on TLS 1.2 (Harbor's strong_ssl_ciphers). */
+  strongCiphers: boolean;
 }
 
 export interface DatabaseConfig {

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, openSync, closeSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,12 +62,19 @@ export interface WharfCoreOptions {
   database: TestDatabase;
   /** Deep-merged over the generated configuration (`harbor_admin_password` here sets the admin's password). */
   extraConfig?: Record<string, unknown>;
+  /**
+   * Serve HTTPS on a second free port with this certificate chain and key (`https` in harbor.yml); `url` and `host`
+   * then name the HTTPS listener, and readiness is checked over TLS, trusting `ca` alone.
+   */
+  https?: { certificate: string; privateKey: string; ca: string };
 }
 
 /** `wharf start core`: the API, the token service and the registry at /v2, as one child process. */
 export interface CoreProcess extends RegistryProcess {
   /** The `admin` account core creates on first start. */
   admin: { username: string; password: string };
+  /** The plain HTTP listener: `url` itself, unless core serves HTTPS (then it redirects there). */
+  httpUrl: string;
 }
 
 const READY_TIMEOUT_MS = Number(process.env.WHARF_TEST_READY_TIMEOUT_MS ?? 30_000);
@@ -256,13 +264,20 @@ async function startCoreOn(port: number, root: string, cli: string, options: Wha
   const given = extraConfig.harbor_admin_password;
   // Harbor's password policy: 8+ characters with an upper-case letter, a lower-case letter and a digit.
   const password = typeof given === 'string' ? given : `Adm1n-${randomBytes(12).toString('base64url')}`;
+  const httpsPort = options.https ? await freePort() : undefined;
+  const https = options.https && {
+    https: { port: httpsPort, certificate: options.https.certificate, private_key: options.https.privateKey },
+  };
   const configPath = await writeWharfConfig({
     port,
     dataDir,
     database: options.database,
     // Core serves /v2 with its own tokens; `registry.auth` only concerns the standalone registry, and `none` there
     // would only print a warning that does not apply.
-    extraConfig: mergeDeep({ registry: { auth: 'token' } }, { ...extraConfig, harbor_admin_password: password }),
+    extraConfig: mergeDeep(
+      { registry: { auth: 'token' }, ...https },
+      { ...extraConfig, harbor_admin_password: password },
+    ),
   });
   const logPath = join(dataDir, 'wharf-core.log');
   try {
@@ -276,13 +291,14 @@ async function startCoreOn(port: number, root: string, cli: string, options: Wha
     command: cli,
     args: ['start', 'core', '--config', configPath],
     cwd: root,
-    port,
+    port: httpsPort ?? port,
+    tlsCa: options.https?.ca,
     logPath,
     // /v2/ asks core's clients for a token; the API's ping answers once everything, registry included, is up.
     readyPath: '/api/v2.0/ping',
     cleanup: ownsData ? () => rm(dataDir, { recursive: true, force: true }) : undefined,
   });
-  return Object.assign(core, { admin: { username: 'admin', password } });
+  return Object.assign(core, { admin: { username: 'admin', password }, httpUrl: `http://127.0.0.1:${port}` });
 }
 
 const PORT_ATTEMPTS = 3;
@@ -319,12 +335,14 @@ interface ManagedSpec {
   logPath: string;
   /** The path that answers 200 once the server is ready; `/v2/` unless given. */
   readyPath?: string;
+  /** The server speaks TLS on `port` with a certificate this CA (PEM) signed. */
+  tlsCa?: string;
   cleanup?: () => Promise<void>;
 }
 
 async function startManaged(spec: ManagedSpec): Promise<RegistryProcess> {
   const host = `127.0.0.1:${spec.port}`;
-  const url = `http://${host}`;
+  const url = `${spec.tlsCa === undefined ? 'http' : 'https'}://${host}`;
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
 
@@ -356,7 +374,7 @@ async function startManaged(spec: ManagedSpec): Promise<RegistryProcess> {
     });
     child = started;
     try {
-      await waitForReady(`${url}${spec.readyPath ?? '/v2/'}`, spec.port, started, spec.name);
+      await waitForReady(`${url}${spec.readyPath ?? '/v2/'}`, spec.port, started, spec.name, spec.tlsCa);
     } catch (error) {
       signalGroup(pid, 'SIGKILL');
       await exited;
@@ -427,7 +445,13 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   }
 }
 
-async function waitForReady(readyUrl: string, port: number, child: ChildProcess, name: string): Promise<void> {
+async function waitForReady(
+  readyUrl: string,
+  port: number,
+  child: ChildProcess,
+  name: string,
+  tlsCa: string | undefined,
+): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let lastProblem = 'no answer yet';
   while (Date.now() < deadline) {
@@ -435,7 +459,7 @@ async function waitForReady(readyUrl: string, port: number, child: ChildProcess,
       throw new Error(`${name} exited during startup (${child.exitCode ?? child.signalCode})`);
     }
     try {
-      const status = await getStatus(readyUrl);
+      const status = await getStatus(readyUrl, tlsCa);
       // On a shared host another server may hold the port for a moment; only our child's answer counts.
       if (status === 200 && (await listensOn(child.pid as number, port))) return;
       lastProblem =
@@ -478,9 +502,10 @@ async function listensOn(pid: number, port: number): Promise<boolean> {
   return false;
 }
 
-function getStatus(url: string): Promise<number> {
+function getStatus(url: string, tlsCa: string | undefined): Promise<number> {
   return new Promise((resolveStatus, reject) => {
-    const req = request(url, { method: 'GET', agent: false, timeout: 2_000 }, (res) => {
+    const send = tlsCa === undefined ? request : httpsRequest;
+    const req = send(url, { method: 'GET', agent: false, timeout: 2_000, ca: tlsCa }, (res) => {
       res.resume();
       res.once('end', () => resolveStatus(res.statusCode ?? 0));
       res.once('error', reject);

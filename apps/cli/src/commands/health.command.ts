@@ -1,5 +1,8 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { type WharfConfig, loadConfig } from '@wharf/config';
+import { readFile } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
+import { checkServerIdentity, rootCertificates } from 'node:tls';
+import { type HttpsConfig, type WharfConfig, loadConfig } from '@wharf/config';
 import { ExitCode } from '../exit-codes.js';
 
 const CHECKS = ['database', 'redis', 'core', 'jobservice'] as const;
@@ -25,12 +28,13 @@ function parsePid(value: string): number {
   return pid;
 }
 
-/** The address to reach core's HTTP listener from this host. */
-export function localCoreUrl(config: WharfConfig): string {
-  const { host, port } = config.http;
-  if (host === '0.0.0.0' || host === '') return `http://127.0.0.1:${port}`;
-  if (host === '::') return `http://[::1]:${port}`;
-  return host.includes(':') ? `http://[${host}]:${port}` : `http://${host}:${port}`;
+/** The address to reach one of core's listeners from this host (they bind http.host). */
+export function localCoreUrl(config: WharfConfig, scheme: 'http' | 'https' = 'http'): string {
+  const { host } = config.http;
+  const port = scheme === 'https' && config.https ? config.https.port : config.http.port;
+  if (host === '0.0.0.0' || host === '') return `${scheme}://127.0.0.1:${port}`;
+  if (host === '::') return `${scheme}://[::1]:${port}`;
+  return host.includes(':') ? `${scheme}://[${host}]:${port}` : `${scheme}://${host}:${port}`;
 }
 
 async function checkDatabase(config: WharfConfig): Promise<string> {
@@ -45,7 +49,41 @@ async function checkDatabase(config: WharfConfig): Promise<string> {
   return `${config.database.host}:${config.database.port}/${config.database.database}`;
 }
 
+/**
+ * Core's ping over its HTTPS listener (the HTTP one only redirects), with the certificate verified as a client would:
+ * against the system's CAs and those of the configured files, for the configured hostname.
+ */
+async function checkCoreOverHttps(config: WharfConfig, https: HttpsConfig): Promise<string> {
+  const url = `${localCoreUrl(config, 'https')}/api/v2.0/ping`;
+  const files = [https.certificateFile, ...(https.caCertificateFile === undefined ? [] : [https.caCertificateFile])];
+  const ca = [...rootCertificates, ...(await Promise.all(files.map((file) => readFile(file, 'utf8'))))];
+  const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = httpsRequest(
+      url,
+      {
+        ca,
+        agent: false,
+        timeout: TIMEOUT_MS,
+        checkServerIdentity: (_host, certificate) => checkServerIdentity(config.hostname, certificate),
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.once('error', reject);
+        res.once('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.once('timeout', () => req.destroy(new Error(`no answer within ${TIMEOUT_MS} ms`)));
+    req.once('error', reject);
+    req.end();
+  });
+  if (status !== 200) throw new Error(`GET ${url} answered ${status}`);
+  return `${url} answered ${body.trim()}`;
+}
+
 async function checkCore(config: WharfConfig): Promise<string> {
+  if (config.https) return checkCoreOverHttps(config, config.https);
   const url = `${localCoreUrl(config)}/api/v2.0/ping`;
   const response = await fetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS) });
   const body = await response.text();

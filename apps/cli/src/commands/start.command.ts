@@ -5,6 +5,8 @@ import { type WharfConfig, loadConfig } from '@wharf/config';
 interface Running {
   url?: string;
   close(): Promise<void>;
+  /** Reads the TLS certificate and key again (core); it logs the outcome itself. */
+  reloadCertificate?(): Promise<void>;
 }
 
 // Each component is loaded only when started: the other commands need none of them, and core brings in NestJS.
@@ -30,7 +32,10 @@ function parseComponent(value: string): Component {
   throw new InvalidArgumentError(`unknown component; choose one of: ${NAMES.join(', ')}`);
 }
 
-/** Runs a component in the foreground until SIGTERM or SIGINT, then shuts it down cleanly. */
+/**
+ * Runs a component in the foreground until SIGTERM or SIGINT, then shuts it down cleanly. SIGHUP makes core read its
+ * certificate and key again, as a web server reloads its configuration on it.
+ */
 export function registerStartCommand(program: Command): void {
   program
     .command('start')
@@ -44,6 +49,11 @@ export function registerStartCommand(program: Command): void {
       console.error(
         server.url === undefined ? `wharf ${component} running` : `wharf ${component} listening on ${server.url}`,
       );
+      const reload = server.reloadCertificate?.bind(server);
+      if (reload) {
+        // A failed reload keeps the certificate being served, and the component has logged why.
+        process.on('SIGHUP', () => void reload().catch(() => undefined));
+      }
       await new Promise<void>((resolve) => {
         let stopping = false;
         const stop = (signal: NodeJS.Signals) => {

@@ -4,6 +4,7 @@ import { Auth } from '../auth/auth.decorator.js';
 import { type RequestAuth } from '../auth/principal.js';
 import { API_PREFIX } from '../constants.js';
 import { GeneralInfoDto, OverallHealthDto } from '../dtos/system.dto.js';
+import { WithHeaders } from '../http/responses.js';
 import { Endpoint } from '../openapi/endpoint.decorator.js';
 import { SystemService } from '../services/system.service.js';
 
@@ -45,5 +46,26 @@ export class SystemController {
   })
   info(@Auth() auth: RequestAuth): Promise<GeneralInfoDto> {
     return this.system.info(auth.principal);
+  }
+
+  @Get('systeminfo/getcert')
+  @Endpoint({
+    operationId: 'getCert',
+    summary: "The CA certificate of Wharf's HTTPS certificate, as the file ca.crt, for clients to trust",
+    tag: 'systeminfo',
+    access: { kind: 'anyone' },
+    response: {
+      description: 'The CA certificate (PEM)',
+      schema: z.string().meta({ format: 'binary' }),
+      mediaType: 'application/octet-stream',
+      headers: ['Content-Disposition'],
+    },
+    errors: [404],
+  })
+  getCert(): WithHeaders<string> {
+    return new WithHeaders(this.system.caCertificate(), {
+      'Content-Type': 'application/octet-stream',
+      'Content-Disposition': 'attachment; filename="ca.crt"',
+    });
   }
 }

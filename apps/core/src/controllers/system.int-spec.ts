@@ -46,6 +46,14 @@ describe('system endpoints', () => {
     expect(response.body.registry_url).toBeUndefined();
   });
 
+  it('has no CA certificate to give while it serves plain HTTP only', async () => {
+    const response = await core.request('GET', '/api/v2.0/systeminfo/getcert');
+    expect(response.status).toBe(404);
+    expect(response.body).toEqual({ errors: [{ code: 'NOT_FOUND', message: expect.stringContaining('HTTPS') }] });
+    const info = await core.request<Record<string, unknown>>('GET', '/api/v2.0/systeminfo', { auth: core.admin });
+    expect(info.body.has_ca_root).toBe(false);
+  });
+
   it('answers unknown routes in the API error envelope', async () => {
     const response = await core.request('GET', '/api/v2.0/no-such-thing');
     expect(response.status).toBe(404);

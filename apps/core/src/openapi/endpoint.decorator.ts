@@ -18,6 +18,8 @@ export interface EndpointResponse {
   description: string;
   /** Body schema; absent for an empty body. */
   schema?: z.ZodType;
+  /** Media type of the body; by default text/plain for a string schema, application/json for any other. */
+  mediaType?: string;
   /** Names of the response headers the route sets (X-Total-Count, Link, Location, …). */
   headers?: string[];
 }

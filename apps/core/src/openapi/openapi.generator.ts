@@ -52,6 +52,10 @@ const METHODS_BY_REQUEST_METHOD: Partial<Record<RequestMethod, HttpMethod>> = {
 /** What clients need to know of the response headers the routes name. */
 const KNOWN_HEADERS: Record<string, OpenApiHeader> = {
   'Cache-Control': { description: 'Caching directives for the response', schema: { type: 'string' } },
+  'Content-Disposition': {
+    description: 'How a browser saves the body: as an attachment, with the file name it gives',
+    schema: { type: 'string' },
+  },
   Link: {
     description: 'Links to the previous and next pages of the list (RFC 8288, rel="prev"/"next")',
     schema: { type: 'string' },
@@ -396,7 +400,9 @@ export function generateOpenApiDocument(controllers: readonly ControllerClass[])
       success.headers = Object.fromEntries(endpoint.response.headers.map((name) => [name, headerObject(name)]));
     }
     const responseSchema = responseSchemas.get(route);
-    if (responseSchema) success.content = { [mediaTypeOf(responseSchema)]: { schema: responseSchema } };
+    if (responseSchema) {
+      success.content = { [endpoint.response.mediaType ?? mediaTypeOf(responseSchema)]: { schema: responseSchema } };
+    }
     const responses: Record<string, OpenApiResponse | OpenApiReference> = { [String(status)]: success };
     for (const errorStatus of errorStatuses(route)) {
       if (errorStatus === status) continue;

@@ -4,8 +4,10 @@ import { type StorageDriver } from '@wharf/storage';
 import { type Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { type Principal } from '../auth/principal.js';
-import { CORE_CONFIG, REDIS, STORAGE } from '../constants.js';
+import { CORE_CONFIG, REDIS, SERVED_CERTIFICATE, STORAGE } from '../constants.js';
 import { type GeneralInfoDto, type OverallHealthDto } from '../dtos/system.dto.js';
+import { ApiError } from '../errors/api-error.js';
+import { type ServedCertificate } from '../http/tls.js';
 import { WHARF_VERSION, externalUrl, registryHost } from '../urls.js';
 import { SettingService } from './setting.service.js';
 
@@ -36,7 +38,16 @@ export class SystemService {
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(STORAGE) private readonly storage: StorageDriver,
     private readonly settings: SettingService,
+    @Inject(SERVED_CERTIFICATE) private readonly certificate: ServedCertificate | null,
   ) {}
+
+  /** The CA certificate (PEM) that clients add to their trust store to reach Wharf over HTTPS. */
+  caCertificate(): string {
+    if (!this.certificate) {
+      throw ApiError.notFound('no CA certificate: Wharf does not serve HTTPS (harbor.yml has no https section)');
+    }
+    return this.certificate.current.caCertificatePem;
+  }
 
   async health(): Promise<OverallHealthDto> {
     const components = await Promise.all([
@@ -68,7 +79,7 @@ export class SystemService {
       registry_url: registryHost(this.config),
       external_url: externalUrl(this.config),
       project_creation_restriction: settings.project_creation_restriction,
-      has_ca_root: false,
+      has_ca_root: this.certificate !== null,
       registry_storage_provider_name: this.config.storage.driver,
       read_only: false,
       notification_enable: false,

@@ -409,7 +409,9 @@ export class UserService implements OnApplicationBootstrap {
   }
 
   private cookieOptions(): { path: string; httpOnly: boolean; sameSite: 'lax'; secure: boolean } {
-    return { path: '/', httpOnly: true, sameSite: 'lax', secure: externalUrl(this.config).startsWith('https://') };
+    // With https configured, sessions only ever travel over TLS (the HTTP port redirects), whatever external_url says.
+    const secure = this.config.https !== undefined || externalUrl(this.config).startsWith('https://');
+    return { path: '/', httpOnly: true, sameSite: 'lax', secure };
   }
 
   private sessionHeaders(sessionId: string, csrfToken: string): Record<string, string> {
