@@ -43,7 +43,7 @@ describe('RegistryRepository against PostgreSQL', () => {
     expect(await repo.blobInRepository('lib/c', d('a'))).toBeNull();
     const count = await ds.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM registry_blob`);
     expect(count[0].n).toBe(1);
-    expect(await repo.missingBlobs('lib/a', [d('a'), d('b')])).toEqual([d('b')]);
+    expect(await repo.storedBlobs('lib/a', [d('a'), d('b')])).toEqual(new Map([[d('a'), 10]]));
     expect(await repo.unlinkBlob('lib/b', d('a'))).toBe(true);
     expect(await repo.unlinkBlob('lib/b', d('a'))).toBe(false);
     expect(await repo.blobInRepository('lib/b', d('a'))).toBeNull();

@@ -563,6 +563,117 @@ describe('registry engine over HTTP (PostgreSQL + filesystem storage)', () => {
     expect(tags.tags).toEqual([]);
   });
 
+  it('refuses a manifest whose descriptors misstate what is stored, naming the descriptor, and stores nothing', async () => {
+    const name = 'lib/lying';
+    const config = Buffer.from('{"architecture":"amd64","os":"linux"}');
+    const layer = randomBytes(8000);
+    await pushBlob(name, config);
+    await pushBlob(name, layer);
+    const child = await pushImage(name, 'child');
+    const put = (ref: string, body: Buffer, type: string = MediaType.OciManifest) =>
+      fetch(url(`/v2/${name}/manifests/${ref}`), { method: 'PUT', body, headers: { 'content-type': type } });
+    const errorOf = async (res: Response) =>
+      ((await res.json()) as { errors: { code: string; message: string; detail: unknown }[] }).errors[0];
+    const image = (configSize: number, layerSize: number, layerType: string = MediaType.OciLayerTarGzip) =>
+      Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: MediaType.OciManifest,
+          config: { mediaType: MediaType.OciConfig, digest: sha(config), size: configSize },
+          layers: [{ mediaType: layerType, digest: sha(layer), size: layerSize }],
+        }),
+      );
+
+    let res = await put('small-layer', image(config.length, 1));
+    expect(res.status).toBe(400);
+    expect(await errorOf(res)).toEqual({
+      code: 'SIZE_INVALID',
+      message: `layers[0] states 1 bytes, but ${sha(layer)} holds 8000`,
+      detail: { digest: sha(layer), size: 1, stored: 8000 },
+    });
+    res = await put('big-config', image(config.length + 1, layer.length));
+    expect(res.status).toBe(400);
+    expect((await errorOf(res)).message).toMatch(/^config states/);
+
+    // A layer that is a manifest of the repository, not a blob, is unknown as a blob.
+    const asManifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.OciManifest,
+        config: { mediaType: MediaType.OciConfig, digest: sha(config), size: config.length },
+        layers: [{ mediaType: MediaType.OciManifest, digest: child.digest, size: child.manifest.length }],
+      }),
+    );
+    res = await put('manifest-layer', asManifest);
+    expect(res.status).toBe(400);
+    expect((await errorOf(res)).code).toBe('MANIFEST_BLOB_UNKNOWN');
+
+    const index = (children: Record<string, unknown>[]) =>
+      Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: children }));
+    const childDescriptor = { mediaType: MediaType.OciManifest, digest: child.digest, size: child.manifest.length };
+    res = await put('small-child', index([{ ...childDescriptor, size: 10 }]), MediaType.OciIndex);
+    expect(res.status).toBe(400);
+    expect(await errorOf(res)).toMatchObject({
+      code: 'SIZE_INVALID',
+      message: expect.stringMatching(/^manifests\[0\]/),
+    });
+    res = await put(
+      'typed-child',
+      index([{ ...childDescriptor, mediaType: MediaType.DockerManifest }]),
+      MediaType.OciIndex,
+    );
+    expect(res.status).toBe(400);
+    expect(await errorOf(res)).toMatchObject({
+      code: 'MANIFEST_INVALID',
+      message: expect.stringMatching(/^manifests\[0\]/),
+    });
+    // An index child must be a manifest: a blob of the repository is not one.
+    const blobChild = { mediaType: MediaType.OciManifest, digest: sha(layer), size: layer.length };
+    res = await put('blob-child', index([blobChild]), MediaType.OciIndex);
+    expect(res.status).toBe(400);
+    expect((await errorOf(res)).code).toBe('MANIFEST_BLOB_UNKNOWN');
+
+    const tags = (await (await fetch(url(`/v2/${name}/tags/list`))).json()) as { tags: string[] };
+    expect(tags.tags).toEqual(['child']);
+    // Stated truthfully, the same image and index are stored.
+    expect((await put('good', image(config.length, layer.length))).status).toBe(201);
+    expect((await put('good-index', index([childDescriptor]), MediaType.OciIndex)).status).toBe(201);
+  });
+
+  it('refuses image manifests without layers and documents that are both index and image', async () => {
+    const config = Buffer.from('{}');
+    await pushBlob('lib/schema', config);
+    const codeOf = async (res: Response) => ((await res.json()) as { errors: { code: string }[] }).errors[0].code;
+    const put = (ref: string, json: Record<string, unknown>, type: string) =>
+      fetch(url(`/v2/lib/schema/manifests/${ref}`), {
+        method: 'PUT',
+        body: JSON.stringify({ schemaVersion: 2, mediaType: type, ...json }),
+        headers: { 'content-type': type },
+      });
+    const configDescriptor = { mediaType: MediaType.OciConfig, digest: sha(config), size: config.length };
+    for (const [ref, json, type] of [
+      ['null-layers', { config: configDescriptor, layers: null }, MediaType.OciManifest],
+      ['no-layers', { config: configDescriptor }, MediaType.OciManifest],
+      [
+        'docker-no-layers',
+        { config: { ...configDescriptor, mediaType: MediaType.DockerConfig } },
+        MediaType.DockerManifest,
+      ],
+      ['image-with-manifests', { config: configDescriptor, layers: [], manifests: [] }, MediaType.OciManifest],
+      ['index-with-layers', { manifests: [], layers: [] }, MediaType.OciIndex],
+      ['index-null-manifests', { manifests: null }, MediaType.OciIndex],
+    ] as const) {
+      const res = await put(ref, json, type);
+      expect([ref, res.status]).toEqual([ref, 400]);
+      expect(await codeOf(res)).toBe('MANIFEST_INVALID');
+    }
+    const tags = (await (await fetch(url('/v2/lib/schema/tags/list'))).json()) as { tags: string[] };
+    expect(tags.tags).toEqual([]);
+    expect((await put('empty-layers', { config: configDescriptor, layers: [] }, MediaType.OciManifest)).status).toBe(
+      201,
+    );
+  });
+
   it('stores an index only when its children exist, and serves referrers with artifactType filtering', async () => {
     const child = await pushImage('lib/multi', 'amd64');
     const index = Buffer.from(

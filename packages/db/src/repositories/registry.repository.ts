@@ -319,30 +319,34 @@ export class RegistryRepository {
     });
   }
 
-  /** Digests among those given that the repository does not hold as blobs. */
-  async missingBlobs(name: string, digests: string[]): Promise<string[]> {
-    if (digests.length === 0) return [];
-    const rows = await this.dataSource.query<{ digest: string }[]>(
-      `SELECT rb.digest FROM registry_repository r
-       JOIN registry_repository_blob rb ON rb.repository_id = r.id
-       WHERE r.name = $1 AND rb.digest = ANY($2::text[])`,
+  /**
+   * The stored size of each blob among those given that the repository holds; digests it does not hold are absent.
+   * Sizes are the bytes received, so a manifest's descriptors can be held to them.
+   */
+  async storedBlobs(name: string, digests: string[]): Promise<Map<string, number>> {
+    if (digests.length === 0) return new Map();
+    const rows = await this.prepared<{ digest: string; size: string }>(
+      'registry_stored_blobs',
+      `SELECT rb.digest, b.size FROM registry_repository r
+       JOIN registry_repository_blob rb ON rb.repository_id = r.id AND rb.digest = ANY($2::text[])
+       JOIN registry_blob b ON b.digest = rb.digest
+       WHERE r.name = $1`,
       [name, digests],
     );
-    const present = new Set(rows.map((r) => r.digest));
-    return digests.filter((d) => !present.has(d));
+    return new Map(rows.map((r) => [r.digest, Number(r.size)]));
   }
 
-  /** Digests among those given that the repository does not hold as manifests. */
-  async missingManifests(name: string, digests: string[]): Promise<string[]> {
-    if (digests.length === 0) return [];
-    const rows = await this.dataSource.query<{ digest: string }[]>(
-      `SELECT m.digest FROM registry_repository r
-       JOIN registry_manifest m ON m.repository_id = r.id
-       WHERE r.name = $1 AND m.digest = ANY($2::text[])`,
+  /** The media type and size of each manifest among those given that the repository holds. */
+  async storedManifests(name: string, digests: string[]): Promise<Map<string, { mediaType: string; size: number }>> {
+    if (digests.length === 0) return new Map();
+    const rows = await this.prepared<{ digest: string; media_type: string; size: string }>(
+      'registry_stored_manifests',
+      `SELECT m.digest, m.media_type, m.size FROM registry_repository r
+       JOIN registry_manifest m ON m.repository_id = r.id AND m.digest = ANY($2::text[])
+       WHERE r.name = $1`,
       [name, digests],
     );
-    const present = new Set(rows.map((r) => r.digest));
-    return digests.filter((d) => !present.has(d));
+    return new Map(rows.map((r) => [r.digest, { mediaType: r.media_type, size: Number(r.size) }]));
   }
 
   /** Stores a manifest (idempotently), its references, the tag if any, and the push event, in one transaction. */
