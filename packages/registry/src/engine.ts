@@ -27,7 +27,7 @@ import {
   bodyStream,
   contentLength,
   hasBody,
-  parseContentRange,
+  chunkRange,
   parsePagination,
   parseRange,
   queryOf,
@@ -516,16 +516,8 @@ export class RegistryEngine {
 
   private async patchBlobUpload(ctx: OperationContext, name: string, id: string): Promise<void> {
     const { request, reply } = ctx;
-    const range = parseContentRange(request.headers['content-range']);
+    const range = chunkRange(request);
     const length = contentLength(request);
-    if (range && length !== undefined && range.length !== length) {
-      throw new OciError(
-        OciErrorCode.BLOB_UPLOAD_INVALID,
-        `Content-Range covers ${range.length} bytes but Content-Length is ${length}`,
-        undefined,
-        416,
-      );
-    }
     limitIdleUpload(request);
     const session = await this.blobs.append(name, id, bodyStream(request), {
       start: range?.start,
@@ -540,7 +532,7 @@ export class RegistryEngine {
   private async putBlobUpload(ctx: OperationContext, name: string, id: string): Promise<void> {
     const { request, reply } = ctx;
     const digest = requireDigest(single(queryOf(request), 'digest'));
-    const range = parseContentRange(request.headers['content-range']);
+    const range = chunkRange(request);
     const length = contentLength(request);
     const body = hasBody(request) ? bodyStream(request) : undefined;
     if (body) limitIdleUpload(request);

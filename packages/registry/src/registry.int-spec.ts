@@ -429,6 +429,109 @@ describe('registry engine over HTTP (PostgreSQL + filesystem storage)', () => {
     expect((await fetch(url(location))).status).toBe(404);
   });
 
+  /** Sends a whole request as given (Content-Length is the body's); its answer, or null when the connection closed without one. */
+  async function sendRaw(
+    method: string,
+    path: string,
+    body: Buffer,
+    headers: Record<string, string>,
+  ): Promise<{ status: number; code?: string } | null> {
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(new URL(url(path)), {
+        method,
+        agent: false,
+        headers: {
+          'content-type': 'application/octet-stream',
+          ...(headers['transfer-encoding'] ? {} : { 'content-length': String(body.length) }),
+          ...headers,
+        },
+      });
+      req.setTimeout(10_000, () => req.destroy(new Error('no answer in 10 s')));
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          const code = text ? (JSON.parse(text) as { errors: { code: string }[] }).errors[0].code : undefined;
+          resolve({ status: res.statusCode!, code });
+        });
+      });
+      req.on('error', (error: NodeJS.ErrnoException) => {
+        if (error.code === 'ECONNRESET' || /socket hang up/.test(error.message)) resolve(null);
+        else reject(error);
+      });
+      req.end(body);
+    });
+  }
+
+  it('refuses a PATCH whose Content-Range contradicts itself or its body with 416, writing nothing', async () => {
+    const location = (await fetch(url('/v2/lib/ranges/blobs/uploads/'), { method: 'POST' })).headers.get('location')!;
+    const hundred = randomBytes(100);
+    for (const [range, body] of [
+      ['0-99/50', hundred],
+      ['bytes 0-99/99', hundred],
+      ['5-0', hundred],
+      ['0-99', hundred.subarray(0, 50)],
+      ['0-49', hundred],
+    ] as const) {
+      expect([range, await sendRaw('PATCH', location, body, { 'content-range': range })]).toEqual([
+        range,
+        { status: 416, code: 'BLOB_UPLOAD_INVALID' },
+      ]);
+      const status = await fetch(url(location));
+      expect([range, status.headers.get('range')]).toEqual([range, '0-0']);
+    }
+    expect(await sendRaw('PATCH', location, hundred, { 'content-range': '0-99/*' })).toEqual({ status: 202 });
+    expect(await sendRaw('PATCH', location, hundred, { 'content-range': '100-199/200' })).toEqual({ status: 202 });
+    const done = await fetch(url(`${location}?digest=${sha(Buffer.concat([hundred, hundred]))}`), { method: 'PUT' });
+    expect(done.status).toBe(201);
+  });
+
+  it('answers a closing PUT whose Content-Range does not match its body, and the session goes on', async () => {
+    const first = randomBytes(100);
+    const last = randomBytes(100);
+    const whole = Buffer.concat([first, last]);
+    const location = (await fetch(url('/v2/lib/put-ranges/blobs/uploads/'), { method: 'POST' })).headers.get(
+      'location',
+    )!;
+    const put = (body: Buffer, range: string) =>
+      sendRaw('PUT', `${location}?digest=${sha(whole)}`, body, { 'content-range': range });
+    // A session without bytes yet, then one that holds some.
+    for (const [range, body] of [
+      ['0-199', whole.subarray(0, 150)],
+      ['0-99', whole],
+      ['0-199/100', whole],
+    ] as const) {
+      expect([range, await put(body, range)]).toEqual([range, { status: 416, code: 'BLOB_UPLOAD_INVALID' }]);
+      expect((await fetch(url(location))).headers.get('range')).toBe('0-0');
+    }
+    // Without a Content-Length, a body found longer than its range while it arrives.
+    const chunked = await sendRaw('PUT', `${location}?digest=${sha(whole)}`, whole, {
+      'content-range': '0-99',
+      'transfer-encoding': 'chunked',
+    });
+    expect(chunked).toEqual({ status: 400, code: 'SIZE_INVALID' });
+    expect((await fetch(url(location))).headers.get('range')).toBe('0-0');
+    expect(await sendRaw('PATCH', location, first, { 'content-range': '0-99' })).toEqual({ status: 202 });
+    const chunkedLast = await sendRaw('PUT', `${location}?digest=${sha(whole)}`, whole, {
+      'content-range': '100-199',
+      'transfer-encoding': 'chunked',
+    });
+    expect(chunkedLast).toEqual({ status: 400, code: 'SIZE_INVALID' });
+    expect((await fetch(url(location))).headers.get('range')).toBe('0-99');
+    for (const [range, body] of [
+      ['100-199', last.subarray(0, 50)],
+      ['100-149', last],
+      ['150-199', last.subarray(50)],
+    ] as const) {
+      expect([range, await put(body, range)]).toEqual([range, { status: 416, code: 'BLOB_UPLOAD_INVALID' }]);
+      expect((await fetch(url(location))).headers.get('range')).toBe('0-99');
+    }
+    expect(await put(last, '100-199')).toEqual({ status: 201 });
+    const blob = await fetch(url(`/v2/lib/put-ranges/blobs/${sha(whole)}`));
+    expect(Buffer.from(await blob.arrayBuffer()).equals(whole)).toBe(true);
+  });
+
   it('streams a PATCH without Content-Range and completes with an empty PUT', async () => {
     const data = randomBytes(500_000);
     const start = await fetch(url('/v2/lib/stream/blobs/uploads/'), { method: 'POST' });
