@@ -532,6 +532,60 @@ describe('registry engine over HTTP (PostgreSQL + filesystem storage)', () => {
     expect(Buffer.from(await blob.arrayBuffer()).equals(whole)).toBe(true);
   });
 
+  it("stops a chunk whose process lost its hold on the upload's lease, and the upload resumes from its status", async () => {
+    const data = randomBytes(5 * 1024 * 1024 + 77);
+    const first = 1024 * 1024;
+    const start = await fetch(url('/v2/lib/unheld/blobs/uploads/'), { method: 'POST' });
+    const location = start.headers.get('location')!;
+    const file = join(reg.storageRoot, 'uploads', location.split('/').pop()!);
+    expect(await sendRaw('PATCH', location, data.subarray(0, first), { 'content-range': `0-${first - 1}` })).toEqual({
+      status: 202,
+    });
+    const req = httpRequest(new URL(url(location)), {
+      method: 'PATCH',
+      agent: false,
+      headers: {
+        'content-type': 'application/octet-stream',
+        'content-length': String(data.length - first),
+        'content-range': `${first}-${data.length - 1}`,
+      },
+    });
+    const answer = new Promise<{ status: number; code?: string }>((resolve, reject) => {
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          const code = text ? (JSON.parse(text) as { errors: { code: string }[] }).errors[0].code : undefined;
+          resolve({ status: res.statusCode!, code });
+        });
+      });
+      req.on('error', reject);
+    });
+    req.write(data.subarray(first, first + 2 * 1024 * 1024 + 512 * 1024));
+    while ((await stat(file)).size <= first) await new Promise((resolve) => setTimeout(resolve, 10));
+    // The connection that holds the process's lock ends (a database restart, a network cut) while the chunk arrives.
+    const ended = await reg.dataSource.query<unknown[]>(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+       WHERE datname = current_database() AND application_name LIKE '%-upload-leases'`,
+    );
+    expect(ended).toHaveLength(1);
+    req.end(data.subarray(first + 2 * 1024 * 1024 + 512 * 1024));
+    expect(await answer).toEqual({ status: 416, code: 'BLOB_UPLOAD_INVALID' });
+
+    const status = await fetch(url(location));
+    expect(status.status).toBe(204);
+    const offset = Number(/^0-(\d+)$/.exec(status.headers.get('range')!)![1]) + 1;
+    expect(offset).toBeGreaterThanOrEqual(first);
+    expect(offset).toBeLessThan(data.length);
+    expect(
+      await sendRaw('PATCH', location, data.subarray(offset), { 'content-range': `${offset}-${data.length - 1}` }),
+    ).toEqual({ status: 202 });
+    expect((await fetch(url(`${location}?digest=${sha(data)}`), { method: 'PUT' })).status).toBe(201);
+    const blob = await fetch(url(`/v2/lib/unheld/blobs/${sha(data)}`));
+    expect(Buffer.from(await blob.arrayBuffer()).equals(data)).toBe(true);
+  });
+
   it('streams a PATCH without Content-Range and completes with an empty PUT', async () => {
     const data = randomBytes(500_000);
     const start = await fetch(url('/v2/lib/stream/blobs/uploads/'), { method: 'POST' });

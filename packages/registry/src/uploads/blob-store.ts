@@ -107,10 +107,11 @@ function refusalOf(check: Promise<void>): Promise<Refusal | null> {
   );
 }
 
+/** The request's lease on the upload was lost while it wrote: taken over by another, or its process's hold lost. */
 function leaseLost(id: string): OciError {
   return new OciError(
     OciErrorCode.BLOB_UPLOAD_INVALID,
-    'another request took this upload over; ask for its status and resume from there',
+    "this request lost the upload's lease; ask for the upload's status and resume from there",
     { uuid: id },
     416,
   );
@@ -306,6 +307,7 @@ export class BlobStore {
     } catch (error) {
       if (!sessionOver) {
         await this.abandonWrite(session, owner, writer);
+        if (signal?.aborted) throw leaseLost(id);
       } else {
         // The client starts the upload again rather than meeting a lease nobody will release.
         await this.discard(session).catch(() => undefined);
@@ -560,15 +562,15 @@ export class BlobStore {
       hash = await this.hashState(session, writer.size);
       const result = await work(session, writer, hash, signal);
       await writer.close();
+      this.remember(id, hash, writer.size);
       stopRenewing();
       if (!(await this.repository.releaseUpload(id, owner, writer.size))) throw leaseLost(id);
-      this.remember(id, hash, writer.size);
       return result;
     } catch (error) {
       stopRenewing();
       hash?.dispose();
       await this.abandonWrite(session, owner, writer);
-      throw error;
+      throw signal?.aborted ? leaseLost(id) : error;
     }
   }
 
