@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 
 export const MANIFEST_ACCEPT = [
   'application/vnd.oci.image.manifest.v1+json',
@@ -86,4 +88,47 @@ export function requireHeader(response: RegistryResponse, name: string): string 
   const value = response.headers.get(name);
   if (value === null) throw new Error(`response ${response.status} has no ${name} header`);
   return value;
+}
+
+/**
+ * Sends a PATCH whose body is `chunk` but holds its end back: once the server has put more than `storedAtLeast`
+ * bytes of the upload into `uploadFile`, `crash` is called (the server dies mid-request). Resolves once the request
+ * has failed as it must then; the bytes are never acknowledged.
+ */
+export async function patchCutByCrash(options: {
+  url: string;
+  headers: Record<string, string>;
+  chunk: Buffer;
+  /** How much of `chunk` is sent before the crash; the rest never is. */
+  sent: number;
+  uploadFile: string;
+  storedAtLeast: number;
+  crash: () => Promise<void>;
+}): Promise<void> {
+  const req = httpRequest(options.url, {
+    method: 'PATCH',
+    agent: false,
+    headers: {
+      'Content-Type': 'application/octet-stream',
+      'Content-Length': String(options.chunk.length),
+      ...options.headers,
+    },
+  });
+  const failed = new Promise<void>((resolve, reject) => {
+    req.on('error', () => resolve());
+    req.on('response', (res) => reject(new Error(`the interrupted PATCH was answered ${res.statusCode}`)));
+  });
+  req.write(options.chunk.subarray(0, options.sent));
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const size = await stat(options.uploadFile).then(
+      (info) => info.size,
+      () => 0,
+    );
+    if (size > options.storedAtLeast) break;
+    if (Date.now() > deadline) throw new Error(`the upload file never grew past ${options.storedAtLeast} bytes`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await options.crash();
+  await failed;
 }

@@ -5,3 +5,4 @@ export * from './notification-listener.js';
 export * from './prepared-query.js';
 export * from './query/index.js';
 export * from './storage-limit.js';
+export * from './upload-lease-holder.js';

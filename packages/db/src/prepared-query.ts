@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { type DataSource } from 'typeorm';
 
 /** Runs one named statement on the connection pool; resolves to its rows. */
@@ -6,7 +7,8 @@ export type PreparedQuery = <R>(name: string, text: string, values: unknown[]) =
 interface QueryPool {
   query<R>(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: R[] }>;
   connect(): Promise<PooledClient>;
-  readonly options: { max: number };
+  /** The pool's settings, which include the connection settings it opens each connection with. */
+  readonly options: pg.ClientConfig & { max: number };
 }
 
 /** One connection taken from the pool, for a transaction of its own; released exactly once. */
@@ -27,6 +29,11 @@ function pgPool(dataSource: DataSource): QueryPool {
 /** Takes a connection from the pg pool under a DataSource, as preparedQueries runs on it. */
 export function pooledClient(dataSource: DataSource): Promise<PooledClient> {
   return pgPool(dataSource).connect();
+}
+
+/** The settings the pg pool under a DataSource opens its connections with, for a connection of one's own. */
+export function connectionSettings(dataSource: DataSource): pg.ClientConfig {
+  return { ...pgPool(dataSource).options };
 }
 
 /** How many connections the pg pool under a DataSource opens at most. */

@@ -96,17 +96,26 @@ describe('parseManifest: image manifests', () => {
     expect(parsed.layers[0]).toEqual(rich);
   });
 
-  it('accepts an OCI manifest without layers (an artifact) but not a Docker manifest without them', () => {
-    const { layers: _none, ...artifact } = ociImage();
-    expect(parseManifest(body(artifact), MediaType.OciManifest).layers).toEqual([]);
-    const docker = {
-      schemaVersion: 2,
-      mediaType: MediaType.DockerManifest,
-      config: descriptor(MediaType.DockerConfig, '{}'),
-    };
-    const error = refusal(docker, MediaType.DockerManifest);
-    expect(error.code).toBe(OciErrorCode.MANIFEST_INVALID);
-    expect(error.message).toMatch(/layers/);
+  it('accepts an image manifest with an empty layers array (an artifact with no blobs)', () => {
+    expect(parseManifest(body(ociImage({ layers: [] })), MediaType.OciManifest).layers).toEqual([]);
+  });
+
+  it.each([
+    ['an OCI manifest', MediaType.OciManifest, config],
+    ['a Docker manifest', MediaType.DockerManifest, descriptor(MediaType.DockerConfig, '{}')],
+  ])('refuses %s whose layers are missing or null', (_label, mediaType, configDescriptor) => {
+    const { layers: _none, ...missing } = ociImage({ mediaType, config: configDescriptor });
+    for (const json of [missing, { ...missing, layers: null }]) {
+      const error = refusal(json, mediaType);
+      expect(error.code).toBe(OciErrorCode.MANIFEST_INVALID);
+      expect(error.message).toMatch(/^layers is required/);
+    }
+  });
+
+  it('refuses an image manifest that also lists manifests, and an index with image fields', () => {
+    expect(refusal(ociImage({ manifests: [] }), MediaType.OciManifest).message).toMatch(/must not have manifests/);
+    expect(refusal(ociIndex({ config }), MediaType.OciIndex).message).toMatch(/must not have config/);
+    expect(refusal(ociIndex({ layers: [] }), MediaType.OciIndex).message).toMatch(/must not have layers/);
   });
 
   it('keeps the manifest annotations', () => {

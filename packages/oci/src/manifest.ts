@@ -85,11 +85,8 @@ function parseDescriptor(value: unknown, where: string): Descriptor {
   return descriptor;
 }
 
-function parseDescriptors(value: unknown, where: string, required: boolean): Descriptor[] {
-  if (value === undefined || value === null) {
-    if (required) throw invalid(`${where} is required`);
-    return [];
-  }
+function parseDescriptors(value: unknown, where: string): Descriptor[] {
+  if (value === undefined || value === null) throw invalid(`${where} is required (an array, which may be empty)`);
   if (!Array.isArray(value)) throw invalid(`${where} must be an array`);
   return value.map((item, i) => parseDescriptor(item, `${where}[${i}]`));
 }
@@ -136,11 +133,18 @@ export function parseManifest(body: Buffer, contentType: string | undefined): Pa
   }
 
   if (INDEX_MEDIA_TYPES.includes(mediaType)) {
-    const manifests = parseDescriptors(json.manifests, 'manifests', true);
+    // A document that is both an index and an image could be read as either by different clients (image-spec
+    // 1.0.2): an index carries no image fields.
+    for (const field of ['config', 'layers']) {
+      if (json[field] !== undefined) throw invalid(`an index must not have ${field}`);
+    }
+    const manifests = parseDescriptors(json.manifests, 'manifests');
     return { mediaType, kind: 'index', layers: [], manifests, subject, artifactType, annotations };
   }
+  if (json.manifests !== undefined) throw invalid('an image manifest must not have manifests');
   const config = parseDescriptor(json.config, 'config');
-  const layers = parseDescriptors(json.layers, 'layers', mediaType === MediaType.DockerManifest);
+  // Required by the image-spec for OCI and Docker image manifests alike; an artifact with no blobs lists none ([]).
+  const layers = parseDescriptors(json.layers, 'layers');
   return {
     mediaType,
     kind: 'image',

@@ -1,5 +1,11 @@
-import { type NewManifest, type RegistryRepository, StorageLimitExceededError } from '@wharf/db';
 import {
+  type ManifestReference,
+  type NewManifest,
+  type RegistryRepository,
+  StorageLimitExceededError,
+} from '@wharf/db';
+import {
+  type Descriptor,
   MediaType,
   OciError,
   OciErrorCode,
@@ -9,6 +15,7 @@ import {
   isForeignLayer,
   isValidTag,
   parseDigest,
+  type ParsedManifest,
   parseManifest,
   requireDigest,
 } from '@wharf/oci';
@@ -20,7 +27,7 @@ import {
   bodyStream,
   contentLength,
   hasBody,
-  parseContentRange,
+  chunkRange,
   parsePagination,
   parseRange,
   queryOf,
@@ -75,6 +82,16 @@ function uploadLocation(name: string, id: string): string {
 /** `Range: 0-<last byte>`; an empty upload reports `0-0` as distribution does, which clients expect. */
 function rangeHeader(size: number): string {
   return `0-${Math.max(0, size - 1)}`;
+}
+
+/** A descriptor must state the size of the content it points at, as stored. */
+function checkSize(where: string, descriptor: Descriptor, stored: number): void {
+  if (descriptor.size === stored) return;
+  throw new OciError(
+    OciErrorCode.SIZE_INVALID,
+    `${where} states ${descriptor.size} bytes, but ${descriptor.digest} holds ${stored}`,
+    { digest: descriptor.digest, size: descriptor.size, stored },
+  );
 }
 
 type Reference = { digest: string } | { tag: string };
@@ -269,21 +286,7 @@ export class RegistryEngine {
     }
     const manifest = parseManifest(body, baseMediaType(ctx.request.headers['content-type']));
 
-    const blobs = [...(manifest.config ? [manifest.config] : []), ...manifest.layers.filter((l) => !isForeignLayer(l))];
-    const missingBlobs = await this.repository.missingBlobs(name, [...new Set(blobs.map((b) => b.digest))]);
-    if (missingBlobs.length > 0) {
-      throw new OciError(OciErrorCode.MANIFEST_BLOB_UNKNOWN, `blob unknown to registry: ${missingBlobs[0]}`, {
-        digests: missingBlobs,
-      });
-    }
-    const missingManifests = await this.repository.missingManifests(name, [
-      ...new Set(manifest.manifests.map((m) => m.digest)),
-    ]);
-    if (missingManifests.length > 0) {
-      throw new OciError(OciErrorCode.MANIFEST_BLOB_UNKNOWN, `manifest unknown to registry: ${missingManifests[0]}`, {
-        digests: missingManifests,
-      });
-    }
+    const references = await this.storedReferences(name, manifest);
     const tag = 'tag' in ref ? ref.tag : undefined;
     await this.beforeManifestPut({ repository: name, digest, tag, size: body.length, manifest, actor: ctx.actor });
 
@@ -295,11 +298,7 @@ export class RegistryEngine {
       payload: body,
       subjectDigest: manifest.subject?.digest,
       annotations: manifest.annotations,
-      references: [
-        ...(manifest.config ? [{ kind: 'config' as const, ...manifest.config }] : []),
-        ...manifest.layers.map((l) => ({ kind: 'layer' as const, ...l })),
-        ...manifest.manifests.map((m) => ({ kind: 'manifest' as const, ...m })),
-      ].map(({ kind, digest: d, mediaType, size }) => ({ kind, digest: d, mediaType, size })),
+      references,
       tag,
       actor: ctx.actor,
     });
@@ -310,6 +309,71 @@ export class RegistryEngine {
     reply.header('Docker-Content-Digest', digest);
     if (manifest.subject) reply.header('OCI-Subject', manifest.subject.digest);
     reply.code(201).send();
+  }
+
+  /**
+   * Holds each descriptor of a manifest to what it points at, as stored in the repository: a config or layer to a
+   * blob of exactly the size it states (a foreign layer, whose bytes live elsewhere, may be absent), an index's child
+   * to a manifest of the size and media type it states. A descriptor that understates a blob would have quota count
+   * the stated size. The subject need not exist: a referrer may be pushed before its subject. Returns the references
+   * to record, each sized by what is stored.
+   */
+  private async storedReferences(name: string, manifest: ParsedManifest): Promise<ManifestReference[]> {
+    const blobReferences = [
+      ...(manifest.config ? [{ kind: 'config' as const, where: 'config', descriptor: manifest.config }] : []),
+      ...manifest.layers.map((descriptor, i) => ({ kind: 'layer' as const, where: `layers[${i}]`, descriptor })),
+    ];
+    const children = manifest.manifests.map((descriptor, i) => ({ where: `manifests[${i}]`, descriptor }));
+    const [blobs, manifests] = await Promise.all([
+      this.repository.storedBlobs(name, [...new Set(blobReferences.map((r) => r.descriptor.digest))]),
+      this.repository.storedManifests(name, [...new Set(children.map((c) => c.descriptor.digest))]),
+    ]);
+    const missingBlobs = [
+      ...new Set(
+        blobReferences
+          .filter(({ descriptor }) => !blobs.has(descriptor.digest) && !isForeignLayer(descriptor))
+          .map(({ descriptor }) => descriptor.digest),
+      ),
+    ];
+    if (missingBlobs.length > 0) {
+      throw new OciError(OciErrorCode.MANIFEST_BLOB_UNKNOWN, `blob unknown to registry: ${missingBlobs[0]}`, {
+        digests: missingBlobs,
+      });
+    }
+    const missingManifests = [
+      ...new Set(
+        children.filter(({ descriptor }) => !manifests.has(descriptor.digest)).map((c) => c.descriptor.digest),
+      ),
+    ];
+    if (missingManifests.length > 0) {
+      throw new OciError(OciErrorCode.MANIFEST_BLOB_UNKNOWN, `manifest unknown to registry: ${missingManifests[0]}`, {
+        digests: missingManifests,
+      });
+    }
+    const references: ManifestReference[] = [];
+    for (const { kind, where, descriptor } of blobReferences) {
+      const stored = blobs.get(descriptor.digest);
+      if (stored !== undefined) checkSize(where, descriptor, stored);
+      references.push({
+        kind,
+        digest: descriptor.digest,
+        mediaType: descriptor.mediaType,
+        size: stored ?? descriptor.size,
+      });
+    }
+    for (const { where, descriptor } of children) {
+      const stored = manifests.get(descriptor.digest)!;
+      if (descriptor.mediaType !== stored.mediaType) {
+        throw new OciError(
+          OciErrorCode.MANIFEST_INVALID,
+          `${where} states media type ${descriptor.mediaType}, but ${descriptor.digest} is stored as ${stored.mediaType}`,
+          { digest: descriptor.digest, mediaType: descriptor.mediaType, stored: stored.mediaType },
+        );
+      }
+      checkSize(where, descriptor, stored.size);
+      references.push({ kind: 'manifest', digest: descriptor.digest, mediaType: stored.mediaType, size: stored.size });
+    }
+    return references;
   }
 
   private async deleteManifest(ctx: OperationContext, name: string, reference: string): Promise<void> {
@@ -452,16 +516,8 @@ export class RegistryEngine {
 
   private async patchBlobUpload(ctx: OperationContext, name: string, id: string): Promise<void> {
     const { request, reply } = ctx;
-    const range = parseContentRange(request.headers['content-range']);
+    const range = chunkRange(request);
     const length = contentLength(request);
-    if (range && length !== undefined && range.length !== length) {
-      throw new OciError(
-        OciErrorCode.BLOB_UPLOAD_INVALID,
-        `Content-Range covers ${range.length} bytes but Content-Length is ${length}`,
-        undefined,
-        416,
-      );
-    }
     limitIdleUpload(request);
     const session = await this.blobs.append(name, id, bodyStream(request), {
       start: range?.start,
@@ -476,7 +532,7 @@ export class RegistryEngine {
   private async putBlobUpload(ctx: OperationContext, name: string, id: string): Promise<void> {
     const { request, reply } = ctx;
     const digest = requireDigest(single(queryOf(request), 'digest'));
-    const range = parseContentRange(request.headers['content-range']);
+    const range = chunkRange(request);
     const length = contentLength(request);
     const body = hasBody(request) ? bodyStream(request) : undefined;
     if (body) limitIdleUpload(request);

@@ -25,6 +25,7 @@ describe('parseContentRange', () => {
     ['5-5', { start: 5, length: 1 }],
     ['  0-0  ', { start: 0, length: 1 }],
     ['0-4294967295', { start: 0, length: 4294967296 }],
+    ['0-99/100', { start: 0, length: 100 }],
   ])('reads %j', (header, expected) => {
     expect(parseContentRange(header)).toEqual(expected);
   });
@@ -43,6 +44,9 @@ describe('parseContentRange', () => {
     '0-99,100-199',
     '1.5-2',
     `0-${'9'.repeat(20)}`,
+    '0-99/50',
+    '0-99/99',
+    'bytes 100-199/150',
   ])('refuses %j with BLOB_UPLOAD_INVALID and status 416', (header) => {
     const error = refusal(() => parseContentRange(header));
     expect(error.code).toBe(OciErrorCode.BLOB_UPLOAD_INVALID);

@@ -39,20 +39,39 @@ export async function readBody(request: FastifyRequest, limit: number, tooLarge:
 
 /**
  * A request's Content-Range for a chunk: `start-end`, with or without `bytes=` / `bytes ` and a `/total`.
- * Returns the first byte and the length.
+ * Returns the first byte and the length. A range that contradicts itself (its end before its start, or past the
+ * total it names) is refused with 416, as an out-of-order chunk is.
  */
 export function parseContentRange(value: string | undefined): { start: number; length: number } | undefined {
   if (value === undefined) return undefined;
-  const m = /^(?:bytes[= ])?(\d+)-(\d+)(?:\/(?:\d+|\*))?$/.exec(value.trim());
-  if (!m) {
-    throw new OciError(OciErrorCode.BLOB_UPLOAD_INVALID, `invalid Content-Range: ${value}`, undefined, 416);
-  }
+  const m = /^(?:bytes[= ])?(\d+)-(\d+)(?:\/(\d+|\*))?$/.exec(value.trim());
+  if (!m) throw invalidRange(`invalid Content-Range: ${value}`);
   const start = Number(m[1]);
   const end = Number(m[2]);
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || end < start) {
-    throw new OciError(OciErrorCode.BLOB_UPLOAD_INVALID, `invalid Content-Range: ${value}`, undefined, 416);
+    throw invalidRange(`invalid Content-Range: ${value}`);
+  }
+  if (m[3] !== undefined && m[3] !== '*' && Number(m[3]) <= end) {
+    throw invalidRange(`Content-Range ${value} ends beyond the total it names`);
   }
   return { start, length: end - start + 1 };
+}
+
+/**
+ * The Content-Range of a request that carries a chunk (PATCH, or a closing PUT), held to its Content-Length: a range
+ * that does not cover exactly the bytes sent is refused before any of them is read.
+ */
+export function chunkRange(request: FastifyRequest): { start: number; length: number } | undefined {
+  const range = parseContentRange(request.headers['content-range']);
+  const length = contentLength(request);
+  if (range && length !== undefined && range.length !== length) {
+    throw invalidRange(`Content-Range covers ${range.length} bytes but Content-Length is ${length}`);
+  }
+  return range;
+}
+
+function invalidRange(message: string): OciError {
+  return new OciError(OciErrorCode.BLOB_UPLOAD_INVALID, message, undefined, 416);
 }
 
 /** A blob GET's Range header against a blob of `size` bytes: the slice to send, or null for the whole blob. */

@@ -219,6 +219,34 @@ describe('registry engine on S3 storage (S3 emulated by s3rver)', () => {
     SLOW,
   );
 
+  it(
+    'reports, and continues from, what a writer that died left in the bucket, without waiting for its lease',
+    async () => {
+      const data = randomBytes(3 * MiB + 333);
+      const [recorded, lost] = [MiB + 3, 2 * MiB];
+      const location = await openUpload(reg.url, 'lib/died');
+      const id = location.split('/').pop()!;
+      expect((await patchChunk(reg.url, location, data.subarray(0, recorded), 0)).status).toBe(202);
+      // A writer in a process that died after its object was complete and before it could record it: the object
+      // holds more than the session, whose lease still runs and names a holder whose lock nobody holds.
+      await s3.driver().putContent(`uploads/${id}`, data.subarray(0, recorded + lost));
+      await reg.dataSource.query(
+        `UPDATE registry_upload SET lease_owner = gen_random_uuid(), lease_until = now() + interval '10 minutes',
+           lease_holder = 12345 WHERE id = $1`,
+        [id],
+      );
+
+      expect(await uploadedRange(reg.url, location)).toBe(`0-${recorded + lost - 1}`);
+      const next = await patchChunk(reg.url, location, data.subarray(recorded + lost), recorded + lost);
+      expect(next.status).toBe(202);
+      expect(next.headers.get('range')).toBe(`0-${data.length - 1}`);
+      const done = await fetch(url(`${location}?digest=${sha(data)}`), { method: 'PUT' });
+      expect(done.status).toBe(201);
+      expect((await bytesOf(await fetch(url(`/v2/lib/died/blobs/${sha(data)}`)))).equals(data)).toBe(true);
+    },
+    SLOW,
+  );
+
   it('pushes an image manifest and pulls it and its blobs back', async () => {
     const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers' } }));
     const layers = [randomBytes(4096), randomBytes(70_000)];

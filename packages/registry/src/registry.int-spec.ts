@@ -429,6 +429,163 @@ describe('registry engine over HTTP (PostgreSQL + filesystem storage)', () => {
     expect((await fetch(url(location))).status).toBe(404);
   });
 
+  /** Sends a whole request as given (Content-Length is the body's); its answer, or null when the connection closed without one. */
+  async function sendRaw(
+    method: string,
+    path: string,
+    body: Buffer,
+    headers: Record<string, string>,
+  ): Promise<{ status: number; code?: string } | null> {
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(new URL(url(path)), {
+        method,
+        agent: false,
+        headers: {
+          'content-type': 'application/octet-stream',
+          ...(headers['transfer-encoding'] ? {} : { 'content-length': String(body.length) }),
+          ...headers,
+        },
+      });
+      req.setTimeout(10_000, () => req.destroy(new Error('no answer in 10 s')));
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          const code = text ? (JSON.parse(text) as { errors: { code: string }[] }).errors[0].code : undefined;
+          resolve({ status: res.statusCode!, code });
+        });
+      });
+      req.on('error', (error: NodeJS.ErrnoException) => {
+        if (error.code === 'ECONNRESET' || /socket hang up/.test(error.message)) resolve(null);
+        else reject(error);
+      });
+      req.end(body);
+    });
+  }
+
+  it('refuses a PATCH whose Content-Range contradicts itself or its body with 416, writing nothing', async () => {
+    const location = (await fetch(url('/v2/lib/ranges/blobs/uploads/'), { method: 'POST' })).headers.get('location')!;
+    const hundred = randomBytes(100);
+    for (const [range, body] of [
+      ['0-99/50', hundred],
+      ['bytes 0-99/99', hundred],
+      ['5-0', hundred],
+      ['0-99', hundred.subarray(0, 50)],
+      ['0-49', hundred],
+    ] as const) {
+      expect([range, await sendRaw('PATCH', location, body, { 'content-range': range })]).toEqual([
+        range,
+        { status: 416, code: 'BLOB_UPLOAD_INVALID' },
+      ]);
+      const status = await fetch(url(location));
+      expect([range, status.headers.get('range')]).toEqual([range, '0-0']);
+    }
+    expect(await sendRaw('PATCH', location, hundred, { 'content-range': '0-99/*' })).toEqual({ status: 202 });
+    expect(await sendRaw('PATCH', location, hundred, { 'content-range': '100-199/200' })).toEqual({ status: 202 });
+    const done = await fetch(url(`${location}?digest=${sha(Buffer.concat([hundred, hundred]))}`), { method: 'PUT' });
+    expect(done.status).toBe(201);
+  });
+
+  it('answers a closing PUT whose Content-Range does not match its body, and the session goes on', async () => {
+    const first = randomBytes(100);
+    const last = randomBytes(100);
+    const whole = Buffer.concat([first, last]);
+    const location = (await fetch(url('/v2/lib/put-ranges/blobs/uploads/'), { method: 'POST' })).headers.get(
+      'location',
+    )!;
+    const put = (body: Buffer, range: string) =>
+      sendRaw('PUT', `${location}?digest=${sha(whole)}`, body, { 'content-range': range });
+    // A session without bytes yet, then one that holds some.
+    for (const [range, body] of [
+      ['0-199', whole.subarray(0, 150)],
+      ['0-99', whole],
+      ['0-199/100', whole],
+    ] as const) {
+      expect([range, await put(body, range)]).toEqual([range, { status: 416, code: 'BLOB_UPLOAD_INVALID' }]);
+      expect((await fetch(url(location))).headers.get('range')).toBe('0-0');
+    }
+    // Without a Content-Length, a body found longer than its range while it arrives.
+    const chunked = await sendRaw('PUT', `${location}?digest=${sha(whole)}`, whole, {
+      'content-range': '0-99',
+      'transfer-encoding': 'chunked',
+    });
+    expect(chunked).toEqual({ status: 400, code: 'SIZE_INVALID' });
+    expect((await fetch(url(location))).headers.get('range')).toBe('0-0');
+    expect(await sendRaw('PATCH', location, first, { 'content-range': '0-99' })).toEqual({ status: 202 });
+    const chunkedLast = await sendRaw('PUT', `${location}?digest=${sha(whole)}`, whole, {
+      'content-range': '100-199',
+      'transfer-encoding': 'chunked',
+    });
+    expect(chunkedLast).toEqual({ status: 400, code: 'SIZE_INVALID' });
+    expect((await fetch(url(location))).headers.get('range')).toBe('0-99');
+    for (const [range, body] of [
+      ['100-199', last.subarray(0, 50)],
+      ['100-149', last],
+      ['150-199', last.subarray(50)],
+    ] as const) {
+      expect([range, await put(body, range)]).toEqual([range, { status: 416, code: 'BLOB_UPLOAD_INVALID' }]);
+      expect((await fetch(url(location))).headers.get('range')).toBe('0-99');
+    }
+    expect(await put(last, '100-199')).toEqual({ status: 201 });
+    const blob = await fetch(url(`/v2/lib/put-ranges/blobs/${sha(whole)}`));
+    expect(Buffer.from(await blob.arrayBuffer()).equals(whole)).toBe(true);
+  });
+
+  it("stops a chunk whose process lost its hold on the upload's lease, and the upload resumes from its status", async () => {
+    const data = randomBytes(5 * 1024 * 1024 + 77);
+    const first = 1024 * 1024;
+    const start = await fetch(url('/v2/lib/unheld/blobs/uploads/'), { method: 'POST' });
+    const location = start.headers.get('location')!;
+    const file = join(reg.storageRoot, 'uploads', location.split('/').pop()!);
+    expect(await sendRaw('PATCH', location, data.subarray(0, first), { 'content-range': `0-${first - 1}` })).toEqual({
+      status: 202,
+    });
+    const req = httpRequest(new URL(url(location)), {
+      method: 'PATCH',
+      agent: false,
+      headers: {
+        'content-type': 'application/octet-stream',
+        'content-length': String(data.length - first),
+        'content-range': `${first}-${data.length - 1}`,
+      },
+    });
+    const answer = new Promise<{ status: number; code?: string }>((resolve, reject) => {
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          const code = text ? (JSON.parse(text) as { errors: { code: string }[] }).errors[0].code : undefined;
+          resolve({ status: res.statusCode!, code });
+        });
+      });
+      req.on('error', reject);
+    });
+    req.write(data.subarray(first, first + 2 * 1024 * 1024 + 512 * 1024));
+    while ((await stat(file)).size <= first) await new Promise((resolve) => setTimeout(resolve, 10));
+    // The connection that holds the process's lock ends (a database restart, a network cut) while the chunk arrives.
+    const ended = await reg.dataSource.query<unknown[]>(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+       WHERE datname = current_database() AND application_name LIKE '%-upload-leases'`,
+    );
+    expect(ended).toHaveLength(1);
+    req.end(data.subarray(first + 2 * 1024 * 1024 + 512 * 1024));
+    expect(await answer).toEqual({ status: 416, code: 'BLOB_UPLOAD_INVALID' });
+
+    const status = await fetch(url(location));
+    expect(status.status).toBe(204);
+    const offset = Number(/^0-(\d+)$/.exec(status.headers.get('range')!)![1]) + 1;
+    expect(offset).toBeGreaterThanOrEqual(first);
+    expect(offset).toBeLessThan(data.length);
+    expect(
+      await sendRaw('PATCH', location, data.subarray(offset), { 'content-range': `${offset}-${data.length - 1}` }),
+    ).toEqual({ status: 202 });
+    expect((await fetch(url(`${location}?digest=${sha(data)}`), { method: 'PUT' })).status).toBe(201);
+    const blob = await fetch(url(`/v2/lib/unheld/blobs/${sha(data)}`));
+    expect(Buffer.from(await blob.arrayBuffer()).equals(data)).toBe(true);
+  });
+
   it('streams a PATCH without Content-Range and completes with an empty PUT', async () => {
     const data = randomBytes(500_000);
     const start = await fetch(url('/v2/lib/stream/blobs/uploads/'), { method: 'POST' });
@@ -561,6 +718,117 @@ describe('registry engine over HTTP (PostgreSQL + filesystem storage)', () => {
     expect((await fetch(url('/v2/lib/refuse/manifests/t'))).status).toBe(404);
     const tags = (await (await fetch(url('/v2/lib/refuse/tags/list'))).json()) as { tags: string[] };
     expect(tags.tags).toEqual([]);
+  });
+
+  it('refuses a manifest whose descriptors misstate what is stored, naming the descriptor, and stores nothing', async () => {
+    const name = 'lib/lying';
+    const config = Buffer.from('{"architecture":"amd64","os":"linux"}');
+    const layer = randomBytes(8000);
+    await pushBlob(name, config);
+    await pushBlob(name, layer);
+    const child = await pushImage(name, 'child');
+    const put = (ref: string, body: Buffer, type: string = MediaType.OciManifest) =>
+      fetch(url(`/v2/${name}/manifests/${ref}`), { method: 'PUT', body, headers: { 'content-type': type } });
+    const errorOf = async (res: Response) =>
+      ((await res.json()) as { errors: { code: string; message: string; detail: unknown }[] }).errors[0];
+    const image = (configSize: number, layerSize: number, layerType: string = MediaType.OciLayerTarGzip) =>
+      Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: MediaType.OciManifest,
+          config: { mediaType: MediaType.OciConfig, digest: sha(config), size: configSize },
+          layers: [{ mediaType: layerType, digest: sha(layer), size: layerSize }],
+        }),
+      );
+
+    let res = await put('small-layer', image(config.length, 1));
+    expect(res.status).toBe(400);
+    expect(await errorOf(res)).toEqual({
+      code: 'SIZE_INVALID',
+      message: `layers[0] states 1 bytes, but ${sha(layer)} holds 8000`,
+      detail: { digest: sha(layer), size: 1, stored: 8000 },
+    });
+    res = await put('big-config', image(config.length + 1, layer.length));
+    expect(res.status).toBe(400);
+    expect((await errorOf(res)).message).toMatch(/^config states/);
+
+    // A layer that is a manifest of the repository, not a blob, is unknown as a blob.
+    const asManifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.OciManifest,
+        config: { mediaType: MediaType.OciConfig, digest: sha(config), size: config.length },
+        layers: [{ mediaType: MediaType.OciManifest, digest: child.digest, size: child.manifest.length }],
+      }),
+    );
+    res = await put('manifest-layer', asManifest);
+    expect(res.status).toBe(400);
+    expect((await errorOf(res)).code).toBe('MANIFEST_BLOB_UNKNOWN');
+
+    const index = (children: Record<string, unknown>[]) =>
+      Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: children }));
+    const childDescriptor = { mediaType: MediaType.OciManifest, digest: child.digest, size: child.manifest.length };
+    res = await put('small-child', index([{ ...childDescriptor, size: 10 }]), MediaType.OciIndex);
+    expect(res.status).toBe(400);
+    expect(await errorOf(res)).toMatchObject({
+      code: 'SIZE_INVALID',
+      message: expect.stringMatching(/^manifests\[0\]/),
+    });
+    res = await put(
+      'typed-child',
+      index([{ ...childDescriptor, mediaType: MediaType.DockerManifest }]),
+      MediaType.OciIndex,
+    );
+    expect(res.status).toBe(400);
+    expect(await errorOf(res)).toMatchObject({
+      code: 'MANIFEST_INVALID',
+      message: expect.stringMatching(/^manifests\[0\]/),
+    });
+    // An index child must be a manifest: a blob of the repository is not one.
+    const blobChild = { mediaType: MediaType.OciManifest, digest: sha(layer), size: layer.length };
+    res = await put('blob-child', index([blobChild]), MediaType.OciIndex);
+    expect(res.status).toBe(400);
+    expect((await errorOf(res)).code).toBe('MANIFEST_BLOB_UNKNOWN');
+
+    const tags = (await (await fetch(url(`/v2/${name}/tags/list`))).json()) as { tags: string[] };
+    expect(tags.tags).toEqual(['child']);
+    // Stated truthfully, the same image and index are stored.
+    expect((await put('good', image(config.length, layer.length))).status).toBe(201);
+    expect((await put('good-index', index([childDescriptor]), MediaType.OciIndex)).status).toBe(201);
+  });
+
+  it('refuses image manifests without layers and documents that are both index and image', async () => {
+    const config = Buffer.from('{}');
+    await pushBlob('lib/schema', config);
+    const codeOf = async (res: Response) => ((await res.json()) as { errors: { code: string }[] }).errors[0].code;
+    const put = (ref: string, json: Record<string, unknown>, type: string) =>
+      fetch(url(`/v2/lib/schema/manifests/${ref}`), {
+        method: 'PUT',
+        body: JSON.stringify({ schemaVersion: 2, mediaType: type, ...json }),
+        headers: { 'content-type': type },
+      });
+    const configDescriptor = { mediaType: MediaType.OciConfig, digest: sha(config), size: config.length };
+    for (const [ref, json, type] of [
+      ['null-layers', { config: configDescriptor, layers: null }, MediaType.OciManifest],
+      ['no-layers', { config: configDescriptor }, MediaType.OciManifest],
+      [
+        'docker-no-layers',
+        { config: { ...configDescriptor, mediaType: MediaType.DockerConfig } },
+        MediaType.DockerManifest,
+      ],
+      ['image-with-manifests', { config: configDescriptor, layers: [], manifests: [] }, MediaType.OciManifest],
+      ['index-with-layers', { manifests: [], layers: [] }, MediaType.OciIndex],
+      ['index-null-manifests', { manifests: null }, MediaType.OciIndex],
+    ] as const) {
+      const res = await put(ref, json, type);
+      expect([ref, res.status]).toEqual([ref, 400]);
+      expect(await codeOf(res)).toBe('MANIFEST_INVALID');
+    }
+    const tags = (await (await fetch(url('/v2/lib/schema/tags/list'))).json()) as { tags: string[] };
+    expect(tags.tags).toEqual([]);
+    expect((await put('empty-layers', { config: configDescriptor, layers: [] }, MediaType.OciManifest)).status).toBe(
+      201,
+    );
   });
 
   it('stores an index only when its children exist, and serves referrers with artifactType filtering', async () => {

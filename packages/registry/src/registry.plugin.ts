@@ -76,9 +76,15 @@ export function registryPlugin(app: FastifyInstance, options: RegistryPluginOpti
     onError: (error) => app.log.error({ err: error }, 'could not record pull events'),
   });
   options.onPullRecorder?.(pulls);
-  const blobs = new BlobStore(options.storage, options.repository, async (context) => {
-    for (const policy of policies) await policy.beforeBlobCommit?.(context);
-  });
+  const leaseHolder = options.repository.uploadLeaseHolder();
+  const blobs = new BlobStore(
+    options.storage,
+    options.repository,
+    async (context) => {
+      for (const policy of policies) await policy.beforeBlobCommit?.(context);
+    },
+    { leaseHolder },
+  );
   const engineOptions: EngineOptions = {
     maxManifestBytes: options.maxManifestBytes ?? 4 * 1024 * 1024,
     redirect: options.redirect ?? false,
@@ -101,6 +107,7 @@ export function registryPlugin(app: FastifyInstance, options: RegistryPluginOpti
   app.addHook('onClose', async () => {
     await pulls.flush();
     await cache?.close();
+    await leaseHolder.close();
   });
 
   app.removeAllContentTypeParsers();

@@ -193,6 +193,39 @@ describe('registry at /v2 inside core', () => {
     expect((await client.getManifest('snug/app', 'v1')).status).toBe(404);
   });
 
+  it('counts what is stored, not what a manifest states: understated layers cannot slip past the limit', async () => {
+    const projectId = await fx.project('lying', { storageLimit: 10_240 });
+    const client = await clientFor(['repository:lying/app:pull,push'], sysadmin);
+    const stored: string[] = [];
+    for (const tag of ['1', '2', '3']) {
+      const config = Buffer.from(`{"architecture":"amd64","tag":"${tag}"}`);
+      const layer = randomBytes(8000);
+      expect((await client.pushBlob('lying/app', config)).status).toBe(201);
+      const blob = await client.pushBlob('lying/app', layer);
+      // Once the project holds one image, a second layer of this size no longer fits at all.
+      if (blob.status !== 201) {
+        expect(blob.status).toBe(403);
+        continue;
+      }
+      const understated = Buffer.from(
+        imageManifest(config, [layer]).toString('utf8').replace('"size":8000', '"size":1'),
+      );
+      const refused = await client.putManifest('lying/app', tag, understated);
+      expect(refused.status).toBe(400);
+      expect(errorOf(refused.body)).toMatchObject({
+        code: 'SIZE_INVALID',
+        message: `layers[0] states 1 bytes, but ${sha256(layer)} holds 8000`,
+      });
+      const truthful = await client.putManifest('lying/app', tag, imageManifest(config, [layer]));
+      if (truthful.status === 201) stored.push(tag);
+      else expect(truthful.status).toBe(403);
+    }
+    expect(stored).toEqual(['1']);
+    const used = await fx.usedStorage(projectId);
+    expect(used).toBeGreaterThan(8000);
+    expect(used).toBeLessThanOrEqual(10_240);
+  });
+
   it('frees the storage of a deleted image', async () => {
     const projectId = await fx.project('scratch');
     const client = await clientFor(['repository:scratch/app:pull,push,delete'], sysadmin);

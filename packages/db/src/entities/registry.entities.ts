@@ -133,6 +133,9 @@ export class UploadEntity {
   @Column({ name: 'lease_until', type: 'timestamptz', nullable: true })
   leaseUntil!: Date | null;
 
+  @Column({ name: 'lease_holder', type: 'integer', nullable: true })
+  leaseHolder!: number | null;
+
   @Column({ name: 'started_at', type: 'timestamptz' })
   startedAt!: Date;
 

@@ -1,6 +1,14 @@
 import { type DataSource, type EntityManager } from 'typeorm';
 import { storageLimitErrorOf } from '../storage-limit.js';
-import { type PooledClient, type PreparedQuery, pooledClient, poolSize, preparedQueries } from '../prepared-query.js';
+import {
+  type PooledClient,
+  type PreparedQuery,
+  connectionSettings,
+  pooledClient,
+  poolSize,
+  preparedQueries,
+} from '../prepared-query.js';
+import { UPLOAD_LEASE_LOCK_SPACE, UploadLeaseHolder } from '../upload-lease-holder.js';
 
 export type RegistryEventType = 'PUSH_ARTIFACT' | 'PULL_ARTIFACT' | 'DELETE_ARTIFACT' | 'DELETE_TAG' | 'DELETE_BLOB';
 
@@ -319,30 +327,34 @@ export class RegistryRepository {
     });
   }
 
-  /** Digests among those given that the repository does not hold as blobs. */
-  async missingBlobs(name: string, digests: string[]): Promise<string[]> {
-    if (digests.length === 0) return [];
-    const rows = await this.dataSource.query<{ digest: string }[]>(
-      `SELECT rb.digest FROM registry_repository r
-       JOIN registry_repository_blob rb ON rb.repository_id = r.id
-       WHERE r.name = $1 AND rb.digest = ANY($2::text[])`,
+  /**
+   * The stored size of each blob among those given that the repository holds; digests it does not hold are absent.
+   * Sizes are the bytes received, so a manifest's descriptors can be held to them.
+   */
+  async storedBlobs(name: string, digests: string[]): Promise<Map<string, number>> {
+    if (digests.length === 0) return new Map();
+    const rows = await this.prepared<{ digest: string; size: string }>(
+      'registry_stored_blobs',
+      `SELECT rb.digest, b.size FROM registry_repository r
+       JOIN registry_repository_blob rb ON rb.repository_id = r.id AND rb.digest = ANY($2::text[])
+       JOIN registry_blob b ON b.digest = rb.digest
+       WHERE r.name = $1`,
       [name, digests],
     );
-    const present = new Set(rows.map((r) => r.digest));
-    return digests.filter((d) => !present.has(d));
+    return new Map(rows.map((r) => [r.digest, Number(r.size)]));
   }
 
-  /** Digests among those given that the repository does not hold as manifests. */
-  async missingManifests(name: string, digests: string[]): Promise<string[]> {
-    if (digests.length === 0) return [];
-    const rows = await this.dataSource.query<{ digest: string }[]>(
-      `SELECT m.digest FROM registry_repository r
-       JOIN registry_manifest m ON m.repository_id = r.id
-       WHERE r.name = $1 AND m.digest = ANY($2::text[])`,
+  /** The media type and size of each manifest among those given that the repository holds. */
+  async storedManifests(name: string, digests: string[]): Promise<Map<string, { mediaType: string; size: number }>> {
+    if (digests.length === 0) return new Map();
+    const rows = await this.prepared<{ digest: string; media_type: string; size: string }>(
+      'registry_stored_manifests',
+      `SELECT m.digest, m.media_type, m.size FROM registry_repository r
+       JOIN registry_manifest m ON m.repository_id = r.id AND m.digest = ANY($2::text[])
+       WHERE r.name = $1`,
       [name, digests],
     );
-    const present = new Set(rows.map((r) => r.digest));
-    return digests.filter((d) => !present.has(d));
+    return new Map(rows.map((r) => [r.digest, { mediaType: r.media_type, size: Number(r.size) }]));
   }
 
   /** Stores a manifest (idempotently), its references, the tag if any, and the push event, in one transaction. */
@@ -645,15 +657,30 @@ export class RegistryRepository {
 
   /**
    * Takes the upload's write lease so that only one request appends at a time, on any process. Null when the
-   * session does not exist; UploadBusyError while another request holds an unexpired lease.
+   * session does not exist; UploadBusyError while another request holds the lease: one that has not expired and
+   * whose holder (the process that took it, see UploadLeaseHolder) still holds its lock. A lease whose process is
+   * gone is taken over at once. `holder` is the key of the hold the lease is taken under.
    */
-  async acquireUpload(id: string, name: string, owner: string, leaseMs: number): Promise<UploadSession | null> {
+  async acquireUpload(
+    id: string,
+    name: string,
+    owner: string,
+    leaseMs: number,
+    holder?: number,
+  ): Promise<UploadSession | null> {
     const updated = await this.prepared<UploadRow>(
       'registry_acquire_upload',
-      `UPDATE registry_upload SET lease_owner = $3, lease_until = now() + ($4 || ' milliseconds')::interval
-       WHERE id = $1 AND repository_name = $2 AND (lease_until IS NULL OR lease_until < now())
+      `UPDATE registry_upload SET lease_owner = $3, lease_until = now() + ($4 || ' milliseconds')::interval,
+         lease_holder = $5
+       WHERE id = $1 AND repository_name = $2 AND (
+         lease_until IS NULL OR lease_until < now()
+         OR (lease_holder IS NOT NULL AND NOT EXISTS (
+           SELECT 1 FROM pg_locks l
+           WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+             AND l.classid = ${UPLOAD_LEASE_LOCK_SPACE}::oid AND l.objid = lease_holder::oid)))
        RETURNING ${UPLOAD_COLUMNS}`,
-      [id, name, owner, String(leaseMs)],
+      [id, name, owner, String(leaseMs), holder ?? null],
     );
     if (updated.length > 0) return toUpload(updated[0]);
     const existing = await this.getUpload(id, name);
@@ -669,14 +696,25 @@ export class RegistryRepository {
     );
   }
 
-  /** Records the bytes written so far and gives the lease back. */
-  async releaseUpload(id: string, owner: string, size: number): Promise<void> {
-    await this.prepared(
+  /**
+   * Records the bytes written so far and gives the lease back. False when the lease was no longer this owner's
+   * (taken over after it expired or its holder lost its lock): nothing is recorded then.
+   */
+  async releaseUpload(id: string, owner: string, size: number): Promise<boolean> {
+    const rows = await this.prepared(
       'registry_release_upload',
-      `UPDATE registry_upload SET size = $3, lease_owner = NULL, lease_until = NULL, updated_at = now()
-       WHERE id = $1 AND lease_owner = $2`,
+      `UPDATE registry_upload SET size = $3, lease_owner = NULL, lease_until = NULL, lease_holder = NULL,
+         updated_at = now()
+       WHERE id = $1 AND lease_owner = $2
+       RETURNING id`,
       [id, owner, size],
     );
+    return rows.length > 0;
+  }
+
+  /** A holder of upload leases for this process, on a connection of its own (see UploadLeaseHolder). */
+  uploadLeaseHolder(): UploadLeaseHolder {
+    return new UploadLeaseHolder(connectionSettings(this.dataSource));
   }
 
   async deleteUpload(id: string): Promise<void> {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type RegistryRepository, type UploadSession, UploadBusyError } from '@wharf/db';
+import { type RegistryRepository, type UploadLeaseHolder, type UploadSession, UploadBusyError } from '@wharf/db';
 import { type DigestAlgorithm, OciError, OciErrorCode, type ParsedDigest } from '@wharf/oci';
 import { type FileInfo, type FileWriter, type StorageDriver } from '@wharf/storage';
 import { type BlobCommitContext } from '../types.js';
@@ -45,6 +45,11 @@ export function isUploadId(value: string): boolean {
 export interface BlobStoreOptions {
   /** How long a request may hold an upload's write lease before another may take it over. */
   leaseMs?: number;
+  /**
+   * Names this process in the leases it takes, so that another process takes over at once a lease whose process has
+   * died. Without it a lease held by a dead process blocks its upload until it expires.
+   */
+  leaseHolder?: UploadLeaseHolder;
   /** Hash states kept in memory so that chunk after chunk is hashed once; a miss re-reads the upload. */
   maxCachedHashStates?: number;
   /** The thread that hashes upload bytes (default: one shared by every blob store of the process). */
@@ -102,6 +107,22 @@ function refusalOf(check: Promise<void>): Promise<Refusal | null> {
   );
 }
 
+/** The request's lease on the upload was lost while it wrote: taken over by another, or its process's hold lost. */
+function leaseLost(id: string): OciError {
+  return new OciError(
+    OciErrorCode.BLOB_UPLOAD_INVALID,
+    "this request lost the upload's lease; ask for the upload's status and resume from there",
+    { uuid: id },
+    416,
+  );
+}
+
+/** A lease taken: the session, and the signal that tells writes under it to stop (see LeaseHold.signal). */
+interface Lease {
+  session: UploadSession;
+  signal?: AbortSignal;
+}
+
 function rangeMismatch(expected: number, got: number): OciError {
   return new OciError(
     OciErrorCode.BLOB_UPLOAD_INVALID,
@@ -118,6 +139,7 @@ function rangeMismatch(expected: number, got: number): OciError {
 export class BlobStore {
   private readonly hashStates = new Map<string, HashState>();
   private readonly leaseMs: number;
+  private readonly leaseHolder: UploadLeaseHolder | undefined;
   private readonly maxCachedHashStates: number;
   private readonly hashingThread: HashingThread;
   /** Small blobs' links now held open across their syncs, and how many may be. */
@@ -131,6 +153,7 @@ export class BlobStore {
     options: BlobStoreOptions = {},
   ) {
     this.leaseMs = options.leaseMs ?? 60_000;
+    this.leaseHolder = options.leaseHolder;
     this.maxCachedHashStates = options.maxCachedHashStates ?? 1024;
     this.hashingThread = options.hashingThread ?? processHashingThread();
     this.maxOverlappedLinks = overlappedLinkLimit(repository.connectionLimit);
@@ -142,12 +165,17 @@ export class BlobStore {
     return this.repository.createUpload(id, name, uploadDataPath(id));
   }
 
+  /**
+   * The session as a client resumes it. Storage may hold more than the database recorded (a writer that died
+   * mid-chunk): what it holds is made durable, recorded, then reported, so that the next chunk continues from there.
+   * While a live request writes to the session, what was recorded before it began is reported.
+   */
   async status(name: string, id: string): Promise<UploadSession> {
     if (!isUploadId(id)) throw uploadUnknown(id);
     const owner = randomUUID();
-    let session: UploadSession | null;
+    let session: UploadSession | undefined;
     try {
-      session = await this.repository.acquireUpload(id, name, owner, this.leaseMs);
+      ({ session } = await this.takeLease(name, id, owner));
     } catch (error) {
       if (!(error instanceof UploadBusyError)) throw error;
       const current = await this.repository.getUpload(id, name);
@@ -155,20 +183,30 @@ export class BlobStore {
       return current;
     }
     if (!session) throw uploadUnknown(id);
-    // After a crash mid-chunk, storage may hold more than the database recorded: storage is the truth.
     let size = session.size;
     try {
-      size = (await this.driver.stat(session.path))?.size ?? 0;
+      size = await this.durableSize(session);
     } finally {
       await this.repository.releaseUpload(id, owner, size);
     }
     return { ...session, size };
   }
 
+  /** How many bytes storage holds for a session, made durable first when that is more than the session recorded. */
+  private async durableSize(session: UploadSession): Promise<number> {
+    const info = await this.driver.stat(session.path);
+    if (!info) return 0;
+    if (info.size <= session.size) return info.size;
+    const writer = await this.driver.writer(session.path, true);
+    // Nothing is written: committing only syncs what is there.
+    await writer.commit();
+    return writer.size;
+  }
+
   async cancel(name: string, id: string): Promise<void> {
     if (!isUploadId(id)) throw uploadUnknown(id);
     const owner = randomUUID();
-    const session = await this.acquire(name, id, owner);
+    const { session } = await this.acquire(name, id, owner);
     this.forgetHash(id);
     try {
       await this.driver.delete(uploadDataPath(id));
@@ -186,9 +224,9 @@ export class BlobStore {
     body: AsyncIterable<Buffer>,
     expect: ChunkExpectation,
   ): Promise<UploadSession> {
-    return this.withSession(name, id, async (session, writer, hash) => {
+    return this.withSession(name, id, async (session, writer, hash, signal) => {
       if (expect.start !== undefined && expect.start !== writer.size) throw rangeMismatch(writer.size, expect.start);
-      await this.pump(body, writer, hash, false, expect.length);
+      await this.pump(body, writer, hash, false, expect.length, signal);
       return { ...session, size: writer.size };
     });
   }
@@ -218,7 +256,7 @@ export class BlobStore {
     actor?: string,
   ): Promise<number> {
     const owner = randomUUID();
-    const session = await this.acquire(name, id, owner);
+    const { session, signal } = await this.acquire(name, id, owner);
     const stopRenewing = this.keepLease(id, owner);
     let writer: FileWriter | undefined;
     let hash: UploadHash | undefined;
@@ -229,8 +267,10 @@ export class BlobStore {
       hash = await this.hashState(session, writer.size);
       if (body) {
         if (expect.start !== undefined && expect.start !== writer.size) throw rangeMismatch(writer.size, expect.start);
-        await this.pump(body, writer, hash, digest.algorithm === hash.algorithm, expect.length);
+        await this.pump(body, writer, hash, digest.algorithm === hash.algorithm, expect.length, signal);
       }
+      // The lease may be another request's by now: the bytes are not made the blob's.
+      signal?.throwIfAborted();
       const size = writer.size;
       const context = { repository: name, digest: digest.digest, size, actor };
       let policy: Promise<Refusal | null> | undefined;
@@ -267,6 +307,7 @@ export class BlobStore {
     } catch (error) {
       if (!sessionOver) {
         await this.abandonWrite(session, owner, writer);
+        if (signal?.aborted) throw leaseLost(id);
       } else {
         // The client starts the upload again rather than meeting a lease nobody will release.
         await this.discard(session).catch(() => undefined);
@@ -477,12 +518,22 @@ export class BlobStore {
     return true;
   }
 
-  private async acquire(name: string, id: string, owner: string): Promise<UploadSession> {
+  /**
+   * Takes the session's lease under this process's hold (session null when there is no such session); UploadBusyError
+   * while another request holds it.
+   */
+  private async takeLease(name: string, id: string, owner: string): Promise<Partial<Lease>> {
+    const hold = await this.leaseHolder?.current();
+    const session = await this.repository.acquireUpload(id, name, owner, this.leaseMs, hold?.key);
+    return session ? { session, signal: hold?.signal } : {};
+  }
+
+  private async acquire(name: string, id: string, owner: string): Promise<Lease> {
     if (!isUploadId(id)) throw uploadUnknown(id);
     try {
-      const session = await this.repository.acquireUpload(id, name, owner, this.leaseMs);
+      const { session, signal } = await this.takeLease(name, id, owner);
       if (!session) throw uploadUnknown(id);
-      return session;
+      return { session, signal };
     } catch (error) {
       if (error instanceof UploadBusyError) {
         throw new OciError(
@@ -499,27 +550,27 @@ export class BlobStore {
   private async withSession<T>(
     name: string,
     id: string,
-    work: (session: UploadSession, writer: FileWriter, hash: UploadHash) => Promise<T>,
+    work: (session: UploadSession, writer: FileWriter, hash: UploadHash, signal?: AbortSignal) => Promise<T>,
   ): Promise<T> {
     const owner = randomUUID();
-    const session = await this.acquire(name, id, owner);
+    const { session, signal } = await this.acquire(name, id, owner);
     const stopRenewing = this.keepLease(id, owner);
     let writer: FileWriter | undefined;
     let hash: UploadHash | undefined;
     try {
       writer = await this.openWriter(session);
       hash = await this.hashState(session, writer.size);
-      const result = await work(session, writer, hash);
+      const result = await work(session, writer, hash, signal);
       await writer.close();
       this.remember(id, hash, writer.size);
       stopRenewing();
-      await this.repository.releaseUpload(id, owner, writer.size);
+      if (!(await this.repository.releaseUpload(id, owner, writer.size))) throw leaseLost(id);
       return result;
     } catch (error) {
       stopRenewing();
       hash?.dispose();
       await this.abandonWrite(session, owner, writer);
-      throw error;
+      throw signal?.aborted ? leaseLost(id) : error;
     }
   }
 
@@ -581,8 +632,9 @@ export class BlobStore {
     hash: UploadHash,
     whole: boolean,
     length: number | undefined,
+    signal?: AbortSignal,
   ): Promise<void> {
-    const received = await receive(body, { writer, hash, whole, limit: length });
+    const received = await receive(body, { writer, hash, whole, limit: length, signal });
     if (length !== undefined && received !== length) {
       throw new OciError(OciErrorCode.SIZE_INVALID, `received ${received} bytes, the request declared ${length}`, {
         declared: length,

@@ -180,7 +180,8 @@ function receiveStream(stream: Readable, stager: Stager, signal: AbortSignal | u
       try {
         full = stager.take(chunk);
       } catch (error) {
-        stop(error);
+        // A body beyond its declared length: refused as an abort is, so that the answer reaches the client.
+        refuse(error);
         return;
       }
       if (!full) return;
@@ -205,14 +206,18 @@ function receiveStream(stream: Readable, stager: Stager, signal: AbortSignal | u
         },
       );
     };
-    const onAbort = (): void => {
-      // Ended: its own 'end' handler finishes (it may not have run yet when 'end' is what led to the abort).
-      if (settled || stream.readableEnded) return;
+    const refuse = (reason: unknown): void => {
+      if (settled) return;
       settled = true;
       cleanup();
       // Read on and dropped (the stream may be paused while buffers drain): see ReceiveOptions.signal.
       stream.resume();
-      reject(asError(signal!.reason));
+      reject(asError(reason));
+    };
+    const onAbort = (): void => {
+      // Ended: its own 'end' handler finishes (it may not have run yet when 'end' is what led to the abort).
+      if (stream.readableEnded) return;
+      refuse(signal!.reason);
     };
     const onError = (error: Error): void => stop(error);
     const onClose = (): void => {
