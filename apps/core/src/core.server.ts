@@ -14,7 +14,11 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController
 import { Redis } from 'ioredis';
 import { AppModule } from './app.module.js';
 import { STORAGE } from './constants.js';
+import { registerBodyParsers } from './http/body-parsers.js';
 import { ApiErrorFilter } from './http/error.filter.js';
+import { apiFrameworkErrors, clientErrorHandler, originForm, refuseConnect } from './http/framework-errors.js';
+import { noSniff } from './http/headers.js';
+import { rejectNulInput } from './http/input.hook.js';
 import { registerPortal } from './http/portal.static.js';
 import { echoRequestId, requestId } from './http/request-id.js';
 import { ResponseInterceptor } from './http/response.interceptor.js';
@@ -92,12 +96,16 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
     registry = mounted;
     fastify = Fastify({
       ...fastifyOptions,
+      frameworkErrors: apiFrameworkErrors,
+      clientErrorHandler,
       // One HTTP server for both: /v2 goes to the registry's instance, everything else to the API's.
       serverFactory: (handler) => {
         const server = createServer((request, response) => {
+          request.url = originForm(request.url ?? '/');
           if (isRegistryPath(request.url)) mounted.handle(request, response);
           else handler(request, response);
         });
+        server.on('connect', refuseConnect);
         // Registry uploads may take long; a request stays open as long as bytes keep coming.
         server.requestTimeout = 0;
         server.setTimeout(0);
@@ -106,6 +114,9 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
       },
     });
     echoRequestId(fastify);
+    noSniff(fastify);
+    rejectNulInput(fastify);
+    registerBodyParsers(fastify);
     await fastify.register(fastifyCookie);
     const portalDir = options.portalDir ?? DEFAULT_PORTAL_DIR;
     if (portalDir !== false) {
@@ -123,7 +134,7 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
         extra: [{ provide: STORAGE, useValue: storage }],
       }),
       new FastifyAdapter(fastify),
-      { logger: ['error', 'warn'], abortOnError: false },
+      { logger: ['error', 'warn'], abortOnError: false, bodyParser: false },
     );
     app.useGlobalFilters(new ApiErrorFilter());
     app.useGlobalInterceptors(

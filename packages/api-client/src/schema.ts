@@ -834,7 +834,7 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Opens a portal session from a user name and password (form or JSON body)
+     * Opens a portal session from a user name and password (form or JSON body); refused from other sites
      * @description Open to anyone, also without credentials (credentials that are given must be valid).
      */
     post: operations['login'];
@@ -1418,6 +1418,17 @@ export interface components {
         'application/json': components['schemas']['Errors'];
       };
     };
+    /** @description Unsupported Media Type */
+    UnsupportedMediaType: {
+      headers: {
+        /** @description The id of the request, as in the server log; quote it when reporting an error */
+        'X-Request-Id'?: string;
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['Errors'];
+      };
+    };
     /** @description Too Many Requests */
     TooManyRequests: {
       headers: {
@@ -1455,7 +1466,9 @@ export interface operations {
       query?: {
         q?: string;
         sort?: string;
+        /** @description The page to answer, from 1 */
         page?: number;
+        /** @description Items per page, 10 unless given */
         page_size?: number;
       };
       header?: never;
@@ -1529,6 +1542,7 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
+      415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalServerError'];
     };
   };
@@ -1642,8 +1656,10 @@ export interface operations {
       query?: {
         q?: string;
         sort?: string;
-        page?: string;
-        page_size?: string;
+        /** @description The page to answer, from 1 */
+        page?: number;
+        /** @description Items per page, 10 unless given */
+        page_size?: number;
         name?: string;
         public?: '0' | '1' | 'true' | 'false' | 'True' | 'False' | 'TRUE' | 'FALSE' | 't' | 'f' | 'T' | 'F';
         owner?: string;
@@ -1702,6 +1718,7 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
       409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalServerError'];
     };
   };
@@ -1788,6 +1805,7 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalServerError'];
     };
   };
@@ -1853,8 +1871,10 @@ export interface operations {
   listProjectMembers: {
     parameters: {
       query?: {
-        page?: string;
-        page_size?: string;
+        /** @description The page to answer, from 1 */
+        page?: number;
+        /** @description Items per page, 10 unless given */
+        page_size?: number;
         entityname?: string;
       };
       header?: {
@@ -1920,6 +1940,7 @@ export interface operations {
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
       409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalServerError'];
     };
   };
@@ -1984,6 +2005,7 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalServerError'];
     };
   };
@@ -2051,7 +2073,9 @@ export interface operations {
       query?: {
         q?: string;
         sort?: string;
+        /** @description The page to answer, from 1 */
         page?: number;
+        /** @description Items per page, 10 unless given */
         page_size?: number;
       };
       header?: never;
@@ -2087,8 +2111,10 @@ export interface operations {
       query?: {
         q?: string;
         sort?: string;
-        page?: string;
-        page_size?: string;
+        /** @description The page to answer, from 1 */
+        page?: number;
+        /** @description Items per page, 10 unless given */
+        page_size?: number;
       };
       header?: never;
       path: {
@@ -2173,6 +2199,7 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalServerError'];
     };
   };
@@ -2207,8 +2234,10 @@ export interface operations {
       query?: {
         q?: string;
         sort?: string;
-        page?: string;
-        page_size?: string;
+        /** @description The page to answer, from 1 */
+        page?: number;
+        /** @description Items per page, 10 unless given */
+        page_size?: number;
         with_tag?: '0' | '1' | 'true' | 'false' | 'True' | 'False' | 'TRUE' | 'FALSE' | 't' | 'f' | 'T' | 'F';
         with_label?: '0' | '1' | 'true' | 'false' | 'True' | 'False' | 'TRUE' | 'FALSE' | 't' | 'f' | 'T' | 'F';
         with_scan_overview?: '0' | '1' | 'true' | 'false' | 'True' | 'False' | 'TRUE' | 'FALSE' | 't' | 'f' | 'T' | 'F';
@@ -2318,8 +2347,10 @@ export interface operations {
       query?: {
         q?: string;
         sort?: string;
-        page?: string;
-        page_size?: string;
+        /** @description The page to answer, from 1 */
+        page?: number;
+        /** @description Items per page, 10 unless given */
+        page_size?: number;
       };
       header?: never;
       path: {
@@ -2388,8 +2419,10 @@ export interface operations {
       query?: {
         q?: string;
         sort?: string;
-        page?: string;
-        page_size?: string;
+        /** @description The page to answer, from 1 */
+        page?: number;
+        /** @description Items per page, 10 unless given */
+        page_size?: number;
         with_immutable_status?:
           '0' | '1' | 'true' | 'false' | 'True' | 'False' | 'TRUE' | 'FALSE' | 't' | 'f' | 'T' | 'F';
       };
@@ -2452,6 +2485,7 @@ export interface operations {
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
       409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalServerError'];
     };
   };
@@ -2486,8 +2520,10 @@ export interface operations {
   listQuotas: {
     parameters: {
       query?: {
-        page?: string;
-        page_size?: string;
+        /** @description The page to answer, from 1 */
+        page?: number;
+        /** @description Items per page, 10 unless given */
+        page_size?: number;
         sort?: string;
         reference?: string;
         reference_id?: string;
@@ -2570,6 +2606,7 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalServerError'];
     };
   };
@@ -2578,8 +2615,10 @@ export interface operations {
       query?: {
         q?: string;
         sort?: string;
-        page?: string;
-        page_size?: string;
+        /** @description The page to answer, from 1 */
+        page?: number;
+        /** @description Items per page, 10 unless given */
+        page_size?: number;
       };
       header?: never;
       path?: never;
@@ -2610,8 +2649,10 @@ export interface operations {
       query?: {
         q?: string;
         sort?: string;
-        page?: string;
-        page_size?: string;
+        /** @description The page to answer, from 1 */
+        page?: number;
+        /** @description Items per page, 10 unless given */
+        page_size?: number;
       };
       header?: never;
       path?: never;
@@ -2668,6 +2709,7 @@ export interface operations {
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
       409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalServerError'];
     };
   };
@@ -2725,6 +2767,7 @@ export interface operations {
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
       409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalServerError'];
     };
   };
@@ -2781,6 +2824,7 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalServerError'];
     };
   };
@@ -2897,8 +2941,10 @@ export interface operations {
       query?: {
         q?: string;
         sort?: string;
-        page?: string;
-        page_size?: string;
+        /** @description The page to answer, from 1 */
+        page?: number;
+        /** @description Items per page, 10 unless given */
+        page_size?: number;
         username?: string;
         email?: string;
       };
@@ -2953,6 +2999,7 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
       409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalServerError'];
     };
   };
@@ -3011,8 +3058,10 @@ export interface operations {
     parameters: {
       query: {
         username: string;
-        page?: string;
-        page_size?: string;
+        /** @description The page to answer, from 1 */
+        page?: number;
+        /** @description Items per page, 10 unless given */
+        page_size?: number;
       };
       header?: never;
       path?: never;
@@ -3093,6 +3142,7 @@ export interface operations {
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
       409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalServerError'];
     };
   };
@@ -3151,6 +3201,7 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalServerError'];
     };
@@ -3181,6 +3232,7 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalServerError'];
     };
   };
@@ -3193,6 +3245,7 @@ export interface operations {
     };
     requestBody: {
       content: {
+        'application/x-www-form-urlencoded': components['schemas']['LoginForm'];
         'application/json': components['schemas']['LoginForm'];
       };
     };
@@ -3211,6 +3264,7 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
+      415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalServerError'];
     };

@@ -1,0 +1,117 @@
+import { STATUS_CODES } from 'node:http';
+import { type Duplex } from 'node:stream';
+import { type IncomingMessage } from 'node:http';
+import { type Socket } from 'node:net';
+import { OciError, OciErrorCode } from '@wharf/oci';
+import { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { errorBody } from '../errors/api-error.js';
+import { isRegistryPath } from '../registry/registry.mount.js';
+
+/**
+ * The origin-form (`/path?query`) of a request target. An absolute-form target (`http://host/path`), which HTTP/1.1
+ * servers must accept, is routed by its path as RFC 9112 asks, so it reaches the API or the registry as any other
+ * request does rather than falling through to the portal. Other forms (`*`, garbage) are returned as they are, for
+ * the router to refuse.
+ */
+export function originForm(target: string): string {
+  if (target.startsWith('/')) return target;
+  const match = /^https?:\/\/[^/?#]*(.*)$/i.exec(target);
+  if (!match) return target;
+  const rest = match[1];
+  return rest.startsWith('/') ? rest : `/${rest}`;
+}
+
+/**
+ * Fastify's `frameworkErrors` for the API: a path whose percent-encoding does not decode, or a path parameter past
+ * the router's limit, answers in the API's envelope.
+ */
+export function apiFrameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const message =
+    error.code === 'FST_ERR_BAD_URL'
+      ? 'the request path holds an invalid percent-encoding'
+      : `the request path is not valid (${error.code})`;
+  void reply
+    .code(400)
+    .header('X-Request-Id', request.id)
+    .header('X-Content-Type-Options', 'nosniff')
+    .type('application/json; charset=utf-8')
+    .send(request.method === 'HEAD' ? undefined : errorBody('BAD_REQUEST', message));
+}
+
+interface ClientError extends Error {
+  code?: string;
+  rawPacket?: unknown;
+}
+
+/** Status and message for what Node's HTTP parser refused. */
+function classify(error: ClientError): { status: number; message: string } {
+  switch (error.code ?? '') {
+    case 'HPE_HEADER_OVERFLOW':
+      return { status: 431, message: 'the request headers are too large' };
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return { status: 408, message: 'the request did not arrive in time' };
+    case 'HPE_INVALID_CONTENT_LENGTH':
+    case 'HPE_UNEXPECTED_CONTENT_LENGTH':
+      return { status: 400, message: 'the Content-Length header is not valid' };
+    case 'HPE_INVALID_TRANSFER_ENCODING':
+    case 'HPE_INVALID_CHUNK_SIZE':
+      return { status: 400, message: 'the chunked request body is malformed' };
+    default:
+      return { status: 400, message: 'the request is not well-formed HTTP/1.1' };
+  }
+}
+
+const API_CODES: Record<number, string> = {
+  400: 'BAD_REQUEST',
+  405: 'METHOD_NOT_ALLOWED',
+  408: 'REQUEST_TIMEOUT',
+  431: 'REQUEST_HEADER_FIELDS_TOO_LARGE',
+};
+
+/** An error answer in the envelope of the API the request was for: the OCI one on /v2, the API's elsewhere. */
+export function rawErrorResponse(requestLine: string, status: number, message: string): string {
+  const [method = '', target = ''] = requestLine.split(' ');
+  let body = '';
+  if (method !== 'HEAD') {
+    const ociCode =
+      status === 400 && /Content-Length/.test(message) ? OciErrorCode.SIZE_INVALID : OciErrorCode.UNSUPPORTED;
+    body = JSON.stringify(
+      isRegistryPath(originForm(target))
+        ? new OciError(ociCode, message, undefined, status).toJSON()
+        : errorBody(API_CODES[status] ?? 'BAD_REQUEST', message),
+    );
+  }
+  return [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`,
+    'Content-Type: application/json; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'X-Content-Type-Options: nosniff',
+    'Connection: close',
+    '',
+    body,
+  ].join('\r\n');
+}
+
+/**
+ * Fastify's `clientErrorHandler`: what Node's HTTP parser refuses before any request exists (a bad Content-Length,
+ * headers past the limit, a line that is not HTTP) still gets a well-formed answer in the right envelope, then the
+ * connection is closed, as it must be once the parser has lost its place in the stream.
+ */
+export function clientErrorHandler(this: FastifyInstance, error: ClientError, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const { status, message } = classify(error);
+  this.log.debug({ err: error }, 'refused a malformed request');
+  // A response already under way on this connection cannot be followed by another one.
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && !inFlight?.headersSent) {
+    const packet = Buffer.isBuffer(error.rawPacket) ? error.rawPacket.toString('latin1') : '';
+    const requestLine = packet.split('\r\n', 1)[0];
+    socket.write(rawErrorResponse(requestLine, status, message));
+  }
+  socket.destroy(error);
+}
+
+/** CONNECT asks a proxy for a tunnel, which Wharf is not: 405 in the API's envelope, instead of a dropped connection. */
+export function refuseConnect(request: IncomingMessage, socket: Duplex): void {
+  socket.end(rawErrorResponse(`CONNECT ${request.url ?? ''}`, 405, 'CONNECT is not supported'));
+}
