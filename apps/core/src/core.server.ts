@@ -16,7 +16,13 @@ import { AppModule } from './app.module.js';
 import { STORAGE } from './constants.js';
 import { registerBodyParsers } from './http/body-parsers.js';
 import { ApiErrorFilter } from './http/error.filter.js';
-import { apiFrameworkErrors, clientErrorHandler, originForm, refuseConnect } from './http/framework-errors.js';
+import {
+  apiFrameworkErrors,
+  clientErrorHandler,
+  originForm,
+  refuseConnect,
+  refuseExpectation,
+} from './http/framework-errors.js';
 import { noSniff } from './http/headers.js';
 import { rejectNulInput } from './http/input.hook.js';
 import { registerPortal } from './http/portal.static.js';
@@ -106,6 +112,7 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
           else handler(request, response);
         });
         server.on('connect', refuseConnect);
+        server.on('checkExpectation', refuseExpectation);
         // Registry uploads may take long; a request stays open as long as bytes keep coming.
         server.requestTimeout = 0;
         server.setTimeout(0);

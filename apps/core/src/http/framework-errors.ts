@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import { type Duplex } from 'node:stream';
-import { type IncomingMessage } from 'node:http';
+import { type IncomingMessage, type ServerResponse } from 'node:http';
 import { type Socket } from 'node:net';
 import { OciError, OciErrorCode } from '@wharf/oci';
 import { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -65,31 +65,43 @@ const API_CODES: Record<number, string> = {
   400: 'BAD_REQUEST',
   405: 'METHOD_NOT_ALLOWED',
   408: 'REQUEST_TIMEOUT',
+  417: 'EXPECTATION_FAILED',
   431: 'REQUEST_HEADER_FIELDS_TOO_LARGE',
 };
 
-/** An error answer in the envelope of the API the request was for: the OCI one on /v2, the API's elsewhere. */
+/** An error body in the envelope of the API a request target is for: the OCI one on /v2, the API's elsewhere. */
+function errorEnvelope(target: string, status: number, message: string): string {
+  if (!isRegistryPath(originForm(target)))
+    return JSON.stringify(errorBody(API_CODES[status] ?? 'BAD_REQUEST', message));
+  const ociCode =
+    status === 400 && /Content-Length/.test(message) ? OciErrorCode.SIZE_INVALID : OciErrorCode.UNSUPPORTED;
+  return JSON.stringify(new OciError(ociCode, message, undefined, status).toJSON());
+}
+
+const ERROR_HEADERS = { 'Content-Type': 'application/json; charset=utf-8', 'X-Content-Type-Options': 'nosniff' };
+
+/** A whole error answer, written on a socket where no response object exists. */
 export function rawErrorResponse(requestLine: string, status: number, message: string): string {
   const [method = '', target = ''] = requestLine.split(' ');
-  let body = '';
-  if (method !== 'HEAD') {
-    const ociCode =
-      status === 400 && /Content-Length/.test(message) ? OciErrorCode.SIZE_INVALID : OciErrorCode.UNSUPPORTED;
-    body = JSON.stringify(
-      isRegistryPath(originForm(target))
-        ? new OciError(ociCode, message, undefined, status).toJSON()
-        : errorBody(API_CODES[status] ?? 'BAD_REQUEST', message),
-    );
-  }
+  const body = method === 'HEAD' ? '' : errorEnvelope(target, status, message);
   return [
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`,
-    'Content-Type: application/json; charset=utf-8',
+    ...Object.entries(ERROR_HEADERS).map(([name, value]) => `${name}: ${value}`),
     `Content-Length: ${Buffer.byteLength(body)}`,
-    'X-Content-Type-Options: nosniff',
     'Connection: close',
     '',
     body,
   ].join('\r\n');
+}
+
+/**
+ * An Expect other than 100-continue, which Node answers 417 with no body unless told otherwise: the same status, in
+ * the envelope of the API the request was for.
+ */
+export function refuseExpectation(request: IncomingMessage, response: ServerResponse): void {
+  const message = `Expect: ${request.headers.expect ?? ''} is not supported; only 100-continue is`;
+  const body = request.method === 'HEAD' ? '' : errorEnvelope(request.url ?? '/', 417, message);
+  response.writeHead(417, { ...ERROR_HEADERS, 'Content-Length': Buffer.byteLength(body) }).end(body);
 }
 
 /**

@@ -206,6 +206,12 @@ describe('input at the edge of the API and the registry', () => {
         ],
         [`GET /v2/ HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'UNSUPPORTED'],
         ['NOT HTTP AT ALL\r\n\r\n', 400, 'BAD_REQUEST'],
+        [
+          'GET /api/v2.0/ping HTTP/1.1\r\nHost: x\r\nExpect: nonsense\r\nConnection: close\r\n\r\n',
+          417,
+          'EXPECTATION_FAILED',
+        ],
+        ['GET /v2/ HTTP/1.1\r\nHost: x\r\nExpect: nonsense\r\nConnection: close\r\n\r\n', 417, 'UNSUPPORTED'],
         ['CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n', 405, 'METHOD_NOT_ALLOWED'],
       ];
       for (const [request, status, code] of cases) {

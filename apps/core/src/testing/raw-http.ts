@@ -17,12 +17,15 @@ export interface RawResponse {
 export function rawRequest(
   baseUrl: string,
   data: string | Buffer,
-  timeoutMs = 10_000,
+  options: { halfClose?: boolean; timeoutMs?: number } = {},
 ): Promise<RawResponse | undefined> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
   const { hostname, port } = new URL(baseUrl);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    const socket = connect(Number(port), hostname, () => socket.write(data));
+    // Half-closing tells a server still waiting for the rest of a request that nothing more comes; Node's server
+    // then drops a request in progress, so well-formed requests keep the connection open and say Connection: close.
+    const socket = connect(Number(port), hostname, () => (options.halfClose ? socket.end(data) : socket.write(data)));
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new Error(`no end of the answer within ${timeoutMs} ms: ${Buffer.concat(chunks).toString('latin1')}`));
