@@ -1,7 +1,6 @@
-import { STATUS_CODES } from 'node:http';
-import { type Duplex } from 'node:stream';
-import { type IncomingMessage, type ServerResponse } from 'node:http';
+import { type IncomingMessage, STATUS_CODES, type ServerResponse } from 'node:http';
 import { type Socket } from 'node:net';
+import { type Duplex } from 'node:stream';
 import { OciError, OciErrorCode } from '@wharf/oci';
 import { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { errorBody } from '../errors/api-error.js';
@@ -29,7 +28,7 @@ export function apiFrameworkErrors(error: FastifyError, request: FastifyRequest,
   const message =
     error.code === 'FST_ERR_BAD_URL'
       ? 'the request path holds an invalid percent-encoding'
-      : `the request path is not valid (${error.code})`;
+      : 'a segment of the request path is longer than the server reads';
   void reply
     .code(400)
     .header('X-Request-Id', request.id)
