@@ -128,7 +128,7 @@ const BODY_TYPES = [
   'garbage',
 ];
 
-/** Something that is not JSON, or JSON that nests past any sane depth. */
+/** Something that is not JSON, JSON that nests past any sane depth, or JSON that reaches for a prototype. */
 function brokenJson(random: Random): Buffer {
   const depth = 1 + random.int(20_000);
   return random.pick([
@@ -140,6 +140,8 @@ function brokenJson(random: Random): Buffer {
     () => Buffer.from("{'single':'quotes'}"),
     () => Buffer.from('{"a":"\\u00"}'),
     () => Buffer.from('{"__proto__":{"admin":true}}x'),
+    () => Buffer.from('{"project_name":"x","__proto__":{"sysadmin_flag":true}}'),
+    () => Buffer.from('{"project_name":"x","constructor":{"prototype":{"admin":true}}}'),
     () => random.bytes(1 + random.int(200)),
     () => Buffer.from('['.repeat(depth) + ']'.repeat(depth - 1)),
     () => Buffer.from('\ufeff{"a":'),
