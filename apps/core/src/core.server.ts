@@ -16,8 +16,18 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController
 import { Redis } from 'ioredis';
 import { AppModule } from './app.module.js';
 import { SERVED_CERTIFICATE, STORAGE } from './constants.js';
+import { registerBodyParsers } from './http/body-parsers.js';
 import { ApiErrorFilter } from './http/error.filter.js';
+import {
+  apiFrameworkErrors,
+  clientErrorHandler,
+  originForm,
+  refuseConnect,
+  refuseExpectation,
+} from './http/framework-errors.js';
+import { noSniff } from './http/headers.js';
 import { redirectToHttps } from './http/https-redirect.js';
+import { rejectNulInput } from './http/input.hook.js';
 import { registerPortal } from './http/portal.static.js';
 import { echoRequestId, requestId } from './http/request-id.js';
 import { ResponseInterceptor } from './http/response.interceptor.js';
@@ -111,8 +121,11 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
     // speaks TLS, and the plain HTTP port only sends clients there.
     fastify = Fastify({
       ...fastifyOptions,
+      frameworkErrors: apiFrameworkErrors,
+      clientErrorHandler,
       serverFactory: (handler) => {
         const listener = (request: IncomingMessage, response: ServerResponse) => {
+          request.url = originForm(request.url ?? '/');
           if (served) response.setHeader('Strict-Transport-Security', HSTS_HEADER_VALUE);
           if (isRegistryPath(request.url)) mounted.handle(request, response);
           else handler(request, response);
@@ -125,11 +138,16 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
         } else {
           server = createServer(listener);
         }
+        server.on('connect', refuseConnect);
+        server.on('checkExpectation', refuseExpectation);
         keepOpenWhileBytesFlow(server);
         return server;
       },
     });
     echoRequestId(fastify);
+    noSniff(fastify);
+    rejectNulInput(fastify);
+    registerBodyParsers(fastify);
     await fastify.register(fastifyCookie);
     const portalDir = options.portalDir ?? DEFAULT_PORTAL_DIR;
     if (portalDir !== false) {
@@ -150,7 +168,7 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
         ],
       }),
       new FastifyAdapter(fastify),
-      { logger: ['error', 'warn'], abortOnError: false },
+      { logger: ['error', 'warn'], abortOnError: false, bodyParser: false },
     );
     app.useGlobalFilters(new ApiErrorFilter());
     app.useGlobalInterceptors(

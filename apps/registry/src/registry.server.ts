@@ -12,6 +12,7 @@ import {
   OpenAccessController,
   type PullRecorder,
   TokenAccessController,
+  registryFrameworkErrors,
   registryPlugin,
   scheduleEventTrim,
   scheduleUploadPurge,
@@ -62,6 +63,7 @@ export async function startRegistryServer(config: WharfConfig): Promise<Registry
     keepAliveTimeout: 75_000,
     bodyLimit: 4 * 1024 * 1024,
     routerOptions: { maxParamLength: 1024 },
+    frameworkErrors: registryFrameworkErrors,
   });
   if (config.registry.auth === 'none') {
     app.log.warn(

@@ -854,7 +854,7 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Opens a portal session from a user name and password (form or JSON body)
+     * Opens a portal session from a user name and password (form or JSON body); refused from other sites
      * @description Open to anyone, also without credentials (credentials that are given must be valid).
      */
     post: operations['login'];
@@ -1438,6 +1438,17 @@ export interface components {
         'application/json': components['schemas']['Errors'];
       };
     };
+    /** @description Unsupported Media Type */
+    UnsupportedMediaType: {
+      headers: {
+        /** @description The id of the request, as in the server log; quote it when reporting an error */
+        'X-Request-Id'?: string;
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['Errors'];
+      };
+    };
     /** @description Too Many Requests */
     TooManyRequests: {
       headers: {
@@ -1475,7 +1486,9 @@ export interface operations {
       query?: {
         q?: string;
         sort?: string;
+        /** @description The page to answer, from 1 */
         page?: number;
+        /** @description Items per page, 10 unless given */
         page_size?: number;
       };
       header?: never;
@@ -1549,6 +1562,7 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
+      415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalServerError'];
     };
   };
@@ -1662,8 +1676,10 @@ export interface operations {
       query?: {
         q?: string;
         sort?: string;
-        page?: string;
-        page_size?: string;
+        /** @description The page to answer, from 1 */
+        page?: number;
+        /** @description Items per page, 10 unless given */
+        page_size?: number;
         name?: string;
         public?: '0' | '1' | 'true' | 'false' | 'True' | 'False' | 'TRUE' | 'FALSE' | 't' | 'f' | 'T' | 'F';
         owner?: string;
@@ -1722,6 +1738,7 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
       409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalServerError'];
     };
   };
@@ -1808,6 +1825,7 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalServerError'];
     };
   };
@@ -1873,8 +1891,10 @@ export interface operations {
   listProjectMembers: {
     parameters: {
       query?: {
-        page?: string;
-        page_size?: string;
+        /** @description The page to answer, from 1 */
+        page?: number;
+        /** @description Items per page, 10 unless given */
+        page_size?: number;
         entityname?: string;
       };
       header?: {
@@ -1940,6 +1960,7 @@ export interface operations {
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
       409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalServerError'];
     };
   };
@@ -2004,6 +2025,7 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalServerError'];
     };
   };
@@ -2071,7 +2093,9 @@ export interface operations {
       query?: {
         q?: string;
         sort?: string;
+        /** @description The page to answer, from 1 */
         page?: number;
+        /** @description Items per page, 10 unless given */
         page_size?: number;
       };
       header?: never;
@@ -2107,8 +2131,10 @@ export interface operations {
       query?: {
         q?: string;
         sort?: string;
-        page?: string;
-        page_size?: string;
+        /** @description The page to answer, from 1 */
+        page?: number;
+        /** @description Items per page, 10 unless given */
+        page_size?: number;
       };
       header?: never;
       path: {
@@ -2193,6 +2219,7 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalServerError'];
     };
   };
@@ -2227,8 +2254,10 @@ export interface operations {
       query?: {
         q?: string;
         sort?: string;
-        page?: string;
-        page_size?: string;
+        /** @description The page to answer, from 1 */
+        page?: number;
+        /** @description Items per page, 10 unless given */
+        page_size?: number;
         with_tag?: '0' | '1' | 'true' | 'false' | 'True' | 'False' | 'TRUE' | 'FALSE' | 't' | 'f' | 'T' | 'F';
         with_label?: '0' | '1' | 'true' | 'false' | 'True' | 'False' | 'TRUE' | 'FALSE' | 't' | 'f' | 'T' | 'F';
         with_scan_overview?: '0' | '1' | 'true' | 'false' | 'True' | 'False' | 'TRUE' | 'FALSE' | 't' | 'f' | 'T' | 'F';
@@ -2338,8 +2367,10 @@ export interface operations {
       query?: {
         q?: string;
         sort?: string;
-        page?: string;
-        page_size?: string;
+        /** @description The page to answer, from 1 */
+        page?: number;
+        /** @description Items per page, 10 unless given */
+        page_size?: number;
       };
       header?: never;
       path: {
@@ -2408,8 +2439,10 @@ export interface operations {
       query?: {
         q?: string;
         sort?: string;
-        page?: string;
-        page_size?: string;
+        /** @description The page to answer, from 1 */
+        page?: number;
+        /** @description Items per page, 10 unless given */
+        page_size?: number;
         with_immutable_status?:
           '0' | '1' | 'true' | 'false' | 'True' | 'False' | 'TRUE' | 'FALSE' | 't' | 'f' | 'T' | 'F';
       };
@@ -2472,6 +2505,7 @@ export interface operations {
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
       409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalServerError'];
     };
   };
@@ -2506,8 +2540,10 @@ export interface operations {
   listQuotas: {
     parameters: {
       query?: {
-        page?: string;
-        page_size?: string;
+        /** @description The page to answer, from 1 */
+        page?: number;
+        /** @description Items per page, 10 unless given */
+        page_size?: number;
         sort?: string;
         reference?: string;
         reference_id?: string;
@@ -2590,6 +2626,7 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalServerError'];
     };
   };
@@ -2598,8 +2635,10 @@ export interface operations {
       query?: {
         q?: string;
         sort?: string;
-        page?: string;
-        page_size?: string;
+        /** @description The page to answer, from 1 */
+        page?: number;
+        /** @description Items per page, 10 unless given */
+        page_size?: number;
       };
       header?: never;
       path?: never;
@@ -2630,8 +2669,10 @@ export interface operations {
       query?: {
         q?: string;
         sort?: string;
-        page?: string;
-        page_size?: string;
+        /** @description The page to answer, from 1 */
+        page?: number;
+        /** @description Items per page, 10 unless given */
+        page_size?: number;
       };
       header?: never;
       path?: never;
@@ -2688,6 +2729,7 @@ export interface operations {
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
       409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalServerError'];
     };
   };
@@ -2745,6 +2787,7 @@ export interface operations {
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
       409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalServerError'];
     };
   };
@@ -2801,6 +2844,7 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalServerError'];
     };
   };
@@ -2942,8 +2986,10 @@ export interface operations {
       query?: {
         q?: string;
         sort?: string;
-        page?: string;
-        page_size?: string;
+        /** @description The page to answer, from 1 */
+        page?: number;
+        /** @description Items per page, 10 unless given */
+        page_size?: number;
         username?: string;
         email?: string;
       };
@@ -2998,6 +3044,7 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
       409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalServerError'];
     };
   };
@@ -3056,8 +3103,10 @@ export interface operations {
     parameters: {
       query: {
         username: string;
-        page?: string;
-        page_size?: string;
+        /** @description The page to answer, from 1 */
+        page?: number;
+        /** @description Items per page, 10 unless given */
+        page_size?: number;
       };
       header?: never;
       path?: never;
@@ -3138,6 +3187,7 @@ export interface operations {
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
       409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalServerError'];
     };
   };
@@ -3196,6 +3246,7 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalServerError'];
     };
@@ -3226,6 +3277,7 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalServerError'];
     };
   };
@@ -3238,6 +3290,7 @@ export interface operations {
     };
     requestBody: {
       content: {
+        'application/x-www-form-urlencoded': components['schemas']['LoginForm'];
         'application/json': components['schemas']['LoginForm'];
       };
     };
@@ -3256,6 +3309,7 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
+      415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
       500: components['responses']['InternalServerError'];
     };

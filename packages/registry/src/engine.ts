@@ -13,6 +13,7 @@ import {
   baseMediaType,
   digestOf,
   isForeignLayer,
+  isValidRepositoryName,
   isValidTag,
   parseDigest,
   type ParsedManifest,
@@ -158,6 +159,9 @@ export class RegistryEngine {
 
   private async getCatalog({ request, reply }: OperationContext): Promise<void> {
     const { n, last } = parsePagination(queryOf(request), this.options.defaultPageSize, this.options.maxPageSize);
+    if (last !== undefined && !isValidRepositoryName(last)) {
+      throw new OciError(OciErrorCode.NAME_INVALID, 'last must be a repository name', { last });
+    }
     const repositories = n === 0 ? [] : await this.repository.listRepositories(n + 1, last);
     const page = repositories.slice(0, n);
     if (repositories.length > n) {
@@ -168,6 +172,9 @@ export class RegistryEngine {
 
   private async getTags({ request, reply }: OperationContext, name: string): Promise<void> {
     const { n, last } = parsePagination(queryOf(request), this.options.defaultPageSize, this.options.maxPageSize);
+    if (last !== undefined && !isValidTag(last)) {
+      throw new OciError(OciErrorCode.UNSUPPORTED, 'last must be a tag', { last }, 400);
+    }
     let page = this.cache?.getTagPage(name, n, last);
     if (!page) {
       const token = this.cache?.token(name);

@@ -1,5 +1,5 @@
 import { OciError, OciErrorCode } from '@wharf/oci';
-import { type FastifyReply, type FastifyRequest } from 'fastify';
+import { type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 
 export const API_VERSION_HEADER = 'Docker-Distribution-API-Version';
 export const API_VERSION = 'registry/2.0';
@@ -125,7 +125,7 @@ export function parsePagination(
 }
 
 export function sendError(reply: FastifyReply, error: OciError, isHead: boolean): FastifyReply {
-  reply.code(error.status);
+  reply.code(error.status).header('X-Content-Type-Options', 'nosniff');
   if (isHead) return reply.send();
   return reply.type('application/json').send(Buffer.from(JSON.stringify(error.toJSON())));
 }
@@ -141,3 +141,28 @@ export function single(query: Record<string, string | string[] | undefined>, key
   }
   return value;
 }
+
+/**
+ * Fastify's `frameworkErrors` for a server of the registry: what its router refuses before any route runs (a path
+ * whose percent-encoding does not decode, a path segment past the router's limit) answers in the OCI envelope. No
+ * valid repository name holds either, so both are NAME_INVALID.
+ */
+export const registryFrameworkErrors: NonNullable<FastifyServerOptions['frameworkErrors']> = (
+  error,
+  request,
+  reply,
+) => {
+  reply.header('X-Request-Id', request.id).header(API_VERSION_HEADER, API_VERSION);
+  sendError(
+    reply,
+    new OciError(
+      OciErrorCode.NAME_INVALID,
+      error.code === 'FST_ERR_BAD_URL'
+        ? 'the request path holds an invalid percent-encoding'
+        : 'the request path is not a valid registry path',
+      undefined,
+      400,
+    ),
+    request.method === 'HEAD',
+  );
+};

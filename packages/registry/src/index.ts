@@ -2,6 +2,7 @@ export * from './auth/open-access.controller.js';
 export * from './auth/token-access.controller.js';
 export * from './events/event-trim.js';
 export * from './events/pull-recorder.js';
+export { registryFrameworkErrors } from './http.js';
 export * from './manifest-cache.js';
 export * from './registry.plugin.js';
 export * from './router.js';

@@ -6,7 +6,7 @@ import { type EngineOptions, type OperationContext, RegistryEngine } from './eng
 import { PullRecorder } from './events/pull-recorder.js';
 import { type CacheInvalidationSource, ManifestCache } from './manifest-cache.js';
 import { API_VERSION, API_VERSION_HEADER, sendError } from './http.js';
-import { type RegistryRoute, matchRoute } from './router.js';
+import { ROUTE_METHODS, type RegistryRoute, matchRoute } from './router.js';
 import {
   type AccessController,
   type AccessDecision,
@@ -137,13 +137,35 @@ export function registryPlugin(app: FastifyInstance, options: RegistryPluginOpti
     );
   });
 
-  const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
-    reply.header(API_VERSION_HEADER, API_VERSION);
+  /** The request's route; 404 for a path that is none, 405 for a method its route does not answer. */
+  const routeOf = (request: FastifyRequest, reply: FastifyReply): RegistryRoute => {
+    reply.header(API_VERSION_HEADER, API_VERSION).header('X-Content-Type-Options', 'nosniff');
     const url = request.raw.url ?? '';
     const queryAt = url.indexOf('?');
     const path = (queryAt === -1 ? url : url.slice(0, queryAt)).slice('/v2/'.length);
     const route = matchRoute(path);
     if (!route) throw new OciError(OciErrorCode.UNSUPPORTED, 'no such registry endpoint', { path: url }, 404);
+    const allowed = ROUTE_METHODS[route.kind];
+    if (!allowed.includes(request.method)) {
+      reply.header('Allow', allowed.join(', '));
+      throw new OciError(
+        OciErrorCode.UNSUPPORTED,
+        `${request.method} is not supported on this endpoint`,
+        undefined,
+        405,
+      );
+    }
+    return route;
+  };
+
+  // Methods no route is declared for (OPTIONS, TRACE, WebDAV's…) end here rather than in Fastify's own 404.
+  app.setNotFoundHandler((request, reply) => {
+    if (/^\/v2(?:[/?]|$)/.test(request.raw.url ?? '')) routeOf(request, reply);
+    throw new OciError(OciErrorCode.UNSUPPORTED, 'no such registry endpoint', undefined, 404);
+  });
+
+  const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const route = routeOf(request, reply);
     const method = request.method;
     const decision = await options.access.authorize(request, accessFor(route, method));
     if (!decision.allowed) {

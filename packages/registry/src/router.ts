@@ -10,6 +10,18 @@ export type RegistryRoute =
   | { kind: 'upload'; name: string; uuid: string }
   | { kind: 'referrers'; name: string; digest: string };
 
+/** The methods each kind of route answers, for a 405's Allow header. */
+export const ROUTE_METHODS: Record<RegistryRoute['kind'], readonly string[]> = {
+  base: ['GET', 'HEAD'],
+  catalog: ['GET'],
+  tags: ['GET'],
+  manifest: ['GET', 'HEAD', 'PUT', 'DELETE'],
+  blob: ['GET', 'HEAD', 'DELETE'],
+  uploads: ['POST'],
+  upload: ['GET', 'PATCH', 'PUT', 'DELETE'],
+  referrers: ['GET'],
+};
+
 // `.+` is greedy, so a repository whose own path holds `blobs` or `manifests` still parses on the last one.
 const PATTERNS: [RegExp, (m: RegExpExecArray) => RegistryRoute][] = [
   [/^(.+)\/blobs\/uploads\/?$/, (m) => ({ kind: 'uploads', name: m[1] })],

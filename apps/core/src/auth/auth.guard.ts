@@ -1,6 +1,7 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { type FastifyReply, type FastifyRequest } from 'fastify';
+import { INT4_MAX } from '../dtos/project.dto.js';
 import { ApiError } from '../errors/api-error.js';
 import { ENDPOINT_METADATA, type EndpointAccess, type EndpointOptions } from '../openapi/endpoint.decorator.js';
 import { ProjectRepository } from '../repositories/project.repository.js';
@@ -124,6 +125,7 @@ export class AuthGuard implements CanActivate {
     const byName = isResourceName === 'true' || !/^[0-9]+$/.test(value);
     if (byName) return this.projects.findRefByName(value);
     const id = Number(value);
-    return Number.isSafeInteger(id) ? this.projects.findRefById(id) : Promise.resolve(undefined);
+    if (id > INT4_MAX) throw ApiError.badRequest(`project id ${value} is out of range: ids run up to ${INT4_MAX}`);
+    return this.projects.findRefById(id);
   }
 }

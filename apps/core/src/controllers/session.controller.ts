@@ -2,6 +2,7 @@ import { Controller, Get, Ip, Post } from '@nestjs/common';
 import { Auth } from '../auth/auth.decorator.js';
 import { type RequestAuth } from '../auth/principal.js';
 import { LoginForm } from '../dtos/session.dto.js';
+import { type RequestSite, Site } from '../http/request-site.js';
 import { type WithHeaders } from '../http/responses.js';
 import { Body, Endpoint } from '../openapi/endpoint.decorator.js';
 import { UserService } from '../services/user.service.js';
@@ -14,22 +15,24 @@ export class SessionController {
   @Post('c/login')
   @Endpoint({
     operationId: 'login',
-    summary: 'Opens a portal session from a user name and password (form or JSON body)',
+    summary: 'Opens a portal session from a user name and password (form or JSON body); refused from other sites',
     tag: 'session',
     access: { kind: 'anyone' },
     body: LoginForm,
+    bodyTypes: ['application/x-www-form-urlencoded', 'application/json'],
     response: {
       description: 'Logged in: the sid cookie holds the session, X-Harbor-CSRF-Token the token for changes',
       headers: ['Set-Cookie', 'X-Harbor-CSRF-Token'],
     },
-    errors: [400, 401, 429],
+    errors: [400, 401, 403, 429],
   })
   login(
     @Auth() auth: RequestAuth,
     @Body() form: LoginForm,
     @Ip() clientAddress: string,
+    @Site() site: RequestSite,
   ): Promise<WithHeaders<undefined>> {
-    return this.users.login(form, clientAddress, auth.principal);
+    return this.users.login(form, clientAddress, auth.principal, site);
   }
 
   @Get('c/logout')

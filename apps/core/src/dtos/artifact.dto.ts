@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PageQuery } from './list.dto.js';
 import { ArtifactReference, RepositoryNameParam, queryFlag } from './repository.dto.js';
 import { TagDto } from './tag.dto.js';
 
@@ -23,8 +24,7 @@ const ArtifactOptionsQuery = {
 export const ArtifactListQuery = z.object({
   q: z.string().optional(),
   sort: z.string().optional(),
-  page: z.string().optional(),
-  page_size: z.string().optional(),
+  ...PageQuery,
   ...ArtifactOptionsQuery,
 });
 export type ArtifactListQuery = z.infer<typeof ArtifactListQuery>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PageQuery } from './list.dto.js';
 
 /** Harbor's `AuditLog`: one operation on one resource. */
 export const AuditLogDto = z
@@ -23,8 +24,7 @@ export type AuditLogListDto = z.infer<typeof AuditLogListDto>;
 export const ListAuditLogsQuery = z.object({
   q: z.string().max(2048).optional(),
   sort: z.string().max(256).optional(),
-  page: z.coerce.number().int().min(1).optional(),
-  page_size: z.coerce.number().int().min(1).max(100).optional(),
+  ...PageQuery,
 });
 export type ListAuditLogsQuery = z.infer<typeof ListAuditLogsQuery>;
 

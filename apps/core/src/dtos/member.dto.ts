@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { IdParam, ProjectParamsDto } from './project.dto.js';
+import { PageQuery } from './list.dto.js';
+import { INT4_MAX, IdParam, ProjectParamsDto } from './project.dto.js';
 
 const RoleId = z
   .number({ error: 'is required: 1 projectAdmin, 2 developer, 3 guest, 4 maintainer, 5 limitedGuest' })
@@ -11,15 +12,14 @@ export const MemberParamsDto = ProjectParamsDto.extend({ mid: IdParam });
 export type MemberParamsDto = z.infer<typeof MemberParamsDto>;
 
 export const ListMembersQueryDto = z.object({
-  page: z.string().optional(),
-  page_size: z.string().optional(),
+  ...PageQuery,
   entityname: z.string().max(255).optional(),
 });
 export type ListMembersQueryDto = z.infer<typeof ListMembersQueryDto>;
 
 export const UserEntityDto = z
   .object({
-    user_id: z.number().int().positive().nullish(),
+    user_id: z.number().int().positive().max(INT4_MAX, 'is not a user id: too large').nullish(),
     username: z.string().max(255).nullish(),
   })
   .meta({ id: 'UserEntity' });

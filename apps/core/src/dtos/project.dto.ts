@@ -1,11 +1,13 @@
 import { z } from 'zod';
+import { PageQuery } from './list.dto.js';
 
 /** Harbor's project name grammar: lower case, separators only between alphanumerics. */
 export const PROJECT_NAME_PATTERN = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 export const PROJECT_NAME_MAX_LENGTH = 255;
 /** The largest storage limit a JSON number carries exactly. */
 export const MAX_STORAGE_BYTES = Number.MAX_SAFE_INTEGER;
-const INT4_MAX = 2_147_483_647;
+/** The largest id an integer column (PostgreSQL's int4) holds. */
+export const INT4_MAX = 2_147_483_647;
 
 /** A positive integer path or query parameter (a database id), as it arrives: text. */
 export const IdParam = z
@@ -111,8 +113,7 @@ export type HeadProjectQueryDto = z.infer<typeof HeadProjectQueryDto>;
 export const ListProjectsQueryDto = z.object({
   q: z.string().optional(),
   sort: z.string().optional(),
-  page: z.string().optional(),
-  page_size: z.string().optional(),
+  ...PageQuery,
   name: z.string().max(PROJECT_NAME_MAX_LENGTH).optional(),
   public: BooleanQueryParam.optional(),
   owner: z.string().max(255).optional(),

@@ -1,12 +1,12 @@
 import { z } from 'zod';
+import { PageQuery } from './list.dto.js';
 import { IdParam, MAX_STORAGE_BYTES, ResourceListDto } from './project.dto.js';
 
 export const QuotaParamsDto = z.object({ id: IdParam });
 export type QuotaParamsDto = z.infer<typeof QuotaParamsDto>;
 
 export const ListQuotasQueryDto = z.object({
-  page: z.string().optional(),
-  page_size: z.string().optional(),
+  ...PageQuery,
   sort: z.string().optional(),
   reference: z.string().max(64).optional(),
   reference_id: z.string().max(64).optional(),

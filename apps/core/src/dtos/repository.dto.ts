@@ -1,5 +1,6 @@
 import { isDigest, isValidRepositoryName, isValidTag } from '@wharf/oci';
 import { z } from 'zod';
+import { PageQuery } from './list.dto.js';
 
 /** Longest description kept for a repository; the portal shows it as a short readme. */
 export const REPOSITORY_DESCRIPTION_MAX = 65_535;
@@ -72,8 +73,7 @@ export type RepositoryParams = z.infer<typeof RepositoryParams>;
 export const ListQuery = z.object({
   q: z.string().optional(),
   sort: z.string().optional(),
-  page: z.string().optional(),
-  page_size: z.string().optional(),
+  ...PageQuery,
 });
 export type ListQuery = z.infer<typeof ListQuery>;
 

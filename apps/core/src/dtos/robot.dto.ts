@@ -1,5 +1,6 @@
 import { robotPermissionsSchema, robotSecretPolicyProblem } from '@wharf/auth';
 import { z } from 'zod';
+import { PageQuery } from './list.dto.js';
 import { Permission } from './user.dto.js';
 
 /** Harbor's robot name grammar: lower case, separators between alphanumerics, and never a "+". */
@@ -38,8 +39,7 @@ export type RobotIdParams = z.infer<typeof RobotIdParams>;
 export const RobotListQuery = z.object({
   q: z.string().optional(),
   sort: z.string().optional(),
-  page: z.string().optional(),
-  page_size: z.string().optional(),
+  ...PageQuery,
 });
 export type RobotListQuery = z.infer<typeof RobotListQuery>;
 

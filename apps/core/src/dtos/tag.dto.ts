@@ -1,5 +1,6 @@
 import { isValidTag } from '@wharf/oci';
 import { z } from 'zod';
+import { PageQuery } from './list.dto.js';
 import { ArtifactReference, RepositoryNameParam, queryFlag } from './repository.dto.js';
 
 const TAG_RULE = 'letters, digits, "_", "." and "-", at most 128, not starting with "." or "-"';
@@ -30,8 +31,7 @@ export type NewTagDto = z.infer<typeof NewTagDto>;
 export const TagListQuery = z.object({
   q: z.string().optional(),
   sort: z.string().optional(),
-  page: z.string().optional(),
-  page_size: z.string().optional(),
+  ...PageQuery,
   with_immutable_status: queryFlag(false),
 });
 export type TagListQuery = z.infer<typeof TagListQuery>;

@@ -1,5 +1,6 @@
 import { passwordPolicyProblem } from '@wharf/auth';
 import { z } from 'zod';
+import { PageQuery } from './list.dto.js';
 
 /** Characters Harbor refuses in user names, plus ":" which would split Basic credentials in two. */
 const ILLEGAL_USERNAME_CHARACTERS = [',', '"', '~', '#', '$', '%', ':'];
@@ -130,8 +131,7 @@ export type UserSysAdminFlag = z.infer<typeof UserSysAdminFlag>;
 export const ListUsersQuery = z.object({
   q: z.string().optional(),
   sort: z.string().optional(),
-  page: z.string().optional(),
-  page_size: z.string().optional(),
+  ...PageQuery,
   /** Harbor also takes these two outside q, as fuzzy matches. */
   username: z.string().max(USERNAME_MAX_LENGTH).optional(),
   email: z.string().max(EMAIL_MAX_LENGTH).optional(),
@@ -140,8 +140,7 @@ export type ListUsersQuery = z.infer<typeof ListUsersQuery>;
 
 export const SearchUsersQuery = z.object({
   username: z.string().max(USERNAME_MAX_LENGTH),
-  page: z.string().optional(),
-  page_size: z.string().optional(),
+  ...PageQuery,
 });
 export type SearchUsersQuery = z.infer<typeof SearchUsersQuery>;
 

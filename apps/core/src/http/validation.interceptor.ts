@@ -7,6 +7,7 @@ import { ApiError } from '../errors/api-error.js';
 import {
   ENDPOINT_METADATA,
   type EndpointOptions,
+  JSON_BODY_TYPES,
   VALIDATED_INPUT,
   type ValidatedInput,
 } from '../openapi/endpoint.decorator.js';
@@ -26,6 +27,20 @@ function parse(where: string, schema: z.ZodType | undefined, value: unknown): un
   const result = schema.safeParse(value);
   if (!result.success) throw ApiError.badRequest(describeIssues(where, result.error));
   return result.data;
+}
+
+/**
+ * A body in another media type than the route takes is refused, even when its parser read it into the same fields:
+ * a form that a page on another site can post must not be able to create or change anything.
+ */
+function checkBodyType(request: FastifyRequest, accepted: readonly string[]): void {
+  const type = (request.headers['content-type'] ?? '').split(';', 1)[0].trim().toLowerCase();
+  if (!accepted.includes(type)) {
+    throw new ApiError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `the request body must be ${accepted.join(' or ')}, not ${type === '' ? 'untyped' : type}`,
+    );
+  }
 }
 
 export interface ValidationOptions {
@@ -52,6 +67,7 @@ export class ValidationInterceptor implements NestInterceptor {
     const request = context.switchToHttp().getRequest<FastifyRequest & Record<symbol, ValidatedInput>>();
     const hasBody = request.body !== undefined && request.body !== null;
     if (endpoint.body && !hasBody) throw ApiError.badRequest('a JSON request body is required');
+    if (endpoint.body) checkBodyType(request, endpoint.bodyTypes ?? JSON_BODY_TYPES);
     request[VALIDATED_INPUT] = {
       params: parse('path', endpoint.params, request.params),
       query: parse('query', endpoint.query, request.query ?? {}),

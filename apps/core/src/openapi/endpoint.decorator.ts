@@ -33,6 +33,8 @@ export interface EndpointOptions {
   params?: z.ZodObject;
   query?: z.ZodObject;
   body?: z.ZodType;
+  /** Media types the body may come as; application/json only unless given (anything else answers 415). */
+  bodyTypes?: readonly string[];
   /** Request headers the route reads (documented only). */
   headers?: Record<string, string>;
   /** Status of success; 200 unless given. */
@@ -43,6 +45,8 @@ export interface EndpointOptions {
 }
 
 export const ENDPOINT_METADATA = 'wharf:endpoint';
+
+export const JSON_BODY_TYPES: readonly string[] = ['application/json'];
 
 /** Declares a route's permission, input schemas and OpenAPI description in one place. */
 export function Endpoint(options: EndpointOptions): MethodDecorator {

@@ -5,7 +5,7 @@ import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { PROJECT_ROLES, projectRoleName, publicProjectAllows, roleAllows } from '@wharf/auth';
 import { z } from 'zod';
 import { SESSION_COOKIE } from '../services/session.service.js';
-import { ENDPOINT_METADATA, type EndpointAccess, type EndpointOptions } from './endpoint.decorator.js';
+import { ENDPOINT_METADATA, type EndpointAccess, type EndpointOptions, JSON_BODY_TYPES } from './endpoint.decorator.js';
 import {
   HTTP_METHODS,
   type HttpMethod,
@@ -314,6 +314,7 @@ function errorStatuses(route: RouteInfo): number[] {
   statuses.add(500);
   if (endpoint.access.kind !== 'anyone' || UNSAFE_METHODS.has(method)) statuses.add(403);
   if (endpoint.params || endpoint.query || endpoint.body) statuses.add(400);
+  if (endpoint.body) statuses.add(415);
   if (endpoint.access.kind === 'project') statuses.add(404);
   return [...statuses].sort((a, b) => a - b);
 }
@@ -326,6 +327,10 @@ function errorResponse(status: number): OpenApiResponse {
     headers,
     content: { 'application/json': { schema: { $ref: `${SCHEMA_REF}${ERRORS_SCHEMA}` } } },
   };
+}
+
+function bodyContent(endpoint: EndpointOptions, schema: JsonSchema): Record<string, { schema: JsonSchema }> {
+  return Object.fromEntries((endpoint.bodyTypes ?? JSON_BODY_TYPES).map((type) => [type, { schema }]));
 }
 
 function mediaTypeOf(schema: JsonSchema): string {
@@ -420,7 +425,7 @@ export function generateOpenApiDocument(controllers: readonly ControllerClass[])
         ? {
             requestBody: {
               required: true,
-              content: { 'application/json': { schema: collector.convert(endpoint.body, 'input', `${id}Body`) } },
+              content: bodyContent(endpoint, collector.convert(endpoint.body, 'input', `${id}Body`)),
             },
           }
         : {}),

@@ -1,7 +1,13 @@
 import { type SigningKey } from '@wharf/auth';
 import { type WharfConfig } from '@wharf/config';
 import { MANIFEST_CHANGE_CHANNEL, RegistryRepository, listenForNotifications } from '@wharf/db';
-import { type PullRecorder, TokenAccessController, registryPlugin, scheduleUploadPurge } from '@wharf/registry';
+import {
+  type PullRecorder,
+  TokenAccessController,
+  registryFrameworkErrors,
+  registryPlugin,
+  scheduleUploadPurge,
+} from '@wharf/registry';
 import { S3_MIN_PART_SIZE, type StorageDriver } from '@wharf/storage';
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
@@ -57,6 +63,7 @@ export async function mountRegistry(
   let handle: ((request: IncomingMessage, response: ServerResponse) => void) | undefined;
   const fastify = Fastify({
     ...fastifyOptions,
+    frameworkErrors: registryFrameworkErrors,
     // Fastify hands over its request handler here; the server it asks for is never listened on.
     serverFactory: (handler) => {
       handle = handler;

@@ -29,6 +29,7 @@ import {
   type UserSysAdminFlag,
 } from '../dtos/user.dto.js';
 import { ApiError } from '../errors/api-error.js';
+import { type RequestSite, normalisedOrigin } from '../http/request-site.js';
 import { Paged, WithHeaders, created } from '../http/responses.js';
 import { ProjectRepository } from '../repositories/project.repository.js';
 import {
@@ -346,7 +347,13 @@ export class UserService implements OnApplicationBootstrap {
   }
 
   /** Checks the login form and opens a portal session; robot accounts may not log in to the portal. */
-  async login(form: LoginForm, clientAddress: string, current: Principal): Promise<WithHeaders<undefined>> {
+  async login(
+    form: LoginForm,
+    clientAddress: string,
+    current: Principal,
+    site: RequestSite,
+  ): Promise<WithHeaders<undefined>> {
+    this.refuseCrossSite(site);
     const check = await this.credentials.check(form.principal, form.password, clientAddress);
     if (!check.ok) throw credentialFailure(check, ApiError.unauthorized('invalid user name or password'));
     if (check.principal.kind !== 'user') {
@@ -358,6 +365,22 @@ export class UserService implements OnApplicationBootstrap {
     }
     const { sessionId, csrfToken } = await this.sessions.create(check.principal.userId);
     return new WithHeaders(undefined, this.sessionHeaders(sessionId, csrfToken));
+  }
+
+  /**
+   * A login posted by a page of another site would put the victim's browser in the poster's account (login CSRF):
+   * a browser's request must come from Wharf's own origin, the configured one or the one it was addressed to.
+   * Requests without Origin are not a browser's cross-site post (browsers send it on every form POST).
+   */
+  private refuseCrossSite(site: RequestSite): void {
+    const refuse = (): never => {
+      throw ApiError.forbidden('a login from a page of another site is refused; log in from the portal itself');
+    };
+    if (site.fetchSite === 'cross-site') refuse();
+    if (site.origin === undefined) return;
+    const origin = normalisedOrigin(site.origin);
+    const own = [normalisedOrigin(externalUrl(this.config)), site.ownOrigin];
+    if (origin === undefined || !own.includes(origin)) refuse();
   }
 
   /** Ends the caller's portal session, if any, and clears its cookie either way. */

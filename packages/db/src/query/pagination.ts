@@ -23,7 +23,8 @@ function integerParameter(
   let n: number;
   if (typeof raw === 'number') {
     n = raw;
-  } else if (typeof raw === 'string' && /^\s*\+?\d{1,10}\s*$/.test(raw)) {
+  } else if (typeof raw === 'string' && /^[0-9]{1,10}$/.test(raw)) {
+    // Decimal digits only: no sign, space, exponent or 0x, which Number() would read.
     n = Number(raw);
   } else {
     throw new QuerySyntaxError(parameter, `${bounds}, not ${JSON.stringify(raw)}`);

@@ -159,8 +159,8 @@ export function QuotasPage() {
           params: {
             query: {
               reference: 'project',
-              page: String(page),
-              page_size: String(pageSize),
+              page: page,
+              page_size: pageSize,
               ...(sort ? { sort } : {}),
             },
           },

@@ -276,8 +276,8 @@ export function UsersPage() {
         await api.GET('/api/v2.0/users', {
           params: {
             query: {
-              page: String(page),
-              page_size: String(pageSize),
+              page: page,
+              page_size: pageSize,
               ...(search ? { q: `username=~${encodeURIComponent(search)}` } : {}),
             },
           },

@@ -118,7 +118,7 @@ export function ArtifactsPage() {
         await api.GET('/api/v2.0/projects/{project_name}/repositories/{repository_name}/artifacts', {
           params: {
             path: { project_name: project.name, repository_name: repositoryParam(repo) },
-            query: { page: String(page), page_size: String(pageSize), with_tag: 'true' },
+            query: { page: page, page_size: pageSize, with_tag: 'true' },
           },
         }),
         page,

@@ -50,7 +50,7 @@ function AddMemberDialog({ onClose, onAdded }: { onClose: () => void; onAdded: (
     queryFn: async () =>
       unwrap(
         await api.GET('/api/v2.0/users/search', {
-          params: { query: { username: typed, page: '1', page_size: String(SUGGESTIONS) } },
+          params: { query: { username: typed, page: 1, page_size: SUGGESTIONS } },
         }),
       ),
     enabled: typed.length > 0,
@@ -221,7 +221,7 @@ export function MembersPage() {
         await api.GET('/api/v2.0/projects/{project_name_or_id}/members', {
           params: {
             path: { project_name_or_id: String(project.project_id) },
-            query: { page: String(page), page_size: String(pageSize), ...(search ? { entityname: search } : {}) },
+            query: { page: page, page_size: pageSize, ...(search ? { entityname: search } : {}) },
           },
         }),
         page,

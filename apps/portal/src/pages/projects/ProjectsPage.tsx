@@ -86,8 +86,8 @@ export function ProjectsPage() {
         await api.GET('/api/v2.0/projects', {
           params: {
             query: {
-              page: String(page),
-              page_size: String(pageSize),
+              page: page,
+              page_size: pageSize,
               ...(search ? { q: `name=~${search}` } : {}),
             },
           },

@@ -36,8 +36,8 @@ export function RepositoriesPage() {
           params: {
             path: { project_name: project.name },
             query: {
-              page: String(page),
-              page_size: String(pageSize),
+              page: page,
+              page_size: pageSize,
               ...(search ? { q: `name=~${search}` } : {}),
             },
           },

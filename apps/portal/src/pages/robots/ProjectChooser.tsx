@@ -25,7 +25,7 @@ export function ProjectChooser({ chosen, onChange }: ProjectChooserProps) {
     queryFn: async () =>
       unwrap(
         await api.GET('/api/v2.0/projects', {
-          params: { query: { page: '1', page_size: String(RESULTS), ...(search ? { name: search } : {}) } },
+          params: { query: { page: 1, page_size: RESULTS, ...(search ? { name: search } : {}) } },
         }),
       ),
   });

@@ -88,7 +88,7 @@ export function RobotsPanel({ scope, can }: RobotsPanelProps) {
       toPage(
         await api.GET('/api/v2.0/robots', {
           params: {
-            query: { q: robotListQuery(scope, search), page: String(page), page_size: String(pageSize) },
+            query: { q: robotListQuery(scope, search), page, page_size: pageSize },
           },
         }),
         page,
