@@ -6,9 +6,11 @@ import { repositoryParam, useApi } from '../../api/client.js';
 import { toPage, usePageParams } from '../../api/paging.js';
 import { useProject } from '../../api/project.js';
 import { repositoryInnerName, repositoryPath } from '../../api/repositories.js';
+import { pushCommands, useRegistryHost } from '../../api/system.js';
 import { useCurrentUser } from '../../api/session.js';
 import { type Repository } from '../../api/types.js';
 import { ConfirmDialog } from '../../components/ConfirmDialog.js';
+import { CopyButton } from '../../components/CopyButton.js';
 import { PagedTable } from '../../components/PagedTable.js';
 import { QueryState } from '../../components/QueryState.js';
 import { SearchBox } from '../../components/SearchBox.js';
@@ -27,6 +29,7 @@ export function RepositoriesPage() {
   const { page, pageSize, query: search, setPage, setPageSize, setQuery } = usePageParams();
   const [deleting, setDeleting] = useState<Repository | null>(null);
   const mayDelete = user?.sysadmin_flag === true || DELETING_ROLES.has(project.current_user_role_id ?? 0);
+  const host = useRegistryHost();
 
   const repositories = useQuery({
     queryKey: ['projects', project.name, 'repositories', { page, pageSize, search }],
@@ -62,13 +65,17 @@ export function RepositoriesPage() {
           search ? (
             <p>No repository matches “{search}”.</p>
           ) : (
-            <p>
-              This project has no repositories yet. Push an image to{' '}
-              <code>
-                {window.location.host}/{project.name}/&lt;repository&gt;:&lt;tag&gt;
-              </code>{' '}
-              to create one.
-            </p>
+            <div className="push-hint">
+              <p>This project has no repositories yet. Push an image to create one:</p>
+              <ol className="pull-commands">
+                {pushCommands(host, project.name).map(({ label, command }) => (
+                  <li key={label} className="pull-command">
+                    <code>{command}</code>
+                    <CopyButton text={command} ariaLabel={`Copy command: ${label}`} />
+                  </li>
+                ))}
+              </ol>
+            </div>
           )
         }
       >
