@@ -136,7 +136,7 @@ export function RepositoriesPage() {
           title="Delete repository"
           danger
           confirmLabel="Delete"
-          action={`delete the repository ${deleting.name}`}
+          action="delete the repository"
           message={
             <p>
               Delete the repository <strong>{deleting.name}</strong> with all its artifacts and tags? This cannot be

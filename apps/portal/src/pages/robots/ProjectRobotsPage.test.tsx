@@ -174,8 +174,10 @@ describe('ProjectRobotsPage (HTTP replaced by a fetch test double)', () => {
     renderPage(double);
 
     const alert = await screen.findByRole('alert');
-    expect(alert).toHaveTextContent('You are not allowed to load the robot accounts.');
-    expect(alert).toHaveTextContent('You may not list robot accounts of project shop.');
+    expect(alert).toHaveTextContent(
+      'Could not load the robot accounts: you may not list robot accounts of project shop.',
+    );
+    expect(alert).not.toHaveTextContent('not allowed');
   });
 
   it('disables a robot after confirmation, sending the robot back with disable set', async () => {
