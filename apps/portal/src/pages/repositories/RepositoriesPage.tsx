@@ -16,6 +16,7 @@ import { QueryState } from '../../components/QueryState.js';
 import { SearchBox } from '../../components/SearchBox.js';
 import { useToast } from '../../components/Toast.js';
 import { formatDate } from '../../lib/format.js';
+import { STALE_MS } from '../../queryClient.js';
 
 /** Roles that may delete repositories: Project Admin and Maintainer (as in Harbor). */
 const DELETING_ROLES = new Set([1, 4]);
@@ -49,6 +50,8 @@ export function RepositoriesPage() {
         pageSize,
       ),
     placeholderData: keepPreviousData,
+    // An empty project is where the user goes off to push: coming back shows what arrived, not the cached nothing.
+    staleTime: (query) => (query.state.data?.total === 0 ? 0 : STALE_MS),
   });
 
   return (
