@@ -49,7 +49,7 @@ export function ProjectPermissionChooser({ legend, offered, selected, onChange }
               }}
             />
             <label htmlFor={id}>{preset.label}</label>
-            <span className="hint" id={`${id}-hint`}>
+            <span className={`hint ${styles.presetHint}`} id={`${id}-hint`}>
               {available ? preset.description : 'You may not grant all of these permissions.'}
             </span>
           </div>
@@ -64,7 +64,7 @@ export function ProjectPermissionChooser({ legend, offered, selected, onChange }
           onChange={() => setMode('custom')}
         />
         <label htmlFor={`${name}-custom`}>Custom</label>
-        <span className="hint">Choose each permission.</span>
+        <span className={`hint ${styles.presetHint}`}>Choose each permission.</span>
       </div>
       {mode === 'custom' ? (
         <PermissionPicker legend="Custom permissions" available={offered} selected={selected} onChange={onChange} />
