@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,30 @@ const CHROMIUM_FLAGS = [
 const PROJECT = 'frontend';
 const REPOSITORY = 'web/app';
 const ROBOT = 'ci';
+/**
+ * The configured hostname: not the address the browser and the clients use (127.0.0.1), so a command that names the
+ * page's address instead of the configured one shows.
+ */
+const HOSTNAME = 'localhost';
+
+interface RobotRecord {
+  name: string;
+  permissions: { kind: string; namespace: string; access: { resource: string; action: string }[] }[];
+}
+
+/** Relative luminance (WCAG 2) of a computed CSS colour `rgb(r, g, b)`. */
+function luminance(color: string): number {
+  const [r, g, b] = (color.match(/[\d.]+/g) ?? []).slice(0, 3).map((part) => {
+    const channel = Number(part) / 255;
+    return channel <= 0.03928 ? channel / 12.92 : ((channel + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+function contrast(a: string, b: string): number {
+  const [light, dark] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (light + 0.05) / (dark + 0.05);
+}
 
 interface AuditLog {
   username: string;
@@ -53,6 +77,10 @@ describePortal('the portal after ./install.sh, in Chromium', () => {
   let image: TestImageLayout;
   let robotName: string;
   let robotSecret: string;
+  /** The registry address the configuration gives: what every command in the portal must name. */
+  let registry: string;
+  /** `/projects/<id>` of the project the test creates. */
+  let projectPath: string;
   let step = 0;
 
   async function shot(name: string): Promise<void> {
@@ -63,6 +91,18 @@ describePortal('the portal after ./install.sh, in Chromium', () => {
   /** The dialog titled `name` (role dialog, labelled by its heading). */
   function dialog(name: string | RegExp): Locator {
     return page.getByRole('dialog', { name });
+  }
+
+  /** The project's robots, as the API reports them. */
+  async function robotsOf(projectName: string): Promise<RobotRecord[]> {
+    const [project] = await api<{ project_id: number }[]>(`/projects?name=${projectName}`);
+    return await api<RobotRecord[]>(`/robots?q=${encodeURIComponent(`Level=project,ProjectID=${project.project_id}`)}`);
+  }
+
+  function accessOf(robot: RobotRecord | undefined): string[] {
+    return (robot?.permissions ?? [])
+      .flatMap((p) => p.access.map((a) => `${p.namespace} ${a.resource}:${a.action}`))
+      .sort();
   }
 
   async function api<T>(path: string): Promise<T> {
@@ -78,7 +118,8 @@ describePortal('the portal after ./install.sh, in Chromium', () => {
     workDir = await mkdtemp(join(tmpdir(), 'wharf-e2e-portal-'));
     image = await buildImageLayout(join(workDir, 'image'), { seed: 'e2e-portal', layerSizes: [4096, 64 * 1024] });
     skopeo = await Skopeo.create(await mkdtemp(join(workDir, 'skopeo-')));
-    wharf = await installWharf();
+    wharf = await installWharf({ extraConfig: { hostname: HOSTNAME } });
+    registry = `${HOSTNAME}:${wharf.httpPort}`;
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
     context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: wharf.url });
@@ -125,8 +166,113 @@ describePortal('the portal after ./install.sh, in Chromium', () => {
     await shot('projects');
     await row.getByRole('link', { name: PROJECT }).click();
     await page.waitForURL(/\/projects\/\d+\//);
+    projectPath = new URL(page.url()).pathname.split('/').slice(0, 3).join('/');
     await page.getByRole('heading', { name: PROJECT }).waitFor();
     await shot('project-summary');
+  });
+
+  it('says once, in words, that a project of that name already exists', async () => {
+    await page.goto(`${wharf.url}/projects`);
+    await page.getByRole('button', { name: 'New project' }).click();
+    const create = dialog(/new project/i);
+    await create.getByLabel('Project name').fill(PROJECT);
+    await create.getByRole('button', { name: 'OK' }).click();
+    const alert = create.getByRole('alert');
+    await alert.waitFor();
+    await shot('project-exists');
+    const text = (await alert.innerText()).trim();
+    expect(text).toBe(`Could not create the project: project ${PROJECT} already exists.`);
+    expect(text.match(/already exists/g)).toHaveLength(1);
+    await create.getByRole('button', { name: 'Cancel' }).click();
+    await create.waitFor({ state: 'detached' });
+    await page.getByRole('row').filter({ hasText: PROJECT }).getByRole('link', { name: PROJECT }).click();
+    await page.waitForURL(/\/projects\/\d+\//);
+  });
+
+  it('shows the push commands of an empty project with the configured registry address', async () => {
+    await page
+      .getByRole('navigation', { name: 'Project sections' })
+      .getByRole('link', { name: 'Repositories' })
+      .click();
+    const push = page.getByText(`docker push ${registry}/${PROJECT}/REPOSITORY[:TAG]`);
+    await push.waitFor();
+    await expect(page.getByText(`docker login ${registry}`).count()).resolves.toBe(1);
+    await expect(page.getByText(wharf.host).count()).resolves.toBe(0);
+    await shot('repositories-empty');
+  });
+
+  it('offers robot permissions by preset, Pull by default, and only for resources that exist', async () => {
+    await page.getByRole('link', { name: 'Robot Accounts', exact: true }).click();
+    await page.waitForURL(/\/robots$/);
+    await page.getByRole('button', { name: 'New robot account' }).click();
+    const form = dialog(/robot account/i);
+    await form.getByLabel('Name').fill('reader');
+    await expect(form.getByRole('radio', { name: 'Pull', exact: true }).isChecked()).resolves.toBe(true);
+    await expect(form.getByRole('checkbox').count()).resolves.toBe(0);
+
+    await form.getByRole('radio', { name: 'Custom' }).click();
+    const picker = form.getByRole('group', { name: 'Custom permissions' });
+    const resources = (await picker.getByRole('rowheader').allInnerTexts()).map((text) => text.trim());
+    expect(resources.sort()).toEqual(
+      [
+        'Accessory',
+        'Artifact',
+        'Artifact addition',
+        'Log',
+        'Member',
+        'Project',
+        'Quota',
+        'Repository',
+        'Robot',
+        'Tag',
+      ].sort(),
+    );
+    await expect(picker.getByRole('checkbox', { checked: true }).count()).resolves.toBe(1);
+    await expect(picker.getByRole('checkbox', { name: 'Repository: Pull' }).isChecked()).resolves.toBe(true);
+    await shot('robot-custom-permissions');
+    await form.getByRole('radio', { name: 'Pull', exact: true }).click();
+    await form.getByRole('button', { name: 'Create' }).click();
+    const secretDialog = page.getByRole('dialog').filter({ has: page.getByLabel('Secret') });
+    await secretDialog.waitFor();
+    await secretDialog
+      .getByRole('button', { name: /close|done|ok/i })
+      .first()
+      .click();
+    await secretDialog.waitFor({ state: 'detached' });
+
+    const reader = (await robotsOf(PROJECT)).find((r) => r.name === `robot$${PROJECT}+reader`);
+    expect(accessOf(reader)).toEqual([`${PROJECT} repository:pull`]);
+  });
+
+  it('gives a robot everything a project robot may have, none of it for features not built', async () => {
+    await page.getByRole('button', { name: 'New robot account' }).click();
+    const form = dialog(/robot account/i);
+    await form.getByLabel('Name').fill('admin-bot');
+    await form.getByRole('radio', { name: 'Everything a project robot may have' }).click();
+    await form.getByRole('radio', { name: 'Custom' }).click();
+    const offered = await form.getByRole('group', { name: 'Custom permissions' }).getByRole('checkbox').count();
+    await expect(form.getByRole('checkbox', { checked: false }).count()).resolves.toBe(0);
+    await form.getByRole('button', { name: 'Create' }).click();
+    const secretDialog = page.getByRole('dialog').filter({ has: page.getByLabel('Secret') });
+    await secretDialog.waitFor();
+    await secretDialog
+      .getByRole('button', { name: /close|done|ok/i })
+      .first()
+      .click();
+    await secretDialog.waitFor({ state: 'detached' });
+
+    const access = accessOf((await robotsOf(PROJECT)).find((r) => r.name === `robot$${PROJECT}+admin-bot`));
+    expect(access).toHaveLength(offered);
+    expect(access).toEqual(
+      expect.arrayContaining([
+        `${PROJECT} repository:push`,
+        `${PROJECT} repository:delete`,
+        `${PROJECT} member:create`,
+      ]),
+    );
+    expect(
+      access.filter((entry) => /\b(scan|sbom|label|scanner|metadata|tag-retention|immutable-tag):/.test(entry)),
+    ).toEqual([]);
   });
 
   it('creates a robot account and shows its secret once', async () => {
@@ -135,10 +281,7 @@ describePortal('the portal after ./install.sh, in Chromium', () => {
     await page.getByRole('button', { name: 'New robot account' }).click();
     const form = dialog(/robot account/i);
     await form.getByLabel('Name').fill(ROBOT);
-    await form
-      .getByRole('button', { name: /select all/i })
-      .first()
-      .click();
+    await form.getByRole('radio', { name: 'Push and pull' }).click();
     await shot('robot-create');
     await form.getByRole('button', { name: /^(OK|Create|Save)$/ }).click();
 
@@ -160,6 +303,8 @@ describePortal('the portal after ./install.sh, in Chromium', () => {
     await shot('robots');
     // The secret is never shown again.
     await expect(page.getByText(robotSecret).count()).resolves.toBe(0);
+    const ci = (await robotsOf(PROJECT)).find((r) => r.name === robotName);
+    expect(accessOf(ci)).toEqual([`${PROJECT} repository:pull`, `${PROJECT} repository:push`]);
   });
 
   it('pushes an image with skopeo using the robot, and shows it in the portal', async () => {
@@ -184,6 +329,22 @@ describePortal('the portal after ./install.sh, in Chromium', () => {
     const names = (await tags.allInnerTexts()).map((text) => text.replace('×', '').trim()).sort();
     expect(names).toEqual(['1.0', 'latest']);
     await shot('artifacts');
+  });
+
+  it('copies pull commands that name the configured registry address, and the copied command pulls', async () => {
+    const artifactRow = page.getByRole('row').filter({ hasText: image.manifest.digest.slice(7, 19) });
+    await artifactRow.getByRole('button', { name: 'Copy pull command for tag latest' }).click();
+    const copied = await page.evaluate<string>('navigator.clipboard.readText()');
+    expect(copied).toBe(`docker pull ${registry}/${PROJECT}/${REPOSITORY}:latest`);
+
+    // The command works as copied: the same address pulls the pushed image (skopeo checks every digest).
+    const pulled = join(workDir, 'pulled');
+    await skopeo.copy(copied.replace(/^docker pull /, 'docker://'), `oci:${pulled}:latest`, [
+      '--src-creds',
+      `${robotName}:${robotSecret}`,
+    ]);
+    const index = JSON.parse(await readFile(join(pulled, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+    expect(index.manifests.map((m) => m.digest)).toEqual([image.manifest.digest]);
   });
 
   it('deletes a tag from the portal', async () => {
@@ -236,6 +397,68 @@ describePortal('the portal after ./install.sh, in Chromium', () => {
       });
     }
     await shot('audit-log');
+  });
+
+  it('follows a dark colour scheme on every page, with readable text', async () => {
+    const colours = () =>
+      page.evaluate<{ background: string; text: string; surface: string | null }>(`(() => {
+        const table = document.querySelector('.table-wrap table, .state, .card');
+        return {
+          background: getComputedStyle(document.documentElement).backgroundColor,
+          text: getComputedStyle(document.body).color,
+          surface: table ? getComputedStyle(table).backgroundColor : null,
+        };
+      })()`);
+
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.goto(`${wharf.url}/projects`);
+    await page.getByRole('heading', { name: 'Projects' }).waitFor();
+    expect(luminance((await colours()).background)).toBeGreaterThan(0.8);
+
+    await page.emulateMedia({ colorScheme: 'dark' });
+    const paths = [
+      '/projects',
+      `${projectPath}/summary`,
+      `${projectPath}/repositories`,
+      `${projectPath}/members`,
+      `${projectPath}/robots`,
+      `${projectPath}/logs`,
+      `${projectPath}/configuration`,
+      '/admin/users',
+      '/admin/robots',
+      '/admin/quotas',
+      '/admin/audit-logs',
+      '/account',
+    ];
+    for (const path of paths) {
+      await page.goto(`${wharf.url}${path}`);
+      await page.getByRole('heading', { level: 1 }).first().waitFor();
+      await page.waitForLoadState('networkidle');
+      const { background, text, surface } = await colours();
+      const seen = { path, background, text, surface };
+      expect({ ...seen, dark: luminance(background) < 0.05 }).toEqual({ ...seen, dark: true });
+      expect({ ...seen, contrast: contrast(text, background) >= 7 }).toEqual({ ...seen, contrast: true });
+      if (surface && !surface.startsWith('rgba(0, 0, 0, 0)')) {
+        expect({ ...seen, surfaceDark: luminance(surface) < 0.05 }).toEqual({ ...seen, surfaceDark: true });
+      }
+    }
+    await shot('projects-dark');
+
+    // The login page, to someone not logged in.
+    const visitor = await browser.newContext({ colorScheme: 'dark' });
+    const login = await visitor.newPage();
+    await login.goto(`${wharf.url}/`);
+    await login.getByRole('button', { name: 'Log in' }).waitFor();
+    const card = await login.evaluate<{ card: string; text: string }>(`(() => {
+      const form = document.querySelector('form');
+      const card = form.closest('[class*="card"]') ?? form;
+      return { card: getComputedStyle(card).backgroundColor, text: getComputedStyle(form).color };
+    })()`);
+    await login.screenshot({ path: join(SCREENSHOTS, 'login-dark.png') });
+    await visitor.close();
+    expect(luminance(card.card)).toBeLessThan(0.05);
+    expect(contrast(card.text, card.card)).toBeGreaterThanOrEqual(7);
+    await page.emulateMedia({ colorScheme: 'light' });
   });
 
   it('works on a narrow window', async () => {

@@ -24,9 +24,13 @@ export function httpsHost(config: WharfConfig): string {
   return new URL(httpsRedirectBase(config)).hostname.replace(/^\[(.*)\]$/, '$1');
 }
 
-/** The registry's address for `docker login` and pull commands: the external URL without its scheme. */
+/**
+ * The registry's address for `docker login`, push and pull commands (Harbor's `registry_url`): the host of the
+ * external URL, with its port only when it is not the scheme's default, since clients keep credentials per address
+ * and `reg.example.com:443` is another registry to them than `reg.example.com`.
+ */
 export function registryHost(config: WharfConfig): string {
-  return externalUrl(config).replace(/^https?:\/\//, '');
+  return new URL(externalUrl(config)).host;
 }
 
 /** The version of this build, from the core package's manifest (dist and src both sit one level below it). */

@@ -8,6 +8,9 @@ function shouldRetry(failures: number, error: unknown): boolean {
   return failures < 2;
 }
 
+/** How long a list is shown from the cache before it is asked for again. */
+export const STALE_MS = 15_000;
+
 /** The portal's query cache: a 401 anywhere ends the session; lists stay fresh for 15 s. */
 export function createQueryClient(): QueryClient {
   const client: QueryClient = new QueryClient({
@@ -17,7 +20,7 @@ export function createQueryClient(): QueryClient {
         handleSessionError(client, error, mutation.options.mutationKey),
     }),
     defaultOptions: {
-      queries: { retry: shouldRetry, staleTime: 15_000, refetchOnWindowFocus: false },
+      queries: { retry: shouldRetry, staleTime: STALE_MS, refetchOnWindowFocus: false },
       mutations: { retry: false },
     },
   });

@@ -31,7 +31,7 @@ interface ErrorBody {
   errors: { code: string; message: string }[];
 }
 
-const NOT_EMPTY = 'the project contains repositories, can not be deleted';
+const NOT_EMPTY = 'the project still holds repositories; delete them first';
 
 // A real server, PostgreSQL and password hashing on every request: slower than a unit test.
 jest.setTimeout(60_000);

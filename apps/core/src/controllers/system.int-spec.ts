@@ -66,3 +66,46 @@ describe('system endpoints', () => {
     expect(response.body).toEqual({ errors: [{ code: 'UNAUTHORIZED', message: expect.any(String) }] });
   });
 });
+
+describe('the registry address in system info', () => {
+  const started: TestCore[] = [];
+
+  afterAll(async () => {
+    await Promise.all(started.map((core) => core.close()));
+  });
+
+  async function registryFields(extraConfig: Record<string, unknown>) {
+    const core = await startTestCore(extraConfig);
+    started.push(core);
+    const response = await core.request<Record<string, unknown>>('GET', '/api/v2.0/systeminfo', { auth: core.admin });
+    expect(response.status).toBe(200);
+    return {
+      port: core.config.http.port,
+      registry_url: response.body.registry_url,
+      external_url: response.body.external_url,
+    };
+  }
+
+  it('names the configured hostname with the HTTP port, not the address the request came to', async () => {
+    const fields = await registryFields({ hostname: 'registry.wharf.test' });
+    expect(fields).toEqual({
+      port: fields.port,
+      registry_url: `registry.wharf.test:${fields.port}`,
+      external_url: `http://registry.wharf.test:${fields.port}`,
+    });
+  });
+
+  it('names the host of external_url, without the default port of its scheme', async () => {
+    const fields = await registryFields({
+      hostname: 'internal.wharf.test',
+      external_url: 'https://registry.example.com:443',
+    });
+    expect(fields.registry_url).toBe('registry.example.com');
+    expect(fields.external_url).toBe('https://registry.example.com:443');
+  });
+
+  it('keeps a port of external_url that is not the default', async () => {
+    const fields = await registryFields({ external_url: 'https://registry.example.com:8443' });
+    expect(fields.registry_url).toBe('registry.example.com:8443');
+  });
+});

@@ -29,7 +29,8 @@ import { AuditService } from './audit.service.js';
 import { SettingService } from './setting.service.js';
 
 /** Harbor's answer, word for word, when a project that holds repositories is to be deleted. */
-export const PROJECT_NOT_EMPTY = 'the project contains repositories, can not be deleted';
+/** Says why and what to do, not "cannot be deleted": the client already says what failed. */
+export const PROJECT_NOT_EMPTY = 'the project still holds repositories; delete them first';
 
 /** Harbor ranks roles by power to fill the deprecated `current_user_role_id`. */
 const ROLE_POWER: Record<number, number> = {

@@ -37,7 +37,23 @@ export function pullCommand(host: string, repositoryFullName: string, reference:
   return `docker pull ${host}/${repositoryFullName}${separator}${reference}`;
 }
 
-/** The registry address for pull commands, once system information is known (or the page's host). */
+/**
+ * The commands that push a local image into a project: log in, tag, push. `REPOSITORY` and `TAG` are for the user
+ * to fill in, as Harbor's portal writes them.
+ */
+export function pushCommands(host: string, projectName: string): { label: string; command: string }[] {
+  const target = `${host}/${projectName}/REPOSITORY[:TAG]`;
+  return [
+    { label: 'Log in', command: `docker login ${host}` },
+    { label: 'Tag an image for this project', command: `docker tag SOURCE_IMAGE[:TAG] ${target}` },
+    { label: 'Push it', command: `docker push ${target}` },
+  ];
+}
+
+/**
+ * The registry address for push and pull commands: the one the server names (registry_url), so every command on
+ * every page names the same address; the page's host only while system information is not known.
+ */
 export function useRegistryHost(): string {
   return registryHost(useSystemInfo().data);
 }

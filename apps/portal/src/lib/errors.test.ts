@@ -18,23 +18,32 @@ describe('errorText', () => {
     expect(errorText(apiError(403))).toBe('You do not have permission to do this.');
   });
 
-  it('says the thing no longer exists on 404, with the server message', () => {
+  it("says the thing no longer exists on 404, in the server's words when it has some", () => {
     expect(errorText(apiError(404, 'project 12 not found'), 'open the project')).toBe(
-      'Could not open the project: it no longer exists. Project 12 not found.',
+      'Could not open the project: project 12 not found.',
     );
+    expect(errorText(apiError(404), 'open the project')).toBe('Could not open the project: it no longer exists.');
   });
 
-  it('says it already exists on 409', () => {
-    expect(errorText(apiError(409, 'the project name web is already used.'), 'create the project')).toBe(
-      'Could not create the project: it already exists. The project name web is already used.',
+  it("says it already exists on 409 once, not in the status's words and again in the server's", () => {
+    expect(errorText(apiError(409, 'project web already exists'), 'create the project')).toBe(
+      'Could not create the project: project web already exists.',
     );
+    expect(errorText(apiError(409), 'create the project')).toBe('Could not create the project: it already exists.');
+    expect(errorText(apiError(409, 'project web already exists.'))).toBe('Project web already exists.');
   });
 
   it('gives the server its word on 412', () => {
     expect(errorText(apiError(412, 'the project contains repositories'), 'delete the project')).toBe(
-      'Could not delete the project: The project contains repositories.',
+      'Could not delete the project: the project contains repositories.',
     );
     expect(errorText(apiError(412))).toBe('A precondition is not met.');
+  });
+
+  it("says why a permission was refused in the server's words alone", () => {
+    expect(errorText(apiError(403, 'you may not delete robot accounts of project web'), 'delete robot$web+ci')).toBe(
+      'Could not delete robot$web+ci: you may not delete robot accounts of project web.',
+    );
   });
 
   it('asks to wait on 429', () => {
@@ -53,7 +62,7 @@ describe('errorText', () => {
 
   it('explains a bad request with the server message', () => {
     expect(errorText(apiError(400, 'name must be lowercase'), 'create the project')).toBe(
-      'Could not create the project: the request is not valid. Name must be lowercase.',
+      'Could not create the project: name must be lowercase.',
     );
   });
 

@@ -3,7 +3,7 @@ import { WharfApiError } from '@wharf/api-client';
 /**
  * Words for a user about a failed request. `action` names what was being done, in the form "delete the project"
  * or "see the members", and is woven into the sentence where it helps ("You are not allowed to delete the project.").
- * The server's own message is added where it says something the status alone does not.
+ * The server's own message, when it has one that says more than the status, replaces the status's words.
  */
 export function errorText(error: unknown, action?: string): string {
   if (error instanceof WharfApiError) return apiErrorText(error, action);
@@ -29,43 +29,37 @@ function serverMessage(error: WharfApiError): string {
     .join('; ');
 }
 
-function withDetail(sentence: string, detail: string): string {
-  return detail ? `${sentence} ${capitalize(detail)}.` : sentence;
-}
-
 function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/**
+ * The server's message says what went wrong in its own words ("project web already exists"), so it stands alone
+ * after the action; the status's own words are for answers without a message. Saying both repeats one thing twice.
+ */
+function failedWith(action: string | undefined, detail: string): string {
+  return action ? `Could not ${action}: ${detail}.` : `${capitalize(detail)}.`;
 }
 
 function apiErrorText(error: WharfApiError, action: string | undefined): string {
   const detail = serverMessage(error);
   const { status } = error;
   if (status === 401) return 'Your session has ended. Please log in again.';
-  if (status === 403) {
-    return withDetail(action ? `You are not allowed to ${action}.` : 'You do not have permission to do this.', detail);
-  }
-  if (status === 404) {
-    return withDetail(
-      action ? `Could not ${action}: it no longer exists.` : 'What you asked for no longer exists.',
-      detail,
-    );
-  }
-  if (status === 409)
-    return withDetail(action ? `Could not ${action}: it already exists.` : 'It already exists.', detail);
-  if (status === 412) {
-    return detail
-      ? `${action ? `Could not ${action}: ` : ''}${capitalize(detail)}.`
-      : `${action ? `Could not ${action}: ` : ''}A precondition is not met.`;
-  }
   if (status === 429) return 'Too many attempts. Please wait a moment before trying again.';
   if (status >= 500) {
     const reference = error.requestId ? ` (request id ${error.requestId})` : '';
     return `Wharf had an internal problem${about(action)}. Please try again later; if it persists, tell your administrator${reference}.`;
   }
+  if (detail) return failedWith(action, detail);
+  if (status === 403) return action ? `You are not allowed to ${action}.` : 'You do not have permission to do this.';
+  if (status === 404)
+    return action ? `Could not ${action}: it no longer exists.` : 'What you asked for no longer exists.';
+  if (status === 409) return action ? `Could not ${action}: it already exists.` : 'It already exists.';
+  if (status === 412) return action ? `Could not ${action}: a precondition is not met.` : 'A precondition is not met.';
   if (status === 400 || status === 422) {
-    return withDetail(action ? `Could not ${action}: the request is not valid.` : 'The request is not valid.', detail);
+    return action ? `Could not ${action}: the request is not valid.` : 'The request is not valid.';
   }
-  return withDetail(`Could not ${action ?? 'complete the request'} (HTTP ${status}).`, detail);
+  return `Could not ${action ?? 'complete the request'} (HTTP ${status}).`;
 }
 
 /** fetch rejects with a TypeError when the server cannot be reached at all. */

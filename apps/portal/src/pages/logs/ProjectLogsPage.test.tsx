@@ -105,6 +105,8 @@ describe('ProjectLogsPage (HTTP replaced by a fetch test double)', () => {
       project: PROJECT,
       server,
     });
-    expect(await screen.findByRole('alert')).toHaveTextContent('it no longer exists');
+    const alert = await screen.findByRole('alert');
+    expect(alert).toHaveTextContent('project shop not found.');
+    expect(alert).not.toHaveTextContent('no longer exists');
   });
 });

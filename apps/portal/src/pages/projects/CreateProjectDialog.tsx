@@ -69,7 +69,7 @@ export function CreateProjectDialog({
       formId={formId}
       onClose={onClose}
       onSubmit={submit}
-      error={create.isError ? errorText(create.error, `create the project ${name.trim()}`) : null}
+      error={create.isError ? errorText(create.error, 'create the project') : null}
       busy={create.isPending}
     >
       <div className="field">

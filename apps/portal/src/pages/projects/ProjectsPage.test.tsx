@@ -131,9 +131,9 @@ describe('ProjectsPage', () => {
     expect(server.requests.some((r) => r.method === 'POST')).toBe(false);
   });
 
-  it('says a project already exists on 409', async () => {
+  it('says once that a project already exists on 409', async () => {
     const server = serverWith();
-    server.on('POST', '/api/v2.0/projects', errorReply(409, 'CONFLICT', 'the project name shop is already used'));
+    server.on('POST', '/api/v2.0/projects', errorReply(409, 'CONFLICT', 'project shop already exists'));
     renderProjects(server);
     await screen.findByRole('table');
 
@@ -142,9 +142,8 @@ describe('ProjectsPage', () => {
     await userEvent.type(within(dialog).getByLabelText('Project name'), 'shop');
     await userEvent.click(within(dialog).getByRole('button', { name: 'OK' }));
 
-    expect(await within(dialog).findByRole('alert')).toHaveTextContent(
-      'Could not create the project shop: it already exists.',
-    );
+    const alert = await within(dialog).findByRole('alert');
+    expect(alert.textContent).toBe('Could not create the project: project shop already exists.');
   });
 
   it('explains why a project with repositories cannot be deleted (412)', async () => {
@@ -154,7 +153,7 @@ describe('ProjectsPage', () => {
       .on(
         'DELETE',
         '/api/v2.0/projects/1',
-        errorReply(412, 'PRECONDITION', 'the project contains repositories, can not be deleted'),
+        errorReply(412, 'PRECONDITION', 'the project still holds repositories; delete them first'),
       );
     renderProjects(server);
     await screen.findByRole('table');
@@ -164,7 +163,7 @@ describe('ProjectsPage', () => {
     await userEvent.click(within(dialog).getByRole('button', { name: 'Delete' }));
 
     expect(await within(dialog).findByRole('alert')).toHaveTextContent(
-      'Could not delete the project library: The project contains repositories, can not be deleted.',
+      'Could not delete the project: the project still holds repositories; delete them first.',
     );
     expect(server.requests.some((r) => r.method === 'DELETE')).toBe(true);
   });

@@ -41,7 +41,7 @@ function DeleteProjectDialog({ project, onClose }: { project: ProjectListItem; o
       danger
       confirmDisabled={blocked}
       confirmLabel="Delete"
-      action={`delete the project ${project.name}`}
+      action="delete the project"
       message={
         <>
           <p>
@@ -49,8 +49,8 @@ function DeleteProjectDialog({ project, onClose }: { project: ProjectListItem; o
           </p>
           {blocked ? (
             <p className="form-error" role="alert">
-              This project cannot be deleted yet: {deletable.data?.message ?? 'it is not empty'}. Delete its
-              repositories first.
+              This project cannot be deleted yet:{' '}
+              {deletable.data?.message?.replace(/\.+$/, '') ?? 'it still holds repositories; delete them first'}.
             </p>
           ) : null}
         </>

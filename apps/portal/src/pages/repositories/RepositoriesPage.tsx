@@ -6,14 +6,17 @@ import { repositoryParam, useApi } from '../../api/client.js';
 import { toPage, usePageParams } from '../../api/paging.js';
 import { useProject } from '../../api/project.js';
 import { repositoryInnerName, repositoryPath } from '../../api/repositories.js';
+import { pushCommands, useRegistryHost } from '../../api/system.js';
 import { useCurrentUser } from '../../api/session.js';
 import { type Repository } from '../../api/types.js';
 import { ConfirmDialog } from '../../components/ConfirmDialog.js';
+import { CopyButton } from '../../components/CopyButton.js';
 import { PagedTable } from '../../components/PagedTable.js';
 import { QueryState } from '../../components/QueryState.js';
 import { SearchBox } from '../../components/SearchBox.js';
 import { useToast } from '../../components/Toast.js';
 import { formatDate } from '../../lib/format.js';
+import { STALE_MS } from '../../queryClient.js';
 
 /** Roles that may delete repositories: Project Admin and Maintainer (as in Harbor). */
 const DELETING_ROLES = new Set([1, 4]);
@@ -27,6 +30,7 @@ export function RepositoriesPage() {
   const { page, pageSize, query: search, setPage, setPageSize, setQuery } = usePageParams();
   const [deleting, setDeleting] = useState<Repository | null>(null);
   const mayDelete = user?.sysadmin_flag === true || DELETING_ROLES.has(project.current_user_role_id ?? 0);
+  const host = useRegistryHost();
 
   const repositories = useQuery({
     queryKey: ['projects', project.name, 'repositories', { page, pageSize, search }],
@@ -46,6 +50,8 @@ export function RepositoriesPage() {
         pageSize,
       ),
     placeholderData: keepPreviousData,
+    // An empty project is where the user goes off to push: coming back shows what arrived, not the cached nothing.
+    staleTime: (query) => (query.state.data?.total === 0 ? 0 : STALE_MS),
   });
 
   return (
@@ -62,13 +68,17 @@ export function RepositoriesPage() {
           search ? (
             <p>No repository matches “{search}”.</p>
           ) : (
-            <p>
-              This project has no repositories yet. Push an image to{' '}
-              <code>
-                {window.location.host}/{project.name}/&lt;repository&gt;:&lt;tag&gt;
-              </code>{' '}
-              to create one.
-            </p>
+            <div className="push-hint">
+              <p>This project has no repositories yet. Push an image to create one:</p>
+              <ol className="pull-commands">
+                {pushCommands(host, project.name).map(({ label, command }) => (
+                  <li key={label} className="pull-command">
+                    <code>{command}</code>
+                    <CopyButton text={command} ariaLabel={`Copy command: ${label}`} />
+                  </li>
+                ))}
+              </ol>
+            </div>
           )
         }
       >
@@ -129,7 +139,7 @@ export function RepositoriesPage() {
           title="Delete repository"
           danger
           confirmLabel="Delete"
-          action={`delete the repository ${deleting.name}`}
+          action="delete the repository"
           message={
             <p>
               Delete the repository <strong>{deleting.name}</strong> with all its artifacts and tags? This cannot be

@@ -121,8 +121,9 @@ describe('ProjectRobotsPage (HTTP replaced by a fetch test double)', () => {
 
     await userEvent.click(screen.getByRole('button', { name: 'New robot account' }));
     const dialog = screen.getByRole('dialog', { name: 'New robot account' });
-    expect(within(dialog).queryByRole('checkbox', { name: 'Repository: Delete' })).not.toBeInTheDocument();
     await userEvent.type(within(dialog).getByLabelText('Name'), 'deploy');
+    await userEvent.click(within(dialog).getByRole('radio', { name: 'Custom' }));
+    expect(within(dialog).queryByRole('checkbox', { name: 'Repository: Delete' })).not.toBeInTheDocument();
     await userEvent.click(within(dialog).getByRole('button', { name: 'Select all' }));
     await userEvent.click(within(dialog).getByRole('button', { name: 'Create' }));
 
@@ -158,6 +159,8 @@ describe('ProjectRobotsPage (HTTP replaced by a fetch test double)', () => {
     await userEvent.click(screen.getByRole('button', { name: 'New robot account' }));
     const dialog = screen.getByRole('dialog', { name: 'New robot account' });
     await userEvent.type(within(dialog).getByLabelText('Name'), 'Bad+Name');
+    await userEvent.click(within(dialog).getByRole('radio', { name: 'Custom' }));
+    await userEvent.click(within(dialog).getByRole('button', { name: 'Unselect all' }));
     await userEvent.click(within(dialog).getByRole('button', { name: 'Create' }));
 
     expect(within(dialog).getByText(/Use lower-case letters and digits/)).toBeInTheDocument();
@@ -174,8 +177,10 @@ describe('ProjectRobotsPage (HTTP replaced by a fetch test double)', () => {
     renderPage(double);
 
     const alert = await screen.findByRole('alert');
-    expect(alert).toHaveTextContent('You are not allowed to load the robot accounts.');
-    expect(alert).toHaveTextContent('You may not list robot accounts of project shop.');
+    expect(alert).toHaveTextContent(
+      'Could not load the robot accounts: you may not list robot accounts of project shop.',
+    );
+    expect(alert).not.toHaveTextContent('not allowed');
   });
 
   it('disables a robot after confirmation, sending the robot back with disable set', async () => {

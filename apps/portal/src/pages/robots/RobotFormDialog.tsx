@@ -4,13 +4,20 @@ import { useApi } from '../../api/client.js';
 import { FormDialog } from '../../components/FormDialog.js';
 import { errorText } from '../../lib/errors.js';
 import { PermissionPicker, permissionLabel } from './PermissionPicker.js';
+import { ProjectPermissionChooser } from './PermissionPresets.js';
 import { ProjectChooser } from './ProjectChooser.js';
 import {
+  PROJECT_PRESETS,
   type Permission,
   type ProjectCoverage,
+  type RobotAccess,
   type RobotPermission,
   coverageOf,
+  keptAccess,
+  offeredPermissions,
   permissionKey,
+  presetAvailable,
+  restrictSelection,
   selectionOf,
   systemRobotPermissions,
   toAccess,
@@ -70,6 +77,12 @@ function ungrantable(robot: Robot | undefined, catalog: GrantableCatalog, keepPr
   return [...labels];
 }
 
+/** A new robot's project permissions: the smallest preset the user may grant, else nothing. */
+function defaultSelection(offered: readonly Permission[]): Set<string> {
+  const preset = PROJECT_PRESETS.find((p) => presetAvailable(p, offered));
+  return preset ? preset.keys(offered) : new Set();
+}
+
 /**
  * Creates a robot account, or edits one: name (on creation), description, expiration, and the permissions, offered
  * only as far as the user may grant them. A system robot also gets system permissions and the projects its project
@@ -82,6 +95,15 @@ export function RobotFormDialog({ scope, catalog, robot, onClose, onCreated, onS
   const system = scope.level === 'system';
   // A system robot whose projects hold different access cannot be shown in one picker: its project part is kept.
   const keepProject = system && editing && !uniformProjectAccess(robot.permissions);
+  const offered = {
+    system: offeredPermissions('system', catalog.system),
+    project: offeredPermissions('project', catalog.project),
+  };
+  // What the robot holds of Harbor's features that the portal does not offer: saving keeps it.
+  const kept = {
+    system: keptAccess(permissionOf(robot, 'system')?.access ?? [], catalog.system, offered.system),
+    project: keptAccess(permissionOf(robot, 'project')?.access ?? [], catalog.project, offered.project),
+  };
 
   const [name, setName] = useState('');
   const [description, setDescription] = useState(robot?.description ?? '');
@@ -90,10 +112,12 @@ export function RobotFormDialog({ scope, catalog, robot, onClose, onCreated, onS
     robot && robot.duration !== null && robot.duration > 0 ? String(robot.duration) : DEFAULT_DAYS,
   );
   const [systemSelected, setSystemSelected] = useState<Set<string>>(() =>
-    selectionOf(permissionOf(robot, 'system')?.access ?? []),
+    restrictSelection(selectionOf(permissionOf(robot, 'system')?.access ?? []), offered.system),
   );
   const [projectSelected, setProjectSelected] = useState<Set<string>>(() =>
-    selectionOf(permissionOf(robot, 'project')?.access ?? []),
+    robot
+      ? restrictSelection(selectionOf(permissionOf(robot, 'project')?.access ?? []), offered.project)
+      : defaultSelection(offered.project),
   );
   const [coverage, setCoverage] = useState<ProjectCoverage>(() =>
     robot ? coverageOf(robot.permissions) : { kind: 'all' },
@@ -106,18 +130,19 @@ export function RobotFormDialog({ scope, catalog, robot, onClose, onCreated, onS
   const duration = never ? ({ days: NEVER_EXPIRES } as const) : parseDurationDays(days);
   const durationProblem = 'problem' in duration ? duration.problem : undefined;
   const lost = ungrantable(robot, catalog, keepProject);
+  const keptLabels = [...new Set([...kept.system, ...(keepProject ? [] : kept.project)].map(permissionLabel))];
 
   function permissions(): RobotPermission[] {
+    const projectAccess: RobotAccess[] = [...toAccess(projectSelected, offered.project), ...kept.project];
     if (scope.level === 'project') {
-      const access = toAccess(projectSelected, catalog.project);
-      return access.length > 0 ? [{ kind: 'project', namespace: scope.projectName, access }] : [];
+      return projectAccess.length > 0 ? [{ kind: 'project', namespace: scope.projectName, access: projectAccess }] : [];
     }
-    const systemAccess = toAccess(systemSelected, catalog.system);
+    const systemAccess = [...toAccess(systemSelected, offered.system), ...kept.system];
     if (keepProject && robot) {
-      const kept = robot.permissions.filter((p) => p.kind === 'project');
-      return [...systemRobotPermissions(systemAccess, { kind: 'none' }, []), ...kept];
+      const unchanged = robot.permissions.filter((p) => p.kind === 'project');
+      return [...systemRobotPermissions(systemAccess, { kind: 'none' }, []), ...unchanged];
     }
-    return systemRobotPermissions(systemAccess, coverage, toAccess(projectSelected, catalog.project));
+    return systemRobotPermissions(systemAccess, coverage, projectAccess);
   }
 
   const chosen = permissions();
@@ -281,7 +306,7 @@ export function RobotFormDialog({ scope, catalog, robot, onClose, onCreated, onS
       {system ? (
         <PermissionPicker
           legend="System permissions"
-          available={catalog.system}
+          available={offered.system}
           selected={systemSelected}
           onChange={setSystemSelected}
         />
@@ -331,12 +356,19 @@ export function RobotFormDialog({ scope, catalog, robot, onClose, onCreated, onS
       ) : null}
 
       {!system || (!keepProject && coverage.kind !== 'none') ? (
-        <PermissionPicker
-          legend={system ? 'Project permissions' : 'Permissions'}
-          available={catalog.project}
+        <ProjectPermissionChooser
+          legend={system ? 'Project permissions, in each project covered' : 'Permissions'}
+          offered={offered.project}
           selected={projectSelected}
           onChange={setProjectSelected}
         />
+      ) : null}
+
+      {keptLabels.length > 0 ? (
+        <p className="hint" role="note">
+          This account also holds permissions for features Wharf does not have ({keptLabels.join(', ')}); saving keeps
+          them.
+        </p>
       ) : null}
 
       {lost.length > 0 ? (

@@ -165,3 +165,108 @@ export function systemRobotPermissions(
 export function grantCount(permissions: readonly RobotPermission[]): number {
   return permissions.reduce((n, p) => n + p.access.filter((a) => a.effect !== 'deny').length, 0);
 }
+
+const CRUDL = ['create', 'read', 'update', 'delete', 'list'] as const;
+
+function keySet(byResource: Record<string, readonly string[]>): ReadonlySet<string> {
+  return new Set(Object.entries(byResource).flatMap(([resource, actions]) => actions.map((a) => `${resource}:${a}`)));
+}
+
+/**
+ * The permissions that something in Wharf checks today: a route's declared access, or a rule of core's services
+ * (project creation and listing, robots, users, the token service's pull, push and delete, the summary's quota).
+ * The API accepts Harbor's whole catalog, so scripts written for Harbor keep working; the portal offers only these,
+ * because a box for a feature that does not exist grants nothing now and something unforeseen later.
+ */
+export const WHARF_PERMISSIONS: Readonly<Record<PermissionKind, ReadonlySet<string>>> = {
+  system: keySet({
+    'audit-log': ['list'],
+    project: ['create', 'list'],
+    quota: ['read', 'update', 'list'],
+    robot: CRUDL,
+    user: CRUDL,
+  }),
+  project: keySet({
+    project: ['read', 'update', 'delete'],
+    repository: ['list', 'pull', 'push', 'update', 'delete'],
+    artifact: ['read', 'list', 'delete'],
+    tag: ['create', 'delete', 'list'],
+    accessory: ['list'],
+    'artifact-addition': ['read'],
+    member: CRUDL,
+    log: ['list'],
+    quota: ['read'],
+    robot: CRUDL,
+  }),
+};
+
+/** Of what the user may grant, what the portal offers: the permissions Wharf checks (see WHARF_PERMISSIONS). */
+export function offeredPermissions(kind: PermissionKind, grantable: readonly Permission[]): readonly Permission[] {
+  return grantable.filter((p) => WHARF_PERMISSIONS[kind].has(permissionKey(p)));
+}
+
+export type PresetId = 'pull' | 'push-pull' | 'all';
+
+export interface PermissionPreset {
+  id: PresetId;
+  label: string;
+  description: string;
+  /** The preset's `resource:action` keys among `offered`. */
+  keys: (offered: readonly Permission[]) => Set<string>;
+}
+
+const PULL = 'repository:pull';
+const PUSH = 'repository:push';
+
+/** Project permission sets for the common cases, smallest first: the first is the default of a new robot. */
+export const PROJECT_PRESETS: readonly PermissionPreset[] = [
+  {
+    id: 'pull',
+    label: 'Pull',
+    description: 'Pull images (docker pull, skopeo copy from Wharf).',
+    keys: () => new Set([PULL]),
+  },
+  {
+    id: 'push-pull',
+    label: 'Push and pull',
+    description: 'Pull images, and push new images and tags.',
+    keys: () => new Set([PULL, PUSH]),
+  },
+  {
+    id: 'all',
+    label: 'Everything a project robot may have',
+    description: 'Every permission offered below, including deleting and managing members and robot accounts.',
+    keys: (offered) => new Set(offered.map(permissionKey)),
+  },
+];
+
+/** Whether the user may grant every permission of the preset. */
+export function presetAvailable(preset: PermissionPreset, offered: readonly Permission[]): boolean {
+  const keys = preset.keys(offered);
+  const offeredKeys = new Set(offered.map(permissionKey));
+  return keys.size > 0 && [...keys].every((key) => offeredKeys.has(key));
+}
+
+/** The preset whose permissions are exactly `selected`, if any. */
+export function presetOf(selected: ReadonlySet<string>, offered: readonly Permission[]): PresetId | undefined {
+  return PROJECT_PRESETS.find((preset) => {
+    const keys = preset.keys(offered);
+    return keys.size === selected.size && [...keys].every((key) => selected.has(key));
+  })?.id;
+}
+
+/**
+ * The access of `held` (a robot's allowed entries) that the user may grant but the portal does not offer: given by
+ * the API, for Harbor's features. Saving keeps them as they are.
+ */
+export function keptAccess(
+  held: readonly RobotAccess[],
+  grantable: readonly Permission[],
+  offered: readonly Permission[],
+): RobotAccess[] {
+  const grantableKeys = new Set(grantable.map(permissionKey));
+  const offeredKeys = new Set(offered.map(permissionKey));
+  return held.filter(
+    (a) => a.effect !== 'deny' && grantableKeys.has(permissionKey(a)) && !offeredKeys.has(permissionKey(a)),
+  );
+}
