@@ -57,7 +57,15 @@ describe('errorText', () => {
     expect(text).toContain('Wharf had an internal problem while trying to load the projects');
     expect(text).toContain('request id req-42');
     expect(text).not.toContain('relation');
-    expect(errorText(apiError(503))).toContain('Wharf had an internal problem');
+    expect(errorText(apiError(502))).toContain('Wharf had an internal problem');
+  });
+
+  it('says a 503 is a passing outage of a service Wharf depends on, in its own words only', () => {
+    const text = errorText(apiError(503, 'the database is not answering; try again shortly'), 'load the projects');
+    expect(text).toBe(
+      'Wharf is briefly unavailable while trying to load the projects: a service it depends on is not answering. ' +
+        'Please try again in a moment.',
+    );
   });
 
   it('explains a bad request with the server message', () => {

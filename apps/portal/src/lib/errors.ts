@@ -46,6 +46,9 @@ function apiErrorText(error: WharfApiError, action: string | undefined): string 
   const { status } = error;
   if (status === 401) return 'Your session has ended. Please log in again.';
   if (status === 429) return 'Too many attempts. Please wait a moment before trying again.';
+  if (status === 503) {
+    return `Wharf is briefly unavailable${about(action)}: a service it depends on is not answering. Please try again in a moment.`;
+  }
   if (status >= 500) {
     const reference = error.requestId ? ` (request id ${error.requestId})` : '';
     return `Wharf had an internal problem${about(action)}. Please try again later; if it persists, tell your administrator${reference}.`;
