@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { hashPassword } from '@wharf/auth';
 import { createDataSource, runMigrations } from '@wharf/db';
 import { type TestDatabase, createTestDatabase, freePort } from '@wharf/testkit';
 
@@ -138,11 +139,39 @@ external_database:\n  harbor:\n    host: ${database.host}\n    port: ${database.
       DATABASE_NAME: 'registry',
       DATABASE_USER: 'wharf',
       DATABASE_PASSWORD: '',
+      ADMIN_PASSWORD: '',
       REDIS_EXTERNAL: 'false',
       REDIS_PORT: '6544',
     });
     const withSecrets = await wharf(['install-settings', '--config', config, '--with-secrets']);
     expect(withSecrets.stdout).toContain('\nDATABASE_PASSWORD=p@ss word\n');
+    expect(withSecrets.stdout).toContain('\nADMIN_PASSWORD=Admin-Passw0rd\n');
+  });
+
+  it('admin-password tells whether admin still has harbor_admin_password', async () => {
+    const state = async () => {
+      const result = await wharf(['admin-password', '--config', externalConfig]);
+      expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+      return result.stdout.trim();
+    };
+    // Before core's first start.
+    expect(await state()).toBe('absent');
+    const dataSource = createDataSource(database);
+    await dataSource.initialize();
+    try {
+      await dataSource.query(
+        `INSERT INTO wharf_user (username, password_hash, sysadmin_flag) VALUES ('admin', $1, true)`,
+        [await hashPassword('Admin-Passw0rd')],
+      );
+      expect(await state()).toBe('initial');
+      await dataSource.query(`UPDATE wharf_user SET password_hash = $1 WHERE username = 'admin'`, [
+        await hashPassword('Changed-Passw0rd'),
+      ]);
+      expect(await state()).toBe('changed');
+    } finally {
+      await dataSource.query(`DELETE FROM wharf_user WHERE username = 'admin'`);
+      await dataSource.destroy();
+    }
   });
 
   it('install-settings refuses a value that spans lines', async () => {
