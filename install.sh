@@ -1195,7 +1195,10 @@ ensure_generated_certificate() {
     info "the self-signed certificate for ${SETTING[HOSTNAME]} in $dir is valid; kept"
     return
   fi
+  # The CA is kept while it is for this hostname and valid for 30 more days, so clients need not trust a new one.
   if as_service_user openssl x509 -noout -checkend $((30 * 86400)) -in "$dir/ca.crt" >/dev/null 2>&1 &&
+    [[ "$(as_service_user openssl x509 -noout -subject -nameopt RFC2253 -in "$dir/ca.crt" 2>/dev/null)" == \
+      "subject=CN=Wharf CA for ${SETTING[HOSTNAME]},O=Wharf" ]] &&
     as_service_user test -s "$dir/ca.key"; then
     generate_certificate "$dir" keep-ca
     certificate_current "$dir" && CERTIFICATE_STATE=renewed

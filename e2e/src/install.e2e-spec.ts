@@ -567,9 +567,11 @@ describeInstall(
     it('keeps the certificate on the next run, and renews one that nears its end with the same CA', async () => {
       const ca = await readFile(join(tlsDir, 'ca.crt'));
       const certificate = await readFile(join(tlsDir, 'server.crt'));
-      const again = await run(['--grant-access']);
+      const config = await readFile(configFile, 'utf8');
+      const again = await run(['--grant-access', '--self-signed']);
       expect(again.code).toBe(0);
       expect(again.stdout).toContain('is valid; kept');
+      expect(await readFile(configFile, 'utf8')).toBe(config);
       expect(again.stdout).toContain(`Admin password:  ${generatedPassword}`);
       expect(await readFile(join(tlsDir, 'ca.crt'))).toEqual(ca);
       expect(await readFile(join(tlsDir, 'server.crt'))).toEqual(certificate);
@@ -619,6 +621,47 @@ describeInstall(
           join(tlsDir, 'server.crt'),
         ]),
       ).toContain(': OK');
+    });
+
+    it('makes a new CA when hostname changes', async () => {
+      const ca = await readFile(join(tlsDir, 'ca.crt'));
+      await writeFile(
+        configFile,
+        (await readFile(configFile, 'utf8')).replace(/^hostname: .*$/m, 'hostname: localhost'),
+      );
+      const changed = await run(['--grant-access']);
+      expect({ code: changed.code, output: changed.code === 0 ? '' : describeRun(changed) }).toEqual({
+        code: 0,
+        output: '',
+      });
+      expect(changed.stdout).toContain('generated a self-signed certificate for localhost');
+      expect(changed.stdout).toContain('with a new CA');
+      expect(changed.stdout).toContain(`/etc/containers/certs.d/localhost:${httpsPort}/ca.crt`);
+      expect(changed.stdout).toContain('a new CA: clients that trusted an earlier one need this one');
+      expect(await readFile(join(tlsDir, 'ca.crt'))).not.toEqual(ca);
+      expect(
+        await openssl([
+          'verify',
+          '-CAfile',
+          join(tlsDir, 'ca.crt'),
+          '-verify_hostname',
+          'localhost',
+          join(tlsDir, 'server.crt'),
+        ]),
+      ).toContain(': OK');
+    });
+
+    it('--self-signed leaves a certificate harbor.yml already names alone', async () => {
+      const own = join(dir, 'own.yml');
+      const config = (await readFile(configFile, 'utf8'))
+        .replace(`certificate: ${tlsDir}/server.crt`, 'certificate: /etc/ssl/certs/own.pem')
+        .replace(`private_key: ${tlsDir}/server.key`, 'private_key: /etc/ssl/private/own.key');
+      await writeFile(own, config, { mode: 0o600 });
+      const refused = await runInstallScript(['--config', own, '--skip-build', '--self-signed']);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(`--self-signed: ${own} already names a certificate`);
+      expect(await readFile(own, 'utf8')).toBe(config);
+      await rm(own);
     });
 
     it('--purge is refused without --uninstall, and changes nothing', async () => {
