@@ -1280,7 +1280,11 @@ core_local_url() {
 core_answers() {
   as_service_user "$NODE" -e '
     fetch(process.argv[1], { redirect: "manual", signal: AbortSignal.timeout(3000) }).then(
-      (response) => process.exit(response.status === 200 || [301, 302, 307, 308].includes(response.status) ? 0 : 1),
+      (response) => {
+        const redirected = [301, 302, 307, 308].includes(response.status) &&
+          (response.headers.get("location") ?? "").startsWith("https://");
+        process.exit(response.status === 200 || redirected ? 0 : 1);
+      },
       () => process.exit(1),
     );
   ' "$(core_local_url)/api/v2.0/ping" 2>/dev/null

@@ -573,6 +573,12 @@ describeInstall(
       expect(again.stdout).toContain('is valid; kept');
       expect(await readFile(configFile, 'utf8')).toBe(config);
       expect(again.stdout).toContain(`Admin password:  ${generatedPassword}`);
+      // Serving HTTPS, every component still reports healthy.
+      const status = await runInstallScript(['--config', configFile, '--status']);
+      expect({ code: status.code, output: status.code === 0 ? '' : describeRun(status) }).toEqual({
+        code: 0,
+        output: '',
+      });
       expect(await readFile(join(tlsDir, 'ca.crt'))).toEqual(ca);
       expect(await readFile(join(tlsDir, 'server.crt'))).toEqual(certificate);
 

@@ -1,5 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -199,6 +201,32 @@ external_database:\n  harbor:\n    host: ${database.host}\n    port: ${database.
     expect(some.code).toBe(0);
     const unknown = await wharf(['health', 'portal', '--config', externalConfig]);
     expect(unknown.code).toBe(2);
+  });
+
+  it('health counts core up when, serving HTTPS, it redirects the plain HTTP ping there', async () => {
+    // Stands in for core's HTTP listener once https is configured: every request is redirected to HTTPS.
+    const server = createServer((request, response) => {
+      response.writeHead(308, { location: `https://127.0.0.1:8443${request.url ?? '/'}` }).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const base = `database:\n  password: db-pass\nhttp:\n  host: 127.0.0.1\n  port: ${port}\n`;
+      const tls = `https:\n  port: 8443\n  certificate: /etc/wharf/tls/server.crt\n  private_key: /etc/wharf/tls/server.key\n`;
+      const withHttps = await wharf(['health', 'core', '--config', writeConfig('redirecting', base + tls)]);
+      expect({ code: withHttps.code, stdout: withHttps.stdout.trim() }).toEqual({
+        code: 0,
+        stdout: `core: healthy (http://127.0.0.1:${port}/api/v2.0/ping redirects to https://127.0.0.1:8443/api/v2.0/ping)`,
+      });
+      // Without https, a redirect is not core's answer.
+      const withoutHttps = await wharf(['health', 'core', '--config', writeConfig('plain', base)]);
+      expect({ code: withoutHttps.code, stdout: withoutHttps.stdout.trim() }).toEqual({
+        code: 1,
+        stdout: `core: unhealthy (GET http://127.0.0.1:${port}/api/v2.0/ping answered 308)`,
+      });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('start jobservice runs until SIGTERM, and health sees its heartbeat meanwhile', async () => {

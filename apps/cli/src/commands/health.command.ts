@@ -45,10 +45,18 @@ async function checkDatabase(config: WharfConfig): Promise<string> {
   return `${config.database.host}:${config.database.port}/${config.database.database}`;
 }
 
+const REDIRECTS = new Set([301, 302, 307, 308]);
+
 async function checkCore(config: WharfConfig): Promise<string> {
   const url = `${localCoreUrl(config)}/api/v2.0/ping`;
-  const response = await fetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS) });
+  // Serving HTTPS, core redirects plain HTTP there: that answer is core's own, while following it would test
+  // whether this host trusts the certificate.
+  const response = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(TIMEOUT_MS) });
   const body = await response.text();
+  const location = response.headers.get('location') ?? '';
+  if (config.https && REDIRECTS.has(response.status) && location.startsWith('https://')) {
+    return `${url} redirects to ${location}`;
+  }
   if (response.status !== 200) throw new Error(`GET ${url} answered ${response.status}`);
   return `${url} answered ${body.trim()}`;
 }
