@@ -26,8 +26,9 @@ readonly MARKER=.wharf-data-volume
 
 usage() {
   cat <<EOF
-Usage: ./install.sh [--config FILE] [--grant-access] [--skip-build]
+Usage: ./install.sh [--config FILE] [--grant-access] [--skip-build] [--self-signed [--https-port PORT]]
        ./install.sh --stop | --status [--config FILE]
+       ./install.sh --uninstall [--purge] [--config FILE]
        ./install.sh --print-units [--config FILE]
 
 Installs Wharf on this host and starts it, or upgrades it in place when it is installed: installs pnpm
@@ -43,10 +44,19 @@ Options:
   --grant-access   let the '$SERVICE_USER' user traverse the directories that lead to this checkout, node
                    and data_volume when it cannot (setfacl, or chmod o+x); each change is listed
   --skip-build     use the dependencies and build already in this directory (no pnpm install/build)
+  --self-signed    serve HTTPS with a self-signed certificate for hostname, generated under
+                   <data_volume>/secret/tls and renewed when it nears its end or hostname changes; adds an
+                   https: section naming it to harbor.yml when it has none (for a first try: clients must
+                   trust its CA, and the summary says how)
+  --https-port PORT  the https.port that --self-signed writes (default 443 when http.port is 80, else 8443)
   --stop           stop every Wharf process this script started, embedded PostgreSQL and Redis too
   --status         show each component (running or stopped, pid, healthy or not); exit status 0 only
                    when every component is running and healthy
   --print-units    print the systemd units this configuration installs, and change nothing
+  --uninstall      stop every component, remove the systemd units (or supervised processes) and
+                   install.sh's records; data_volume, the logs and harbor.yml are kept
+  --purge          with --uninstall: also delete data_volume (images, database, secrets), the storage
+                   root and the log directory, and the '$SERVICE_USER' user when no other installation uses it
   -h, --help       show this help
 
 Must run as root (or through sudo), except --help and --print-units.
@@ -85,6 +95,9 @@ CONFIG="$ROOT/harbor.yml"
 CONFIG_GIVEN=0
 GRANT_ACCESS=0
 SKIP_BUILD=0
+SELF_SIGNED=0
+HTTPS_PORT_GIVEN=''
+PURGE=0
 ORIGINAL_ARGS=("$@")
 
 set_action() {
@@ -107,7 +120,18 @@ while (($# > 0)); do
       ;;
     --grant-access) GRANT_ACCESS=1 && shift ;;
     --skip-build) SKIP_BUILD=1 && shift ;;
-    --stop | --status | --print-units) set_action "$1" && shift ;;
+    --self-signed) SELF_SIGNED=1 && shift ;;
+    --https-port)
+      (($# >= 2)) || die '--https-port needs a port number' 'run ./install.sh --help for the usage'
+      HTTPS_PORT_GIVEN=$2
+      shift 2
+      ;;
+    --https-port=*)
+      HTTPS_PORT_GIVEN=${1#--https-port=}
+      shift
+      ;;
+    --purge) PURGE=1 && shift ;;
+    --stop | --status | --print-units | --uninstall) set_action "$1" && shift ;;
     -h | --help)
       usage
       exit 0
@@ -117,7 +141,19 @@ while (($# > 0)); do
 done
 [[ -n "$CONFIG" ]] || die '--config needs a file name'
 CONFIG="$(realpath -m -- "$CONFIG")"
-readonly ACTION CONFIG CONFIG_GIVEN GRANT_ACCESS SKIP_BUILD
+if ((PURGE)) && [[ "$ACTION" != uninstall ]]; then
+  die '--purge deletes data and is only accepted with --uninstall' \
+    'run ./install.sh --uninstall --purge to remove Wharf and its data, or --uninstall alone to keep the data'
+fi
+if ((SELF_SIGNED)) && [[ "$ACTION" != install ]]; then
+  die "--self-signed cannot be combined with --$ACTION" 'run ./install.sh --help for the usage'
+fi
+if [[ -n "$HTTPS_PORT_GIVEN" ]]; then
+  ((SELF_SIGNED)) || die '--https-port is only used with --self-signed' 'run ./install.sh --help for the usage'
+  [[ "$HTTPS_PORT_GIVEN" =~ ^[1-9][0-9]{0,4}$ ]] && ((HTTPS_PORT_GIVEN <= 65535)) ||
+    die "--https-port: expected a port number between 1 and 65535, got $HTTPS_PORT_GIVEN"
+fi
+readonly ACTION CONFIG CONFIG_GIVEN GRANT_ACCESS SKIP_BUILD SELF_SIGNED HTTPS_PORT_GIVEN PURGE
 
 # What install.sh validates is what the services run with: WHARF__* overrides of this shell would apply to some
 # steps and not to the services, so none applies.
@@ -190,7 +226,11 @@ wharf_cli() {
 # ---------------------------------------------------------------------------------------------------------------
 # harbor.yml
 
-GENERATED_ADMIN_PASSWORD=''
+# install.sh's record that it generated harbor_admin_password of a harbor.yml: the password's sha256, in $STATE_ROOT
+# (root's alone), named after the file's path. The password itself is kept in harbor.yml only.
+generated_admin_record() {
+  printf '%s/generated-admin-%s' "$STATE_ROOT" "$(printf '%s' "$CONFIG" | sha256sum | cut -c 1-16)"
+}
 
 random_alnum() {
   local length=$1 out=''
@@ -246,10 +286,11 @@ create_config() {
       "copy it by hand, set those three keys, and run install.sh again"
   fi
   mv -- "$temporary" "$CONFIG"
-  GENERATED_ADMIN_PASSWORD=$admin
-  info "created $CONFIG from harbor.yml.example"
+  (umask 077 && printf '%s' "$admin" | sha256sum | cut -d ' ' -f 1 >"$(generated_admin_record)")
+  info "created $CONFIG from harbor.yml.example (mode 0600)"
   detail "hostname: $host (the name clients use to reach Wharf)"
-  detail 'harbor_admin_password: generated (shown once, at the end of this run)'
+  detail "harbor_admin_password: generated; it is kept in $CONFIG, and every run of install.sh shows it until"
+  detail '                       the admin has changed it'
   detail 'database.password: generated (the embedded PostgreSQL)'
   detail "data_volume: /data/wharf, log.local.location: /var/log/wharf, http.port: 8080 (the example's values)"
   detail "Edit $CONFIG to change any of them (storage, ports, external database or Redis), then run ./install.sh again."
@@ -1042,6 +1083,151 @@ setup_redis() {
 }
 
 # ---------------------------------------------------------------------------------------------------------------
+# HTTPS with a self-signed certificate (--self-signed)
+
+# Where install.sh keeps the certificate it generates: the service user's, since core reads the key.
+tls_dir() { printf '%s/secret/tls' "$DV"; }
+
+# Whether harbor.yml's https section names the certificate install.sh generates (which it then keeps up to date).
+uses_generated_certificate() {
+  [[ "${SETTING[HTTPS_CERTIFICATE]:-}" == "$(tls_dir)/server.crt" && "${SETTING[HTTPS_PRIVATE_KEY]:-}" == "$(tls_dir)/server.key" ]]
+}
+
+is_ip_address() {
+  [[ "$1" =~ ^[0-9]+(\.[0-9]+){3}$ || "$1" == *:* ]]
+}
+
+# With --self-signed and no https section, adds one to harbor.yml that names the generated certificate. A
+# certificate harbor.yml already names is the administrator's, and is never replaced.
+configure_self_signed_https() {
+  if [[ -n "${SETTING[HTTPS_CERTIFICATE]:-}" ]]; then
+    uses_generated_certificate && return 1
+    die "--self-signed: $CONFIG already names a certificate (https.certificate: ${SETTING[HTTPS_CERTIFICATE]})" \
+      'Wharf serves that one: run install.sh without --self-signed, or remove the https section to use a' \
+      'self-signed certificate instead'
+  fi
+  local port=$HTTPS_PORT_GIVEN
+  if [[ -z "$port" ]]; then
+    if [[ "${SETTING[HTTP_PORT]}" == 80 ]]; then port=443; else port=8443; fi
+  fi
+  [[ "$port" != "${SETTING[HTTP_PORT]}" ]] || die "--https-port $port is http.port too" 'choose another port for HTTPS'
+  local temporary
+  temporary="$(umask 077 && mktemp -- "$CONFIG.XXXXXX")" || die "cannot create a file next to $CONFIG"
+  chmod --reference="$CONFIG" -- "$temporary"
+  chown --reference="$CONFIG" -- "$temporary"
+  {
+    cat -- "$CONFIG"
+    printf '\n# Added by install.sh --self-signed: HTTPS with a certificate it generated and renews. To serve your own\n'
+    printf '# certificate, name its files here instead.\nhttps:\n  port: %s\n  certificate: %s\n  private_key: %s\n' \
+      "$port" "$(tls_dir)/server.crt" "$(tls_dir)/server.key"
+  } >"$temporary"
+  mv -- "$temporary" "$CONFIG"
+  info "added an https section to $CONFIG (port $port, the self-signed certificate under $(tls_dir))"
+  return 0
+}
+
+# Generates, as the service user, a CA (constrained to hostname) and a server certificate for hostname signed by
+# it, in $1; with $2 = keep-ca, the existing CA signs a new server certificate.
+# shellcheck disable=SC2016 # expanded by sh, as the service user
+generate_certificate() {
+  local dir=$1 mode=$2 host=${SETTING[HOSTNAME]} san constraint
+  if is_ip_address "$host"; then
+    san="IP:$host"
+    if [[ "$host" == *:* ]]; then
+      constraint="IP:$host/ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"
+    else
+      constraint="IP:$host/255.255.255.255"
+    fi
+  else
+    san="DNS:$host"
+    constraint="DNS:$host"
+  fi
+  as_service_user sh -c '
+    set -e
+    umask 077
+    cd "$1"
+    host=$2 san=$3 constraint=$4 mode=$5
+    trap "rm -f ca.key.new ca.crt.new server.key.new server.csr server.ext server.crt.new" EXIT
+    if [ "$mode" != keep-ca ]; then
+      openssl req -x509 -new -newkey rsa:3072 -nodes -sha256 -days 3650 -subj "/O=Wharf/CN=Wharf CA for $host" \
+        -addext "basicConstraints=critical,CA:TRUE,pathlen:0" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+        -addext "nameConstraints=critical,permitted;$constraint" -keyout ca.key.new -out ca.crt.new 2>/dev/null
+      chmod 644 ca.crt.new
+      mv -f ca.key.new ca.key
+      mv -f ca.crt.new ca.crt
+    fi
+    openssl req -new -newkey rsa:2048 -nodes -sha256 -subj "/CN=$host" -keyout server.key.new -out server.csr 2>/dev/null
+    printf "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=%s\n" \
+      "$san" >server.ext
+    serial=0x$(od -An -N16 -tx1 /dev/urandom | tr -d " \n")
+    openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -set_serial "$serial" -days 825 -sha256 \
+      -extfile server.ext -out server.crt.new 2>/dev/null
+    cat ca.crt >>server.crt.new
+    chmod 644 server.crt.new
+    mv -f server.key.new server.key
+    mv -f server.crt.new server.crt
+  ' sh "$dir" "$host" "$san" "$constraint" "$mode" || die "openssl could not generate the self-signed certificate in $dir"
+}
+
+# Whether the certificate in $1 is for hostname, chains to its CA, matches its key, and stays valid 30 more days.
+certificate_current() {
+  local dir=$1 host=${SETTING[HOSTNAME]} later
+  local -a name=(-verify_hostname "$host")
+  is_ip_address "$host" && name=(-verify_ip "$host")
+  later=$(($(date +%s) + 30 * 86400))
+  as_service_user openssl verify -CAfile "$dir/ca.crt" -attime "$later" "${name[@]}" "$dir/server.crt" >/dev/null 2>&1 &&
+    [[ "$(as_service_user openssl x509 -noout -pubkey -in "$dir/server.crt" 2>/dev/null)" == \
+      "$(as_service_user openssl pkey -pubout -in "$dir/server.key" 2>/dev/null)" ]]
+}
+
+# Keeps the generated certificate that harbor.yml names: made on first use, made again when it nears its end (30
+# days) or hostname changed, else left as it is, so clients keep trusting it.
+CERTIFICATE_STATE=''
+ensure_generated_certificate() {
+  uses_generated_certificate || return 0
+  command -v openssl >/dev/null 2>&1 || die 'openssl is needed to generate the self-signed certificate' \
+    'install it (apt-get install openssl) and run install.sh again'
+  local dir
+  dir="$(tls_dir)"
+  service_subdirectory "$dir" 0700
+  if certificate_current "$dir"; then
+    CERTIFICATE_STATE=kept
+    info "the self-signed certificate for ${SETTING[HOSTNAME]} in $dir is valid; kept"
+    return
+  fi
+  # The CA is kept while it is for this hostname and valid for 30 more days, so clients need not trust a new one.
+  if as_service_user openssl x509 -noout -checkend $((30 * 86400)) -in "$dir/ca.crt" >/dev/null 2>&1 &&
+    [[ "$(as_service_user openssl x509 -noout -subject -nameopt RFC2253 -in "$dir/ca.crt" 2>/dev/null)" == \
+      "subject=CN=Wharf CA for ${SETTING[HOSTNAME]},O=Wharf" ]] &&
+    as_service_user test -s "$dir/ca.key"; then
+    generate_certificate "$dir" keep-ca
+    certificate_current "$dir" && CERTIFICATE_STATE=renewed
+  fi
+  if [[ -z "$CERTIFICATE_STATE" ]]; then
+    generate_certificate "$dir" new-ca
+    certificate_current "$dir" || die "the certificate generated in $dir does not verify (see openssl verify)"
+    CERTIFICATE_STATE=created
+  fi
+  info "generated a self-signed certificate for ${SETTING[HOSTNAME]} in $dir ($(
+    [[ "$CERTIFICATE_STATE" == created ]] && printf 'with a new CA' || printf 'signed by the CA clients already trust'
+  ))"
+  # Core reads its certificate when it starts: a new one needs a restart.
+  rm -f -- "$STATE_DIR/core.fingerprint"
+}
+
+# What clients need to trust the generated certificate.
+certificate_trust_summary() {
+  uses_generated_certificate || return 0
+  local address=$1
+  detail "Certificate:     self-signed; its CA is $(tls_dir)/ca.crt. On each client, as root, copy it to"
+  detail "                 /etc/containers/certs.d/$address/ca.crt (podman, skopeo, buildah)"
+  detail "                 /etc/docker/certs.d/$address/ca.crt (docker)"
+  if [[ "$CERTIFICATE_STATE" == created ]]; then
+    detail '                 (a new CA: clients that trusted an earlier one need this one)'
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------------------------
 # Components
 
 # Stop signal and timeout of each component: PostgreSQL shuts down fast on SIGINT.
@@ -1090,10 +1276,17 @@ core_local_url() {
   printf 'http://%s:%s' "$host" "${SETTING[HTTP_PORT]}"
 }
 
+# Core answers its ping, or (serving HTTPS) redirects it there: either way it is up.
 core_answers() {
   as_service_user "$NODE" -e '
-    fetch(process.argv[1], { signal: AbortSignal.timeout(3000) })
-      .then((response) => process.exit(response.status === 200 ? 0 : 1), () => process.exit(1));
+    fetch(process.argv[1], { redirect: "manual", signal: AbortSignal.timeout(3000) }).then(
+      (response) => {
+        const redirected = [301, 302, 307, 308].includes(response.status) &&
+          (response.headers.get("location") ?? "").startsWith("https://");
+        process.exit(response.status === 200 || redirected ? 0 : 1);
+      },
+      () => process.exit(1),
+    );
   ' "$(core_local_url)/api/v2.0/ping" 2>/dev/null
 }
 
@@ -1353,6 +1546,118 @@ install_units() {
 }
 
 # ---------------------------------------------------------------------------------------------------------------
+# Uninstalling
+
+# Deletes a directory of Wharf's own (--purge): its content as the service user, which owns all of it, then the
+# directory itself. Only a directory install.sh made (it holds the marker) is touched.
+purge_directory() {
+  local dir=$1 key=$2
+  if [[ ! -e "$dir" && ! -L "$dir" ]]; then
+    detail "$key $dir: already gone"
+    return
+  fi
+  refuse_system_directory "$dir" "$key"
+  if [[ -L "$dir" || ! -d "$dir" || "$(stat -c %U -- "$dir")" != "$SERVICE_USER" ]] ||
+    ! as_service_user test -f "$dir/$MARKER"; then
+    warn "left $dir ($key) as it is: it is not a directory install.sh made for the $SERVICE_USER user"
+    return
+  fi
+  as_service_user find "$dir" -mindepth 1 -delete 2>/dev/null || true
+  if rmdir -- "$dir" 2>/dev/null; then
+    detail "deleted $dir ($key)"
+  else
+    warn "could not delete everything in $dir ($key): what is left is not the $SERVICE_USER user's to delete"
+  fi
+}
+
+# Removes the service user with --purge, unless another installation on this host still runs as it.
+remove_service_user() {
+  if ! getent passwd "$SERVICE_USER" >/dev/null; then
+    detail "the $SERVICE_USER user: already gone"
+    return
+  fi
+  local others
+  others="$(find "$STATE_ROOT" -mindepth 1 -maxdepth 1 -type d -name '????????????????' -printf '%f ' 2>/dev/null || true)"
+  others=${others% }
+  if [[ -n "$others" ]]; then
+    warn "kept the $SERVICE_USER user: install.sh has records of other installations on this host ($STATE_ROOT: $others)"
+    return
+  fi
+  if pgrep -u "$SERVICE_USER" >/dev/null 2>&1; then
+    warn "kept the $SERVICE_USER user: processes still run as it (ps -u $SERVICE_USER)"
+    return
+  fi
+  userdel -- "$SERVICE_USER" || die "userdel $SERVICE_USER failed (see above)"
+  if getent group "$SERVICE_USER" >/dev/null; then groupdel -- "$SERVICE_USER" 2>/dev/null || true; fi
+  detail "deleted the $SERVICE_USER user"
+}
+
+# Stops and removes what install.sh set up for this harbor.yml: the components, their systemd units or supervisors,
+# and its records. Data stays unless --purge. Running it again finds nothing left to do and says so.
+do_uninstall() {
+  local name unit stopped=0
+  info "uninstalling the Wharf of $CONFIG (data_volume $DV)"
+  if ((SYSTEMD)); then
+    local reload=0
+    for name in jobservice core redis postgresql; do
+      unit="$UNIT_DIR/wharf-$name.service"
+      # Unit names are the same for every installation: only units of this data_volume are this one's.
+      [[ -f "$unit" ]] && grep -qF -- "$DV/" "$unit" || continue
+      systemctl disable --now --quiet "wharf-$name.service" 2>/dev/null || true
+      rm -f -- "$unit"
+      detail "stopped $name and removed $unit"
+      reload=1
+      stopped=1
+    done
+    ((reload)) && systemctl daemon-reload
+  elif getent passwd "$SERVICE_USER" >/dev/null; then
+    for name in jobservice core redis postgresql; do
+      if supervisor_pid "$name" >/dev/null || child_pid "$name" >/dev/null; then
+        stop_supervised "$name" "$(stop_timeout "$name")"
+        detail "stopped $name"
+        stopped=1
+      fi
+    done
+  fi
+  ((stopped)) || detail 'no component of this installation was running or installed'
+  local record
+  record="$(generated_admin_record)"
+  # The lock this run holds is the one file there when install.sh never installed this data_volume.
+  if [[ -f "$record" || -n "$(find "$STATE_DIR" -mindepth 1 ! -name lock -print -quit)" ]]; then
+    detail "removed install.sh's records of this installation ($STATE_DIR)"
+  fi
+  rm -rf -- "$STATE_DIR" "$record"
+  if ((!PURGE)); then
+    info 'Wharf is uninstalled; its data is kept'
+    detail "data_volume (images, database, secrets): $DV"
+    if [[ -n "${SETTING[STORAGE_ROOT]:-}" && "${SETTING[STORAGE_ROOT]}" != "$DV"/* ]]; then
+      detail "storage root: ${SETTING[STORAGE_ROOT]}"
+    fi
+    detail "logs: $LOG_DIR"
+    detail "configuration: $CONFIG"
+    detail "./install.sh again installs Wharf with this data; ./install.sh --uninstall --purge deletes it"
+    return
+  fi
+  info "--purge: deleting Wharf's data for good: $DV, $LOG_DIR and the $SERVICE_USER user ($CONFIG is kept)"
+  if getent passwd "$SERVICE_USER" >/dev/null; then
+    purge_directory "$DV" data_volume
+    if [[ -n "${SETTING[STORAGE_ROOT]:-}" && "${SETTING[STORAGE_ROOT]}" != "$DV"/* ]]; then
+      purge_directory "${SETTING[STORAGE_ROOT]}" storage_service.filesystem.rootdirectory
+    fi
+    [[ "$LOG_DIR" == "$DV"/* ]] || purge_directory "$LOG_DIR" log.local.location
+  elif [[ -e "$DV" || -e "$LOG_DIR" ]]; then
+    warn "the $SERVICE_USER user no longer exists, so nothing under $DV or $LOG_DIR can be its: left as they are"
+  else
+    detail "$DV and $LOG_DIR: already gone"
+  fi
+  if ((!EMBEDDED_DB)) || ((!EMBEDDED_REDIS)); then
+    detail 'the external database or Redis that harbor.yml names is left as it is'
+  fi
+  remove_service_user
+  info 'Wharf is uninstalled and its data deleted'
+}
+
+# ---------------------------------------------------------------------------------------------------------------
 # Actions
 
 components() {
@@ -1413,33 +1718,52 @@ do_status() {
   return "$all_ok"
 }
 
+# The admin's password while it is still harbor_admin_password (install.sh cannot tell a password the admin has not
+# changed from one never used): its value when install.sh generated it, otherwise where it is.
+admin_password_summary() {
+  local state record
+  state="$(service_cli admin-password --config "$RUN_CONFIG" 2>/dev/null)" || state=unknown
+  [[ "$state" != changed ]] || return 0
+  record="$(generated_admin_record)"
+  if [[ -f "$record" && "$(cat -- "$record")" == "$(printf '%s' "${SETTING[ADMIN_PASSWORD]}" | sha256sum | cut -d ' ' -f 1)" ]]; then
+    detail "Admin password:  ${SETTING[ADMIN_PASSWORD]}"
+    detail "                 (generated; harbor_admin_password in $CONFIG. Shown on every run until you change it:"
+    detail '                 log in, then change it on the Account page of the user menu)'
+  else
+    detail "Admin password:  harbor_admin_password in $CONFIG (until you change it after logging in)"
+  fi
+}
+
 public_summary() {
-  local host=${SETTING[HOSTNAME]} port=${SETTING[HTTP_PORT]} url login
+  local host=${SETTING[HOSTNAME]} port=${SETTING[HTTP_PORT]} scheme=http url login
+  if [[ -n "${SETTING[HTTPS_PORT]:-}" ]]; then
+    port=${SETTING[HTTPS_PORT]}
+    scheme=https
+  fi
   if [[ -n "${SETTING[EXTERNAL_URL]:-}" ]]; then
     url=${SETTING[EXTERNAL_URL]}
     login=${url#*://}
   else
     login=$host
     [[ "$host" == *:* ]] && login="[$host]"
-    [[ "$port" == 80 || "$port" == 443 ]] || login+=":$port"
-    url="http://$login"
+    [[ "$port" == 80 && "$scheme" == http ]] || [[ "$port" == 443 && "$scheme" == https ]] || login+=":$port"
+    url="$scheme://$login"
   fi
   printf '\n'
   info "Wharf is running"
   detail "Portal and API:  $url"
   detail 'Admin user:      admin'
-  if [[ -n "$GENERATED_ADMIN_PASSWORD" ]]; then
-    detail "Admin password:  $GENERATED_ADMIN_PASSWORD"
-    detail '                 (shown this once; it is harbor_admin_password in harbor.yml: change it after logging in)'
-  fi
+  admin_password_summary
   detail "Docker:          docker login $login"
   if [[ "$url" == http://* ]]; then
     detail "                 (plain HTTP: clients must list $login as an insecure registry)"
   fi
+  certificate_trust_summary "$login"
   local with_config=''
   ((CONFIG_GIVEN)) && with_config=" --config $CONFIG"
   detail "Status:          $ROOT/install.sh --status$with_config"
   detail "Stop:            $ROOT/install.sh --stop$with_config"
+  detail "Uninstall:       $ROOT/install.sh --uninstall$with_config (keeps the data; add --purge to delete it)"
   if ((!SYSTEMD)); then detail "Logs:            $LOG_DIR"; fi
 }
 
@@ -1495,12 +1819,17 @@ do_install() {
   if [[ ! -e "$CONFIG" ]]; then create_config; fi
   verify_config
   load_settings
+  if ((SELF_SIGNED)) && configure_self_signed_https; then
+    verify_config
+    load_settings
+  fi
   lock_data_volume
   ensure_service_user
   check_checkout_access
   prepare_directories
   install_config_copy
   prepare_secrets
+  ensure_generated_certificate
   if ((SYSTEMD)); then
     find_pg_bin || true
     ((EMBEDDED_DB)) && [[ -z "$PG_BIN" ]] && { apt_install postgresql external_database && find_pg_bin; }
@@ -1531,6 +1860,14 @@ case "$ACTION" in
     load_settings
     find_pg_bin 2>/dev/null || PG_BIN=/usr/lib/postgresql/VERSION/bin
     print_units
+    ;;
+  uninstall)
+    [[ -f "$CLI" ]] || die "$CLI does not exist" 'Wharf was never built here, so install.sh did not install it from here'
+    [[ -r "$CONFIG" ]] || die "$CONFIG does not exist or cannot be read" 'give the harbor.yml Wharf was installed with: --config FILE'
+    lock_checkout
+    load_settings
+    lock_data_volume
+    do_uninstall
     ;;
   stop | status)
     [[ -f "$CLI" ]] || die "$CLI does not exist" 'Wharf was never built here: run ./install.sh first'

@@ -1,10 +1,13 @@
 import { execFile, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { hashPassword } from '@wharf/auth';
 import { createDataSource, runMigrations } from '@wharf/db';
 import { type TestDatabase, createTestDatabase, freePort } from '@wharf/testkit';
 
@@ -138,11 +141,39 @@ external_database:\n  harbor:\n    host: ${database.host}\n    port: ${database.
       DATABASE_NAME: 'registry',
       DATABASE_USER: 'wharf',
       DATABASE_PASSWORD: '',
+      ADMIN_PASSWORD: '',
       REDIS_EXTERNAL: 'false',
       REDIS_PORT: '6544',
     });
     const withSecrets = await wharf(['install-settings', '--config', config, '--with-secrets']);
     expect(withSecrets.stdout).toContain('\nDATABASE_PASSWORD=p@ss word\n');
+    expect(withSecrets.stdout).toContain('\nADMIN_PASSWORD=Admin-Passw0rd\n');
+  });
+
+  it('admin-password tells whether admin still has harbor_admin_password', async () => {
+    const state = async () => {
+      const result = await wharf(['admin-password', '--config', externalConfig]);
+      expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+      return result.stdout.trim();
+    };
+    // Before core's first start.
+    expect(await state()).toBe('absent');
+    const dataSource = createDataSource(database);
+    await dataSource.initialize();
+    try {
+      await dataSource.query(
+        `INSERT INTO wharf_user (username, password_hash, sysadmin_flag) VALUES ('admin', $1, true)`,
+        [await hashPassword('Admin-Passw0rd')],
+      );
+      expect(await state()).toBe('initial');
+      await dataSource.query(`UPDATE wharf_user SET password_hash = $1 WHERE username = 'admin'`, [
+        await hashPassword('Changed-Passw0rd'),
+      ]);
+      expect(await state()).toBe('changed');
+    } finally {
+      await dataSource.query(`DELETE FROM wharf_user WHERE username = 'admin'`);
+      await dataSource.destroy();
+    }
   });
 
   it('install-settings refuses a value that spans lines', async () => {
@@ -170,6 +201,24 @@ external_database:\n  harbor:\n    host: ${database.host}\n    port: ${database.
     expect(some.code).toBe(0);
     const unknown = await wharf(['health', 'portal', '--config', externalConfig]);
     expect(unknown.code).toBe(2);
+  });
+
+  it('health does not follow a redirect of the plain HTTP ping: without https, core never sends one', async () => {
+    const server = createServer((request, response) => {
+      response.writeHead(308, { location: `https://127.0.0.1:8443${request.url ?? '/'}` }).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const config = `database:\n  password: db-pass\nhttp:\n  host: 127.0.0.1\n  port: ${port}\n`;
+      const result = await wharf(['health', 'core', '--config', writeConfig('plain', config)]);
+      expect({ code: result.code, stdout: result.stdout.trim() }).toEqual({
+        code: 1,
+        stdout: `core: unhealthy (GET http://127.0.0.1:${port}/api/v2.0/ping answered 308)`,
+      });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('start jobservice runs until SIGTERM, and health sees its heartbeat meanwhile', async () => {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerAdminPasswordCommand } from './commands/admin-password.command.js';
 import { registerHealthCommand } from './commands/health.command.js';
 import { registerMigrateCommand } from './commands/migrate.command.js';
 import { registerPrepareCommand } from './commands/prepare.command.js';
@@ -17,6 +18,7 @@ const COMMANDS: ((program: Command) => void)[] = [
   registerHealthCommand,
   registerSuperviseCommand,
   registerSettingsCommand,
+  registerAdminPasswordCommand,
 ];
 
 function packageVersion(): string {

@@ -46,6 +46,16 @@ describe('harbor.yml.example', () => {
     // The only warning is about Harbor's well-known initial admin password.
     expect(warnings).toEqual([expect.stringContaining('harbor_admin_password')]);
   });
+
+  it('keeps the storage root inside data_volume when only data_volume is changed', () => {
+    const { config } = loadConfig(EXAMPLE, { WHARF__DATA_VOLUME: '/srv/registry-data' });
+    expect(config.dataVolume).toBe('/srv/registry-data');
+    expect(config.storage).toEqual({
+      driver: 'filesystem',
+      rootDirectory: '/srv/registry-data/registry',
+      directIO: false,
+    });
+  });
 });
 
 describe('harbor.yml.example https section', () => {

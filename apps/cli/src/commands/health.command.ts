@@ -85,7 +85,8 @@ async function checkCoreOverHttps(config: WharfConfig, https: HttpsConfig): Prom
 async function checkCore(config: WharfConfig): Promise<string> {
   if (config.https) return checkCoreOverHttps(config, config.https);
   const url = `${localCoreUrl(config)}/api/v2.0/ping`;
-  const response = await fetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS) });
+  // A redirect is not core's answer: without https configured, core never sends one.
+  const response = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(TIMEOUT_MS) });
   const body = await response.text();
   if (response.status !== 200) throw new Error(`GET ${url} answered ${response.status}`);
   return `${url} answered ${body.trim()}`;

@@ -14,6 +14,8 @@ export function installSettings(config: WharfConfig, withSecrets: boolean): [str
     ['HTTP_HOST', config.http.host],
     ['HTTP_PORT', config.http.port],
     ['HTTPS_PORT', config.https?.port],
+    ['HTTPS_CERTIFICATE', config.https?.certificateFile],
+    ['HTTPS_PRIVATE_KEY', config.https?.privateKeyFile],
     ['DATA_VOLUME', config.dataVolume],
     ['STORAGE_ROOT', config.storage.driver === 'filesystem' ? config.storage.rootDirectory : undefined],
     ['LOG_LOCATION', config.log.location],
@@ -25,6 +27,7 @@ export function installSettings(config: WharfConfig, withSecrets: boolean): [str
     ['DATABASE_NAME', config.database.database],
     ['DATABASE_USER', config.database.username],
     ['DATABASE_PASSWORD', withSecrets ? config.database.password : undefined],
+    ['ADMIN_PASSWORD', withSecrets ? config.adminPassword : undefined],
     ['REDIS_EXTERNAL', config.redis.external],
     ['REDIS_HOST', config.redis.host],
     ['REDIS_PORT', config.redis.port],
@@ -43,7 +46,7 @@ export function registerSettingsCommand(program: Command): void {
     .command('install-settings')
     .description('print the settings install.sh uses, as NAME=value lines')
     .requiredOption('-c, --config <file>', 'harbor.yml')
-    .option('--with-secrets', 'include the embedded database password', false)
+    .option('--with-secrets', 'include the embedded database password and harbor_admin_password', false)
     .action((options: SettingsOptions) => {
       const { config } = loadConfig(options.config);
       for (const [name, value] of installSettings(config, options.withSecrets)) console.log(`${name}=${value}`);
