@@ -1476,8 +1476,10 @@ AmbientCapabilities=CAP_NET_BIND_SERVICE'
   fi
   local -a writable=("$DV")
   [[ -n "${SETTING[STORAGE_ROOT]:-}" ]] && writable+=("${SETTING[STORAGE_ROOT]}")
-  local requires
+  local requires reload=''
   requires="$(backing_units)"
+  # Core reads its certificate and key again on SIGHUP (`systemctl reload wharf-core`).
+  [[ "$name" == core ]] && reload='/bin/kill -HUP $MAINPID'
   cat <<EOF
 [Unit]
 Description=$description
@@ -1492,7 +1494,8 @@ Group=$SERVICE_USER
 WorkingDirectory=${ROOT//%/%%}
 Environment=NODE_ENV=production
 Environment=$(unit_words "WHARF_NODE=$NODE")
-ExecStart=$(unit_words "$LAUNCHER" start "$name" --config "$RUN_CONFIG")
+ExecStart=$(unit_words "$LAUNCHER" start "$name" --config "$RUN_CONFIG")${reload:+
+ExecReload=$reload}
 KillSignal=SIGTERM
 TimeoutStopSec=60
 Restart=always

@@ -100,6 +100,16 @@ describe('install.sh --print-units: the systemd units of a host with systemd', (
     }
   });
 
+  it('reloads core with SIGHUP, which makes it read its certificate and key again; nothing else reloads', () => {
+    const reloads = [...embedded].map(([name, text]) => [name, value(parseUnit(text), 'Service', 'ExecReload')]);
+    expect(Object.fromEntries(reloads)).toEqual({
+      'wharf-core.service': '/bin/kill -HUP $MAINPID',
+      'wharf-jobservice.service': undefined,
+      'wharf-postgresql.service': '/bin/kill -HUP $MAINPID',
+      'wharf-redis.service': undefined,
+    });
+  });
+
   it('orders core after the embedded PostgreSQL and Redis, and the jobservice after core', () => {
     const core = parseUnit(embedded.get('wharf-core.service')!);
     const jobservice = parseUnit(embedded.get('wharf-jobservice.service')!);
