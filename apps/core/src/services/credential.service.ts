@@ -2,8 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { hashPassword, verifyPassword, verifyRobotSecret } from '@wharf/auth';
 import { ROBOT_NAME_PREFIX } from '../constants.js';
-import { type AuthenticatedPrincipal } from '../auth/principal.js';
-import { RobotRepository } from '../repositories/robot.repository.js';
+import { type AuthenticatedPrincipal, type RobotPrincipal } from '../auth/principal.js';
+import { type RobotCredentials, RobotRepository } from '../repositories/robot.repository.js';
+import { robotLoginName } from './robot.service.js';
 import { ThrottleRepository } from '../repositories/throttle.repository.js';
 import { UserRepository } from '../repositories/user.repository.js';
 
@@ -38,6 +39,19 @@ export function parseRobotName(login: string): { projectName?: string; name: str
   const projectName = rest.slice(0, plus);
   const name = rest.slice(plus + 1);
   return projectName && name ? { projectName, name } : undefined;
+}
+
+/** What a robot's account stands for at `now`, or undefined while it may not act (disabled or expired). */
+export function robotPrincipal(robot: RobotCredentials, now: number): RobotPrincipal | undefined {
+  if (robot.disabled || (robot.expiresAt !== -1 && robot.expiresAt * 1000 <= now)) return undefined;
+  return {
+    kind: 'robot',
+    robotId: robot.id,
+    name: robotLoginName(robot.name, robot.projectName),
+    level: robot.level,
+    projectId: robot.projectId ?? undefined,
+    grants: robot.grants,
+  };
 }
 
 /**
@@ -85,15 +99,7 @@ export class CredentialService {
     if (robotName) {
       const robot = await this.robots.findCredentials(robotName.projectName, robotName.name);
       if (!robot || !verifyRobotSecret(secret, robot.salt, robot.secretHash)) return undefined;
-      if (robot.disabled || (robot.expiresAt !== -1 && robot.expiresAt * 1000 <= now)) return undefined;
-      return {
-        kind: 'robot',
-        robotId: robot.id,
-        name: login,
-        level: robot.level,
-        projectId: robot.projectId ?? undefined,
-        grants: robot.grants,
-      };
+      return robotPrincipal(robot, now);
     }
     const user = await this.users.findCredentialsByUsername(login);
     if (!user) {
