@@ -5,7 +5,7 @@ import { ROBOT_NAME_PREFIX } from '../constants.js';
 import { type AuthenticatedPrincipal, type RobotPrincipal } from '../auth/principal.js';
 import { type RobotCredentials, RobotRepository } from '../repositories/robot.repository.js';
 import { robotLoginName } from './robot.service.js';
-import { ThrottleRepository } from '../repositories/throttle.repository.js';
+import { type FailureRecord, ThrottleRepository } from '../repositories/throttle.repository.js';
 import { UserRepository } from '../repositories/user.repository.js';
 
 export type CredentialCheck =
@@ -15,14 +15,19 @@ export type CredentialCheck =
 
 /** Failures within this window count towards slowing down further attempts. */
 const FAILURE_WINDOW_MS = 15 * 60_000;
-/** Failures allowed before attempts are spaced out: per account, and per client address (shared by NAT). */
-const FREE_FAILURES = { user: 5, address: 20 } as const;
+/**
+ * Failures allowed before attempts are spaced out: for one account from one address, for one client address
+ * (shared by NAT) whatever the accounts, and for one account from all addresses together.
+ */
+const FREE_FAILURES = { pair: 5, address: 20, account: 10 } as const;
 const MAX_DELAY_MS = 5 * 60_000;
 
 function delayAfter(failures: number, free: number): number {
   if (failures < free) return 0;
   return Math.min(1000 * 2 ** (failures - free), MAX_DELAY_MS);
 }
+
+const NO_FAILURES: FailureRecord = { failures: 0, lastFailureAt: 0 };
 
 let dummy: Promise<string> | undefined;
 function dummyHash(): Promise<string> {
@@ -56,9 +61,19 @@ export function robotPrincipal(robot: RobotCredentials, now: number): RobotPrinc
 
 /**
  * Checks a user name and password (or robot name and secret) wherever they arrive: basic authentication on the
- * API, the portal's login form and the token service. After a few failures for an account or a client address,
- * further attempts are refused until an exponentially growing pause has passed, so guessing is slow while a
- * person who mistyped waits seconds at most.
+ * API, the portal's login form and the token service.
+ *
+ * Guessing is slowed without letting anyone lock the owner out. After a few failures, further attempts are refused
+ * (429) until an exponentially growing pause has passed, but only for whoever failed:
+ * - one address guessing one account: 5 free failures per 15 minutes, then 1 s, 2 s, 4 s, … up to 5 min between
+ *   attempts (about 10 attempts in the first minute, then fewer);
+ * - one address guessing any accounts: 20 free failures, then the same pauses (about 25 in the first minute);
+ * - one account guessed from many addresses: after 10 failures in all, every address that has itself failed for
+ *   the account waits the account's pause as well, so a spread-out guesser gets one more try per address per pause.
+ * An address with no failure of its own for the account is never refused on the account's behalf: the right
+ * password from a clean address always passes, and failures elsewhere never lock the owner out. Robot secrets are
+ * 32+ random characters that no one guesses at these rates: robots get no per-account counters at all, only the
+ * per-address one.
  */
 @Injectable()
 export class CredentialService {
@@ -70,27 +85,37 @@ export class CredentialService {
 
   async check(login: string, secret: string, clientAddress: string): Promise<CredentialCheck> {
     const account = login.toLowerCase();
+    // Addresses hold no spaces: the pair's key cannot be read two ways.
+    const pair = `${clientAddress} ${account}`;
+    const perAccount = parseRobotName(login) === undefined;
     const now = Date.now();
-    const [byUser, byAddress] = await Promise.all([
-      this.throttle.read('user', account),
+    const [byAddress, byPair, byAccount] = await Promise.all([
       this.throttle.read('address', clientAddress),
+      perAccount ? this.throttle.read('pair', pair) : NO_FAILURES,
+      perAccount ? this.throttle.read('account', account) : NO_FAILURES,
     ]);
-    const waitUntil = Math.max(
-      byUser.lastFailureAt + delayAfter(byUser.failures, FREE_FAILURES.user),
-      byAddress.lastFailureAt + delayAfter(byAddress.failures, FREE_FAILURES.address),
-    );
+    let waitUntil = byAddress.lastFailureAt + delayAfter(byAddress.failures, FREE_FAILURES.address);
+    if (byPair.failures > 0) {
+      const pause = Math.max(
+        delayAfter(byPair.failures, FREE_FAILURES.pair),
+        delayAfter(byAccount.failures, FREE_FAILURES.account),
+      );
+      waitUntil = Math.max(waitUntil, byPair.lastFailureAt + pause);
+    }
     if (waitUntil > now)
       return { ok: false, reason: 'throttled', retryAfterSeconds: Math.ceil((waitUntil - now) / 1000) };
 
     const principal = await this.verify(login, secret, now);
     if (!principal) {
       await Promise.all([
-        this.throttle.recordFailure('user', account, FAILURE_WINDOW_MS, now),
         this.throttle.recordFailure('address', clientAddress, FAILURE_WINDOW_MS, now),
+        perAccount && this.throttle.recordFailure('pair', pair, FAILURE_WINDOW_MS, now),
+        perAccount && this.throttle.recordFailure('account', account, FAILURE_WINDOW_MS, now),
       ]);
       return { ok: false, reason: 'invalid' };
     }
-    if (byUser.failures > 0) await this.throttle.clear('user', account);
+    // The account's own count stays: the owner logging in must not reset a guesser's pause elsewhere.
+    if (byPair.failures > 0) await this.throttle.clear('pair', pair);
     return { ok: true, principal };
   }
 
