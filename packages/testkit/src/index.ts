@@ -2,3 +2,4 @@ export * from './database.js';
 export * from './ports.js';
 export * from './images.js';
 export * from './processes.js';
+export * from './private-services.js';
