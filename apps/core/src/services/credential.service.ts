@@ -20,14 +20,25 @@ const FAILURE_WINDOW_MS = 15 * 60_000;
  * (shared by NAT) whatever the accounts, and for one account from all addresses together.
  */
 const FREE_FAILURES = { pair: 5, address: 20, account: 10 } as const;
+/**
+ * The same while Redis is unreachable and each process counts only the failures it saw: fewer, since a guesser
+ * spreading attempts over several processes is counted by none of them in full.
+ */
+const LOCAL_FREE_FAILURES = { pair: 3, address: 10, account: 5 } as const;
 const MAX_DELAY_MS = 5 * 60_000;
 
-function delayAfter(failures: number, free: number): number {
-  if (failures < free) return 0;
-  return Math.min(1000 * 2 ** (failures - free), MAX_DELAY_MS);
+function delayAfter(record: FailureRecord, kind: keyof typeof FREE_FAILURES): number {
+  const free = (record.shared ? FREE_FAILURES : LOCAL_FREE_FAILURES)[kind];
+  if (record.failures < free) return 0;
+  return Math.min(1000 * 2 ** (record.failures - free), MAX_DELAY_MS);
 }
 
-const NO_FAILURES: FailureRecord = { failures: 0, lastFailureAt: 0 };
+/** Addresses hold no spaces: the pair's key cannot be read two ways. */
+function pairKey(clientAddress: string, account: string): string {
+  return `${clientAddress} ${account}`;
+}
+
+const NO_FAILURES: FailureRecord = { failures: 0, lastFailureAt: 0, shared: true };
 
 let dummy: Promise<string> | undefined;
 function dummyHash(): Promise<string> {
@@ -73,7 +84,8 @@ export function robotPrincipal(robot: RobotCredentials, now: number): RobotPrinc
  * An address with no failure of its own for the account is never refused on the account's behalf: the right
  * password from a clean address always passes, and failures elsewhere never lock the owner out. Robot secrets are
  * 32+ random characters that no one guesses at these rates: robots get no per-account counters at all, only the
- * per-address one.
+ * per-address one. While Redis is unreachable, each process throttles by the failures it saw itself, with lower
+ * allowances (3, 10 and 5), and the credentials are still checked against PostgreSQL.
  */
 @Injectable()
 export class CredentialService {
@@ -83,10 +95,19 @@ export class CredentialService {
     private readonly throttle: ThrottleRepository,
   ) {}
 
+  /** Forgets the failures a login from an address counted, for the account, the address and the pair. */
+  async forget(login: string, clientAddress: string): Promise<void> {
+    const account = login.toLowerCase();
+    await Promise.all([
+      this.throttle.clear('address', clientAddress),
+      this.throttle.clear('pair', pairKey(clientAddress, account)),
+      this.throttle.clear('account', account),
+    ]);
+  }
+
   async check(login: string, secret: string, clientAddress: string): Promise<CredentialCheck> {
     const account = login.toLowerCase();
-    // Addresses hold no spaces: the pair's key cannot be read two ways.
-    const pair = `${clientAddress} ${account}`;
+    const pair = pairKey(clientAddress, account);
     const perAccount = parseRobotName(login) === undefined;
     const now = Date.now();
     const [byAddress, byPair, byAccount] = await Promise.all([
@@ -94,12 +115,9 @@ export class CredentialService {
       perAccount ? this.throttle.read('pair', pair) : NO_FAILURES,
       perAccount ? this.throttle.read('account', account) : NO_FAILURES,
     ]);
-    let waitUntil = byAddress.lastFailureAt + delayAfter(byAddress.failures, FREE_FAILURES.address);
+    let waitUntil = byAddress.lastFailureAt + delayAfter(byAddress, 'address');
     if (byPair.failures > 0) {
-      const pause = Math.max(
-        delayAfter(byPair.failures, FREE_FAILURES.pair),
-        delayAfter(byAccount.failures, FREE_FAILURES.account),
-      );
+      const pause = Math.max(delayAfter(byPair, 'pair'), delayAfter(byAccount, 'account'));
       waitUntil = Math.max(waitUntil, byPair.lastFailureAt + pause);
     }
     if (waitUntil > now)
