@@ -5,7 +5,7 @@ import {
   type RegistryRoute,
   matchRoute,
 } from '@wharf/registry';
-import { readTokenBinding } from '@wharf/auth';
+import { type RegistryTokenBinding, readTokenBinding } from '@wharf/auth';
 import { type FastifyRequest } from 'fastify';
 import { ANONYMOUS, principalName } from '../auth/principal.js';
 import { projectOfRepository, unknownProjectError } from './project-quota.policy.js';
@@ -41,10 +41,23 @@ export class CoreAccessController implements AccessController {
     private readonly grants: TokenGrantCache,
   ) {}
 
+  /** Bindings read from claims, by the claims object: the token check hands back the same one for a known token. */
+  private readonly bindings = new WeakMap<object, RegistryTokenBinding | null>();
+
+  private bindingOf(claims: Readonly<Record<string, unknown>> | undefined): RegistryTokenBinding | undefined {
+    if (!claims) return undefined;
+    let binding = this.bindings.get(claims);
+    if (binding === undefined) {
+      binding = readTokenBinding(claims) ?? null;
+      this.bindings.set(claims, binding);
+    }
+    return binding ?? undefined;
+  }
+
   async authorize(request: FastifyRequest, access: AccessRequest[]): Promise<AccessDecision> {
     let decision = await this.inner.authorize(request, access);
     if (decision.allowed) {
-      const binding = readTokenBinding(decision.claims);
+      const binding = this.bindingOf(decision.claims);
       const refusal = binding ? await this.grants.refusal(binding, access) : 'token is bound to no account';
       if (refusal === undefined) {
         return { allowed: true, actor: decision.actor ? decision.actor : principalName(ANONYMOUS) };

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ProjectRole } from '@wharf/auth';
+import { DataSource } from 'typeorm';
 import { type CoreServer, startCoreServer } from '../core.server.js';
 import { type Credentials, type TestCore, startTestCore } from '../testing/test-core.js';
 import { RegistryClient, RegistryFixtures, type RegistryResponse } from './testing/registry-fixtures.js';
@@ -199,6 +200,29 @@ describe('registry tokens bound to what they were issued for', () => {
       await fx.query(`UPDATE wharf_user SET sysadmin_flag = false WHERE user_id = $1`, [admin.userId]);
       await refusedSoon(() => token.request('GET', '/v2/_catalog'));
     });
+  });
+
+  it("answers a known token's requests without asking the database who may do what", async () => {
+    const owner = await fx.user('warm');
+    expect((await api('POST', '/projects', owner, { project_name: 'warm' })).status).toBe(201);
+    const token = await client(['repository:warm/app:pull,push'], owner);
+    await token.pushImage('warm/app', '1', config, [randomBytes(100)]);
+    // The notice of the project's creation has long arrived; this request fills what a later change has not emptied.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await token.getManifest('warm/app', '1')).status).toBe(200);
+    const dataSource = core.server.app.get(DataSource);
+    const query = dataSource.query.bind(dataSource);
+    const accessQueries: string[] = [];
+    dataSource.query = ((sql: string, ...rest: unknown[]) => {
+      if (/wharf_user|project_member|FROM robot|FROM project p\b/.test(sql)) accessQueries.push(sql);
+      return (query as (sql: string, ...rest: unknown[]) => Promise<unknown>)(sql, ...rest);
+    }) as typeof dataSource.query;
+    try {
+      for (let i = 0; i < 20; i++) expect((await token.getManifest('warm/app', '1')).status).toBe(200);
+    } finally {
+      dataSource.query = query;
+    }
+    expect(accessQueries).toEqual([]);
   });
 
   describe('with two core processes on one database', () => {
