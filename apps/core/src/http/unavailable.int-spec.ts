@@ -109,6 +109,19 @@ describe('while Redis is down', () => {
     expect(await getFrom(core, '127.0.0.9', '/api/v2.0/users/current', target)).toBe(200);
   });
 
+  it('refuses a password change it could not end the sessions of, changing nothing; deletes a user all the same', async () => {
+    const other = await fx.user('changing');
+    const change = await core.request('PUT', `/api/v2.0/users/${other.userId}/password`, {
+      auth: user,
+      body: { new_password: 'Another-Passw0rd' },
+    });
+    expectUnavailable(change);
+    expect((await core.request('GET', '/api/v2.0/users/current', { auth: other })).status).toBe(200);
+
+    expect((await core.request('DELETE', `/api/v2.0/users/${other.userId}`, { auth: user })).status).toBe(200);
+    expect((await core.request('GET', '/api/v2.0/users/current', { auth: other })).status).toBe(401);
+  });
+
   it('makes sessions again once Redis is back', async () => {
     await redis.start();
     const deadline = Date.now() + 10_000;
