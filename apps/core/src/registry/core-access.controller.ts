@@ -30,9 +30,10 @@ function routeOf(request: FastifyRequest): RegistryRoute | null {
  * a project that was deleted grants nothing in a namesake created later, and a token of an account deleted, removed
  * from the project, lowered in role, or (for a robot) disabled or changed stops working at once instead of at its
  * expiry. The client is sent back to the token service with an `insufficient_scope` challenge, where its
- * credentials decide again. Two additions Harbor makes: the actor of an anonymous token is recorded as `anonymous`, and a client holding a token that is refused
- * for a repository whose project does not exist hears that the project is unknown, not that it lacks rights (the
- * token service grants nothing there, so a push to a mistyped project would otherwise end in a puzzling 401).
+ * credentials decide again. Two additions Harbor makes: the actor of an anonymous token is recorded as `anonymous`,
+ * and a client holding a token that is refused for a repository whose project does not exist hears that the project
+ * is unknown, not that it lacks rights (the token service grants nothing there, so a push to a mistyped project
+ * would otherwise end in a puzzling 401).
  */
 export class CoreAccessController implements AccessController {
   constructor(

@@ -4,9 +4,9 @@ import { hashPassword, verifyPassword, verifyRobotSecret } from '@wharf/auth';
 import { ROBOT_NAME_PREFIX } from '../constants.js';
 import { type AuthenticatedPrincipal, type RobotPrincipal } from '../auth/principal.js';
 import { type RobotCredentials, RobotRepository } from '../repositories/robot.repository.js';
-import { robotLoginName } from './robot.service.js';
 import { type FailureRecord, ThrottleRepository } from '../repositories/throttle.repository.js';
 import { UserRepository } from '../repositories/user.repository.js';
+import { robotLoginName } from './robot.service.js';
 
 export type CredentialCheck =
   | { ok: true; principal: AuthenticatedPrincipal }
