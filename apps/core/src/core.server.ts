@@ -70,12 +70,20 @@ export interface CoreServerOptions {
 /** apps/portal/dist, seen from apps/core/dist (or apps/core/src when run from source). */
 const DEFAULT_PORTAL_DIR = fileURLToPath(new URL('../../portal/dist', import.meta.url));
 
+/**
+ * Core's Redis connection fails fast while Redis is away: a command is refused at once instead of queued until a
+ * reconnect, and a command Redis does not answer within a second fails, so a login falls back to PostgreSQL and
+ * in-process throttling without waiting, and a session request answers 503 at once. It keeps reconnecting in the
+ * background.
+ */
 export function createRedis(config: WharfConfig): Redis {
   return new Redis({
     ...redisConnection(config, config.redis.coreDb),
     lazyConnect: true,
-    maxRetriesPerRequest: 2,
-    enableOfflineQueue: true,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    commandTimeout: 1000,
+    connectTimeout: 2000,
   });
 }
 
@@ -148,6 +156,14 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
     noSniff(fastify);
     rejectNulInput(fastify);
     registerBodyParsers(fastify);
+    const log = fastify.log;
+    let redisWarnedAt = 0;
+    redis.on('error', (error: Error) => {
+      // ioredis reconnects by itself; while Redis is away, once a minute is enough to say so.
+      if (Date.now() - redisWarnedAt < 60_000) return;
+      redisWarnedAt = Date.now();
+      log.warn(`Redis unavailable (logins fall back to PostgreSQL, sessions answer 503): ${error.message}`);
+    });
     await fastify.register(fastifyCookie);
     const portalDir = options.portalDir ?? DEFAULT_PORTAL_DIR;
     if (portalDir !== false) {
@@ -178,7 +194,6 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
     // Every signal that ends the process, except SIGHUP: that one reloads the certificate (see `wharf start`).
     app.enableShutdownHooks(Object.values(ShutdownSignal).filter((signal) => signal !== ShutdownSignal.SIGHUP));
     await app.init();
-    const log = fastify.log;
     for (const warning of served?.current.warnings ?? []) log.warn(warning);
     let url: string;
     let httpUrl: string;

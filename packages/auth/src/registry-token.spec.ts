@@ -11,6 +11,8 @@ import {
   libtrustKeyId,
   loadOrCreateSigningKey,
   signRegistryToken,
+  TOKEN_BINDING_CLAIM,
+  readTokenBinding,
 } from './registry-token.js';
 
 /** The engine's request type, without depending on its HTTP framework here. */
@@ -191,12 +193,44 @@ describe('signRegistryToken', () => {
 
     await expect(
       registry.authorize(request(token), [{ type: 'repository', name: 'library/app', actions: ['pull'] }]),
-    ).resolves.toEqual({ allowed: true, actor: 'robot$ci' });
+    ).resolves.toMatchObject({ allowed: true, actor: 'robot$ci' });
 
     const push = await registry.authorize(request(token), [
       { type: 'repository', name: 'library/app', actions: ['push'] },
     ]);
     expect(push).toMatchObject({ allowed: false, message: 'token does not grant repository:library/app:push' });
+  });
+
+  it('carries its binding in a claim of its own, beside an unchanged access claim', async () => {
+    const access = [{ type: 'repository', name: 'library/app', actions: ['pull'] }];
+    const binding = { subject: { kind: 'robot', id: 7 }, projects: { library: 3 } } as const;
+    const { token } = await signRegistryToken(key, {
+      issuer: ISSUER,
+      audience: SERVICE,
+      subject: 'robot$ci',
+      access,
+      binding,
+      expiresInSeconds: 300,
+    });
+    const claims = decodeJwt(token);
+    expect(claims.access).toEqual(access);
+    expect(claims[TOKEN_BINDING_CLAIM]).toEqual(binding);
+    expect(readTokenBinding(claims)).toEqual(binding);
+    expect(readTokenBinding({ [TOKEN_BINDING_CLAIM]: { subject: { kind: 'anonymous' }, projects: {} } })).toEqual({
+      subject: { kind: 'anonymous' },
+      projects: {},
+    });
+    for (const bad of [
+      undefined,
+      'x',
+      { subject: { kind: 'user' }, projects: {} },
+      { subject: { kind: 'user', id: 0 }, projects: {} },
+      { subject: { kind: 'root', id: 1 }, projects: {} },
+      { subject: { kind: 'user', id: 1 }, projects: { a: '1' } },
+      { subject: { kind: 'user', id: 1 }, projects: [] },
+    ]) {
+      expect(readTokenBinding({ [TOKEN_BINDING_CLAIM]: bad })).toBeUndefined();
+    }
   });
 
   it('gives an anonymous caller a token with an empty subject that still verifies', async () => {

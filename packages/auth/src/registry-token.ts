@@ -29,6 +29,59 @@ export interface RegistryTokenAccess {
   actions: string[];
 }
 
+/** Who a token was issued to, by the account's id: a name can be taken again by another account after a delete. */
+export type RegistryTokenSubject = { kind: 'anonymous' } | { kind: 'user' | 'robot'; id: number };
+
+/**
+ * What a token's grants are bound to, beside the repository names of its `access` claim: the account they were
+ * granted to, and for each project named there the project's id. A project deleted and created again under the same
+ * name has another id, so a token issued for the old one grants nothing in the new one; and the registry can ask
+ * whether the account still holds the access before honouring it.
+ */
+export interface RegistryTokenBinding {
+  subject: RegistryTokenSubject;
+  /** Project name → project id, for every project the `access` claim names. */
+  projects: Readonly<Record<string, number>>;
+}
+
+/**
+ * The private claim that carries the binding. Docker clients never read a token's claims, and a registry that does
+ * not know this claim ignores it, so the token stays a standard Docker registry token.
+ */
+export const TOKEN_BINDING_CLAIM = 'wharf_binding';
+
+function isId(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
+}
+
+/** The binding of a verified token's claims; undefined when it has none or a malformed one. */
+export function readTokenBinding(
+  claims: Readonly<Record<string, unknown>> | undefined,
+): RegistryTokenBinding | undefined {
+  const value = claims?.[TOKEN_BINDING_CLAIM];
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { subject, projects } = value as { subject?: unknown; projects?: unknown };
+  if (typeof subject !== 'object' || subject === null) return undefined;
+  const { kind, id } = subject as { kind?: unknown; id?: unknown };
+  let parsedSubject: RegistryTokenSubject;
+  if (kind === 'anonymous') parsedSubject = { kind };
+  else if ((kind === 'user' || kind === 'robot') && isId(id)) parsedSubject = { kind, id };
+  else return undefined;
+  if (typeof projects !== 'object' || projects === null || Array.isArray(projects)) return undefined;
+  const parsedProjects: Record<string, number> = Object.create(null) as Record<string, number>;
+  for (const [name, projectId] of Object.entries(projects as Record<string, unknown>)) {
+    if (!isId(projectId)) return undefined;
+    parsedProjects[name] = projectId;
+  }
+  return { subject: parsedSubject, projects: parsedProjects };
+}
+
+function copyBinding(binding: RegistryTokenBinding): RegistryTokenBinding {
+  const copied = readTokenBinding({ [TOKEN_BINDING_CLAIM]: binding });
+  if (!copied) throw new TypeError('binding must name a subject and map project names to project ids');
+  return { subject: copied.subject, projects: { ...copied.projects } };
+}
+
 export interface RegistryTokenClaims {
   issuer: string;
   /** The registry service the token is for (`service` in the token request). */
@@ -36,6 +89,8 @@ export interface RegistryTokenClaims {
   /** The account the token is issued to; empty for an anonymous caller. */
   subject: string;
   access: readonly RegistryTokenAccess[];
+  /** Carried in the `wharf_binding` claim when given. */
+  binding?: RegistryTokenBinding;
   expiresInSeconds: number;
   now?: Date;
 }
@@ -188,7 +243,9 @@ export async function signRegistryToken(key: SigningKey, claims: RegistryTokenCl
   if (!Number.isFinite(nowMs)) throw new RangeError('now must be a valid date');
   const issuedAt = Math.floor(nowMs / 1000);
 
-  const token = await new SignJWT({ access: copyAccess(claims.access) })
+  const payload: Record<string, unknown> = { access: copyAccess(claims.access) };
+  if (claims.binding !== undefined) payload[TOKEN_BINDING_CLAIM] = copyBinding(claims.binding);
+  const token = await new SignJWT(payload)
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
     .setIssuer(issuer)
     .setSubject(subject)

@@ -4,6 +4,7 @@ import { RegistrySchema1763900000000 } from './migrations/1763900000000-registry
 import { CoreSchema1763990000000 } from './migrations/1763990000000-core-schema.js';
 import { StorageLimit1765000000000 } from './migrations/1765000000000-storage-limit.js';
 import { TagIdPullTime1765100000000 } from './migrations/1765100000000-tag-id-pull-time.js';
+import { AccessChangeNotice1765216000000 } from './migrations/1765216000000-access-change-notice.js';
 import { UploadLeaseHolder1765230000000 } from './migrations/1765230000000-upload-lease-holder.js';
 
 /** Connection settings, as resolved from harbor.yml by @wharf/config. */
@@ -64,6 +65,7 @@ export const MIGRATIONS = [
   CoreSchema1763990000000,
   StorageLimit1765000000000,
   TagIdPullTime1765100000000,
+  AccessChangeNotice1765216000000,
   UploadLeaseHolder1765230000000,
 ];
 export const ENTITIES = [...REGISTRY_ENTITIES];

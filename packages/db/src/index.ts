@@ -6,3 +6,5 @@ export * from './prepared-query.js';
 export * from './query/index.js';
 export * from './storage-limit.js';
 export * from './upload-lease-holder.js';
+export { ACCESS_CHANGE_CHANNEL } from './migrations/1765216000000-access-change-notice.js';
+export * from './unavailable.js';

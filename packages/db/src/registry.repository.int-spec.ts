@@ -20,6 +20,7 @@ describe('RegistryRepository against PostgreSQL', () => {
       'CoreSchema1763990000000',
       'StorageLimit1765000000000',
       'TagIdPullTime1765100000000',
+      'AccessChangeNotice1765216000000',
       'UploadLeaseHolder1765230000000',
     ];
     expect(await pendingMigrations(ds)).toEqual(all);
@@ -186,6 +187,8 @@ describe('RegistryRepository against PostgreSQL', () => {
   });
   it('numbers the tags that exist when tags get their ids, and keeps them unique', async () => {
     await repo.linkBlob('lib/numbered', d('n'), 1);
+    // Back to before the tag ids: undo the migrations from that one on.
+    await ds.undoLastMigration({ transaction: 'each' });
     await ds.undoLastMigration({ transaction: 'each' });
     await ds.undoLastMigration({ transaction: 'each' });
     const [{ repository }] = await ds.query<{ repository: string }[]>(
@@ -200,7 +203,11 @@ describe('RegistryRepository against PostgreSQL', () => {
       `INSERT INTO registry_tag (repository_id, name, manifest_id) SELECT $1, 't' || n, $2 FROM generate_series(1, 5) n`,
       [repository, manifest],
     );
-    expect(await runMigrations(ds)).toEqual(['TagIdPullTime1765100000000', 'UploadLeaseHolder1765230000000']);
+    expect(await runMigrations(ds)).toEqual([
+      'TagIdPullTime1765100000000',
+      'AccessChangeNotice1765216000000',
+      'UploadLeaseHolder1765230000000',
+    ]);
     const rows = await ds.query<{ id: string | null; pull_time: Date | null }[]>(
       `SELECT id, pull_time FROM registry_tag WHERE repository_id = $1`,
       [repository],

@@ -15,6 +15,8 @@ export enum OciErrorCode {
   UNSUPPORTED = 'UNSUPPORTED',
   TOOMANYREQUESTS = 'TOOMANYREQUESTS',
   PAGINATION_NUMBER_INVALID = 'PAGINATION_NUMBER_INVALID',
+  /** Distribution's code for a backend that is away for a moment (503): the client may retry. */
+  UNAVAILABLE = 'UNAVAILABLE',
   UNKNOWN = 'UNKNOWN',
 }
 
@@ -35,6 +37,7 @@ export const OCI_ERROR_STATUS: Record<OciErrorCode, number> = {
   [OciErrorCode.UNSUPPORTED]: 415,
   [OciErrorCode.TOOMANYREQUESTS]: 429,
   [OciErrorCode.PAGINATION_NUMBER_INVALID]: 400,
+  [OciErrorCode.UNAVAILABLE]: 503,
   [OciErrorCode.UNKNOWN]: 500,
 };
 

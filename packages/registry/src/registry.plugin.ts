@@ -1,4 +1,4 @@
-import { type RegistryRepository } from '@wharf/db';
+import { type RegistryRepository, isDatabaseUnavailable } from '@wharf/db';
 import { OciError, OciErrorCode } from '@wharf/oci';
 import { type StorageDriver } from '@wharf/storage';
 import { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -15,6 +15,9 @@ import {
   type RepositoryAction,
 } from './types.js';
 import { BlobStore } from './uploads/blob-store.js';
+
+/** What a 503 asks a client to wait: a database restart takes a few seconds. */
+const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 
 export interface RegistryPluginOptions {
   repository: RegistryRepository;
@@ -126,6 +129,16 @@ export function registryPlugin(app: FastifyInstance, options: RegistryPluginOpti
           undefined,
           fastifyError.statusCode,
         ),
+        isHead,
+      );
+    }
+    if (isDatabaseUnavailable(error)) {
+      // PostgreSQL restarting or out of reach: the request may well succeed in a moment, and clients retry a 503.
+      request.log.warn({ err: error }, 'registry request failed: the database is unavailable');
+      reply.header('Retry-After', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
+      return sendError(
+        reply,
+        new OciError(OciErrorCode.UNAVAILABLE, 'the registry database is unavailable for a moment; retry shortly'),
         isHead,
       );
     }

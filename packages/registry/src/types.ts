@@ -9,7 +9,12 @@ export type AccessRequest =
   | { type: 'registry'; name: 'catalog'; actions: ['*'] };
 
 export type AccessDecision =
-  | { allowed: true; actor?: string }
+  | {
+      allowed: true;
+      actor?: string;
+      /** The verified claims of the bearer token that allowed it, for a host that checks more of them. */
+      claims?: Readonly<Record<string, unknown>>;
+    }
   | {
       allowed: false;
       /** false: no or bad credentials (401); true: valid credentials without the needed rights. */

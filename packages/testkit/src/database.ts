@@ -11,20 +11,27 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-function adminConnection(): pg.Client {
+/** A PostgreSQL server other than the shared one (a test's private cluster). */
+export interface DatabaseServer {
+  host: string;
+  port: number;
+  username: string;
+}
+
+function adminConnection(server?: DatabaseServer): pg.Client {
   return new pg.Client({
-    host: process.env.WHARF_TEST_PGHOST ?? '127.0.0.1',
-    port: Number(process.env.WHARF_TEST_PGPORT ?? 5432),
-    user: process.env.WHARF_TEST_PGUSER ?? 'postgres',
-    password: process.env.WHARF_TEST_PGPASSWORD,
+    host: server?.host ?? process.env.WHARF_TEST_PGHOST ?? '127.0.0.1',
+    port: server?.port ?? Number(process.env.WHARF_TEST_PGPORT ?? 5432),
+    user: server?.username ?? process.env.WHARF_TEST_PGUSER ?? 'postgres',
+    password: server ? undefined : process.env.WHARF_TEST_PGPASSWORD,
     database: 'postgres',
   });
 }
 
 /** Creates a fresh, uniquely named PostgreSQL database for one test file, run or benchmark. */
-export async function createTestDatabase(prefix = 'wharf_test'): Promise<TestDatabase> {
+export async function createTestDatabase(prefix = 'wharf_test', server?: DatabaseServer): Promise<TestDatabase> {
   const database = `${prefix}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
-  const admin = adminConnection();
+  const admin = adminConnection(server);
   await admin.connect();
   try {
     await admin.query(`CREATE DATABASE "${database}"`);
@@ -35,10 +42,10 @@ export async function createTestDatabase(prefix = 'wharf_test'): Promise<TestDat
     host: admin.host,
     port: admin.port,
     username: admin.user ?? 'postgres',
-    password: process.env.WHARF_TEST_PGPASSWORD ?? '',
+    password: server ? '' : (process.env.WHARF_TEST_PGPASSWORD ?? ''),
     database,
     drop: async () => {
-      const client = adminConnection();
+      const client = adminConnection(server);
       await client.connect();
       try {
         await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);

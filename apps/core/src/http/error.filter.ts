@@ -2,6 +2,7 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '
 import { QuerySyntaxError } from '@wharf/db';
 import { type FastifyReply, type FastifyRequest } from 'fastify';
 import { ApiError, type ApiErrorCode, errorBody } from '../errors/api-error.js';
+import { UNAVAILABLE_RETRY_AFTER_SECONDS, isDependencyUnavailable } from '../errors/unavailable.js';
 
 const STATUS_CODES: Record<number, ApiErrorCode> = {
   400: 'BAD_REQUEST',
@@ -69,6 +70,13 @@ export class ApiErrorFilter implements ExceptionFilter {
       status = error.statusCode ?? 400;
       code = STATUS_CODES[status] ?? 'BAD_REQUEST';
       message = error.message;
+    } else if (isDependencyUnavailable(error)) {
+      // PostgreSQL restarting or Redis away: nothing is wrong with the request, and it may succeed in a moment.
+      status = 503;
+      code = 'SERVICE_UNAVAILABLE';
+      message = `a service Wharf depends on is unavailable for a moment; retry shortly (request id ${request.id})`;
+      headers = { 'Retry-After': String(UNAVAILABLE_RETRY_AFTER_SECONDS) };
+      request.log.warn({ err: loggable(error) }, 'dependency unavailable');
     } else {
       status = 500;
       code = 'INTERNAL_SERVER_ERROR';

@@ -1,6 +1,6 @@
 import { type SigningKey } from '@wharf/auth';
 import { type WharfConfig } from '@wharf/config';
-import { MANIFEST_CHANGE_CHANNEL, RegistryRepository, listenForNotifications } from '@wharf/db';
+import { ACCESS_CHANGE_CHANNEL, MANIFEST_CHANGE_CHANNEL, RegistryRepository, listenForNotifications } from '@wharf/db';
 import {
   type PullRecorder,
   TokenAccessController,
@@ -16,7 +16,12 @@ import { echoRequestId } from '../http/request-id.js';
 import { externalUrl } from '../urls.js';
 import { CoreAccessController } from './core-access.controller.js';
 import { ProjectQuotaPolicy } from './project-quota.policy.js';
+import { ProjectRepository } from '../repositories/project.repository.js';
+import { RobotRepository } from '../repositories/robot.repository.js';
+import { UserRepository } from '../repositories/user.repository.js';
+import { AccessService } from '../services/access.service.js';
 import { RegistryProjectRepository } from './registry-project.repository.js';
+import { TokenGrantCache } from './token-grant.cache.js';
 import { REGISTRY_SERVICE, TOKEN_ISSUER, TOKEN_SERVICE_PATH } from './registry.constants.js';
 
 export interface RegistryMountOptions {
@@ -79,21 +84,41 @@ export async function mountRegistry(
     issuer: TOKEN_ISSUER,
     publicKeyPem: signingKey.publicKeyPem,
   });
+  const projectRefs = new ProjectRepository(dataSource);
+  const grants = new TokenGrantCache(
+    {
+      users: new UserRepository(dataSource),
+      robots: new RobotRepository(dataSource),
+      projects: projectRefs,
+      access: new AccessService(projectRefs),
+    },
+    (handlers) =>
+      listenForNotifications({ ...config.database, applicationName: 'wharf-core' }, ACCESS_CHANGE_CHANNEL, handlers),
+  );
   let pulls: PullRecorder | undefined;
-  await fastify.register(registryPlugin, {
-    repository,
-    storage,
-    access: new CoreAccessController(tokens, projects),
-    policies: [new ProjectQuotaPolicy(projects)],
-    maxManifestBytes: config.registry.maxManifestBytes,
-    redirect: config.storageRedirect,
-    chunkMinLength:
-      config.storage.driver === 's3' ? Math.max(config.storage.chunkSize ?? 0, S3_MIN_PART_SIZE) : undefined,
-    cacheInvalidation: (handlers) =>
-      listenForNotifications({ ...config.database, applicationName: 'wharf-core' }, MANIFEST_CHANGE_CHANNEL, handlers),
-    onPullRecorder: (recorder) => (pulls = recorder),
-  });
-  await fastify.ready();
+  try {
+    await fastify.register(registryPlugin, {
+      repository,
+      storage,
+      access: new CoreAccessController(tokens, projects, grants),
+      policies: [new ProjectQuotaPolicy(projects)],
+      maxManifestBytes: config.registry.maxManifestBytes,
+      redirect: config.storageRedirect,
+      chunkMinLength:
+        config.storage.driver === 's3' ? Math.max(config.storage.chunkSize ?? 0, S3_MIN_PART_SIZE) : undefined,
+      cacheInvalidation: (handlers) =>
+        listenForNotifications(
+          { ...config.database, applicationName: 'wharf-core' },
+          MANIFEST_CHANGE_CHANNEL,
+          handlers,
+        ),
+      onPullRecorder: (recorder) => (pulls = recorder),
+    });
+    await fastify.ready();
+  } catch (error) {
+    await grants.close();
+    throw error;
+  }
   const stopPurge = config.uploadPurging.enabled
     ? scheduleUploadPurge(repository, storage, config.uploadPurging, fastify.log)
     : undefined;
@@ -104,6 +129,7 @@ export async function mountRegistry(
     close: async () => {
       const purgeStopped = stopPurge?.();
       await fastify.close();
+      await grants.close();
       await purgeStopped;
       await pulls?.flush();
     },

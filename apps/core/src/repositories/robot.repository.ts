@@ -9,6 +9,7 @@ export interface RobotCredentials {
   name: string;
   level: 'system' | 'project';
   projectId: number | null;
+  projectName: string | null;
   secretHash: string;
   salt: string;
   /** Unix seconds; -1 never expires. */
@@ -22,6 +23,7 @@ interface CredentialsRow {
   name: string;
   level: 'system' | 'project';
   project_id: number | null;
+  project_name: string | null;
   secret_hash: string;
   salt: string;
   expires_at: string;
@@ -131,11 +133,36 @@ const ROBOT_SORTS: Record<string, string> = {
   id: 'r.id',
 };
 
+const CREDENTIALS_SELECT = `
+  SELECT r.id, r.name, r.level, r.project_id, p.name AS project_name, r.secret_hash, r.salt, r.expires_at, r.disabled,
+         COALESCE((SELECT json_agg(json_build_object('kind', rp.kind, 'namespace', rp.namespace,
+                                                     'resource', rp.resource, 'action', rp.action,
+                                                     'effect', rp.effect))
+                     FROM robot_permission rp WHERE rp.robot_id = r.id), '[]') AS grants
+    FROM robot r
+    LEFT JOIN project p ON p.project_id = r.project_id`;
+
 function toGrant(row: GrantRow): RobotGrant {
   const { kind, namespace, resource, action } = row;
   return row.effect === 'deny'
     ? { kind, namespace, resource, action, effect: 'deny' }
     : { kind, namespace, resource, action };
+}
+
+function toCredentials(row: CredentialsRow): RobotCredentials {
+  return {
+    id: row.id,
+    name: row.name,
+    level: row.level,
+    projectId: row.project_id,
+    projectName: row.project_name,
+    secretHash: row.secret_hash,
+    salt: row.salt,
+    expiresAt: Number(row.expires_at),
+    disabled: row.disabled,
+    // Denies travel with the allows: a deny on one project must hold against an allow on every project.
+    grants: row.grants.map(toGrant),
+  };
 }
 
 function toRecord(row: RobotRow): RobotRecord {
@@ -174,30 +201,16 @@ export class RobotRepository {
    */
   async findCredentials(projectName: string | undefined, name: string): Promise<RobotCredentials | undefined> {
     const rows = await this.dataSource.query<CredentialsRow[]>(
-      `SELECT r.id, r.name, r.level, r.project_id, r.secret_hash, r.salt, r.expires_at, r.disabled,
-              COALESCE((SELECT json_agg(json_build_object('kind', rp.kind, 'namespace', rp.namespace,
-                                                          'resource', rp.resource, 'action', rp.action,
-                                                          'effect', rp.effect))
-                          FROM robot_permission rp WHERE rp.robot_id = r.id), '[]') AS grants
-         FROM robot r
-         LEFT JOIN project p ON p.project_id = r.project_id
-        WHERE r.name = $1 AND ${projectName === undefined ? 'r.project_id IS NULL' : 'p.name = $2'}`,
+      `${CREDENTIALS_SELECT} WHERE r.name = $1 AND ${projectName === undefined ? 'r.project_id IS NULL' : 'p.name = $2'}`,
       projectName === undefined ? [name] : [name, projectName],
     );
-    const row = rows[0];
-    if (!row) return undefined;
-    return {
-      id: row.id,
-      name: row.name,
-      level: row.level,
-      projectId: row.project_id,
-      secretHash: row.secret_hash,
-      salt: row.salt,
-      expiresAt: Number(row.expires_at),
-      disabled: row.disabled,
-      // Denies travel with the allows: a deny on one project must hold against an allow on every project.
-      grants: row.grants.map(toGrant),
-    };
+    return rows[0] ? toCredentials(rows[0]) : undefined;
+  }
+
+  /** A robot by id, as authentication sees it: what a token issued to it may still be honoured for. */
+  async findCredentialsById(id: number): Promise<RobotCredentials | undefined> {
+    const rows = await this.dataSource.query<CredentialsRow[]>(`${CREDENTIALS_SELECT} WHERE r.id = $1`, [id]);
+    return rows[0] ? toCredentials(rows[0]) : undefined;
   }
 
   async findById(id: number, manager: EntityManager = this.dataSource.manager): Promise<RobotRecord | undefined> {

@@ -2,10 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { hashPassword, verifyPassword, verifyRobotSecret } from '@wharf/auth';
 import { ROBOT_NAME_PREFIX } from '../constants.js';
-import { type AuthenticatedPrincipal } from '../auth/principal.js';
-import { RobotRepository } from '../repositories/robot.repository.js';
-import { ThrottleRepository } from '../repositories/throttle.repository.js';
+import { type AuthenticatedPrincipal, type RobotPrincipal } from '../auth/principal.js';
+import { type RobotCredentials, RobotRepository } from '../repositories/robot.repository.js';
+import { type FailureRecord, ThrottleRepository } from '../repositories/throttle.repository.js';
 import { UserRepository } from '../repositories/user.repository.js';
+import { robotLoginName } from './robot.service.js';
 
 export type CredentialCheck =
   | { ok: true; principal: AuthenticatedPrincipal }
@@ -14,14 +15,30 @@ export type CredentialCheck =
 
 /** Failures within this window count towards slowing down further attempts. */
 const FAILURE_WINDOW_MS = 15 * 60_000;
-/** Failures allowed before attempts are spaced out: per account, and per client address (shared by NAT). */
-const FREE_FAILURES = { user: 5, address: 20 } as const;
+/**
+ * Failures allowed before attempts are spaced out: for one account from one address, for one client address
+ * (shared by NAT) whatever the accounts, and for one account from all addresses together.
+ */
+const FREE_FAILURES = { pair: 5, address: 20, account: 10 } as const;
+/**
+ * The same while Redis is unreachable and each process counts only the failures it saw: fewer, since a guesser
+ * spreading attempts over several processes is counted by none of them in full.
+ */
+const LOCAL_FREE_FAILURES = { pair: 3, address: 10, account: 5 } as const;
 const MAX_DELAY_MS = 5 * 60_000;
 
-function delayAfter(failures: number, free: number): number {
-  if (failures < free) return 0;
-  return Math.min(1000 * 2 ** (failures - free), MAX_DELAY_MS);
+function delayAfter(record: FailureRecord, kind: keyof typeof FREE_FAILURES): number {
+  const free = (record.shared ? FREE_FAILURES : LOCAL_FREE_FAILURES)[kind];
+  if (record.failures < free) return 0;
+  return Math.min(1000 * 2 ** (record.failures - free), MAX_DELAY_MS);
 }
+
+/** Addresses hold no spaces: the pair's key cannot be read two ways. */
+function pairKey(clientAddress: string, account: string): string {
+  return `${clientAddress} ${account}`;
+}
+
+const NO_FAILURES: FailureRecord = { failures: 0, lastFailureAt: 0, shared: true };
 
 let dummy: Promise<string> | undefined;
 function dummyHash(): Promise<string> {
@@ -40,11 +57,35 @@ export function parseRobotName(login: string): { projectName?: string; name: str
   return projectName && name ? { projectName, name } : undefined;
 }
 
+/** What a robot's account stands for at `now`, or undefined while it may not act (disabled or expired). */
+export function robotPrincipal(robot: RobotCredentials, now: number): RobotPrincipal | undefined {
+  if (robot.disabled || (robot.expiresAt !== -1 && robot.expiresAt * 1000 <= now)) return undefined;
+  return {
+    kind: 'robot',
+    robotId: robot.id,
+    name: robotLoginName(robot.name, robot.projectName),
+    level: robot.level,
+    projectId: robot.projectId ?? undefined,
+    grants: robot.grants,
+  };
+}
+
 /**
  * Checks a user name and password (or robot name and secret) wherever they arrive: basic authentication on the
- * API, the portal's login form and the token service. After a few failures for an account or a client address,
- * further attempts are refused until an exponentially growing pause has passed, so guessing is slow while a
- * person who mistyped waits seconds at most.
+ * API, the portal's login form and the token service.
+ *
+ * Guessing is slowed without letting anyone lock the owner out. After a few failures, further attempts are refused
+ * (429) until an exponentially growing pause has passed, but only for whoever failed:
+ * - one address guessing one account: 5 free failures per 15 minutes, then 1 s, 2 s, 4 s, … up to 5 min between
+ *   attempts (about 10 attempts in the first minute, then fewer);
+ * - one address guessing any accounts: 20 free failures, then the same pauses (about 25 in the first minute);
+ * - one account guessed from many addresses: after 10 failures in all, every address that has itself failed for
+ *   the account waits the account's pause as well, so a spread-out guesser gets one more try per address per pause.
+ * An address with no failure of its own for the account is never refused on the account's behalf: the right
+ * password from a clean address always passes, and failures elsewhere never lock the owner out. Robot secrets are
+ * 32+ random characters that no one guesses at these rates: robots get no per-account counters at all, only the
+ * per-address one. While Redis is unreachable, each process throttles by the failures it saw itself, with lower
+ * allowances (3, 10 and 5), and the credentials are still checked against PostgreSQL.
  */
 @Injectable()
 export class CredentialService {
@@ -54,29 +95,45 @@ export class CredentialService {
     private readonly throttle: ThrottleRepository,
   ) {}
 
+  /** Forgets the failures a login from an address counted, for the account, the address and the pair. */
+  async forget(login: string, clientAddress: string): Promise<void> {
+    const account = login.toLowerCase();
+    await Promise.all([
+      this.throttle.clear('address', clientAddress),
+      this.throttle.clear('pair', pairKey(clientAddress, account)),
+      this.throttle.clear('account', account),
+    ]);
+  }
+
   async check(login: string, secret: string, clientAddress: string): Promise<CredentialCheck> {
     const account = login.toLowerCase();
+    const pair = pairKey(clientAddress, account);
+    const perAccount = parseRobotName(login) === undefined;
     const now = Date.now();
-    const [byUser, byAddress] = await Promise.all([
-      this.throttle.read('user', account),
+    const [byAddress, byPair, byAccount] = await Promise.all([
       this.throttle.read('address', clientAddress),
+      perAccount ? this.throttle.read('pair', pair) : NO_FAILURES,
+      perAccount ? this.throttle.read('account', account) : NO_FAILURES,
     ]);
-    const waitUntil = Math.max(
-      byUser.lastFailureAt + delayAfter(byUser.failures, FREE_FAILURES.user),
-      byAddress.lastFailureAt + delayAfter(byAddress.failures, FREE_FAILURES.address),
-    );
+    let waitUntil = byAddress.lastFailureAt + delayAfter(byAddress, 'address');
+    if (byPair.failures > 0) {
+      const pause = Math.max(delayAfter(byPair, 'pair'), delayAfter(byAccount, 'account'));
+      waitUntil = Math.max(waitUntil, byPair.lastFailureAt + pause);
+    }
     if (waitUntil > now)
       return { ok: false, reason: 'throttled', retryAfterSeconds: Math.ceil((waitUntil - now) / 1000) };
 
     const principal = await this.verify(login, secret, now);
     if (!principal) {
       await Promise.all([
-        this.throttle.recordFailure('user', account, FAILURE_WINDOW_MS, now),
         this.throttle.recordFailure('address', clientAddress, FAILURE_WINDOW_MS, now),
+        perAccount && this.throttle.recordFailure('pair', pair, FAILURE_WINDOW_MS, now),
+        perAccount && this.throttle.recordFailure('account', account, FAILURE_WINDOW_MS, now),
       ]);
       return { ok: false, reason: 'invalid' };
     }
-    if (byUser.failures > 0) await this.throttle.clear('user', account);
+    // The account's own count stays: the owner logging in must not reset a guesser's pause elsewhere.
+    if (byPair.failures > 0) await this.throttle.clear('pair', pair);
     return { ok: true, principal };
   }
 
@@ -85,15 +142,7 @@ export class CredentialService {
     if (robotName) {
       const robot = await this.robots.findCredentials(robotName.projectName, robotName.name);
       if (!robot || !verifyRobotSecret(secret, robot.salt, robot.secretHash)) return undefined;
-      if (robot.disabled || (robot.expiresAt !== -1 && robot.expiresAt * 1000 <= now)) return undefined;
-      return {
-        kind: 'robot',
-        robotId: robot.id,
-        name: login,
-        level: robot.level,
-        projectId: robot.projectId ?? undefined,
-        grants: robot.grants,
-      };
+      return robotPrincipal(robot, now);
     }
     const user = await this.users.findCredentialsByUsername(login);
     if (!user) {

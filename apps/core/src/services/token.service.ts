@@ -1,5 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type RegistryTokenAccess, type Scope, parseScopes, signRegistryToken } from '@wharf/auth';
+import {
+  type RegistryTokenAccess,
+  type RegistryTokenSubject,
+  type Scope,
+  parseScopes,
+  signRegistryToken,
+} from '@wharf/auth';
 import { isValidRepositoryName } from '@wharf/oci';
 import { type Principal, type ProjectRef } from '../auth/principal.js';
 import { CORE_SECRETS } from '../constants.js';
@@ -10,10 +16,8 @@ import { projectOfRepository } from '../registry/project-quota.policy.js';
 import { REGISTRY_SERVICE, TOKEN_ISSUER } from '../registry/registry.constants.js';
 import { ProjectRepository } from '../repositories/project.repository.js';
 import { type CoreSecrets } from '../secrets.js';
-import { AccessService } from './access.service.js';
+import { AccessService, type RegistryAction } from './access.service.js';
 import { SettingService } from './setting.service.js';
-
-type RegistryAction = 'pull' | 'push' | 'delete';
 
 /** The order granted actions are listed in, so equal grants read the same. */
 const REGISTRY_ACTIONS: readonly RegistryAction[] = ['pull', 'push', 'delete'];
@@ -27,6 +31,18 @@ function tokenSubject(principal: Principal): string {
       return principal.username;
     case 'robot':
       return principal.name;
+  }
+}
+
+/** The account a token is bound to, by id: its name may belong to another account later. */
+function tokenSubjectId(principal: Principal): RegistryTokenSubject {
+  switch (principal.kind) {
+    case 'anonymous':
+      return { kind: 'anonymous' };
+    case 'user':
+      return { kind: 'user', id: principal.userId };
+    case 'robot':
+      return { kind: 'robot', id: principal.robotId };
   }
 }
 
@@ -65,12 +81,13 @@ export class TokenService {
     if (principal.kind === 'anonymous' && scopes.length === 0) {
       throw ApiError.unauthorized('log in with a user name and password, or a robot name and secret');
     }
-    const [access, settings] = await Promise.all([this.grant(principal, scopes), this.settings.get()]);
+    const [{ access, projects }, settings] = await Promise.all([this.grant(principal, scopes), this.settings.get()]);
     const signed = await signRegistryToken(this.secrets.signingKey, {
       issuer: TOKEN_ISSUER,
       audience: REGISTRY_SERVICE,
       subject: tokenSubject(principal),
       access,
+      binding: { subject: tokenSubjectId(principal), projects },
       expiresInSeconds: settings.token_expiration * 60,
     });
     return new WithHeaders(
@@ -80,8 +97,14 @@ export class TokenService {
     );
   }
 
-  /** What the token grants: per requested scope, the allowed subset of its actions; scopes with none are left out. */
-  private async grant(principal: Principal, scopes: readonly Scope[]): Promise<RegistryTokenAccess[]> {
+  /**
+   * What the token grants: per requested scope, the allowed subset of its actions (scopes with none are left out),
+   * and the id of each project a grant names, so the grant holds in that project and not in a later namesake.
+   */
+  private async grant(
+    principal: Principal,
+    scopes: readonly Scope[],
+  ): Promise<{ access: RegistryTokenAccess[]; projects: Record<string, number> }> {
     const projectNames = new Set<string>();
     for (const scope of scopes) {
       const name = isRepositoryScope(scope) ? projectOf(scope.name) : undefined;
@@ -96,7 +119,7 @@ export class TokenService {
     const allowedIn = (project: ProjectRef) => {
       let actions = allowed.get(project.projectId);
       if (!actions) {
-        actions = this.allowedActions(principal, project);
+        actions = this.access.registryActions(principal, project);
         allowed.set(project.projectId, actions);
       }
       return actions;
@@ -117,28 +140,13 @@ export class TokenService {
         return actions.length > 0 ? { type: scope.type, name: scope.name, actions } : undefined;
       }),
     );
-    return granted.filter((entry) => entry !== undefined);
-  }
-
-  /**
-   * The registry actions the principal may take in the project, by Harbor's mapping: pull and push are the
-   * repository's pull and push (push only with pull, since every upload also reads); delete is the repository's
-   * delete or the artifact's, the same operation the API offers as deleting an artifact.
-   */
-  private async allowedActions(principal: Principal, project: ProjectRef): Promise<ReadonlySet<RegistryAction>> {
-    const can = (resource: 'repository' | 'artifact', action: 'pull' | 'push' | 'delete') =>
-      this.access.canInProject(principal, project, resource, action);
-    const [pull, push, deleteRepository, deleteArtifact] = await Promise.all([
-      can('repository', 'pull'),
-      can('repository', 'push'),
-      can('repository', 'delete'),
-      can('artifact', 'delete'),
-    ]);
-    const actions = new Set<RegistryAction>();
-    if (pull) actions.add('pull');
-    if (pull && push) actions.add('push');
-    if (deleteRepository || deleteArtifact) actions.add('delete');
-    return actions;
+    const access = granted.filter((entry) => entry !== undefined);
+    const bound: Record<string, number> = {};
+    for (const entry of access) {
+      const project = entry.type === 'repository' ? projects.get(projectOf(entry.name) ?? '') : undefined;
+      if (project) bound[project.name] = project.projectId;
+    }
+    return { access, projects: bound };
   }
 }
 

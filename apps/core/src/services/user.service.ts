@@ -29,6 +29,7 @@ import {
   type UserSysAdminFlag,
 } from '../dtos/user.dto.js';
 import { ApiError } from '../errors/api-error.js';
+import { RedisUnavailableError } from '../errors/unavailable.js';
 import { type RequestSite, normalisedOrigin } from '../http/request-site.js';
 import { Paged, WithHeaders, created } from '../http/responses.js';
 import { ProjectRepository } from '../repositories/project.repository.js';
@@ -241,7 +242,11 @@ export class UserService implements OnApplicationBootstrap {
         username: principalName(principal),
       });
     });
-    await this.sessions.destroyAllOf(userId);
+    // A deleted user's sessions resolve to no one (each request reads the user again): ending them is tidying, and
+    // Redis being away must not turn a completed delete into an error.
+    await this.sessions.destroyAllOf(userId).catch((error: unknown) => {
+      if (!(error instanceof RedisUnavailableError)) throw error;
+    });
   }
 
   /**
@@ -273,6 +278,9 @@ export class UserService implements OnApplicationBootstrap {
       throw ApiError.badRequest('the new password must differ from the current one');
     }
     const passwordHash = await hashPassword(request.new_password);
+    // Ended before the change as well: without Redis the old sessions could not be ended, so the change is refused
+    // (503) rather than made while they live on.
+    await this.sessions.destroyAllOf(userId);
     await this.dataSource.transaction(async (manager) => {
       if (!(await this.users.updatePasswordHash(manager, userId, passwordHash))) {
         throw ApiError.notFound(`user ${userId} not found`);

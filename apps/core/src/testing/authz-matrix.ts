@@ -13,7 +13,7 @@ import { DataSource } from 'typeorm';
 import { type EndpointAccess } from '../openapi/endpoint.decorator.js';
 import { type HttpMethod, type OpenApiOperation } from '../openapi/openapi.types.js';
 import { RegistryClient } from '../registry/testing/registry-fixtures.js';
-import { ThrottleRepository } from '../repositories/throttle.repository.js';
+import { CredentialService } from '../services/credential.service.js';
 import { type Credentials, type TestCore, type TestResponse } from './test-core.js';
 
 /**
@@ -427,9 +427,7 @@ export class AuthzMatrix {
     });
     if (principal?.model.kind === 'invalid' && principal.credentials) {
       // Refused logins slow down further ones; the matrix asks on purpose, so it wipes the count each time.
-      const throttle = this.core.server.app.get(ThrottleRepository);
-      await throttle.clear('user', principal.credentials.username.toLowerCase());
-      await throttle.clear('address', CLIENT_ADDRESS);
+      await this.core.server.app.get(CredentialService).forget(principal.credentials.username, CLIENT_ADDRESS);
     }
     return response;
   }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type WharfConfig, parseConfig } from '@wharf/config';
 import { createDataSource, runMigrations } from '@wharf/db';
-import { type TestDatabase, createTestDatabase, freePort } from '@wharf/testkit';
+import { type DatabaseServer, type TestDatabase, createTestDatabase, freePort } from '@wharf/testkit';
 import { Redis } from 'ioredis';
 import { type CoreServer, type CoreServerOptions, startCoreServer } from '../core.server.js';
 
@@ -49,9 +49,13 @@ export function basicAuth(credentials: Credentials): string {
  */
 export async function startTestCore(
   extraConfig: Record<string, unknown> = {},
-  serverOptions: Pick<CoreServerOptions, 'portalDir'> = {},
+  serverOptions: Pick<CoreServerOptions, 'portalDir'> & {
+    /** A PostgreSQL server of the test's own instead of the shared one. */
+    databaseServer?: DatabaseServer;
+  } = {},
 ): Promise<TestCore> {
-  const database = await createTestDatabase('wharf_core');
+  const { databaseServer, ...coreOptions } = serverOptions;
+  const database = await createTestDatabase('wharf_core', databaseServer);
   const dataVolume = await mkdtemp(join(tmpdir(), 'wharf-core-'));
   const admin = { username: 'admin', password: `Adm1n-${randomBytes(9).toString('base64url')}` };
   const redisPrefix = `wharf:test:${randomBytes(6).toString('hex')}:`;
@@ -85,7 +89,7 @@ export async function startTestCore(
     await runMigrations(dataSource);
     await dataSource.destroy();
     // No portal unless a test asks for one: whether apps/portal was built must not change what the API tests see.
-    server = await startCoreServer(config, { checkResponses: true, redisPrefix, portalDir: false, ...serverOptions });
+    server = await startCoreServer(config, { checkResponses: true, redisPrefix, portalDir: false, ...coreOptions });
   } catch (error) {
     await database.drop().catch(() => undefined);
     await rm(dataVolume, { recursive: true, force: true });

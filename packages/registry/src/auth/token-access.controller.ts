@@ -157,6 +157,6 @@ export class TokenAccessController implements AccessController {
         };
       }
     }
-    return { allowed: true, actor: typeof payload.sub === 'string' ? payload.sub : undefined };
+    return { allowed: true, actor: typeof payload.sub === 'string' ? payload.sub : undefined, claims: payload };
   }
 }
