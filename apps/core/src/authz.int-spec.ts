@@ -28,6 +28,9 @@ const ROWS: Record<string, RouteRow> = {
   'GET /api/v2.0/ping': {},
   'GET /api/v2.0/health': {},
   'GET /api/v2.0/systeminfo': {},
+  // Public, as in Harbor. The matrix's core serves no HTTPS, so every caller alike hears that there is no
+  // certificate; system.int-spec and https.int-spec read the served one.
+  'GET /api/v2.0/systeminfo/getcert': { decide: () => ({ status: 404 }) },
   'GET /api/v2.0/statistics': {},
   'GET /api/v2.0/search': { request: () => ({ query: { q: 'authz' } }) },
   'GET /api/v2.0/openapi.json': {},
