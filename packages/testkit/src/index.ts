@@ -3,3 +3,4 @@ export * from './ports.js';
 export * from './images.js';
 export * from './processes.js';
 export * from './certificates.js';
+export * from './raw-http.js';
