@@ -12,6 +12,7 @@ import {
   OpenAccessController,
   type PullRecorder,
   TokenAccessController,
+  registryClientErrorHandler,
   registryFrameworkErrors,
   registryPlugin,
   scheduleEventTrim,
@@ -64,6 +65,7 @@ export async function startRegistryServer(config: WharfConfig): Promise<Registry
     bodyLimit: 4 * 1024 * 1024,
     routerOptions: { maxParamLength: 1024 },
     frameworkErrors: registryFrameworkErrors,
+    clientErrorHandler: registryClientErrorHandler,
   });
   if (config.registry.auth === 'none') {
     app.log.warn(
