@@ -28,6 +28,8 @@ const ROWS: Record<string, RouteRow> = {
   'GET /api/v2.0/ping': {},
   'GET /api/v2.0/health': {},
   'GET /api/v2.0/systeminfo': {},
+  // Open to anyone; the core under test serves plain HTTP, so every caller gets the same 404: no certificate.
+  'GET /api/v2.0/systeminfo/getcert': { decide: () => ({ status: 404 }) },
   'GET /api/v2.0/statistics': {},
   'GET /api/v2.0/search': { request: () => ({ query: { q: 'authz' } }) },
   'GET /api/v2.0/openapi.json': {},
