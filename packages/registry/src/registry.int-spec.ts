@@ -652,6 +652,14 @@ describe('registry engine over HTTP (PostgreSQL + filesystem storage)', () => {
       method: 'POST',
     });
     expect(missing.status).toBe(202);
+    // A `from` that names no repository (a NUL, which PostgreSQL cannot even compare, or a path that is not a name)
+    // mounts nothing: an ordinary session opens, as for any blob that cannot be mounted.
+    for (const from of ['lib%00source', 'lib/Source', '..%2Fsource']) {
+      const invalid = await fetch(url(`/v2/lib/target4/blobs/uploads/?mount=${digest}&from=${from}`), {
+        method: 'POST',
+      });
+      expect([from, invalid.status]).toEqual([from, 202]);
+    }
   });
 
   it('pushes, negotiates, lists and deletes manifests and tags', async () => {
