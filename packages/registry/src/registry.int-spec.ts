@@ -839,6 +839,25 @@ describe('registry engine over HTTP (PostgreSQL + filesystem storage)', () => {
     );
   });
 
+  it('refuses a manifest whose annotations hold a NUL character, and stores nothing', async () => {
+    const put = (ref: string, annotations: Record<string, string>) =>
+      fetch(url(`/v2/lib/annotated/manifests/${ref}`), {
+        method: 'PUT',
+        body: JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [], annotations }),
+        headers: { 'content-type': MediaType.OciIndex },
+      });
+    for (const [ref, annotations] of [
+      ['nul-value', { 'org.opencontainers.image.created': 'now\u0000' }],
+      ['nul-key', { 'org.example\u0000': 'x' }],
+    ] as const) {
+      const res = await put(ref, annotations);
+      expect([ref, res.status]).toEqual([ref, 400]);
+      expect(((await res.json()) as { errors: { code: string }[] }).errors[0].code).toBe('MANIFEST_INVALID');
+    }
+    expect((await fetch(url('/v2/lib/annotated/manifests/nul-value'))).status).toBe(404);
+    expect((await put('plain', { 'org.opencontainers.image.created': 'now' })).status).toBe(201);
+  });
+
   it('stores an index only when its children exist, and serves referrers with artifactType filtering', async () => {
     const child = await pushImage('lib/multi', 'amd64');
     const index = Buffer.from(
