@@ -50,7 +50,7 @@ describe('wharf start registry', () => {
     await rm(dataVolume, { recursive: true, force: true });
   });
 
-  it('answers what the HTTP parser refuses in the OCI error envelope', async () => {
+  it('answers what the HTTP parser refuses, an unsupported Expect and CONNECT in the OCI error envelope', async () => {
     const cases: [string, number, string][] = [
       [
         'PATCH /v2/lib/app/blobs/uploads/x HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n',
@@ -60,6 +60,8 @@ describe('wharf start registry', () => {
       ['PUT /v2/lib/app/manifests/v1 HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n', 400, 'SIZE_INVALID'],
       [`GET /v2/ HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'UNSUPPORTED'],
       ['NOT HTTP AT ALL\r\n\r\n', 400, 'UNSUPPORTED'],
+      ['GET /v2/ HTTP/1.1\r\nHost: x\r\nExpect: nonsense\r\nConnection: close\r\n\r\n', 417, 'UNSUPPORTED'],
+      ['CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n', 405, 'UNSUPPORTED'],
     ];
     for (const [request, status, code] of cases) {
       const response = await rawRequest(server.url, request);

@@ -13,6 +13,8 @@ import {
   type PullRecorder,
   TokenAccessController,
   registryClientErrorHandler,
+  registryRefuseConnect,
+  registryRefuseExpectation,
   registryFrameworkErrors,
   registryPlugin,
   scheduleEventTrim,
@@ -67,6 +69,8 @@ export async function startRegistryServer(config: WharfConfig): Promise<Registry
     frameworkErrors: registryFrameworkErrors,
     clientErrorHandler: registryClientErrorHandler,
   });
+  app.server.on('connect', registryRefuseConnect);
+  app.server.on('checkExpectation', registryRefuseExpectation);
   if (config.registry.auth === 'none') {
     app.log.warn(
       'registry.auth is none: every client may push, pull and delete; use it only for a registry on loopback',

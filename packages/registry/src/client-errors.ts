@@ -1,5 +1,6 @@
-import { STATUS_CODES } from 'node:http';
+import { type IncomingMessage, STATUS_CODES, type ServerResponse } from 'node:http';
 import { type Socket } from 'node:net';
+import { type Duplex } from 'node:stream';
 import { OciError, OciErrorCode } from '@wharf/oci';
 import { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { API_VERSION, API_VERSION_HEADER } from './http.js';
@@ -103,4 +104,32 @@ export function registryClientErrorHandler(this: FastifyInstance, error: ClientE
   answerClientError(this.log, error, socket, (method, _target, refusal) =>
     registryErrorAnswer(method, refusal.status, refusal.message, refusal.ociCode),
   );
+}
+
+/**
+ * Node's `checkExpectation` listener for a server of the registry alone: an Expect other than 100-continue, which
+ * Node answers 417 with no body unless told otherwise, gets the same status in the OCI envelope.
+ */
+export function registryRefuseExpectation(request: IncomingMessage, response: ServerResponse): void {
+  const answer = registryErrorAnswer(
+    request.method ?? '',
+    417,
+    `Expect: ${request.headers.expect ?? ''} is not supported; only 100-continue is`,
+  );
+  sendAnswer(response, answer);
+}
+
+/** Sends an error answer through a response object that no framework handles. */
+export function sendAnswer(response: ServerResponse, answer: RawErrorAnswer): void {
+  response
+    .writeHead(answer.status, { ...answer.headers, 'Content-Length': Buffer.byteLength(answer.body) })
+    .end(answer.body);
+}
+
+/**
+ * Node's `connect` listener for a server of the registry alone: CONNECT asks a proxy for a tunnel, which a registry is
+ * not; 405 in the OCI envelope instead of a dropped connection.
+ */
+export function registryRefuseConnect(_request: IncomingMessage, socket: Duplex): void {
+  socket.end(rawResponse(registryErrorAnswer('CONNECT', 405, 'CONNECT is not supported')));
 }

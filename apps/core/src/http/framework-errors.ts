@@ -8,6 +8,7 @@ import {
   answerClientError,
   rawResponse,
   registryErrorAnswer,
+  sendAnswer,
 } from '@wharf/registry';
 import { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { errorBody } from '../errors/api-error.js';
@@ -73,8 +74,7 @@ function errorAnswer(
  */
 export function refuseExpectation(request: IncomingMessage, response: ServerResponse): void {
   const message = `Expect: ${request.headers.expect ?? ''} is not supported; only 100-continue is`;
-  const answer = errorAnswer(request.method ?? '', request.url ?? '/', 417, message);
-  response.writeHead(417, { ...answer.headers, 'Content-Length': Buffer.byteLength(answer.body) }).end(answer.body);
+  sendAnswer(response, errorAnswer(request.method ?? '', request.url ?? '/', 417, message));
 }
 
 /**
