@@ -565,11 +565,14 @@ describe('registry engine over HTTP (PostgreSQL + filesystem storage)', () => {
     req.write(data.subarray(first, first + 2 * 1024 * 1024 + 512 * 1024));
     while ((await stat(file)).size <= first) await new Promise((resolve) => setTimeout(resolve, 10));
     // The connection that holds the process's lock ends (a database restart, a network cut) while the chunk arrives.
-    const ended = await reg.dataSource.query<unknown[]>(
-      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+    // Its backend is waited for until it has exited, and the registry (this process) then given a moment to read that
+    // its connection ended: otherwise, on a busy machine, the rest of the chunk may be written before it knows.
+    const ended = await reg.dataSource.query<{ ended: boolean }[]>(
+      `SELECT pg_terminate_backend(pid, 5000) AS ended FROM pg_stat_activity
        WHERE datname = current_database() AND application_name LIKE '%-upload-leases'`,
     );
-    expect(ended).toHaveLength(1);
+    expect(ended).toEqual([{ ended: true }]);
+    await new Promise((resolve) => setTimeout(resolve, 200));
     req.end(data.subarray(first + 2 * 1024 * 1024 + 512 * 1024));
     expect(await answer).toEqual({ status: 416, code: 'BLOB_UPLOAD_INVALID' });
 
