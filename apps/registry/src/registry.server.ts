@@ -12,6 +12,9 @@ import {
   OpenAccessController,
   type PullRecorder,
   TokenAccessController,
+  registryClientErrorHandler,
+  registryRefuseConnect,
+  registryRefuseExpectation,
   registryFrameworkErrors,
   registryPlugin,
   scheduleEventTrim,
@@ -64,7 +67,10 @@ export async function startRegistryServer(config: WharfConfig): Promise<Registry
     bodyLimit: 4 * 1024 * 1024,
     routerOptions: { maxParamLength: 1024 },
     frameworkErrors: registryFrameworkErrors,
+    clientErrorHandler: registryClientErrorHandler,
   });
+  app.server.on('connect', registryRefuseConnect);
+  app.server.on('checkExpectation', registryRefuseExpectation);
   if (config.registry.auth === 'none') {
     app.log.warn(
       'registry.auth is none: every client may push, pull and delete; use it only for a registry on loopback',

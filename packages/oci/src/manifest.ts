@@ -48,6 +48,10 @@ function stringMap(value: unknown, where: string): Record<string, string> | unde
   if (!isRecord(value) || Object.values(value).some((v) => typeof v !== 'string')) {
     throw invalid(`${where} must be an object of strings`);
   }
+  // JSON may escape a NUL (\u0000); no annotation needs one, and PostgreSQL, which keeps them, cannot hold one.
+  if (Object.entries(value).some(([key, v]) => key.includes('\0') || (v as string).includes('\0'))) {
+    throw invalid(`${where} must not hold a NUL character`);
+  }
   return value as Record<string, string>;
 }
 

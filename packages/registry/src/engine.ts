@@ -480,7 +480,8 @@ export class RegistryEngine {
 
     if (mount !== undefined && from !== undefined) {
       const digest = requireDigest(mount);
-      if (from !== name && (await ctx.canPull(from))) {
+      // A `from` that is no repository name cannot hold the blob; it is never looked up (a NUL would fail the query).
+      if (from !== name && isValidRepositoryName(from) && (await ctx.canPull(from))) {
         const size = await this.repository.blobInRepository(from, digest.digest);
         if (size !== null) {
           await this.blobs.mount(name, digest.digest, size, ctx.actor);

@@ -1,5 +1,6 @@
 export * from './auth/open-access.controller.js';
 export * from './auth/token-access.controller.js';
+export * from './client-errors.js';
 export * from './events/event-trim.js';
 export * from './events/pull-recorder.js';
 export { registryFrameworkErrors } from './http.js';

@@ -565,11 +565,14 @@ describe('registry engine over HTTP (PostgreSQL + filesystem storage)', () => {
     req.write(data.subarray(first, first + 2 * 1024 * 1024 + 512 * 1024));
     while ((await stat(file)).size <= first) await new Promise((resolve) => setTimeout(resolve, 10));
     // The connection that holds the process's lock ends (a database restart, a network cut) while the chunk arrives.
-    const ended = await reg.dataSource.query<unknown[]>(
-      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+    // Its backend is waited for until it has exited, and the registry (this process) then given a moment to read that
+    // its connection ended: otherwise, on a busy machine, the rest of the chunk may be written before it knows.
+    const ended = await reg.dataSource.query<{ ended: boolean }[]>(
+      `SELECT pg_terminate_backend(pid, 5000) AS ended FROM pg_stat_activity
        WHERE datname = current_database() AND application_name LIKE '%-upload-leases'`,
     );
-    expect(ended).toHaveLength(1);
+    expect(ended).toEqual([{ ended: true }]);
+    await new Promise((resolve) => setTimeout(resolve, 200));
     req.end(data.subarray(first + 2 * 1024 * 1024 + 512 * 1024));
     expect(await answer).toEqual({ status: 416, code: 'BLOB_UPLOAD_INVALID' });
 
@@ -652,6 +655,14 @@ describe('registry engine over HTTP (PostgreSQL + filesystem storage)', () => {
       method: 'POST',
     });
     expect(missing.status).toBe(202);
+    // A `from` that names no repository (a NUL, which PostgreSQL cannot even compare, or a path that is not a name)
+    // mounts nothing: an ordinary session opens, as for any blob that cannot be mounted.
+    for (const from of ['lib%00source', 'lib/Source', '..%2Fsource']) {
+      const invalid = await fetch(url(`/v2/lib/target4/blobs/uploads/?mount=${digest}&from=${from}`), {
+        method: 'POST',
+      });
+      expect([from, invalid.status]).toEqual([from, 202]);
+    }
   });
 
   it('pushes, negotiates, lists and deletes manifests and tags', async () => {
@@ -829,6 +840,25 @@ describe('registry engine over HTTP (PostgreSQL + filesystem storage)', () => {
     expect((await put('empty-layers', { config: configDescriptor, layers: [] }, MediaType.OciManifest)).status).toBe(
       201,
     );
+  });
+
+  it('refuses a manifest whose annotations hold a NUL character, and stores nothing', async () => {
+    const put = (ref: string, annotations: Record<string, string>) =>
+      fetch(url(`/v2/lib/annotated/manifests/${ref}`), {
+        method: 'PUT',
+        body: JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [], annotations }),
+        headers: { 'content-type': MediaType.OciIndex },
+      });
+    for (const [ref, annotations] of [
+      ['nul-value', { 'org.opencontainers.image.created': 'now\u0000' }],
+      ['nul-key', { 'org.example\u0000': 'x' }],
+    ] as const) {
+      const res = await put(ref, annotations);
+      expect([ref, res.status]).toEqual([ref, 400]);
+      expect(((await res.json()) as { errors: { code: string }[] }).errors[0].code).toBe('MANIFEST_INVALID');
+    }
+    expect((await fetch(url('/v2/lib/annotated/manifests/nul-value'))).status).toBe(404);
+    expect((await put('plain', { 'org.opencontainers.image.created': 'now' })).status).toBe(201);
   });
 
   it('stores an index only when its children exist, and serves referrers with artifactType filtering', async () => {

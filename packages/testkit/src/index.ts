@@ -4,3 +4,4 @@ export * from './images.js';
 export * from './processes.js';
 export * from './certificates.js';
 export * from './private-services.js';
+export * from './raw-http.js';

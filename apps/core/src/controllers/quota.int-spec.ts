@@ -124,6 +124,11 @@ describe('quotas API', () => {
     it('filters by reference and pages', async () => {
       expect((await api<Quota[]>('GET', '/quotas?reference=artifact', core.admin)).body).toEqual([]);
       expect((await api<Quota[]>('GET', '/quotas?reference_id=abc', core.admin)).body).toEqual([]);
+      // Past the largest project id there is: nothing, as for any id no project has.
+      for (const id of ['2147483648', '9999999999']) {
+        const beyond = await api<Quota[]>('GET', `/quotas?reference=project&reference_id=${id}`, core.admin);
+        expect([id, beyond.status, beyond.body]).toEqual([id, 200, []]);
+      }
       const page = await api<Quota[]>('GET', '/quotas?page=2&page_size=2', core.admin);
       expect(page.body.map((q) => q.ref.name)).toEqual(['small']);
       expect(page.headers.get('x-total-count')).toBe('3');

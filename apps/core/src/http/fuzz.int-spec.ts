@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { OciErrorCode } from '@wharf/oci';
+import { rawRequest } from '@wharf/testkit';
 import { RegistryClient, RegistryFixtures, type PushedImage, sha256 } from '../registry/testing/registry-fixtures.js';
 import {
   type FuzzRequest,
@@ -9,7 +10,6 @@ import {
   rawPayload,
   registryRequest,
 } from '../testing/fuzz-requests.js';
-import { rawRequest } from '../testing/raw-http.js';
 import { type TestCore, startTestCore } from '../testing/test-core.js';
 
 /** WHARF_FUZZ_SEED repeats a run; each run otherwise draws its own, and names it in every failure. */

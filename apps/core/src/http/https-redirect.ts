@@ -1,14 +1,10 @@
 import { type IncomingMessage, type ServerResponse } from 'node:http';
+import { originForm } from './framework-errors.js';
 
 /** The path and query of a request target: origin-form as is, absolute-form reduced to them, anything else `/`. */
 function pathAndQuery(target: string | undefined): string {
-  if (target === undefined) return '/';
-  if (target.startsWith('/')) return target;
-  if (URL.canParse(target)) {
-    const url = new URL(target);
-    return `${url.pathname}${url.search}`;
-  }
-  return '/';
+  const path = originForm(target ?? '/');
+  return path.startsWith('/') ? path : '/';
 }
 
 /**

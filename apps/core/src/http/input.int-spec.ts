@@ -2,8 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { rawRequest } from '@wharf/testkit';
 import { type PushedImage, RegistryClient, RegistryFixtures, sha256 } from '../registry/testing/registry-fixtures.js';
-import { rawRequest } from '../testing/raw-http.js';
 import { type Credentials, type TestCore, type TestResponse, basicAuth, startTestCore } from '../testing/test-core.js';
 
 jest.setTimeout(30_000);

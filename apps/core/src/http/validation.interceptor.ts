@@ -1,5 +1,6 @@
 import { type CallHandler, type ExecutionContext, Injectable, type NestInterceptor } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { baseMediaType } from '@wharf/oci';
 import { type FastifyRequest } from 'fastify';
 import { type Observable, map } from 'rxjs';
 import { z } from 'zod';
@@ -34,11 +35,11 @@ function parse(where: string, schema: z.ZodType | undefined, value: unknown): un
  * a form that a page on another site can post must not be able to create or change anything.
  */
 function checkBodyType(request: FastifyRequest, accepted: readonly string[]): void {
-  const type = (request.headers['content-type'] ?? '').split(';', 1)[0].trim().toLowerCase();
-  if (!accepted.includes(type)) {
+  const type = baseMediaType(request.headers['content-type']);
+  if (type === undefined || !accepted.includes(type)) {
     throw new ApiError(
       'UNSUPPORTED_MEDIA_TYPE',
-      `the request body must be ${accepted.join(' or ')}, not ${type === '' ? 'untyped' : type}`,
+      `the request body must be ${accepted.join(' or ')}, not ${type ?? 'untyped'}`,
     );
   }
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { parsePagination, parseSort } from '@wharf/db';
 import { DataSource } from 'typeorm';
 import { type RequestAuth, principalName } from '../auth/principal.js';
+import { INT4_MAX } from '../dtos/project.dto.js';
 import { type ListQuotasQueryDto, type QuotaDto, type QuotaUpdateReqDto } from '../dtos/quota.dto.js';
 import { ApiError } from '../errors/api-error.js';
 import { Paged } from '../http/responses.js';
@@ -43,8 +44,9 @@ export class QuotaService {
     if (query.reference !== undefined && query.reference !== '' && query.reference !== PROJECT_REFERENCE) return empty;
     let projectId: number | undefined;
     if (query.reference_id !== undefined && query.reference_id !== '') {
-      if (!/^[0-9]{1,10}$/.test(query.reference_id)) return empty;
       projectId = Number(query.reference_id);
+      // Past the id column's range no project is: nothing to list, and nothing to ask the database.
+      if (!/^[0-9]{1,10}$/.test(query.reference_id) || projectId > INT4_MAX) return empty;
     }
     const { items, total } = await this.quotas.list({ projectId, sort, pagination });
     return new Paged(items.map(toDto), total, pagination.page, pagination.pageSize);
