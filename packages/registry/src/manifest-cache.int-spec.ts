@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { MANIFEST_CHANGE_CHANNEL } from '@wharf/db';
 import { MediaType } from '@wharf/oci';
 import { startTestRegistry, type TestRegistry } from './testing/test-registry.js';
 
@@ -55,9 +56,21 @@ describe('manifest cache shared by two registry processes on one database', () =
     return res.status === 200 ? res.headers.get('docker-content-digest') : res.status;
   };
 
+  /**
+   * Waits until B has received every change notice committed so far: PostgreSQL delivers notices in commit order,
+   * so once B hears one sent now, those of earlier commits have reached it too, and no late one can empty what
+   * B caches next.
+   */
+  async function settled(reg: TestRegistry): Promise<void> {
+    const marker = `settled/${Math.random().toString(36).slice(2)}`;
+    await a.dataSource.query('SELECT pg_notify($1, $2)', [MANIFEST_CHANGE_CHANNEL, marker]);
+    await eventually(() => Promise.resolve(reg.notices.includes(marker)));
+  }
+
   it('answers repeated reads from the cache', async () => {
     const first = await push(a, 'team/cached', 'v1', 'one');
-    await eventually(async () => (await digestAt(b, 'team/cached', 'v1')) === first);
+    await settled(b);
+    expect(await digestAt(b, 'team/cached', 'v1')).toBe(first);
     // Removed behind the registry's back (no change notice): B still answers from its cache.
     await a.dataSource.query(`DELETE FROM registry_tag WHERE name = 'v1'`);
     expect(await digestAt(b, 'team/cached', 'v1')).toBe(first);

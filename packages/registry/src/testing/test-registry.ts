@@ -23,6 +23,8 @@ export interface TestRegistry {
   database: TestDatabase;
   storageRoot: string;
   repository: RegistryRepository;
+  /** The payloads of the manifest change notices the registry's cache has received, in order. */
+  notices: readonly string[];
   close(): Promise<void>;
 }
 
@@ -41,6 +43,7 @@ export async function startTestRegistry(
   const app = Fastify({ logger: false, requestTimeout: 0 });
   let url: string;
   let repository: RegistryRepository;
+  const notices: string[] = [];
   try {
     await dataSource.initialize();
     await runMigrations(dataSource);
@@ -49,7 +52,14 @@ export async function startTestRegistry(
       repository,
       storage: new FilesystemDriver(storageRoot),
       access: new OpenAccessController(),
-      cacheInvalidation: (handlers) => listenForNotifications(db, MANIFEST_CHANGE_CHANNEL, handlers),
+      cacheInvalidation: (handlers) =>
+        listenForNotifications(db, MANIFEST_CHANGE_CHANNEL, {
+          ...handlers,
+          onMessage: (payload) => {
+            notices.push(payload);
+            handlers.onMessage(payload);
+          },
+        }),
       ...overrides,
     });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -68,6 +78,7 @@ export async function startTestRegistry(
     database: db,
     storageRoot,
     repository,
+    notices,
     close: async () => {
       await app.close();
       await dataSource.destroy();
