@@ -33,7 +33,9 @@ export function pooledClient(dataSource: DataSource): Promise<PooledClient> {
 
 /** The settings the pg pool under a DataSource opens its connections with, for a connection of one's own. */
 export function connectionSettings(dataSource: DataSource): pg.ClientConfig {
-  return { ...pgPool(dataSource).options };
+  const { options } = pgPool(dataSource);
+  // pg-pool keeps the password as a property a spread does not copy (so that logging the options shows none).
+  return { ...options, password: options.password };
 }
 
 /** How many connections the pg pool under a DataSource opens at most. */

@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createTestDatabase, type TestDatabase } from '@wharf/testkit';
+import { createTestDatabase, startPrivatePostgres, type TestDatabase } from '@wharf/testkit';
 import { type DataSource } from 'typeorm';
 import { createDataSource, runMigrations } from './data-source.js';
 import { RegistryRepository, UploadBusyError } from './repositories/registry.repository.js';
@@ -138,5 +138,29 @@ describe('upload leases held by processes', () => {
     );
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await repo.acquireUpload(id, 'lib/leased', randomUUID(), LEASE_MS, b.key)).not.toBeNull();
+  });
+
+  it('holds its lock on a server that asks for a password, as the embedded PostgreSQL of an installation does', async () => {
+    const server = await startPrivatePostgres({ password: 'lease-holder-Secret-1' });
+    const guarded = await createTestDatabase('wharf_lease_password', server);
+    const dataSource = createDataSource(guarded);
+    try {
+      await dataSource.initialize();
+      await runMigrations(dataSource);
+      const passwordRepo = new RegistryRepository(dataSource);
+      const leaseHolder = passwordRepo.uploadLeaseHolder();
+      try {
+        const hold = await leaseHolder.current();
+        const id = randomUUID();
+        await passwordRepo.createUpload(id, 'lib/guarded', `uploads/${id}`);
+        expect((await passwordRepo.acquireUpload(id, 'lib/guarded', randomUUID(), LEASE_MS, hold.key))?.id).toBe(id);
+      } finally {
+        await leaseHolder.close();
+      }
+    } finally {
+      if (dataSource.isInitialized) await dataSource.destroy();
+      await guarded.drop().catch(() => undefined);
+      await server.destroy();
+    }
   });
 });

@@ -16,6 +16,8 @@ export interface DatabaseServer {
   host: string;
   port: number;
   username: string;
+  /** Set when the server asks for one (scram-sha-256). */
+  password?: string;
 }
 
 function adminConnection(server?: DatabaseServer): pg.Client {
@@ -23,7 +25,7 @@ function adminConnection(server?: DatabaseServer): pg.Client {
     host: server?.host ?? process.env.WHARF_TEST_PGHOST ?? '127.0.0.1',
     port: server?.port ?? Number(process.env.WHARF_TEST_PGPORT ?? 5432),
     user: server?.username ?? process.env.WHARF_TEST_PGUSER ?? 'postgres',
-    password: server ? undefined : process.env.WHARF_TEST_PGPASSWORD,
+    password: server ? server.password : process.env.WHARF_TEST_PGPASSWORD,
     database: 'postgres',
   });
 }
@@ -42,7 +44,7 @@ export async function createTestDatabase(prefix = 'wharf_test', server?: Databas
     host: admin.host,
     port: admin.port,
     username: admin.user ?? 'postgres',
-    password: server ? '' : (process.env.WHARF_TEST_PGPASSWORD ?? ''),
+    password: server ? (server.password ?? '') : (process.env.WHARF_TEST_PGPASSWORD ?? ''),
     database,
     drop: async () => {
       const client = adminConnection(server);

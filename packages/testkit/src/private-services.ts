@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { chown, mkdtemp, rm } from 'node:fs/promises';
+import { chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -58,7 +58,8 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
 }
 
 /**
- * A PostgreSQL cluster of a test's own (initdb into a temporary directory, trust authentication, user `postgres`),
+ * A PostgreSQL cluster of a test's own (initdb into a temporary directory, user `postgres`, trust authentication or,
+ * with `password`, scram-sha-256 as install.sh sets up the embedded server),
  * on a free loopback port, that the test may stop and restart with pg_ctl. Run as root, the server runs as the
  * `postgres` system user, since PostgreSQL refuses to run as root.
  */
@@ -66,6 +67,7 @@ export interface PrivatePostgres {
   host: string;
   port: number;
   username: string;
+  password?: string;
   /** pg_ctl restart -m fast: every connection is terminated and the server is away for a moment. */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -74,7 +76,8 @@ export interface PrivatePostgres {
   destroy(): Promise<void>;
 }
 
-export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+export async function startPrivatePostgres(settings: { password?: string } = {}): Promise<PrivatePostgres> {
+  const { password } = settings;
   const dir = await mkdtemp(join(tmpdir(), 'wharf-pg-'));
   const data = join(dir, 'data');
   const port = await freePort();
@@ -92,12 +95,19 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
       timeout: 60_000,
       env: { ...process.env, LANG: 'C' },
     });
-  await run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
+  const auth = ['--auth=trust'];
+  if (password !== undefined) {
+    const passwordFile = join(dir, 'password');
+    await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
+    if (ids) await chown(passwordFile, ids.uid, ids.gid);
+    auth.splice(0, 1, '--auth=scram-sha-256', `--pwfile=${passwordFile}`);
+  }
+  await run('initdb', ['-D', data, '-U', 'postgres', ...auth, '-E', 'UTF8', '--no-sync']);
   const options = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${dir} -c fsync=off`;
   const ctl = (action: string, ...extra: string[]) =>
     run('pg_ctl', ['-D', data, '-l', join(dir, 'postgres.log'), '-o', options, '-w', '-t', '30', ...extra, action]);
   const accepting = async () => {
-    const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
+    const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres' });
     try {
       await client.connect();
       await client.query('SELECT 1');
@@ -126,6 +136,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     host: '127.0.0.1',
     port,
     username: 'postgres',
+    password,
     start,
     stop,
     restart: async () => {
