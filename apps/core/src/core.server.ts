@@ -10,7 +10,7 @@ import { type INestApplication, ShutdownSignal } from '@nestjs/common';
 import { NestFactory, Reflector } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type WharfConfig, redisConnection } from '@wharf/config';
-import { createDataSource, pendingMigrations } from '@wharf/db';
+import { NotificationHub, createDataSource, pendingMigrations } from '@wharf/db';
 import { createStorageDriver } from '@wharf/storage';
 import Fastify, {
   type FastifyBaseLogger,
@@ -137,6 +137,8 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
   const dataSource = createDataSource({ ...config.database, applicationName: 'wharf-core' });
   await dataSource.initialize();
   const redis = createRedis(config);
+  // One LISTEN connection for every cache of the process, however many channels they follow.
+  const notices = new NotificationHub({ ...config.database, applicationName: 'wharf-core' });
   let app: NestFastifyApplication | undefined;
   let fastify: FastifyInstance | undefined;
   let registry: MountedRegistry | undefined;
@@ -165,6 +167,7 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
       dataSource,
       storage,
       signingKey: secrets.signingKey,
+      notices,
     });
     registry = mounted;
     // One server for both: /v2 goes to the registry's instance, everything else to the API's. With https, that server
@@ -217,6 +220,7 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
         extra: [
           { provide: STORAGE, useValue: storage },
           { provide: SERVED_CERTIFICATE, useValue: served ?? null },
+          { provide: NotificationHub, useValue: notices },
         ],
       }),
       new FastifyAdapter(fastify),
@@ -269,6 +273,7 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
         if (redirector) await closeServer(redirector);
         await started.close();
         await mounted.close();
+        await notices.close();
         redis.disconnect();
         await dataSource.destroy();
       },
@@ -278,6 +283,7 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
     // Before Nest owns the Fastify instance, closing it is ours to do (it ends the registry's LISTEN connection).
     await (app ?? fastify)?.close().catch(() => undefined);
     await registry?.close().catch(() => undefined);
+    await notices.close();
     redis.disconnect();
     await dataSource.destroy().catch(() => undefined);
     throw error;

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import {
   type DatabaseOptions,
   MANIFEST_CHANGE_CHANNEL,
+  NotificationHub,
   RegistryRepository,
   createDataSource,
-  listenForNotifications,
   runMigrations,
 } from '@wharf/db';
 import { FilesystemDriver } from '@wharf/storage';
@@ -39,6 +39,7 @@ export async function startTestRegistry(
   const dataSource = createDataSource({ ...db, ...pool });
   const storageRoot = await mkdtemp(join(tmpdir(), 'wharf-registry-spec-'));
   const app = Fastify({ logger: false, requestTimeout: 0 });
+  const notices = new NotificationHub(db);
   let url: string;
   let repository: RegistryRepository;
   try {
@@ -49,13 +50,14 @@ export async function startTestRegistry(
       repository,
       storage: new FilesystemDriver(storageRoot),
       access: new OpenAccessController(),
-      cacheInvalidation: (handlers) => listenForNotifications(db, MANIFEST_CHANGE_CHANNEL, handlers),
+      cacheInvalidation: (handlers) => notices.subscribe(MANIFEST_CHANGE_CHANNEL, handlers),
       ...overrides,
     });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
   } catch (error) {
     // A registry that did not start leaves no database or directory behind.
     await app.close().catch(() => undefined);
+    await notices.close();
     if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
     if (!existing) await db.drop().catch(() => undefined);
     await rm(storageRoot, { recursive: true, force: true });
@@ -70,6 +72,7 @@ export async function startTestRegistry(
     repository,
     close: async () => {
       await app.close();
+      await notices.close();
       await dataSource.destroy();
       if (!existing) await db.drop();
       await rm(storageRoot, { recursive: true, force: true });
