@@ -10,9 +10,14 @@ import { type INestApplication, ShutdownSignal } from '@nestjs/common';
 import { NestFactory, Reflector } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type WharfConfig, redisConnection } from '@wharf/config';
-import { createDataSource, pendingMigrations } from '@wharf/db';
+import { NotificationHub, createDataSource, pendingMigrations } from '@wharf/db';
 import { createStorageDriver } from '@wharf/storage';
-import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerOptions,
+  LogController,
+} from 'fastify';
 import { Redis } from 'ioredis';
 import { AppModule } from './app.module.js';
 import { SERVED_CERTIFICATE, STORAGE } from './constants.js';
@@ -87,6 +92,44 @@ export function createRedis(config: WharfConfig): Redis {
   });
 }
 
+/**
+ * Connects core's Redis client, or starts without it: a core restarted while Redis is away must still let users log
+ * in (against PostgreSQL), as it does when Redis goes away later. ioredis keeps reconnecting after a failed first
+ * attempt, and sessions work again once it succeeds.
+ */
+async function connectRedis(redis: Redis, config: WharfConfig, log: FastifyBaseLogger): Promise<void> {
+  const address = `${config.redis.host}:${config.redis.port}`;
+  const consequence = 'logins fall back to PostgreSQL, sessions answer 503';
+  let starting = true;
+  let lastError = '';
+  let warnedAt = 0;
+  let away = false;
+  redis.on('error', (error: Error) => {
+    lastError = error.message;
+    away = true;
+    // ioredis reconnects by itself; while Redis is away, once a minute is enough to say so.
+    if (starting || Date.now() - warnedAt < 60_000) return;
+    warnedAt = Date.now();
+    log.warn(`Redis at ${address} unavailable (${consequence}): ${error.message}`);
+  });
+  redis.on('ready', () => {
+    if (!away) return;
+    away = false;
+    warnedAt = 0;
+    log.info(`Redis at ${address} is available again`);
+  });
+  try {
+    await redis.connect();
+  } catch (error) {
+    warnedAt = Date.now();
+    log.warn(
+      `Redis at ${address} unavailable at start (${consequence}); reconnecting in the background: ${lastError || (error as Error).message}`,
+    );
+  } finally {
+    starting = false;
+  }
+}
+
 /** `wharf start core`: the control plane, with the registry engine inside at /v2. */
 export async function startCoreServer(config: WharfConfig, options: CoreServerOptions = {}): Promise<CoreServer> {
   // First, so a certificate problem is reported alone, before anything needs closing again.
@@ -94,6 +137,8 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
   const dataSource = createDataSource({ ...config.database, applicationName: 'wharf-core' });
   await dataSource.initialize();
   const redis = createRedis(config);
+  // One LISTEN connection for every cache of the process, however many channels they follow.
+  const notices = new NotificationHub({ ...config.database, applicationName: 'wharf-core' });
   let app: NestFastifyApplication | undefined;
   let fastify: FastifyInstance | undefined;
   let registry: MountedRegistry | undefined;
@@ -106,7 +151,6 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
         `the database schema is not up to date (${pending.length} migrations pending): run wharf migrate --config FILE`,
       );
     }
-    await redis.connect();
     const secrets = await loadCoreSecrets(config.dataVolume);
     const storage = await createStorageDriver(config.storage);
 
@@ -123,6 +167,7 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
       dataSource,
       storage,
       signingKey: secrets.signingKey,
+      notices,
     });
     registry = mounted;
     // One server for both: /v2 goes to the registry's instance, everything else to the API's. With https, that server
@@ -157,13 +202,7 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
     rejectNulInput(fastify);
     registerBodyParsers(fastify);
     const log = fastify.log;
-    let redisWarnedAt = 0;
-    redis.on('error', (error: Error) => {
-      // ioredis reconnects by itself; while Redis is away, once a minute is enough to say so.
-      if (Date.now() - redisWarnedAt < 60_000) return;
-      redisWarnedAt = Date.now();
-      log.warn(`Redis unavailable (logins fall back to PostgreSQL, sessions answer 503): ${error.message}`);
-    });
+    await connectRedis(redis, config, log);
     await fastify.register(fastifyCookie);
     const portalDir = options.portalDir ?? DEFAULT_PORTAL_DIR;
     if (portalDir !== false) {
@@ -181,6 +220,7 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
         extra: [
           { provide: STORAGE, useValue: storage },
           { provide: SERVED_CERTIFICATE, useValue: served ?? null },
+          { provide: NotificationHub, useValue: notices },
         ],
       }),
       new FastifyAdapter(fastify),
@@ -233,6 +273,7 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
         if (redirector) await closeServer(redirector);
         await started.close();
         await mounted.close();
+        await notices.close();
         redis.disconnect();
         await dataSource.destroy();
       },
@@ -242,6 +283,7 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
     // Before Nest owns the Fastify instance, closing it is ours to do (it ends the registry's LISTEN connection).
     await (app ?? fastify)?.close().catch(() => undefined);
     await registry?.close().catch(() => undefined);
+    await notices.close();
     redis.disconnect();
     await dataSource.destroy().catch(() => undefined);
     throw error;

@@ -2,9 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { type WharfConfig } from '@wharf/config';
 import {
   MANIFEST_CHANGE_CHANNEL,
+  NotificationHub,
   RegistryRepository,
   createDataSource,
-  listenForNotifications,
   pendingMigrations,
 } from '@wharf/db';
 import {
@@ -83,6 +83,7 @@ export async function startRegistryServer(config: WharfConfig): Promise<Registry
     applicationName: 'wharf-registry',
   });
   await dataSource.initialize();
+  const notices = new NotificationHub({ ...config.database, applicationName: 'wharf-registry' });
   let pulls: PullRecorder | undefined;
   let stopPurge: (() => Promise<void>) | undefined;
   try {
@@ -102,12 +103,7 @@ export async function startRegistryServer(config: WharfConfig): Promise<Registry
       redirect: config.storageRedirect,
       chunkMinLength:
         config.storage.driver === 's3' ? Math.max(config.storage.chunkSize ?? 0, S3_MIN_PART_SIZE) : undefined,
-      cacheInvalidation: (handlers) =>
-        listenForNotifications(
-          { ...config.database, applicationName: 'wharf-registry' },
-          MANIFEST_CHANGE_CHANNEL,
-          handlers,
-        ),
+      cacheInvalidation: (handlers) => notices.subscribe(MANIFEST_CHANGE_CHANNEL, handlers),
       onPullRecorder: (recorder) => (pulls = recorder),
     });
     if (config.uploadPurging.enabled) {
@@ -125,12 +121,14 @@ export async function startRegistryServer(config: WharfConfig): Promise<Registry
         await app.close();
         await Promise.all([purgeStopped, trimStopped]);
         await pulls?.flush();
+        await notices.close();
         await dataSource.destroy();
       },
     };
   } catch (error) {
     await stopPurge?.();
     await app.close().catch(() => undefined);
+    await notices.close();
     await dataSource.destroy().catch(() => undefined);
     throw error;
   }

@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type PrivatePostgres, type PrivateRedis, startPrivatePostgres, startPrivateRedis } from '@wharf/testkit';
-import { RegistryFixtures } from '../registry/testing/registry-fixtures.js';
+import { RegistryClient, RegistryFixtures, sha256 } from '../registry/testing/registry-fixtures.js';
 import { type Credentials, type TestCore, type TestResponse, basicAuth, startTestCore } from '../testing/test-core.js';
 
 interface ErrorBody {
@@ -40,6 +40,14 @@ function getFrom(core: TestCore, from: string, path: string, credentials: Creden
     outgoing.on('error', reject);
     outgoing.end();
   });
+}
+
+async function redisHealth(core: TestCore, credentials: Credentials): Promise<string | undefined> {
+  const health = await core.request<{ components: { name: string; status: string }[] }>('GET', '/api/v2.0/health', {
+    auth: credentials,
+  });
+  expect(health.status).toBe(200);
+  return health.body.components.find((component) => component.name === 'redis')?.status;
 }
 
 describe('while Redis is down', () => {
@@ -132,6 +140,86 @@ describe('while Redis is down', () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(status).toBe(200);
+  });
+});
+
+describe('when Redis is down as core starts', () => {
+  let redis: PrivateRedis;
+  let core: TestCore;
+  let fx: RegistryFixtures;
+  let user: Credentials;
+
+  beforeAll(async () => {
+    redis = await startPrivateRedis();
+    await redis.kill();
+    core = await startTestCore({ external_redis: { host: `127.0.0.1:${redis.port}` } });
+    fx = new RegistryFixtures(core);
+    user = await fx.user('restarted', { sysadmin: true });
+    await fx.project('lib');
+  });
+
+  afterAll(async () => {
+    await core?.close();
+    await redis?.stop();
+  });
+
+  it('starts, and checks API basic credentials against PostgreSQL', async () => {
+    const current = await core.request<{ username: string }>('GET', '/api/v2.0/users/current', { auth: user });
+    expect(current.status).toBe(200);
+    expect(current.body.username).toBe('restarted');
+    const wrong = await core.request('GET', '/api/v2.0/users/current', {
+      auth: { username: 'restarted', password: 'wrong' },
+    });
+    expect(wrong.status).toBe(401);
+  });
+
+  it('reports Redis unhealthy while it is away', async () => {
+    expect(await redisHealth(core, user)).toBe('unhealthy');
+  });
+
+  it('issues registry tokens with which an image is pushed and pulled', async () => {
+    const layer = Buffer.from('a layer pushed while Redis is away');
+    const config = Buffer.from('{"architecture":"amd64","os":"linux"}');
+    await new RegistryClient(core.url, await fx.token(['repository:lib/app:pull,push'], user)).pushImage(
+      'lib/app',
+      'v1',
+      config,
+      [layer],
+    );
+    const puller = new RegistryClient(core.url, await fx.token(['repository:lib/app:pull'], user));
+    const manifest = await puller.getManifest('lib/app', 'v1');
+    expect(manifest.status).toBe(200);
+    const blob = await puller.request('GET', `/v2/lib/app/blobs/${sha256(layer)}`);
+    expect(blob.status).toBe(200);
+    expect(sha256(blob.body)).toBe(sha256(layer));
+    const refused = await fx.tokenResponse(['repository:lib/app:pull'], { username: 'restarted', password: 'wrong' });
+    expect(refused.status).toBe(401);
+  });
+
+  it('answers 503 with Retry-After where a session is needed', async () => {
+    const wrong = await core.request('POST', '/c/login', {
+      body: form({ username: 'restarted', password: 'wrong' }),
+      headers: FORM,
+    });
+    expect(wrong.status).toBe(401);
+    expectUnavailable(await core.request('POST', '/c/login', { body: form(user), headers: FORM }));
+  });
+
+  it('makes sessions once Redis starts, without a restart of core', async () => {
+    await redis.start();
+    const deadline = Date.now() + 10_000;
+    let login: TestResponse | undefined;
+    while (Date.now() < deadline) {
+      login = await core.request('POST', '/c/login', { body: form(user), headers: FORM });
+      if (login.status === 200) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(login?.status).toBe(200);
+    const cookie = (login?.headers.get('set-cookie') ?? '').split(';')[0];
+    const current = await core.request<{ username: string }>('GET', '/api/v2.0/users/current', { headers: { cookie } });
+    expect(current.status).toBe(200);
+    expect(current.body.username).toBe('restarted');
+    expect(await redisHealth(core, user)).toBe('healthy');
   });
 });
 

@@ -1,6 +1,6 @@
 import { type SigningKey } from '@wharf/auth';
 import { type WharfConfig } from '@wharf/config';
-import { ACCESS_CHANGE_CHANNEL, MANIFEST_CHANGE_CHANNEL, RegistryRepository, listenForNotifications } from '@wharf/db';
+import { ACCESS_CHANGE_CHANNEL, MANIFEST_CHANGE_CHANNEL, type NotificationHub, RegistryRepository } from '@wharf/db';
 import {
   type PullRecorder,
   TokenAccessController,
@@ -31,6 +31,8 @@ export interface RegistryMountOptions {
   storage: StorageDriver;
   /** The key core's token service signs with; the registry verifies with its public half. */
   signingKey: SigningKey;
+  /** The process's change notices, which keep the manifest and access caches coherent. */
+  notices: NotificationHub;
 }
 
 export interface MountedRegistry {
@@ -64,7 +66,7 @@ export async function mountRegistry(
   fastifyOptions: FastifyServerOptions,
   options: RegistryMountOptions,
 ): Promise<MountedRegistry> {
-  const { config, dataSource, storage, signingKey } = options;
+  const { config, dataSource, storage, signingKey, notices } = options;
   let handle: ((request: IncomingMessage, response: ServerResponse) => void) | undefined;
   const fastify = Fastify({
     ...fastifyOptions,
@@ -92,8 +94,7 @@ export async function mountRegistry(
       projects: projectRefs,
       access: new AccessService(projectRefs),
     },
-    (handlers) =>
-      listenForNotifications({ ...config.database, applicationName: 'wharf-core' }, ACCESS_CHANGE_CHANNEL, handlers),
+    (handlers) => notices.subscribe(ACCESS_CHANGE_CHANNEL, handlers),
   );
   let pulls: PullRecorder | undefined;
   try {
@@ -106,12 +107,7 @@ export async function mountRegistry(
       redirect: config.storageRedirect,
       chunkMinLength:
         config.storage.driver === 's3' ? Math.max(config.storage.chunkSize ?? 0, S3_MIN_PART_SIZE) : undefined,
-      cacheInvalidation: (handlers) =>
-        listenForNotifications(
-          { ...config.database, applicationName: 'wharf-core' },
-          MANIFEST_CHANGE_CHANNEL,
-          handlers,
-        ),
+      cacheInvalidation: (handlers) => notices.subscribe(MANIFEST_CHANGE_CHANNEL, handlers),
       onPullRecorder: (recorder) => (pulls = recorder),
     });
     await fastify.ready();

@@ -1,7 +1,5 @@
-import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { type WharfConfig } from '@wharf/config';
-import { MANIFEST_CHANGE_CHANNEL, type NotificationListener, listenForNotifications } from '@wharf/db';
-import { CORE_CONFIG } from '../constants.js';
+import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { MANIFEST_CHANGE_CHANNEL, NotificationHub, type NotificationListener } from '@wharf/db';
 import {
   type ArtifactPositions,
   type ArtifactRecord,
@@ -53,26 +51,22 @@ export class ArtifactPageIndex implements OnModuleInit, OnModuleDestroy {
   private listener: NotificationListener | undefined;
 
   constructor(
-    @Inject(CORE_CONFIG) private readonly config: WharfConfig,
+    private readonly notices: NotificationHub,
     private readonly artifacts: ArtifactRepository,
   ) {}
 
   onModuleInit(): void {
-    this.listener = listenForNotifications(
-      { ...this.config.database, applicationName: 'wharf-core' },
-      MANIFEST_CHANGE_CHANNEL,
-      {
-        onMessage: (repository) => this.forget(repository),
-        onConnected: () => {
-          this.reset();
-          this.live = true;
-        },
-        onDisconnected: () => {
-          this.live = false;
-          this.reset();
-        },
+    this.listener = this.notices.subscribe(MANIFEST_CHANGE_CHANNEL, {
+      onMessage: (repository) => this.forget(repository),
+      onConnected: () => {
+        this.reset();
+        this.live = true;
       },
-    );
+      onDisconnected: () => {
+        this.live = false;
+        this.reset();
+      },
+    });
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import {
   type DatabaseOptions,
   MANIFEST_CHANGE_CHANNEL,
+  NotificationHub,
   RegistryRepository,
   createDataSource,
-  listenForNotifications,
   runMigrations,
 } from '@wharf/db';
 import { FilesystemDriver } from '@wharf/storage';
@@ -41,6 +41,7 @@ export async function startTestRegistry(
   const dataSource = createDataSource({ ...db, ...pool });
   const storageRoot = await mkdtemp(join(tmpdir(), 'wharf-registry-spec-'));
   const app = Fastify({ logger: false, requestTimeout: 0 });
+  const hub = new NotificationHub(db);
   let url: string;
   let repository: RegistryRepository;
   const notices: string[] = [];
@@ -53,7 +54,7 @@ export async function startTestRegistry(
       storage: new FilesystemDriver(storageRoot),
       access: new OpenAccessController(),
       cacheInvalidation: (handlers) =>
-        listenForNotifications(db, MANIFEST_CHANGE_CHANNEL, {
+        hub.subscribe(MANIFEST_CHANGE_CHANNEL, {
           ...handlers,
           onMessage: (payload) => {
             notices.push(payload);
@@ -66,6 +67,7 @@ export async function startTestRegistry(
   } catch (error) {
     // A registry that did not start leaves no database or directory behind.
     await app.close().catch(() => undefined);
+    await hub.close();
     if (dataSource.isInitialized) await dataSource.destroy().catch(() => undefined);
     if (!existing) await db.drop().catch(() => undefined);
     await rm(storageRoot, { recursive: true, force: true });
@@ -81,6 +83,7 @@ export async function startTestRegistry(
     notices,
     close: async () => {
       await app.close();
+      await hub.close();
       await dataSource.destroy();
       if (!existing) await db.drop();
       await rm(storageRoot, { recursive: true, force: true });
