@@ -160,7 +160,9 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
       genReqId: requestId,
       bodyLimit: 4 * 1024 * 1024,
       routerOptions: { maxParamLength: 1024 },
-      trustProxy: config.externalUrl !== undefined,
+      // Forwarding headers only from the configured proxies: from any other peer they would let a client choose the
+      // address its login failures are counted against. The registry's instance shares this, so both agree.
+      trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
     };
     const mounted = await mountRegistry(fastifyOptions, {
       config,

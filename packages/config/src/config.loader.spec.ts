@@ -75,6 +75,17 @@ describe('harbor.yml.example https section', () => {
   });
 });
 
+describe('harbor.yml.example trusted_proxies', () => {
+  it('validates once uncommented', () => {
+    const text = readFileSync(EXAMPLE, 'utf8');
+    const block = /^ {2}# trusted_proxies:\n(?: {2}# {3}- .*\n)+/m.exec(text)?.[0];
+    expect(block).toBeDefined();
+    const uncommented = (block ?? '').replace(/^ {2}# /gm, '  ');
+    const { config } = parseConfig(text.replace(block ?? '', uncommented), 'harbor.yml', {});
+    expect(config.trustedProxies).toEqual(['10.0.0.0/8', '192.0.2.15']);
+  });
+});
+
 describe('defaults', () => {
   it('fills every setting a minimal file leaves out', () => {
     const { config, warnings } = parse(MINIMAL);
@@ -82,6 +93,7 @@ describe('defaults', () => {
     expect(config).toEqual({
       hostname: 'registry.local',
       http: { host: '0.0.0.0', port: 8080 },
+      trustedProxies: [],
       adminPassword: 's3cret-admin',
       dataVolume: '/data/wharf',
       database: {
@@ -324,7 +336,12 @@ external_database:
   it.each([
     ['an unknown top-level key', 'hostnme: x', 'hostnme', 'unknown key; did you mean "hostname"?'],
     ['an unknown nested key', 'log:\n  levle: info', 'log.levle', 'unknown key; did you mean "level"?'],
-    ['a key unlike any other', 'http:\n  tls: true', 'http.tls', 'unknown key; expected one of port, host'],
+    [
+      'a key unlike any other',
+      'http:\n  tls: true',
+      'http.tls',
+      'unknown key; expected one of port, host, trusted_proxies',
+    ],
     ['a bad enum value', 'log:\n  level: verbose', 'log.level', expect.stringContaining('debug, info, warning')],
     ['a scalar where a section belongs', 'http: 80', 'http', 'expected a section of keys, got "80"'],
     ['a list where a value belongs', 'http:\n  port: [1, 2]', 'http.port', expect.stringContaining('got a list')],
@@ -584,6 +601,59 @@ describe('environment overrides', () => {
   it('refuse a name with an empty level', () => {
     expect(issuesOf(MINIMAL, { WHARF__HTTP____PORT: '1' })).toEqual([
       { path: '', message: expect.stringContaining('WHARF__HTTP____PORT') },
+    ]);
+  });
+});
+
+describe('http.trusted_proxies', () => {
+  const PRIVATE_NETWORKS = ['127.0.0.0/8', '::1', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'];
+
+  it('trusts no proxy without external_url, and loopback and private networks with it', () => {
+    expect(parse(MINIMAL).config.trustedProxies).toEqual([]);
+    expect(parse(`${MINIMAL}external_url: https://reg.example.com\n`).config.trustedProxies).toEqual(PRIVATE_NETWORKS);
+  });
+
+  it('takes the listed addresses and ranges instead, and an empty list for none', () => {
+    const listed = parse(
+      `${MINIMAL}http:\n  trusted_proxies:\n    - 192.0.2.10\n    - ' 198.51.100.0/24 '\n    - 2001:db8::/032\n`,
+    );
+    expect(listed.config.trustedProxies).toEqual(['192.0.2.10', '198.51.100.0/24', '2001:db8::/32']);
+    const none = parse(`${MINIMAL}external_url: https://reg.example.com\nhttp:\n  trusted_proxies: []\n`);
+    expect(none.config.trustedProxies).toEqual([]);
+  });
+
+  it('reads a comma-separated list from the environment', () => {
+    const { config } = parse(MINIMAL, { WHARF__HTTP__TRUSTED_PROXIES: '10.1.0.0/16, ::1' });
+    expect(config.trustedProxies).toEqual(['10.1.0.0/16', '::1']);
+  });
+
+  it.each([
+    ['a host name', 'proxy.internal'],
+    ['a prefix too long for IPv4', '10.0.0.0/33'],
+    ['a prefix too long for IPv6', 'fc00::/129'],
+    ['an address out of range', '10.0.0.256'],
+    ['a prefix that is not a number', '10.0.0.0/eight'],
+    ['a netmask', '10.0.0.0/255.0.0.0'],
+    ['a range of every IPv4 address', '0.0.0.0/0'],
+    ['a range of every IPv6 address', '::/0'],
+    ['a zone index', 'fe80::1%eth0'],
+    ['an empty entry', ''],
+  ])('refuses %s, naming the key and the entry', (_name, entry) => {
+    const issues = issuesOf(`${MINIMAL}http:\n  trusted_proxies:\n    - 10.0.0.1\n    - '${entry}'\n`);
+    expect(issues).toEqual([
+      {
+        path: 'http.trusted_proxies',
+        message: `expected an IP address or CIDR range such as 10.0.0.0/8, got ${JSON.stringify(entry)}`,
+      },
+    ]);
+  });
+
+  it('refuses a section where the list belongs', () => {
+    expect(issuesOf(`${MINIMAL}http:\n  trusted_proxies:\n    proxy: 10.0.0.1\n`)).toEqual([
+      {
+        path: 'http.trusted_proxies',
+        message: 'expected a list of IP addresses or CIDR ranges, got a section of keys',
+      },
     ]);
   });
 });

@@ -50,6 +50,8 @@ export const DEFAULTS = {
   tokenService: 'harbor-registry',
   tokenIssuer: 'harbor-token-issuer',
   maxManifestBytes: 4 * MiB,
+  /** Proxies trusted when external_url is set: loopback, and private and unique-local networks. */
+  trustedProxies: ['127.0.0.0/8', '::1', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
 } as const;
 
 /** Harbor's well-known initial password, which its installer ships in every example file. */
@@ -132,6 +134,49 @@ function parseHostPort(value: string): { host: string; port: number } | undefine
   return portNumber >= 1 && portNumber <= 65535 ? { host, port: portNumber } : undefined;
 }
 
+/** `address` or `address/prefix`, normalised; undefined when it is neither. */
+function parseAddressRange(value: string): string | undefined {
+  const [address, prefix, ...rest] = value.trim().split('/');
+  // A zone index (fe80::1%eth0) names an interface, which a forwarded address never carries.
+  const family = address.includes('%') ? 0 : isIP(address);
+  if (family === 0 || rest.length > 0) return undefined;
+  if (prefix === undefined) return address;
+  // A /0 range would trust every peer (and proxy-addr refuses one).
+  const bits = /^\d{1,3}$/.test(prefix) ? Number(prefix) : 0;
+  if (bits < 1 || bits > (family === 4 ? 32 : 128)) return undefined;
+  return `${address}/${bits}`;
+}
+
+// A list in the file; one comma-separated value where only a scalar can be given (an environment variable).
+const addressRanges = z.unknown().transform((value, ctx): string[] => {
+  const entries: unknown[] | undefined =
+    typeof value === 'string' ? value.split(',') : Array.isArray(value) ? value : undefined;
+  if (entries === undefined) {
+    ctx.issues.push({
+      code: 'custom',
+      message: `expected a list of IP addresses or CIDR ranges, got ${describeValue(value)}`,
+      input: value,
+    });
+    return z.NEVER;
+  }
+  const ranges: string[] = [];
+  let valid = true;
+  for (const entry of entries) {
+    const range = typeof entry === 'string' ? parseAddressRange(entry) : undefined;
+    if (range === undefined) {
+      ctx.issues.push({
+        code: 'custom',
+        message: `expected an IP address or CIDR range such as 10.0.0.0/8, got ${describeValue(entry)}`,
+        input: value,
+      });
+      valid = false;
+    } else {
+      ranges.push(range);
+    }
+  }
+  return valid ? ranges : z.NEVER;
+});
+
 function httpUrl(expected: string) {
   return leaf(expected, (t) => {
     if (!URL.canParse(t)) return undefined;
@@ -184,7 +229,11 @@ const section = z.strictObject;
 const rawSchema = section({
   hostname,
   external_url: httpUrl('an http(s) URL such as https://reg.example.com, without a path').optional(),
-  http: section({ port: port.optional(), host: bindAddress.optional() }).optional(),
+  http: section({
+    port: port.optional(),
+    host: bindAddress.optional(),
+    trusted_proxies: addressRanges.optional(),
+  }).optional(),
   https: section({
     port: port.optional(),
     certificate: absolutePath,
@@ -498,6 +547,8 @@ function resolveConfig(raw: RawConfig, issues: Issue[], warnings: string[]): Wha
     hostname: raw.hostname,
     externalUrl: raw.external_url?.replace(/\/+$/, ''),
     http,
+    // Without external_url nothing says a proxy is in front, so no forwarding header is believed.
+    trustedProxies: raw.http?.trusted_proxies ?? (raw.external_url === undefined ? [] : [...DEFAULTS.trustedProxies]),
     https,
     adminPassword: raw.harbor_admin_password,
     dataVolume,

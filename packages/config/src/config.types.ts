@@ -114,6 +114,11 @@ export interface WharfConfig {
   /** The URL clients use to reach Wharf when it sits behind a proxy; tokens and the portal use it. */
   externalUrl?: string;
   http: HttpConfig;
+  /**
+   * http.trusted_proxies: the peers (IP addresses and CIDR ranges) whose X-Forwarded-For, -Proto and -Host are
+   * believed; empty: none.
+   */
+  trustedProxies: string[];
   https?: HttpsConfig;
   /** Password of the `admin` user created on first start. */
   adminPassword: string;

@@ -63,7 +63,6 @@ export async function startTestCore(
   const port = await freePort();
   const raw = {
     hostname: '127.0.0.1',
-    http: { host: '127.0.0.1', port },
     harbor_admin_password: admin.password,
     data_volume: dataVolume,
     external_database: {
@@ -79,6 +78,8 @@ export async function startTestCore(
     external_redis: { host: '127.0.0.1:6379' },
     log: { level: 'error', local: { location: join(dataVolume, 'log') } },
     ...extraConfig,
+    // A test's http keys join the listener's, whose port it cannot know beforehand.
+    http: { host: '127.0.0.1', port, ...(extraConfig.http as Record<string, unknown> | undefined) },
   };
   // JSON is YAML: the config goes through the same loader as a harbor.yml.
   const { config } = parseConfig(JSON.stringify(raw), 'test harbor.yml', {});
