@@ -22,6 +22,7 @@ describe('RegistryRepository against PostgreSQL', () => {
       'TagIdPullTime1765100000000',
       'AccessChangeNotice1765216000000',
       'UploadLeaseHolder1765230000000',
+      'Executions1765300000000',
     ];
     expect(await pendingMigrations(ds)).toEqual(all);
     expect(await runMigrations(ds)).toEqual(all);
