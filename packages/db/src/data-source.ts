@@ -6,6 +6,7 @@ import { StorageLimit1765000000000 } from './migrations/1765000000000-storage-li
 import { TagIdPullTime1765100000000 } from './migrations/1765100000000-tag-id-pull-time.js';
 import { AccessChangeNotice1765216000000 } from './migrations/1765216000000-access-change-notice.js';
 import { UploadLeaseHolder1765230000000 } from './migrations/1765230000000-upload-lease-holder.js';
+import { Executions1765300000000 } from './migrations/1765300000000-executions.js';
 
 /** Connection settings, as resolved from harbor.yml by @wharf/config. */
 export interface DatabaseOptions {
@@ -67,6 +68,7 @@ export const MIGRATIONS = [
   TagIdPullTime1765100000000,
   AccessChangeNotice1765216000000,
   UploadLeaseHolder1765230000000,
+  Executions1765300000000,
 ];
 export const ENTITIES = [...REGISTRY_ENTITIES];
 

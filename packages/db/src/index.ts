@@ -8,3 +8,5 @@ export * from './storage-limit.js';
 export * from './upload-lease-holder.js';
 export { ACCESS_CHANGE_CHANNEL } from './migrations/1765216000000-access-change-notice.js';
 export * from './unavailable.js';
+export * from './execution-status.js';
+export * from './repositories/execution.repository.js';

@@ -22,6 +22,7 @@ describe('RegistryRepository against PostgreSQL', () => {
       'TagIdPullTime1765100000000',
       'AccessChangeNotice1765216000000',
       'UploadLeaseHolder1765230000000',
+      'Executions1765300000000',
     ];
     expect(await pendingMigrations(ds)).toEqual(all);
     expect(await runMigrations(ds)).toEqual(all);
@@ -191,6 +192,7 @@ describe('RegistryRepository against PostgreSQL', () => {
     await ds.undoLastMigration({ transaction: 'each' });
     await ds.undoLastMigration({ transaction: 'each' });
     await ds.undoLastMigration({ transaction: 'each' });
+    await ds.undoLastMigration({ transaction: 'each' });
     const [{ repository }] = await ds.query<{ repository: string }[]>(
       `SELECT id AS repository FROM registry_repository WHERE name = 'lib/numbered'`,
     );
@@ -207,6 +209,7 @@ describe('RegistryRepository against PostgreSQL', () => {
       'TagIdPullTime1765100000000',
       'AccessChangeNotice1765216000000',
       'UploadLeaseHolder1765230000000',
+      'Executions1765300000000',
     ]);
     const rows = await ds.query<{ id: string | null; pull_time: Date | null }[]>(
       `SELECT id, pull_time FROM registry_tag WHERE repository_id = $1`,
