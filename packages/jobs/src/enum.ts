@@ -1,0 +1,12 @@
+/** Every kind of background work Wharf runs. The value is what BullMQ stores as the job's name. */
+export enum JobName {
+  UploadPurge = 'UPLOAD_PURGE',
+  EventTrim = 'EVENT_TRIM',
+  OutboxDelivery = 'OUTBOX_DELIVERY',
+}
+
+/** BullMQ queues. A process that works a queue runs every job type on it, so one queue carries related work. */
+export enum QueueName {
+  Maintenance = 'maintenance',
+  Events = 'events',
+}

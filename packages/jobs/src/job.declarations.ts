@@ -1,0 +1,116 @@
+import { z } from 'zod';
+import { JobName, QueueName } from './enum.js';
+import { JobDeclarationError } from './errors.js';
+import { isTransientError } from './retryable.js';
+
+/** Payload schemas, one per job: the single source of the types handlers receive. */
+export const JOB_PAYLOADS = {
+  [JobName.UploadPurge]: z.strictObject({
+    /** Upload sessions untouched for longer than this are abandoned. */
+    ageMs: z.number().int().positive(),
+    dryRun: z.boolean().default(false),
+  }),
+  [JobName.EventTrim]: z.strictObject({
+    /** Events older than this are deleted when no core delivers them. */
+    retentionMs: z.number().int().positive().optional(),
+  }),
+  [JobName.OutboxDelivery]: z.strictObject({
+    /** Deliver the events pending up to this id; without it, whatever is pending when the job runs. */
+    upToId: z.number().int().positive().optional(),
+  }),
+} as const satisfies Record<JobName, z.ZodType>;
+
+/** What a handler of job `N` receives: its payload once parsed (defaults applied). */
+export type JobPayload<N extends JobName> = z.output<(typeof JOB_PAYLOADS)[N]>;
+/** What `enqueue` accepts for job `N`, before defaults. */
+export type JobInput<N extends JobName> = z.input<(typeof JOB_PAYLOADS)[N]>;
+/** Every job as name and payload, discriminated by name. */
+export type JobItem = { [N in JobName]: { name: N; data: JobPayload<N> } }[JobName];
+
+export interface JobDeclaration<N extends JobName = JobName> {
+  queue: QueueName;
+  /** Attempts before the job is failed for good, counting the first. */
+  maxFails: number;
+  /** Whether an error thrown by the handler is worth another attempt; otherwise the job fails at once. */
+  retryable: (error: unknown) => boolean;
+  /**
+   * Jobs with the same id are one: while one is waiting or running, enqueueing another is a no-op. Undefined lets
+   * every enqueue through.
+   */
+  deduplicationId: (payload: JobPayload<N>) => string | undefined;
+}
+
+export interface QueueDeclaration {
+  /** Jobs of this queue one process runs at once (overridable per process). */
+  concurrency: number;
+}
+
+export const QUEUES: Record<QueueName, QueueDeclaration> = {
+  [QueueName.Maintenance]: { concurrency: 1 },
+  [QueueName.Events]: { concurrency: 1 },
+};
+
+type JobDeclarations = { [N in JobName]: JobDeclaration<N> };
+
+export const JOBS: JobDeclarations = {
+  // One purge at a time per mode: a second is redundant while the first still runs.
+  [JobName.UploadPurge]: {
+    queue: QueueName.Maintenance,
+    maxFails: 3,
+    retryable: isTransientError,
+    deduplicationId: ({ dryRun }) => `upload-purge:${dryRun ? 'dry-run' : 'run'}`,
+  },
+  [JobName.EventTrim]: {
+    queue: QueueName.Maintenance,
+    maxFails: 3,
+    retryable: isTransientError,
+    deduplicationId: () => 'event-trim',
+  },
+  // Delivery is ordered and at least once: one job per bound, and a pending job covers later events anyway.
+  [JobName.OutboxDelivery]: {
+    queue: QueueName.Events,
+    maxFails: 5,
+    retryable: isTransientError,
+    deduplicationId: ({ upToId }) => `outbox-delivery:${upToId ?? 'pending'}`,
+  },
+};
+
+export function jobDeclaration<N extends JobName>(name: N): JobDeclaration<N> {
+  return JOBS[name];
+}
+
+export function isJobName(value: unknown): value is JobName {
+  return typeof value === 'string' && Object.hasOwn(JOB_PAYLOADS, value);
+}
+
+/** The job types that run on `queue`. */
+export function jobsOnQueue(queue: QueueName, jobs: Record<string, Pick<JobDeclaration, 'queue'>> = JOBS): JobName[] {
+  return (Object.keys(jobs) as JobName[]).filter((name) => jobs[name].queue === queue);
+}
+
+/**
+ * Checks that every declared job can run: a known queue, limits of at least one, a schema, a predicate and a
+ * deduplication function. Throws one error naming every fault.
+ */
+export function validateJobDeclarations(
+  jobs: Record<string, JobDeclaration<never>> = JOBS,
+  queues: Record<string, QueueDeclaration> = QUEUES,
+  payloads: Record<string, z.ZodType> = JOB_PAYLOADS,
+): void {
+  const faults: string[] = [];
+  const isCount = (n: unknown) => typeof n === 'number' && Number.isInteger(n) && n >= 1;
+  for (const [name, queue] of Object.entries(queues)) {
+    if (!isCount(queue.concurrency)) faults.push(`queue ${name}: concurrency must be a whole number of at least 1`);
+  }
+  for (const [name, job] of Object.entries(jobs)) {
+    if (!Object.hasOwn(queues, job.queue)) faults.push(`job ${name}: unknown queue ${String(job.queue)}`);
+    if (!isCount(job.maxFails)) faults.push(`job ${name}: maxFails must be a whole number of at least 1`);
+    if (typeof job.retryable !== 'function') faults.push(`job ${name}: retryable must be a function`);
+    if (typeof job.deduplicationId !== 'function') faults.push(`job ${name}: deduplicationId must be a function`);
+    if (!Object.hasOwn(payloads, name)) faults.push(`job ${name}: no payload schema`);
+  }
+  for (const name of Object.keys(payloads)) {
+    if (!Object.hasOwn(jobs, name)) faults.push(`job ${name}: a payload schema but no declaration`);
+  }
+  if (faults.length > 0) throw new JobDeclarationError(`invalid job declarations: ${faults.join('; ')}`);
+}
