@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parseConfig } from '@wharf/config';
 import { createDataSource, runMigrations } from '@wharf/db';
-import { type TestDatabase, createTestDatabase, freePort, rawRequest } from '@wharf/testkit';
+import { type TestDatabase, createTestDatabase, externalDatabaseSection, freePort, rawRequest } from '@wharf/testkit';
 import { type RegistryServer, startRegistryServer } from './registry.server.js';
 
 describe('wharf start registry', () => {
@@ -21,16 +21,7 @@ describe('wharf start registry', () => {
       http: { host: '127.0.0.1', port },
       harbor_admin_password: 'Unused-By-The-Registry-1',
       data_volume: dataVolume,
-      external_database: {
-        harbor: {
-          host: database.host,
-          port: database.port,
-          db_name: database.database,
-          username: database.username,
-          password: database.password || 'unused-with-trust-auth',
-          ssl_mode: 'disable',
-        },
-      },
+      external_database: externalDatabaseSection(database),
       external_redis: { host: '127.0.0.1:6379' },
       log: { level: 'error', local: { location: join(dataVolume, 'log') } },
       registry: { host: '127.0.0.1', port, auth: 'none' },

@@ -57,3 +57,20 @@ export async function createTestDatabase(prefix = 'wharf_test', server?: Databas
     },
   };
 }
+
+/**
+ * harbor.yml's `external_database` section for a test database. The config requires a password; PostgreSQL's trust
+ * authentication, as on test hosts, ignores it.
+ */
+export function externalDatabaseSection(db: TestDatabase): Record<string, unknown> {
+  return {
+    harbor: {
+      host: db.host,
+      port: db.port,
+      db_name: db.database,
+      username: db.username,
+      password: db.password || 'unused-with-trust-auth',
+      ssl_mode: 'disable',
+    },
+  };
+}

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { type TestDatabase } from './database.js';
+import { type TestDatabase, externalDatabaseSection } from './database.js';
 import { freePort } from './ports.js';
 
 /** A registry server running as a child process on loopback. */
@@ -165,17 +165,7 @@ export async function writeWharfConfig(options: WharfConfigOptions): Promise<str
       http: { host: '127.0.0.1', port: options.port },
       harbor_admin_password: randomBytes(18).toString('base64url'),
       data_volume: dataDir,
-      external_database: {
-        harbor: {
-          host: db.host,
-          port: db.port,
-          db_name: db.database,
-          username: db.username,
-          // The config requires a password; PostgreSQL's trust authentication, as on test hosts, ignores it.
-          password: db.password || 'unused-with-trust-auth',
-          ssl_mode: 'disable',
-        },
-      },
+      external_database: externalDatabaseSection(db),
       external_redis: { host: '127.0.0.1:6379' },
       storage_service: { filesystem: { rootdirectory: join(dataDir, 'registry') } },
       log: { level: 'error', local: { location: join(dataDir, 'log') } },

@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type WharfConfig, parseConfig } from '@wharf/config';
 import { createDataSource, runMigrations } from '@wharf/db';
-import { type DatabaseServer, type TestDatabase, createTestDatabase, freePort } from '@wharf/testkit';
+import {
+  type DatabaseServer,
+  type TestDatabase,
+  createTestDatabase,
+  externalDatabaseSection,
+  freePort,
+} from '@wharf/testkit';
 import { Redis } from 'ioredis';
 import { type CoreServer, type CoreServerOptions, startCoreServer } from '../core.server.js';
 
@@ -65,16 +71,7 @@ export async function startTestCore(
     hostname: '127.0.0.1',
     harbor_admin_password: admin.password,
     data_volume: dataVolume,
-    external_database: {
-      harbor: {
-        host: database.host,
-        port: database.port,
-        db_name: database.database,
-        username: database.username,
-        password: database.password || 'unused-with-trust-auth',
-        ssl_mode: 'disable',
-      },
-    },
+    external_database: externalDatabaseSection(database),
     external_redis: { host: '127.0.0.1:6379' },
     log: { level: 'error', local: { location: join(dataVolume, 'log') } },
     ...extraConfig,
