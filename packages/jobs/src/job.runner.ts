@@ -102,6 +102,7 @@ export class JobRunner {
   private readonly prefix: string;
   private subscriber: Redis | undefined;
   private publisher: Redis | undefined;
+  private readonly queueConnections: Redis[] = [];
   private closing = false;
 
   constructor(private readonly options: JobRunnerOptions) {
@@ -191,7 +192,11 @@ export class JobRunner {
   queue(name: QueueName): Queue {
     let queue = this.queues.get(name);
     if (!queue) {
-      queue = new Queue(name, { connection: { ...this.options.connection }, prefix: this.prefix });
+      // A connection of our own, ended by close() even while Redis is away (BullMQ's own would go on reconnecting).
+      const connection = new Redis({ ...this.options.connection, maxRetriesPerRequest: null });
+      connection.on('error', () => undefined);
+      this.queueConnections.push(connection);
+      queue = new Queue(name, { connection, prefix: this.prefix });
       queue.on('error', (error) => this.options.logger?.error({ queue: name, err: error }, 'job queue error'));
       this.queues.set(name, queue);
     }
@@ -217,6 +222,7 @@ export class JobRunner {
     const queues = [...this.queues.values()];
     this.queues.clear();
     await Promise.all(queues.map((queue) => queue.close()));
+    for (const connection of this.queueConnections.splice(0)) connection.disconnect();
   }
 
   private get cancelChannel(): string {

@@ -11,7 +11,7 @@ import {
   JobRunner,
   OnJob,
 } from '@wharf/jobs';
-import { type TestDatabase, createTestDatabase } from '@wharf/testkit';
+import { type TestDatabase, createTestDatabase, freePort } from '@wharf/testkit';
 import { Redis } from 'ioredis';
 import { TaskService } from './task.service.js';
 
@@ -140,6 +140,28 @@ describe('TaskService against PostgreSQL and Redis', () => {
       }),
     ).rejects.toThrow(new JobPayloadError(JobName.UploadPurge, ['ageMs: Too small: expected number to be >0']));
     expect(await count()).toBe(before);
+  });
+
+  it('records the task as Error and throws when the job queue does not answer', async () => {
+    const unreachable = new JobRunner({ connection: { ...connection, port: await freePort() }, prefix: PREFIX });
+    const offline = new TaskService(executions, unreachable);
+    offline.enqueueTimeoutMs = 300;
+    try {
+      await expect(
+        offline.launch({
+          vendorType: 'UPLOAD_PURGE',
+          trigger: 'MANUAL',
+          jobName: JobName.UploadPurge,
+          payload: { ageMs: 1000 },
+        }),
+      ).rejects.toThrow('the job queue did not answer within 300 ms');
+      const latest = await executions.listExecutions('UPLOAD_PURGE', undefined, { pageSize: 1 });
+      expect(latest.items[0]).toMatchObject({ status: 'Error', metrics: { errorTaskCount: 1 } });
+      const task = (await executions.listTasks(latest.items[0].id)).items[0];
+      expect(task.statusMessage).toBe('could not be queued: the job queue did not answer within 300 ms');
+    } finally {
+      await unreachable.close();
+    }
   });
 
   it('stops an execution: the task is Stopped and the handler running it in another process sees its signal', async () => {

@@ -37,8 +37,14 @@ export interface Launched {
  * Starts and stops task-backed background work: an execution with its tasks in PostgreSQL, a job per task on the
  * job platform. The runner (in jobservice) records each run in its task; `stop` reaches runs in any process.
  */
+/** How long a launch waits for Redis to take a job before it gives up and records the task as failed. */
+export const ENQUEUE_TIMEOUT_MS = 10_000;
+
 @Injectable()
 export class TaskService {
+  /** Tests shorten it. */
+  enqueueTimeoutMs = ENQUEUE_TIMEOUT_MS;
+
   constructor(
     private readonly executions: ExecutionRepository,
     private readonly jobs: JobRunner,
@@ -53,7 +59,8 @@ export class TaskService {
   /**
    * One execution with a task per entry of `tasks`, each queued as one job. Every payload is checked first, so a bad
    * one creates nothing. A task whose job is deduplicated (the same job already waits or runs) ends Stopped at once
-   * with a message saying so; a task that cannot be queued (Redis away) ends as Error, and the error is thrown.
+   * with a message saying so; a task that cannot be queued (Redis away for ENQUEUE_TIMEOUT_MS) ends as Error, and the
+   * error is thrown.
    */
   async launchMany<N extends TaskBackedJobName>(input: LaunchManyInput<N>): Promise<Launched> {
     if (!isTaskBacked(input.jobName)) throw new JobPayloadError(String(input.jobName), ['not a task-backed job']);
@@ -94,8 +101,20 @@ export class TaskService {
 
   private async enqueue<N extends TaskBackedJobName>(name: N, task: Task, payload: TaskJobInput<N>): Promise<Task> {
     let job: { id: string; added: boolean };
+    let timer: NodeJS.Timeout | undefined;
     try {
-      job = await this.jobs.enqueue(name, { ...payload, taskId: task.id } as unknown as JobInput<N>);
+      // BullMQ waits for Redis for ever; a launch answers instead. Should the job reach the queue later all the same,
+      // its task has ended by then and the runner does not run it.
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`the job queue did not answer within ${this.enqueueTimeoutMs} ms`)),
+          this.enqueueTimeoutMs,
+        );
+      });
+      job = await Promise.race([
+        this.jobs.enqueue(name, { ...payload, taskId: task.id } as unknown as JobInput<N>),
+        timeout,
+      ]);
     } catch (error) {
       await this.executions.updateTaskStatus(task.id, {
         status: 'Error',
@@ -103,6 +122,8 @@ export class TaskService {
         message: `could not be queued: ${(error as Error).message}`,
       });
       throw error;
+    } finally {
+      clearTimeout(timer);
     }
     if (!job.added) {
       await this.executions.updateTaskStatus(task.id, {
