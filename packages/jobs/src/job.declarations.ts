@@ -12,7 +12,7 @@ export const JOB_PAYLOADS = {
     dryRun: z.boolean().default(false),
   }),
   [JobName.EventTrim]: z.strictObject({
-    /** Events older than this are deleted when no core delivers them. */
+    /** Delivered events older than this are deleted (core's outbox retention when left out). */
     retentionMs: z.number().int().positive().optional(),
   }),
   [JobName.OutboxDelivery]: z.strictObject({
