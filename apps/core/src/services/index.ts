@@ -1,5 +1,6 @@
 import { AccessService } from './access.service.js';
 import { AuditService } from './audit.service.js';
+import { AuditPurgeService } from './audit-purge.service.js';
 import { CredentialService } from './credential.service.js';
 import { OutboxConsumerService } from './outbox-consumer.service.js';
 import { SearchService } from './search.service.js';
@@ -22,6 +23,7 @@ import { TagService } from './tag.service.js';
 export const SERVICES = [
   AccessService,
   AuditService,
+  AuditPurgeService,
   CredentialService,
   OutboxConsumerService,
   SearchService,
