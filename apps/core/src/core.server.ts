@@ -38,7 +38,9 @@ import { echoRequestId, requestId } from './http/request-id.js';
 import { ResponseInterceptor } from './http/response.interceptor.js';
 import { HSTS_HEADER_VALUE, ServedCertificate, certificateSummary } from './http/tls.js';
 import { ValidationInterceptor } from './http/validation.interceptor.js';
+import { RegistryWriter } from '@wharf/registry';
 import { type MountedRegistry, isRegistryPath, mountRegistry } from './registry/registry.mount.js';
+import { registryWriter } from './registry/registry-writer.js';
 import { loadCoreSecrets } from './secrets.js';
 import { httpsHost, httpsRedirectBase } from './urls.js';
 
@@ -164,12 +166,14 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
       // address its login failures are counted against. The registry's instance shares this, so both agree.
       trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
     };
+    const writer = registryWriter(dataSource);
     const mounted = await mountRegistry(fastifyOptions, {
       config,
       dataSource,
       storage,
       signingKey: secrets.signingKey,
       notices,
+      writer,
     });
     registry = mounted;
     // One server for both: /v2 goes to the registry's instance, everything else to the API's. With https, that server
@@ -223,6 +227,7 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
           { provide: STORAGE, useValue: storage },
           { provide: SERVED_CERTIFICATE, useValue: served ?? null },
           { provide: NotificationHub, useValue: notices },
+          { provide: RegistryWriter, useValue: writer },
         ],
       }),
       new FastifyAdapter(fastify),
