@@ -19,6 +19,7 @@ import { type ArtifactReference, type ListQuery, type RepositoryParams } from '.
 import { type TagDto } from '../dtos/tag.dto.js';
 import { ApiError } from '../errors/api-error.js';
 import { Paged } from '../http/responses.js';
+import { ImmutabilityRules } from '../policy/immutability.js';
 import { throughPolicies } from '../registry/registry-errors.js';
 import {
   ACCESSORY_TYPES,
@@ -115,7 +116,8 @@ function toPlatform(descriptor: Descriptor): PlatformDto | undefined {
   };
 }
 
-export function tagDto(tag: TagRecord): TagDto {
+/** A tag as the API answers it; `immutable` when a rule of its project makes it so. */
+export function tagDto(tag: TagRecord, immutable: boolean): TagDto {
   return {
     id: tag.id,
     repository_id: tag.repositoryId,
@@ -123,7 +125,7 @@ export function tagDto(tag: TagRecord): TagDto {
     name: tag.name,
     push_time: tag.pushTime.toISOString(),
     pull_time: tag.pullTime ? tag.pullTime.toISOString() : ZERO_TIME,
-    immutable: false,
+    immutable,
   };
 }
 
@@ -193,6 +195,7 @@ export class ArtifactService {
     private readonly artifacts: ArtifactRepository,
     private readonly pageIndex: ArtifactPageIndex,
     private readonly writer: RegistryWriter,
+    private readonly immutability: ImmutabilityRules,
   ) {}
 
   /** The artifact a reference (digest or tag) names in the repository, or 404. */
@@ -307,10 +310,11 @@ export class ArtifactService {
     const loadedAccessories = this.load(repository, accessories);
     const sizes = await this.sizes(repository, [...loaded, ...loadedAccessories]);
     const attributes = await this.extraAttributes(loaded);
+    const immutable = await this.immutability.matcher(repository.projectId);
     const tagsOf = new Map<number, TagDto[]>();
     for (const tag of tags) {
       const list = tagsOf.get(tag.artifactId) ?? [];
-      list.push(tagDto(tag));
+      list.push(tagDto(tag, immutable(repository.name, tag.name)));
       tagsOf.set(tag.artifactId, list);
     }
     const accessoriesOf = new Map<string, Loaded[]>();

@@ -7,6 +7,7 @@ import { type ArtifactParams } from '../dtos/artifact.dto.js';
 import { type NewTagDto, type TagDto, type TagListQuery, type TagParams } from '../dtos/tag.dto.js';
 import { ApiError } from '../errors/api-error.js';
 import { Paged } from '../http/responses.js';
+import { ImmutabilityRules } from '../policy/immutability.js';
 import { throughPolicies } from '../registry/registry-errors.js';
 import { TagRepository } from '../repositories/tag.repository.js';
 import { ArtifactService, describeReference, tagDto } from './artifact.service.js';
@@ -23,6 +24,7 @@ export class TagService {
     private readonly tags: TagRepository,
     private readonly audit: AuditService,
     private readonly writer: RegistryWriter,
+    private readonly immutability: ImmutabilityRules,
   ) {}
 
   async list(project: ProjectRef, params: ArtifactParams, query: TagListQuery): Promise<Paged<TagDto>> {
@@ -32,7 +34,13 @@ export class TagService {
     const sort = parseSort(query.sort);
     const artifact = await this.artifacts.find(repository, params.reference);
     const { items, total } = await this.tags.listOfArtifact(artifact.id, terms, sort, page);
-    return new Paged(items.map(tagDto), total, page.page, page.pageSize);
+    const immutable = await this.immutability.matcher(repository.projectId);
+    return new Paged(
+      items.map((tag) => tagDto(tag, immutable(repository.name, tag.name))),
+      total,
+      page.page,
+      page.pageSize,
+    );
   }
 
   /**
