@@ -60,9 +60,9 @@ export interface CopyOutcome {
 }
 
 /**
- * Every change to artifacts and tags that is not a client's push: the deletes of /v2 and the API's deletes, tags and
- * copies. Each runs the policy chain before it writes and commits in one transaction, so a refusal changes nothing and
- * a rule holds on /v2 and /api/v2.0 alike.
+ * Every change to artifacts and tags: the deletes of /v2, and the API's deletes, tags and copies, each running the
+ * policy chain before it writes, in one transaction, so a refusal changes nothing; a push by tag asks the same chain
+ * through beforeTagMove. So a rule holds on /v2 and /api/v2.0 alike.
  */
 export class RegistryWriter {
   readonly policies: PolicyChain;
