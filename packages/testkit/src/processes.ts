@@ -181,7 +181,6 @@ export async function writeWharfConfig(options: WharfConfigOptions): Promise<str
   return path;
 }
 
-/** Migrates the database, then starts `wharf start registry` and waits for `/v2/` to answer. */
 /**
  * apps/cli/bin/wharf, the launcher every deployment uses (it sets the Node.js flags Wharf's servers run with), run
  * with the node binary of this process.
@@ -198,6 +197,7 @@ function launcherEnv(): NodeJS.ProcessEnv {
   return { ...process.env, WHARF_NODE: process.env.WHARF_NODE ?? process.execPath };
 }
 
+/** Migrates the database, then starts `wharf start registry` and waits for `/v2/` to answer. */
 export async function startWharfRegistry(options: WharfRegistryOptions): Promise<RegistryProcess> {
   const root = repoRoot();
   const cli = wharfLauncher(root);

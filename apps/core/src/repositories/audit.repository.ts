@@ -126,6 +126,33 @@ export class AuditRepository {
     return { items: rows.map(toRecord), total: Number(counted[0]?.total ?? 0) };
   }
 
+  /**
+   * Deletes (or, in a dry run, counts) up to `limit` records written before `before` whose operation is one of
+   * `operations` or whose event type (`<operation>_<resource type>`) is one of `eventTypes`. The oldest go first.
+   */
+  async purgeBatch(
+    before: Date,
+    filter: { operations: readonly string[]; eventTypes: readonly string[] },
+    limit: number,
+    dryRun: boolean,
+  ): Promise<number> {
+    const where = `op_time < $1 AND (lower(operation) = ANY($2::text[])
+                     OR lower(operation) || '_' || lower(resource_type) = ANY($3::text[]))`;
+    const params = [before, filter.operations, filter.eventTypes];
+    if (dryRun) {
+      const rows = await this.dataSource.query<{ n: string }[]>(
+        `SELECT count(*) AS n FROM audit_log WHERE ${where}`,
+        params,
+      );
+      return Number(rows[0]?.n ?? 0);
+    }
+    const [, deleted] = await this.dataSource.query<[unknown[], number]>(
+      `DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE ${where} ORDER BY op_time, id LIMIT $4)`,
+      [...params, limit],
+    );
+    return deleted;
+  }
+
   /** Projects in which the user holds one of `roles` by direct membership. */
   async projectIdsOfMember(userId: number, roles: readonly number[]): Promise<number[]> {
     const rows = await this.dataSource.query<{ project_id: number }[]>(

@@ -1,7 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { RegistryRepository, parsePagination, parseQuery, parseSort } from '@wharf/db';
+import { parsePagination, parseQuery, parseSort } from '@wharf/db';
 import { type Descriptor, type ParsedManifest, parseManifest } from '@wharf/oci';
-import { DataSource, type EntityManager } from 'typeorm';
+import { RegistryWriter } from '@wharf/registry';
+import { type EntityManager } from 'typeorm';
 import { type ProjectRef, type RequestAuth, principalName } from '../auth/principal.js';
 import {
   type AccessoryDto,
@@ -11,13 +12,16 @@ import {
   type ArtifactListQuery,
   type ArtifactOptions,
   type ArtifactParams,
+  type CopyArtifactQuery,
   type PlatformDto,
   type ReferenceDto,
 } from '../dtos/artifact.dto.js';
 import { type ArtifactReference, type ListQuery, type RepositoryParams } from '../dtos/repository.dto.js';
 import { type TagDto } from '../dtos/tag.dto.js';
 import { ApiError } from '../errors/api-error.js';
-import { Paged } from '../http/responses.js';
+import { Paged, type WithHeaders, created } from '../http/responses.js';
+import { ImmutabilityRules } from '../policy/immutability.js';
+import { throughPolicies } from '../registry/registry-errors.js';
 import {
   ACCESSORY_TYPES,
   ARTIFACT_TYPE_ANNOTATION,
@@ -32,7 +36,9 @@ import {
   WASM_ANNOTATIONS,
   WASM_CONFIG_MEDIA_TYPE,
 } from '../repositories/artifact.repository.js';
+import { ProjectRepository } from '../repositories/project.repository.js';
 import { type ImageRepositoryRecord } from '../repositories/repository.repository.js';
+import { AccessService } from './access.service.js';
 import { ArtifactPageIndex } from './artifact.page-index.js';
 import { ImageRepositoryService } from './repository.service.js';
 
@@ -113,7 +119,8 @@ function toPlatform(descriptor: Descriptor): PlatformDto | undefined {
   };
 }
 
-export function tagDto(tag: TagRecord): TagDto {
+/** A tag as the API answers it; `immutable` when a rule of its project makes it so. */
+export function tagDto(tag: TagRecord, immutable: boolean): TagDto {
   return {
     id: tag.id,
     repository_id: tag.repositoryId,
@@ -121,7 +128,7 @@ export function tagDto(tag: TagRecord): TagDto {
     name: tag.name,
     push_time: tag.pushTime.toISOString(),
     pull_time: tag.pullTime ? tag.pullTime.toISOString() : ZERO_TIME,
-    immutable: false,
+    immutable,
   };
 }
 
@@ -184,17 +191,17 @@ async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T
 @Injectable()
 export class ArtifactService {
   private readonly logger = new Logger(ArtifactService.name);
-  private readonly registry: RegistryRepository;
   private readonly configs = new ConfigAttributeCache(CONFIG_CACHE_BYTES);
 
   constructor(
-    private readonly dataSource: DataSource,
     private readonly repositories: ImageRepositoryService,
     private readonly artifacts: ArtifactRepository,
     private readonly pageIndex: ArtifactPageIndex,
-  ) {
-    this.registry = new RegistryRepository(dataSource);
-  }
+    private readonly writer: RegistryWriter,
+    private readonly projects: ProjectRepository,
+    private readonly access: AccessService,
+    private readonly immutability: ImmutabilityRules,
+  ) {}
 
   /** The artifact a reference (digest or tag) names in the repository, or 404. */
   async find(
@@ -239,20 +246,56 @@ export class ArtifactService {
    */
   async delete(auth: RequestAuth, project: ProjectRef, params: ArtifactParams): Promise<void> {
     const repository = await this.repositories.find(project, params.repository_name);
-    const actor = principalName(auth.principal);
-    await this.dataSource.transaction(async (m) => {
-      const root = await this.find(repository, params.reference, m);
-      const parents = await this.artifacts.parentsOf(repository.id, root.digest, m);
-      if (parents.length > 0) {
-        throw ApiError.precondition(
-          `artifact ${repository.name}@${root.digest} is referenced by the index ${parents[0]}; delete the index instead`,
-        );
-      }
-      if (!(await this.deleteDeeply(repository, root, actor, m))) {
-        throw ApiError.notFound(`artifact ${describeReference(repository.name, params.reference)} not found`);
-      }
-    });
+    const root = await this.find(repository, params.reference);
+    const outcome = await throughPolicies(() =>
+      this.writer.deleteArtifact(repository.name, root.digest, { actor: principalName(auth.principal) }),
+    );
     this.pageIndex.forget(repository.name);
+    if (outcome.deleted) return;
+    if (outcome.reason === 'referenced') {
+      throw ApiError.precondition(
+        `artifact ${repository.name}@${root.digest} is referenced by the index ${outcome.parent}; delete the index instead`,
+      );
+    }
+    throw ApiError.notFound(`artifact ${describeReference(repository.name, params.reference)} not found`);
+  }
+
+  /**
+   * Copies an artifact from another repository into this one, as Harbor's copy does: the caller must be allowed to
+   * read artifacts where it comes from (the route has checked that it may create them here). Nothing is pulled or
+   * pushed: the blobs are linked, the manifests stored with an index's children and the accessories, and the source
+   * artifact's tags set here too. The target project's storage limit and immutable tags apply; a refused copy
+   * changes nothing.
+   */
+  async copy(
+    auth: RequestAuth,
+    project: ProjectRef,
+    params: RepositoryParams,
+    query: CopyArtifactQuery,
+  ): Promise<WithHeaders<undefined>> {
+    const { repository: sourceName, reference } = query.from;
+    const slash = sourceName.indexOf('/');
+    const sourceProject = await this.projects.findRefByName(sourceName.slice(0, slash));
+    if (!sourceProject) throw ApiError.notFound(`project ${sourceName.slice(0, slash)} not found`);
+    if (!(await this.access.canInProject(auth.principal, sourceProject, 'artifact', 'read'))) {
+      throw ApiError.forbidden(`no permission to read artifacts of project ${sourceProject.name}`);
+    }
+    const source = await this.repositories.find(sourceProject, sourceName.slice(slash + 1));
+    const artifact = await this.find(source, reference);
+    if (artifact.subjectDigest) {
+      throw new ApiError('DENIED', "the operation isn't supported for an artifact accessory");
+    }
+    const target = `${project.name}/${params.repository_name}`;
+    const copied = await throughPolicies(() =>
+      this.writer.copyArtifact({ repository: source.name, digest: artifact.digest }, target, {
+        actor: principalName(auth.principal),
+      }),
+    );
+    this.pageIndex.forget(target);
+    if (!copied) throw ApiError.notFound(`artifact ${describeReference(source.name, reference)} not found`);
+    const { project: projectSegment, repository } = encodeRepositoryName(target);
+    const ref = 'digest' in reference ? reference.digest : reference.tag;
+    return created(`/api/v2.0/projects/${projectSegment}/repositories/${repository}/artifacts/${ref}`);
   }
 
   /** The accessories whose subject is the artifact, oldest first. */
@@ -289,26 +332,6 @@ export class ArtifactService {
     return Array.isArray(config.history) ? (config.history as unknown[]) : [];
   }
 
-  /** Deletes one manifest and what goes with it; false when it was already gone. */
-  private async deleteDeeply(
-    repository: ImageRepositoryRecord,
-    artifact: ArtifactRecord,
-    actor: string,
-    m: EntityManager,
-  ): Promise<boolean> {
-    const accessories = await this.artifacts.accessoriesOf(repository.id, [artifact.digest], m);
-    const children = [...new Set(parseStored(artifact).manifests.map((d) => d.digest))];
-    if (!(await this.registry.deleteManifest(repository.name, artifact.digest, actor, m))) return false;
-    for (const accessory of accessories) await this.deleteDeeply(repository, accessory, actor, m);
-    for (const digest of children) {
-      const child = await this.artifacts.findByDigest(repository.id, digest, m);
-      if (!child || (await this.artifacts.isTagged(child.id, m))) continue;
-      if ((await this.artifacts.parentsOf(repository.id, digest, m)).length > 0) continue;
-      await this.deleteDeeply(repository, child, actor, m);
-    }
-    return true;
-  }
-
   /** Artifacts as the API answers them, with what `options` asks for, in a fixed number of queries per page. */
   private async assemble(
     repository: ImageRepositoryRecord,
@@ -330,10 +353,11 @@ export class ArtifactService {
     const loadedAccessories = this.load(repository, accessories);
     const sizes = await this.sizes(repository, [...loaded, ...loadedAccessories]);
     const attributes = await this.extraAttributes(loaded);
+    const immutable = await this.immutability.matcher(repository.projectId);
     const tagsOf = new Map<number, TagDto[]>();
     for (const tag of tags) {
       const list = tagsOf.get(tag.artifactId) ?? [];
-      list.push(tagDto(tag));
+      list.push(tagDto(tag, immutable(repository.name, tag.name)));
       tagsOf.set(tag.artifactId, list);
     }
     const accessoriesOf = new Map<string, Loaded[]>();

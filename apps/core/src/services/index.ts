@@ -1,5 +1,6 @@
 import { AccessService } from './access.service.js';
 import { AuditService } from './audit.service.js';
+import { AuditPurgeService } from './audit-purge.service.js';
 import { CredentialService } from './credential.service.js';
 import { OutboxConsumerService } from './outbox-consumer.service.js';
 import { SearchService } from './search.service.js';
@@ -20,10 +21,12 @@ import { ImageRepositoryService } from './repository.service.js';
 import { TagService } from './tag.service.js';
 import { TaskService } from './task.service.js';
 import { UploadPurgeService } from './upload-purge.service.js';
+import { ImmutableRuleService } from './immutable-rule.service.js';
 
 export const SERVICES = [
   AccessService,
   AuditService,
+  AuditPurgeService,
   CredentialService,
   OutboxConsumerService,
   SearchService,
@@ -44,4 +47,5 @@ export const SERVICES = [
   TagService,
   TaskService,
   UploadPurgeService,
+  ImmutableRuleService,
 ];
