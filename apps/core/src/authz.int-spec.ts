@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ProjectRole } from '@wharf/auth';
+import { ExecutionRepository } from '@wharf/db';
 import { CONTROLLERS } from './controllers/index.js';
 import { type EndpointAccess } from './openapi/endpoint.decorator.js';
+import { PURGE_AUDIT } from './services/system-job.service.js';
 import { documentOperations, generateOpenApiDocument } from './openapi/openapi.generator.js';
 import {
   AuthzMatrix,
@@ -158,6 +160,26 @@ const ROWS: Record<string, RouteRow> = {
     request: async (ctx) => ({ params: { immutable_rule_id: await newImmutableRule(ctx) } }),
   },
 
+  // The audit log purge: no worker runs here, so each request gets a run of its own and a start finds none unfinished.
+  'GET /api/v2.0/system/purgeaudit': {},
+  'POST /api/v2.0/system/purgeaudit/schedule': {
+    request: async (ctx) => {
+      await stopPurgeRuns(ctx);
+      return {
+        body: { schedule: { type: 'Manual' }, parameters: { audit_retention_hour: 24, include_event_types: 'pull' } },
+      };
+    },
+  },
+  'GET /api/v2.0/system/purgeaudit/{purge_id}': {
+    request: async (ctx) => ({ params: { purge_id: await newPurgeRun(ctx) } }),
+  },
+  'PUT /api/v2.0/system/purgeaudit/{purge_id}': {
+    request: async (ctx) => ({ params: { purge_id: await newPurgeRun(ctx) } }),
+  },
+  'GET /api/v2.0/system/purgeaudit/{purge_id}/log': {
+    request: async (ctx) => ({ params: { purge_id: await newPurgeRun(ctx) } }),
+  },
+
   // Repositories, artifacts and tags, on the image <project>/app:v1; deletes get an image or tag of their own.
   'GET /api/v2.0/repositories': {},
   'GET /api/v2.0/projects/{project_name}/repositories': {},
@@ -282,6 +304,20 @@ const ROWS: Record<string, RouteRow> = {
     decide: (who, project) => (who.canInProject(project, 'robot', 'delete') ? 'allow' : 'deny'),
   },
 };
+
+async function newPurgeRun(ctx: MatrixContext): Promise<number> {
+  const executions = ctx.core.server.app.get(ExecutionRepository);
+  return (await executions.createExecution({ vendorType: PURGE_AUDIT.vendorType, trigger: 'MANUAL' })).id;
+}
+
+async function stopPurgeRuns(ctx: MatrixContext): Promise<void> {
+  const executions = ctx.core.server.app.get(ExecutionRepository);
+  const unfinished = await executions.listExecutions(PURGE_AUDIT.vendorType, undefined, {
+    q: 'status={Pending Running}',
+    pageSize: '100',
+  });
+  for (const run of unfinished.items) await executions.stopExecution(run.id);
+}
 
 function immutableRule(tagPattern: string) {
   return {

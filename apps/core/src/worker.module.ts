@@ -1,19 +1,25 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { type WharfConfig } from '@wharf/config';
-import { NotificationHub } from '@wharf/db';
+import { IMMUTABLE_RULE_CHANGE_CHANNEL, NotificationHub } from '@wharf/db';
 import { type JobRunner } from '@wharf/jobs';
+import { RegistryWriter } from '@wharf/registry';
 import { type StorageDriver, createStorageDriver } from '@wharf/storage';
 import { type Redis } from 'ioredis';
 import { type DataSource } from 'typeorm';
 import { type AppDependencies, coreProviders } from './app.module.js';
 import { SERVED_CERTIFICATE, STORAGE } from './constants.js';
 import { createRedis } from './core.server.js';
+import { ImmutabilityRules } from './policy/immutability.js';
+import { registryWriter } from './registry/registry-writer.js';
+import { ImmutableRuleRepository } from './repositories/immutable-rule.repository.js';
 import { loadCoreSecrets } from './secrets.js';
 
 export interface WorkerDependencies extends Omit<AppDependencies, 'extra'> {
   storage: StorageDriver;
   notices: NotificationHub;
+  /** The project's tag immutability rules, which every registry write of a job obeys as core's do. */
+  immutability: ImmutabilityRules;
 }
 
 /**
@@ -33,6 +39,9 @@ export class WorkerModule {
           // A worker serves no HTTPS.
           { provide: SERVED_CERTIFICATE, useValue: null },
           { provide: NotificationHub, useValue: deps.notices },
+          { provide: ImmutabilityRules, useValue: deps.immutability },
+          // The writer core's API uses, with the same policy chain: retention obeys immutability as a user's delete does.
+          { provide: RegistryWriter, useValue: registryWriter(deps.dataSource, deps.immutability) },
         ],
       }),
     };
@@ -60,9 +69,13 @@ export async function openWorkerDependencies(
   redis.on('error', () => undefined);
   await redis.connect().catch(() => undefined);
   const notices = new NotificationHub({ ...config.database, applicationName: 'wharf-jobservice' });
+  const immutability = new ImmutabilityRules(new ImmutableRuleRepository(given.dataSource), (handlers) =>
+    notices.subscribe(IMMUTABLE_RULE_CHANGE_CHANNEL, handlers),
+  );
   return {
-    dependencies: { config, ...given, redis, secrets, storage, notices },
+    dependencies: { config, ...given, redis, secrets, storage, notices, immutability },
     close: async () => {
+      await immutability.close();
       await notices.close();
       redis.disconnect();
     },

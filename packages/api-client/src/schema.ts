@@ -704,6 +704,90 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v2.0/system/purgeaudit': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The runs of the audit log purge, newest first
+     * @description Requires the system permission `purge-audit:list`: system administrators, and system robot accounts granted it.
+     */
+    get: operations['getPurgeHistory'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v2.0/system/purgeaudit/schedule': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Purges the audit log now (schedule type Manual) with audit_retention_hour, include_event_types, dry_run
+     * @description Requires the system permission `purge-audit:create`: system administrators, and system robot accounts granted it.
+     */
+    post: operations['createPurgeSchedule'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v2.0/system/purgeaudit/{purge_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * One run of the audit log purge
+     * @description Requires the system permission `purge-audit:read`: system administrators, and system robot accounts granted it.
+     */
+    get: operations['getPurgeJob'];
+    /**
+     * Stops a run of the audit log purge; what it purged stays purged
+     * @description Requires the system permission `purge-audit:stop`: system administrators, and system robot accounts granted it.
+     */
+    put: operations['stopPurge'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v2.0/system/purgeaudit/{purge_id}/log': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The log of one run of the audit log purge
+     * @description Requires the system permission `purge-audit:read`: system administrators, and system robot accounts granted it.
+     */
+    get: operations['getPurgeJobLog'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v2.0/systeminfo': {
     parameters: {
       query?: never;
@@ -1042,6 +1126,19 @@ export interface components {
         message: string;
       }[];
     };
+    ExecHistory: {
+      id: number;
+      job_name: string;
+      job_kind: string;
+      job_parameters: string;
+      schedule?: components['schemas']['ScheduleObj'];
+      job_status: string;
+      deleted: boolean;
+      /** Format: date-time */
+      creation_time: string;
+      /** Format: date-time */
+      update_time: string;
+    };
     GeneralInfo: {
       current_time: string;
       registry_url?: string;
@@ -1360,6 +1457,26 @@ export interface components {
     };
     RoleRequest: {
       role_id: number;
+    };
+    Schedule: {
+      schedule: components['schemas']['ScheduleObjInput'];
+      parameters?: {
+        [key: string]: unknown;
+      };
+    };
+    ScheduleObj: {
+      /** @enum {string} */
+      type: 'Hourly' | 'Daily' | 'Weekly' | 'Custom' | 'Manual' | 'None' | 'Schedule';
+      cron?: string;
+      /** Format: date-time */
+      next_scheduled_time?: string;
+    };
+    ScheduleObjInput: {
+      /** @enum {string} */
+      type: 'Hourly' | 'Daily' | 'Weekly' | 'Custom' | 'Manual' | 'None' | 'Schedule';
+      cron?: string;
+      /** Format: date-time */
+      next_scheduled_time?: string;
     };
     Search: {
       project: components['schemas']['SearchProject'][];
@@ -3196,6 +3313,150 @@ export interface operations {
         };
       };
       401: components['responses']['Unauthorized'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  getPurgeHistory: {
+    parameters: {
+      query?: {
+        q?: string;
+        sort?: string;
+        /** @description The page to answer, from 1 */
+        page?: number;
+        /** @description Items per page, 10 unless given */
+        page_size?: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One page of runs */
+      200: {
+        headers: {
+          /** @description The number of items in the whole list, over all pages */
+          'X-Total-Count'?: number;
+          /** @description Links to the previous and next pages of the list (RFC 8288, rel="prev"/"next") */
+          Link?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ExecHistory'][];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  createPurgeSchedule: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['Schedule'];
+      };
+    };
+    responses: {
+      /** @description The run was started */
+      201: {
+        headers: {
+          /** @description The path of the created resource */
+          Location?: string;
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  getPurgeJob: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        purge_id: number;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The run */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ExecHistory'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  stopPurge: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        purge_id: number;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Stopped */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  getPurgeJobLog: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        purge_id: number;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The log */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/plain': string;
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
       500: components['responses']['InternalServerError'];
     };
   };

@@ -19,6 +19,14 @@ export const JOB_PAYLOADS = {
     /** Deliver the events pending up to this id; without it, whatever is pending when the job runs. */
     upToId: z.number().int().positive().optional(),
   }),
+  [JobName.PurgeAuditLog]: z.strictObject({
+    taskId: z.number().int().positive(),
+    /** Records older than this many hours are purged. */
+    retentionHours: z.number().int().positive(),
+    /** Event types (`create_artifact`) or whole operations (`pull`); none purges nothing. */
+    includeEventTypes: z.array(z.string().min(1)).max(100),
+    dryRun: z.boolean().default(false),
+  }),
 } as const satisfies Record<JobName, z.ZodType>;
 
 /** What a handler of job `N` receives: its payload once parsed (defaults applied). */
@@ -61,6 +69,8 @@ export interface QueueDeclaration {
 export const QUEUES: Record<QueueName, QueueDeclaration> = {
   [QueueName.Maintenance]: { concurrency: 1 },
   [QueueName.Events]: { concurrency: 1 },
+  // Each system job runs one at a time (its deduplication id); two slots let a purge run beside a long collection.
+  [QueueName.System]: { concurrency: 2 },
 };
 
 type JobDeclarations = { [N in JobName]: JobDeclaration<N> };
@@ -86,6 +96,15 @@ export const JOBS: JobDeclarations = {
     maxFails: 5,
     retryable: isTransientError,
     deduplicationId: ({ upToId }) => `outbox-delivery:${upToId ?? 'pending'}`,
+  },
+  // One purge at a time: a second would only count or delete what the first is already deleting. Batches are
+  // idempotent, so a purge whose worker was lost simply runs again.
+  [JobName.PurgeAuditLog]: {
+    queue: QueueName.System,
+    taskBacked: true,
+    maxFails: 3,
+    retryable: isTransientError,
+    deduplicationId: () => 'purge-audit-log',
   },
 };
 

@@ -19,6 +19,7 @@ import { ArtifactPageIndex } from './artifact.page-index.js';
 import { ArtifactService } from './artifact.service.js';
 import { ImageRepositoryService } from './repository.service.js';
 import { TagService } from './tag.service.js';
+import { SystemJobService } from './system-job.service.js';
 import { TaskService } from './task.service.js';
 import { UploadPurgeService } from './upload-purge.service.js';
 import { ImmutableRuleService } from './immutable-rule.service.js';
@@ -46,6 +47,7 @@ export const SERVICES = [
   ArtifactService,
   TagService,
   TaskService,
+  SystemJobService,
   UploadPurgeService,
   ImmutableRuleService,
 ];
