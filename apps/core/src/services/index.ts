@@ -18,6 +18,7 @@ import { ArtifactPageIndex } from './artifact.page-index.js';
 import { ArtifactService } from './artifact.service.js';
 import { ImageRepositoryService } from './repository.service.js';
 import { TagService } from './tag.service.js';
+import { RetentionService } from './retention.service.js';
 
 export const SERVICES = [
   AccessService,
@@ -40,4 +41,5 @@ export const SERVICES = [
   ImageRepositoryService,
   ArtifactService,
   TagService,
+  RetentionService,
 ];
