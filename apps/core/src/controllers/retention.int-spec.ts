@@ -152,7 +152,10 @@ describe('retention policies API', () => {
 
   it('accepts the empty policy the portal starts with', async () => {
     const projectId = await project();
-    const id = await create(projectId, policy(projectId, { rules: [], trigger: { kind: 'Schedule', settings: { cron: '' } } }));
+    const id = await create(
+      projectId,
+      policy(projectId, { rules: [], trigger: { kind: 'Schedule', settings: { cron: '' } } }),
+    );
     const got = await api<Policy>('GET', `/retentions/${id}`, core.admin);
     expect(got.body.rules).toEqual([]);
     expect(got.body.trigger.settings.cron).toBe('');
@@ -174,29 +177,124 @@ describe('retention policies API', () => {
   });
 
   it.each<[string, (projectId: number) => Record<string, unknown>, RegExp]>([
-    ['more than 15 rules', (p) => policy(p, { rules: Array.from({ length: 16 }, (_, i) => rule({ params: { latestPushedK: i } })) }), /15 rules/],
-    ['an unknown template', (p) => policy(p, { rules: [rule({ template: 'latestActiveK', params: { latestActiveK: 1 } })] }), /template/],
+    [
+      'more than 15 rules',
+      (p) => policy(p, { rules: Array.from({ length: 16 }, (_, i) => rule({ params: { latestPushedK: i } })) }),
+      /15 rules/,
+    ],
+    [
+      'an unknown template',
+      (p) => policy(p, { rules: [rule({ template: 'latestActiveK', params: { latestActiveK: 1 } })] }),
+      /template/,
+    ],
     ['a template without its number', (p) => policy(p, { rules: [rule({ params: {} })] }), /needs its number/],
     ['a negative number', (p) => policy(p, { rules: [rule({ params: { latestPushedK: -1 } })] }), /whole number/],
     ['a count too large', (p) => policy(p, { rules: [rule({ params: { latestPushedK: 32767 } })] }), /from 0 to 32766/],
-    ['a fractional number of days', (p) => policy(p, { rules: [rule({ template: 'nDaysSinceLastPush', params: { nDaysSinceLastPush: 1.5 } })] }), /whole number/],
+    [
+      'a fractional number of days',
+      (p) => policy(p, { rules: [rule({ template: 'nDaysSinceLastPush', params: { nDaysSinceLastPush: 1.5 } })] }),
+      /whole number/,
+    ],
     ['a number given as text', (p) => policy(p, { rules: [rule({ params: { latestPushedK: '3' } })] }), /whole number/],
-    ['a parameter of another template', (p) => policy(p, { rules: [rule({ params: { latestPushedK: 1, latestPulledN: 2 } })] }), /not a parameter/],
-    ['a parameter for always', (p) => policy(p, { rules: [rule({ template: 'always', params: { always: 1 } })] }), /not a parameter/],
+    [
+      'a parameter of another template',
+      (p) => policy(p, { rules: [rule({ params: { latestPushedK: 1, latestPulledN: 2 } })] }),
+      /not a parameter/,
+    ],
+    [
+      'a parameter for always',
+      (p) => policy(p, { rules: [rule({ template: 'always', params: { always: 1 } })] }),
+      /not a parameter/,
+    ],
     ['an action other than retain', (p) => policy(p, { rules: [rule({ action: 'delete' })] }), /retain/],
     ['an algorithm other than or', (p) => policy(p, { algorithm: 'and' }), /"or"/],
-    ['a malformed tag pattern', (p) => policy(p, { rules: [rule({ tag_selectors: [{ kind: 'doublestar', decoration: 'matches', pattern: 'v[1-' }] })] }), /invalid pattern/],
-    ['a malformed repository pattern', (p) => policy(p, { rules: [rule({ scope_selectors: { repository: [{ kind: 'doublestar', decoration: 'repoMatches', pattern: '{a,b' }] } })] }), /invalid pattern/],
-    ['an empty pattern', (p) => policy(p, { rules: [rule({ tag_selectors: [{ kind: 'doublestar', decoration: 'matches', pattern: '' }] })] }), /empty/],
-    ['a tag decoration on a repository', (p) => policy(p, { rules: [rule({ scope_selectors: { repository: [{ kind: 'doublestar', decoration: 'matches', pattern: '**' }] } })] }), /repoMatches/],
-    ['a selector of another kind', (p) => policy(p, { rules: [rule({ tag_selectors: [{ kind: 'label', decoration: 'withLabels', pattern: 'x' }] })] }), /doublestar/],
+    [
+      'a malformed tag pattern',
+      (p) =>
+        policy(p, {
+          rules: [rule({ tag_selectors: [{ kind: 'doublestar', decoration: 'matches', pattern: 'v[1-' }] })],
+        }),
+      /invalid pattern/,
+    ],
+    [
+      'a malformed repository pattern',
+      (p) =>
+        policy(p, {
+          rules: [
+            rule({
+              scope_selectors: { repository: [{ kind: 'doublestar', decoration: 'repoMatches', pattern: '{a,b' }] },
+            }),
+          ],
+        }),
+      /invalid pattern/,
+    ],
+    [
+      'an empty pattern',
+      (p) =>
+        policy(p, { rules: [rule({ tag_selectors: [{ kind: 'doublestar', decoration: 'matches', pattern: '' }] })] }),
+      /empty/,
+    ],
+    [
+      'a tag decoration on a repository',
+      (p) =>
+        policy(p, {
+          rules: [
+            rule({ scope_selectors: { repository: [{ kind: 'doublestar', decoration: 'matches', pattern: '**' }] } }),
+          ],
+        }),
+      /repoMatches/,
+    ],
+    [
+      'a selector of another kind',
+      (p) =>
+        policy(p, { rules: [rule({ tag_selectors: [{ kind: 'label', decoration: 'withLabels', pattern: 'x' }] })] }),
+      /doublestar/,
+    ],
     ['no tag selector', (p) => policy(p, { rules: [rule({ tag_selectors: [] })] }), /tag selector/],
-    ['extras that are not JSON', (p) => policy(p, { rules: [rule({ tag_selectors: [{ kind: 'doublestar', decoration: 'matches', pattern: '**', extras: 'untagged' }] })] }), /untagged/],
-    ['extras with another option', (p) => policy(p, { rules: [rule({ tag_selectors: [{ kind: 'doublestar', decoration: 'matches', pattern: '**', extras: '{"untagged":"yes"}' }] })] }), /untagged/],
-    ['project selectors in a project policy', (p) => policy(p, { rules: [rule({ scope_selectors: { project: [] } })] }), /repository/],
-    ['a schedule with a second', (p) => policy(p, { trigger: { kind: 'Schedule', settings: { cron: '30 0 0 * * *' } } }), /second field must be 0/],
-    ['a five-field schedule', (p) => policy(p, { trigger: { kind: 'Schedule', settings: { cron: '0 0 * * *' } } }), /6 fields/],
-    ['a schedule out of range', (p) => policy(p, { trigger: { kind: 'Schedule', settings: { cron: '0 0 25 * * *' } } }), /hour/],
+    [
+      'extras that are not JSON',
+      (p) =>
+        policy(p, {
+          rules: [
+            rule({ tag_selectors: [{ kind: 'doublestar', decoration: 'matches', pattern: '**', extras: 'untagged' }] }),
+          ],
+        }),
+      /untagged/,
+    ],
+    [
+      'extras with another option',
+      (p) =>
+        policy(p, {
+          rules: [
+            rule({
+              tag_selectors: [
+                { kind: 'doublestar', decoration: 'matches', pattern: '**', extras: '{"untagged":"yes"}' },
+              ],
+            }),
+          ],
+        }),
+      /untagged/,
+    ],
+    [
+      'project selectors in a project policy',
+      (p) => policy(p, { rules: [rule({ scope_selectors: { project: [] } })] }),
+      /repository/,
+    ],
+    [
+      'a schedule with a second',
+      (p) => policy(p, { trigger: { kind: 'Schedule', settings: { cron: '30 0 0 * * *' } } }),
+      /second field must be 0/,
+    ],
+    [
+      'a five-field schedule',
+      (p) => policy(p, { trigger: { kind: 'Schedule', settings: { cron: '0 0 * * *' } } }),
+      /6 fields/,
+    ],
+    [
+      'a schedule out of range',
+      (p) => policy(p, { trigger: { kind: 'Schedule', settings: { cron: '0 0 25 * * *' } } }),
+      /hour/,
+    ],
     ['another trigger kind', (p) => policy(p, { trigger: { kind: 'Event', settings: {} } }), /Schedule/],
     ['a system-level scope', (p) => ({ ...policy(p), scope: { level: 'system', ref: 0 } }), /project/],
   ])('refuses %s and stores nothing', async (_name, body, reason) => {
@@ -209,7 +307,12 @@ describe('retention policies API', () => {
 
   it('refuses two rules alike but for their id as a conflict', async () => {
     const projectId = await project();
-    const response = await api('POST', '/retentions', core.admin, policy(projectId, { rules: [rule({ id: 1 }), rule({ id: 2 })] }));
+    const response = await api(
+      'POST',
+      '/retentions',
+      core.admin,
+      policy(projectId, { rules: [rule({ id: 1 }), rule({ id: 2 })] }),
+    );
     expect(response.status).toBe(409);
     expect(message(response)).toContain('rule 1 is the same as rule 0');
     expect(await retentionIdOf(projectId)).toBeUndefined();
@@ -237,7 +340,11 @@ describe('retention policies API', () => {
     const id = await create(projectId);
     const changed = policy(projectId, {
       rules: [
-        rule({ template: 'always', params: {}, tag_selectors: [{ kind: 'doublestar', decoration: 'excludes', pattern: 'tmp-*' }] }),
+        rule({
+          template: 'always',
+          params: {},
+          tag_selectors: [{ kind: 'doublestar', decoration: 'excludes', pattern: 'tmp-*' }],
+        }),
         rule({ id: 7, disabled: true, template: 'nDaysSinceLastPull', params: { nDaysSinceLastPull: 30 } }),
       ],
       trigger: { kind: 'Schedule', settings: { cron: '0 0 3 * * SUN' } },

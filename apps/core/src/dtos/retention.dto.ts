@@ -21,12 +21,10 @@ function patternIssue(pattern: string): string | undefined {
   }
 }
 
-const Pattern = z
-  .string({ error: 'is required: a doublestar pattern such as "**"' })
-  .superRefine((pattern, ctx) => {
-    const issue = patternIssue(pattern);
-    if (issue) ctx.addIssue({ code: 'custom', message: issue });
-  });
+const Pattern = z.string({ error: 'is required: a doublestar pattern such as "**"' }).superRefine((pattern, ctx) => {
+  const issue = patternIssue(pattern);
+  if (issue) ctx.addIssue({ code: 'custom', message: issue });
+});
 
 /** `extras` of a tag selector: empty, or JSON such as `{"untagged":true}`. */
 const Extras = z

@@ -58,7 +58,8 @@ function fieldProblem(text: string, field: FieldSpec): string | undefined {
 /** Why the expression is not a schedule Wharf can run, or undefined when it is one. */
 export function cronProblem(expression: string): string | undefined {
   const fields = expression.trim().split(/\s+/);
-  if (fields.length !== 6) return `a schedule has 6 fields (second minute hour day month weekday), not ${fields.length}`;
+  if (fields.length !== 6)
+    return `a schedule has 6 fields (second minute hour day month weekday), not ${fields.length}`;
   if (fields[0] !== '0') return 'the second field must be 0: schedules run at most once a minute';
   for (let i = 0; i < FIELDS.length; i++) {
     const problem = fieldProblem(fields[i + 1], FIELDS[i]);

@@ -86,10 +86,9 @@ describe('rule templates', () => {
   });
 
   it('always keeps everything its selectors select', () => {
-    expect(retained(rule('always', undefined, [{ decoration: 'matches', pattern: '{a,c}', untagged: false }]))).toEqual([
-      'a',
-      'c',
-    ]);
+    expect(retained(rule('always', undefined, [{ decoration: 'matches', pattern: '{a,c}', untagged: false }]))).toEqual(
+      ['a', 'c'],
+    );
   });
 
   it('counts K among the selected artifacts only', () => {
@@ -130,7 +129,11 @@ describe('the or algorithm', () => {
 });
 
 describe('repository scope', () => {
-  const scoped = (decoration: 'repoMatches' | 'repoExcludes', pattern: string, disabled = false): RetentionRuleSpec => ({
+  const scoped = (
+    decoration: 'repoMatches' | 'repoExcludes',
+    pattern: string,
+    disabled = false,
+  ): RetentionRuleSpec => ({
     ...rule('always', undefined, [all]),
     disabled,
     repositorySelectors: [{ kind: 'doublestar', decoration, pattern }],

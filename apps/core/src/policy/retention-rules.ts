@@ -61,7 +61,8 @@ export function defaultUntagged(decoration: TagSelector['decoration']): boolean 
  * means that untagged artifacts are excluded too).
  */
 export function tagSelectorSelects(selector: TagSelector, candidate: RetentionCandidate): boolean {
-  const matchesTag = (tag: string) => selects({ kind: 'doublestar', decoration: 'matches', pattern: selector.pattern }, tag);
+  const matchesTag = (tag: string) =>
+    selects({ kind: 'doublestar', decoration: 'matches', pattern: selector.pattern }, tag);
   if (selector.decoration === 'matches') {
     return candidate.tags.length === 0 ? selector.untagged : candidate.tags.some(matchesTag);
   }

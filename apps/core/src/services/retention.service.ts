@@ -36,31 +36,33 @@ export const RETENTION_METADATA: RetentionMetadataDto = {
 
 /** A policy's content as stored: every rule with all its fields, numbered by position when it came without id. */
 function normalize(policy: RetentionPolicyDto): RetentionPolicyContent {
-  const rules = (policy.rules ?? []).map(
-    (rule, i): RetentionRuleOutDto => ({
-      id: rule.id ?? i + 1,
-      priority: rule.priority ?? 0,
-      disabled: rule.disabled ?? false,
-      action: rule.action,
-      template: rule.template,
-      params: rule.params ?? {},
-      tag_selectors: rule.tag_selectors.map((s) => ({
+  const rules = (policy.rules ?? []).map((rule, i): RetentionRuleOutDto => ({
+    id: rule.id ?? i + 1,
+    priority: rule.priority ?? 0,
+    disabled: rule.disabled ?? false,
+    action: rule.action,
+    template: rule.template,
+    params: rule.params ?? {},
+    tag_selectors: rule.tag_selectors.map((s) => ({
+      kind: s.kind,
+      decoration: s.decoration,
+      pattern: s.pattern,
+      ...(s.extras !== undefined ? { extras: s.extras } : {}),
+    })),
+    scope_selectors: {
+      repository: (rule.scope_selectors?.repository ?? []).map((s) => ({
         kind: s.kind,
         decoration: s.decoration,
         pattern: s.pattern,
         ...(s.extras !== undefined ? { extras: s.extras } : {}),
       })),
-      scope_selectors: {
-        repository: (rule.scope_selectors?.repository ?? []).map((s) => ({
-          kind: s.kind,
-          decoration: s.decoration,
-          pattern: s.pattern,
-          ...(s.extras !== undefined ? { extras: s.extras } : {}),
-        })),
-      },
-    }),
-  );
-  return { algorithm: policy.algorithm, rules, trigger: { kind: 'Schedule', settings: { cron: policy.trigger.settings?.cron ?? '' } } };
+    },
+  }));
+  return {
+    algorithm: policy.algorithm,
+    rules,
+    trigger: { kind: 'Schedule', settings: { cron: policy.trigger.settings?.cron ?? '' } },
+  };
 }
 
 /** Harbor refuses a policy with two rules alike in everything but their id. */
