@@ -18,6 +18,13 @@ import { ArtifactPageIndex } from './artifact.page-index.js';
 import { ArtifactService } from './artifact.service.js';
 import { ImageRepositoryService } from './repository.service.js';
 import { TagService } from './tag.service.js';
+import {
+  ArtifactRetentionDeleter,
+  IMMUTABILITY_CHECK,
+  NO_IMMUTABLE_TAGS,
+  RETENTION_DELETER,
+  RetentionEngine,
+} from './retention-engine.service.js';
 import { RetentionService } from './retention.service.js';
 
 export const SERVICES = [
@@ -42,4 +49,8 @@ export const SERVICES = [
   ArtifactService,
   TagService,
   RetentionService,
+  RetentionEngine,
+  // Tag retention deletes through the artifact API's delete path and finds no tag immutable.
+  { provide: RETENTION_DELETER, useClass: ArtifactRetentionDeleter },
+  { provide: IMMUTABILITY_CHECK, useValue: NO_IMMUTABLE_TAGS },
 ];
