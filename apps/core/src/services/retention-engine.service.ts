@@ -57,8 +57,8 @@ export const NO_IMMUTABLE_TAGS: ImmutabilityCheck = { isImmutable: () => false }
 export interface RetentionRunOptions {
   /** Work out what would be removed, and remove nothing. */
   dryRun: boolean;
-  /** Receives each line of every repository's log as it is written. */
-  log?: (line: string) => void;
+  /** Receives each line of every repository's log as it is written (a task's log, say); awaited. */
+  log?: (line: string) => unknown;
   /** Stops the run between artifacts; what was removed stays removed. */
   signal?: AbortSignal;
   /** The time the day-based rules count back from; now unless given. */
@@ -176,23 +176,23 @@ export class RetentionEngine {
     options: RetentionRunOptions,
   ): Promise<RepositoryRetentionResult> {
     const lines: string[] = [];
-    const log = (line: string) => {
+    const log = async (line: string) => {
       lines.push(line);
-      options.log?.(line);
+      await options.log?.(line);
     };
-    const stopIfAsked = () => {
+    const stopIfAsked = async () => {
       if (options.signal?.aborted) {
-        log('Retention job is stopped');
+        await log('Retention job is stopped');
         throw new RetentionStoppedError();
       }
     };
-    log(
+    await log(
       `Run retention process. Repository: ${repo.name} Rule algorithm: ${policy.algorithm} Dry run: ${options.dryRun}`,
     );
-    stopIfAsked();
+    await stopIfAsked();
     const rules = policy.rules.map(ruleSpec).filter((rule) => ruleSelectsRepository(rule, repo.name));
     const candidates = await this.repository.candidates(repo.id);
-    log(`Load ${candidates.length} candidates from repository ${repo.name}`);
+    await log(`Load ${candidates.length} candidates from repository ${repo.name}`);
     const retained = retainedDigests(rules, candidates, options.now ?? new Date());
 
     const decisions: RetentionDecision[] = [];
@@ -204,14 +204,14 @@ export class RetentionEngine {
       } else if (options.dryRun) {
         decisions.push({ ...candidate, outcome: 'DEL' });
       } else {
-        stopIfAsked();
+        await stopIfAsked();
         decisions.push(await this.remove(repo.name, candidate));
       }
     }
     const removed = decisions.filter((d) => d.outcome === 'DEL').length;
-    for (const line of table(decisions)) log(line);
+    for (const line of table(decisions)) await log(line);
     for (const d of decisions) {
-      if (d.error) log(`Retention error for artifact ${repo.name}@${d.digest}: ${d.error}`);
+      if (d.error) await log(`Retention error for artifact ${repo.name}@${d.digest}: ${d.error}`);
     }
     return {
       repository: repo.name,
