@@ -18,6 +18,7 @@ import { ArtifactPageIndex } from './artifact.page-index.js';
 import { ArtifactService } from './artifact.service.js';
 import { ImageRepositoryService } from './repository.service.js';
 import { TagService } from './tag.service.js';
+import { TaskService } from './task.service.js';
 import {
   ArtifactRetentionDeleter,
   IMMUTABILITY_CHECK,
@@ -48,6 +49,7 @@ export const SERVICES = [
   ImageRepositoryService,
   ArtifactService,
   TagService,
+  TaskService,
   RetentionService,
   RetentionEngine,
   // Tag retention deletes through the artifact API's delete path and finds no tag immutable.
