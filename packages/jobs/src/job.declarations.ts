@@ -19,6 +19,16 @@ export const JOB_PAYLOADS = {
     /** Deliver the events pending up to this id; without it, whatever is pending when the job runs. */
     upToId: z.number().int().positive().optional(),
   }),
+  [JobName.Retention]: z.strictObject({
+    taskId: z.number().int().positive(),
+    /** The tag retention policy to apply, as it stands when the job runs. */
+    policyId: z.number().int().positive(),
+    /** The repository of the policy's project this task works on. */
+    repositoryId: z.number().int().positive(),
+    repository: z.string().min(1),
+    /** Decide and log, delete nothing. */
+    dryRun: z.boolean().default(false),
+  }),
 } as const satisfies Record<JobName, z.ZodType>;
 
 /** What a handler of job `N` receives: its payload once parsed (defaults applied). */
@@ -62,6 +72,7 @@ export interface QueueDeclaration {
 export const QUEUES: Record<QueueName, QueueDeclaration> = {
   [QueueName.Maintenance]: { concurrency: 1 },
   [QueueName.Events]: { concurrency: 1 },
+  [QueueName.Retention]: { concurrency: 2 },
 };
 
 type JobDeclarations = { [N in JobName]: JobDeclaration<N> };
@@ -87,6 +98,14 @@ export const JOBS: JobDeclarations = {
     maxFails: 5,
     retryable: isTransientError,
     deduplicationId: ({ upToId }) => `outbox-delivery:${upToId ?? 'pending'}`,
+  },
+  // One run of a policy at a time in a repository; a run that lost its worker starts the repository over.
+  [JobName.Retention]: {
+    queue: QueueName.Retention,
+    taskBacked: true,
+    maxFails: 3,
+    retryable: isTransientError,
+    deduplicationId: ({ policyId, repositoryId }) => `retention:${policyId}:${repositoryId}`,
   },
 };
 

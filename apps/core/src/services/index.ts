@@ -27,6 +27,7 @@ import {
   RetentionEngine,
 } from './retention-engine.service.js';
 import { RetentionService } from './retention.service.js';
+import { RetentionExecutionService } from './retention-execution.service.js';
 
 export const SERVICES = [
   AccessService,
@@ -52,6 +53,7 @@ export const SERVICES = [
   TaskService,
   RetentionService,
   RetentionEngine,
+  RetentionExecutionService,
   // Tag retention deletes through the artifact API's delete path and finds no tag immutable.
   { provide: RETENTION_DELETER, useClass: ArtifactRetentionDeleter },
   { provide: IMMUTABILITY_CHECK, useValue: NO_IMMUTABLE_TAGS },
