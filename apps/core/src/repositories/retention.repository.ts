@@ -142,6 +142,16 @@ export class RetentionRepository {
     return rows.map((row) => ({ id: Number(row.id), name: row.name }));
   }
 
+  /** The tags of an artifact of the repository now, sorted as candidates list them. */
+  async tagsOf(repositoryId: number, digest: string): Promise<string[]> {
+    const rows = await this.dataSource.query<{ name: string }[]>(
+      `SELECT t.name FROM registry_tag t JOIN registry_manifest m ON m.id = t.manifest_id
+        WHERE m.repository_id = $1 AND m.digest = $2 ORDER BY t.name`,
+      [repositoryId, digest],
+    );
+    return rows.map((row) => row.name);
+  }
+
   /**
    * The repository's top-level artifacts (neither an index's child nor an accessory) with their tags, as Harbor
    * lists them for retention: pushed when the artifact or its latest tag was, pulled when it or one of its tags
