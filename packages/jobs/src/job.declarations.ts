@@ -12,7 +12,7 @@ export const JOB_PAYLOADS = {
     dryRun: z.boolean().default(false),
   }),
   [JobName.EventTrim]: z.strictObject({
-    /** Events older than this are deleted when no core delivers them. */
+    /** Delivered events older than this are deleted (core's outbox retention when left out). */
     retentionMs: z.number().int().positive().optional(),
   }),
   [JobName.OutboxDelivery]: z.strictObject({
@@ -46,8 +46,7 @@ export interface JobDeclaration<N extends JobName = JobName> {
   queue: QueueName;
   /**
    * Attempts before the job is failed for good, counting the first. It also says whether a run may be repeated: a
-   * job of more than one attempt runs again when its worker is lost mid-run, one of a single attempt is then recorded
-   * as failed instead.
+   * task-backed run cut short by its worker's shutdown runs again only in a job of more than one attempt.
    */
   maxFails: number;
   /**
@@ -121,7 +120,7 @@ export function isTaskBacked(name: JobName): name is TaskBackedJobName {
   return JOBS[name].taskBacked === true;
 }
 
-/** Whether a run of job `name` cut short (its worker lost) may run again, or must be recorded as failed. */
+/** Whether a run of job `name` cut short (its worker shutting down) may run again, or must be recorded as failed. */
 export function isRerunnable(name: JobName): boolean {
   return JOBS[name].maxFails > 1;
 }

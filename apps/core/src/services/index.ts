@@ -19,6 +19,7 @@ import { ArtifactService } from './artifact.service.js';
 import { ImageRepositoryService } from './repository.service.js';
 import { TagService } from './tag.service.js';
 import { TaskService } from './task.service.js';
+import { UploadPurgeService } from './upload-purge.service.js';
 import {
   ArtifactRetentionDeleter,
   IMMUTABILITY_CHECK,
@@ -51,6 +52,7 @@ export const SERVICES = [
   ArtifactService,
   TagService,
   TaskService,
+  UploadPurgeService,
   RetentionService,
   RetentionEngine,
   RetentionExecutionService,
