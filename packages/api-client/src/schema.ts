@@ -588,6 +588,158 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v2.0/retentions': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Creates the retention policy of a project (one per project; its id goes to the project metadata)
+     * @description Requires an authenticated user or robot account; what it may see or change is checked per item.
+     */
+    post: operations['createRetention'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v2.0/retentions/metadatas': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The rule templates and selectors a retention policy may use
+     * @description Requires an authenticated user or robot account; what it may see or change is checked per item.
+     */
+    get: operations['getRentenitionMetadata'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v2.0/retentions/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A retention policy
+     * @description Requires an authenticated user or robot account; what it may see or change is checked per item.
+     */
+    get: operations['getRetention'];
+    /**
+     * Replaces a retention policy's rules and trigger; its project stays the same
+     * @description Requires an authenticated user or robot account; what it may see or change is checked per item.
+     */
+    put: operations['updateRetention'];
+    post?: never;
+    /**
+     * Deletes a retention policy and unbinds it from its project
+     * @description Requires an authenticated user or robot account; what it may see or change is checked per item.
+     */
+    delete: operations['deleteRetention'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v2.0/retentions/{id}/executions': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The runs of a retention policy, newest first
+     * @description Requires an authenticated user or robot account; what it may see or change is checked per item.
+     */
+    get: operations['listRetentionExecutions'];
+    put?: never;
+    /**
+     * Runs a retention policy now, a task per repository in its scope; a dry run deletes nothing
+     * @description Requires an authenticated user or robot account; what it may see or change is checked per item.
+     */
+    post: operations['triggerRetentionExecution'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v2.0/retentions/{id}/executions/{eid}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /**
+     * Stops a run of a retention policy: its unfinished tasks stop, what was deleted stays deleted
+     * @description Requires an authenticated user or robot account; what it may see or change is checked per item.
+     */
+    patch: operations['operateRetentionExecution'];
+    trace?: never;
+  };
+  '/api/v2.0/retentions/{id}/executions/{eid}/tasks': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The tasks of a run, one per repository, with how many artifacts each had and kept
+     * @description Requires an authenticated user or robot account; what it may see or change is checked per item.
+     */
+    get: operations['listRetentionTasks'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v2.0/retentions/{id}/executions/{eid}/tasks/{tid}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A task's log: what it retained, deleted or could not delete in its repository
+     * @description Requires an authenticated user or robot account; what it may see or change is checked per item.
+     */
+    get: operations['getRetentionTaskLog'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v2.0/robots': {
     parameters: {
       query?: never;
@@ -1216,6 +1368,10 @@ export interface components {
     NewTag: {
       name: string;
     };
+    OperateRetentionExecution: {
+      /** @constant */
+      action: 'stop';
+    };
     OverallHealthStatus: {
       /** @enum {string} */
       status: 'healthy' | 'unhealthy';
@@ -1372,6 +1528,149 @@ export interface components {
     };
     ResourceList: {
       storage: number;
+    };
+    RetentionExecution: {
+      id: number;
+      policy_id: number;
+      /** Format: date-time */
+      start_time: string;
+      /** Format: date-time */
+      end_time: string;
+      status: string;
+      trigger: string;
+      dry_run: boolean;
+    };
+    RetentionExecutionTask: {
+      id: number;
+      execution_id: number;
+      repository: string;
+      job_id: string;
+      status: string;
+      status_code: number;
+      status_revision: number;
+      /** Format: date-time */
+      start_time: string;
+      /** Format: date-time */
+      end_time: string;
+      total: number;
+      retained: number;
+    };
+    RetentionMetadata: {
+      templates: {
+        rule_template: string;
+        display_text: string;
+        action: string;
+        params: {
+          type: string;
+          unit: string;
+          required: boolean;
+        }[];
+      }[];
+      scope_selectors: {
+        display_text: string;
+        kind: string;
+        decorations: string[];
+      }[];
+      tag_selectors: {
+        display_text: string;
+        kind: string;
+        decorations: string[];
+      }[];
+    };
+    RetentionPolicy: {
+      id?: number;
+      /** @constant */
+      algorithm: 'or';
+      rules?: components['schemas']['RetentionRule'][];
+      trigger: components['schemas']['RetentionRuleTrigger'];
+      scope: components['schemas']['RetentionPolicyScope'];
+    };
+    RetentionPolicyOut: {
+      id: number;
+      algorithm: string;
+      rules: {
+        id: number;
+        priority: number;
+        disabled: boolean;
+        action: string;
+        template: string;
+        params: {
+          [key: string]: unknown;
+        };
+        tag_selectors: {
+          kind: string;
+          decoration: string;
+          pattern: string;
+          extras?: string;
+        }[];
+        scope_selectors: {
+          [key: string]: {
+            kind: string;
+            decoration: string;
+            pattern: string;
+            extras?: string;
+          }[];
+        };
+      }[];
+      trigger: {
+        kind: string;
+        settings: {
+          cron: string;
+        };
+        references: {
+          [key: string]: unknown;
+        };
+      };
+      scope: {
+        level: string;
+        ref: number;
+      };
+    };
+    RetentionPolicyScope: {
+      /** @constant */
+      level: 'project';
+      ref: number;
+    };
+    RetentionRule: {
+      id?: number;
+      priority?: number;
+      disabled?: boolean;
+      /** @constant */
+      action: 'retain';
+      /** @enum {string} */
+      template: 'latestPushedK' | 'latestPulledN' | 'nDaysSinceLastPush' | 'nDaysSinceLastPull' | 'always';
+      params?: {
+        [key: string]: unknown;
+      };
+      tag_selectors: components['schemas']['RetentionSelector'][];
+      scope_selectors?: {
+        repository: {
+          /** @constant */
+          kind: 'doublestar';
+          /** @enum {string} */
+          decoration: 'repoMatches' | 'repoExcludes';
+          pattern: string;
+          extras?: string;
+        }[];
+      };
+    };
+    RetentionRuleTrigger: {
+      /** @constant */
+      kind: 'Schedule';
+      settings?: {
+        cron?: string;
+      };
+      references?: {
+        [key: string]: unknown;
+      };
+    };
+    RetentionSelector: {
+      /** @constant */
+      kind: 'doublestar';
+      /** @enum {string} */
+      decoration: 'matches' | 'excludes';
+      pattern: string;
+      extras?: string;
     };
     Robot: {
       id: number;
@@ -1534,6 +1833,9 @@ export interface components {
       access_token: string;
       expires_in: number;
       issued_at: string;
+    };
+    TriggerRetention: {
+      dry_run?: boolean;
     };
     UserCreationReq: {
       username: string;
@@ -3043,6 +3345,307 @@ export interface operations {
       };
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  createRetention: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['RetentionPolicy'];
+      };
+    };
+    responses: {
+      /** @description The policy was created */
+      201: {
+        headers: {
+          /** @description The path of the created resource */
+          Location?: string;
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  getRentenitionMetadata: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Templates and selectors */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RetentionMetadata'];
+        };
+      };
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  getRetention: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The policy */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RetentionPolicyOut'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  updateRetention: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['RetentionPolicy'];
+      };
+    };
+    responses: {
+      /** @description The policy was updated */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  deleteRetention: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The policy was deleted */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  listRetentionExecutions: {
+    parameters: {
+      query?: {
+        /** @description The page to answer, from 1 */
+        page?: number;
+        /** @description Items per page, 10 unless given */
+        page_size?: number;
+      };
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One page of runs */
+      200: {
+        headers: {
+          /** @description The number of items in the whole list, over all pages */
+          'X-Total-Count'?: number;
+          /** @description Links to the previous and next pages of the list (RFC 8288, rel="prev"/"next") */
+          Link?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RetentionExecution'][];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  triggerRetentionExecution: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['TriggerRetention'];
+      };
+    };
+    responses: {
+      /** @description The run was started */
+      201: {
+        headers: {
+          /** @description The path of the created resource */
+          Location?: string;
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  operateRetentionExecution: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+        eid: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['OperateRetentionExecution'];
+      };
+    };
+    responses: {
+      /** @description The run was stopped */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  listRetentionTasks: {
+    parameters: {
+      query?: {
+        /** @description The page to answer, from 1 */
+        page?: number;
+        /** @description Items per page, 10 unless given */
+        page_size?: number;
+      };
+      header?: never;
+      path: {
+        id: string;
+        eid: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One page of tasks */
+      200: {
+        headers: {
+          /** @description The number of items in the whole list, over all pages */
+          'X-Total-Count'?: number;
+          /** @description Links to the previous and next pages of the list (RFC 8288, rel="prev"/"next") */
+          Link?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RetentionExecutionTask'][];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  getRetentionTaskLog: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+        eid: string;
+        tid: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The log */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/plain': string;
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
       500: components['responses']['InternalServerError'];
     };
   };

@@ -4,6 +4,7 @@ export enum JobName {
   EventTrim = 'EVENT_TRIM',
   OutboxDelivery = 'OUTBOX_DELIVERY',
   PurgeAuditLog = 'PURGE_AUDIT_LOG',
+  Retention = 'RETENTION',
 }
 
 /** BullMQ queues. A process that works a queue runs every job type on it, so one queue carries related work. */
@@ -12,4 +13,5 @@ export enum QueueName {
   Events = 'events',
   /** Harbor's system jobs: garbage collection and the audit log purge. */
   System = 'system',
+  Retention = 'retention',
 }

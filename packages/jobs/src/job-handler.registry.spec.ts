@@ -28,6 +28,11 @@ class SystemService {
   purgeAuditLog() {}
 }
 
+class RetentionService {
+  @OnJob(JobName.Retention)
+  retain() {}
+}
+
 class SecondPurger {
   @OnJob(JobName.UploadPurge)
   alsoPurge() {}
@@ -55,6 +60,7 @@ describe('JobHandlerRegistry', () => {
       maintenance,
       new OutboxService(),
       new SystemService(),
+      new RetentionService(),
       { unrelated: true },
     ]);
     expect(registry.jobs.sort()).toEqual(Object.values(JobName).sort());
@@ -70,7 +76,7 @@ describe('JobHandlerRegistry', () => {
   });
 
   it('refuses to start, naming every job without a handler', () => {
-    const error = bindError([new OutboxService(), new SystemService()]);
+    const error = bindError([new OutboxService(), new SystemService(), new RetentionService()]);
     expect(error.message).toBe(
       `job handlers do not match the declared jobs: no handler for ${JobName.UploadPurge}, ${JobName.EventTrim}`,
     );
@@ -82,6 +88,7 @@ describe('JobHandlerRegistry', () => {
       new MaintenanceService(),
       new OutboxService(),
       new SystemService(),
+      new RetentionService(),
       new SecondPurger(),
       new SecondDeliverer(),
     ]);

@@ -27,6 +27,16 @@ export const JOB_PAYLOADS = {
     includeEventTypes: z.array(z.string().min(1)).max(100),
     dryRun: z.boolean().default(false),
   }),
+  [JobName.Retention]: z.strictObject({
+    taskId: z.number().int().positive(),
+    /** The tag retention policy to apply, as it stands when the job runs. */
+    policyId: z.number().int().positive(),
+    /** The repository of the policy's project this task works on. */
+    repositoryId: z.number().int().positive(),
+    repository: z.string().min(1),
+    /** Decide and log, delete nothing. */
+    dryRun: z.boolean().default(false),
+  }),
 } as const satisfies Record<JobName, z.ZodType>;
 
 /** What a handler of job `N` receives: its payload once parsed (defaults applied). */
@@ -71,6 +81,7 @@ export const QUEUES: Record<QueueName, QueueDeclaration> = {
   [QueueName.Events]: { concurrency: 1 },
   // Each system job runs one at a time (its deduplication id); two slots let a purge run beside a long collection.
   [QueueName.System]: { concurrency: 2 },
+  [QueueName.Retention]: { concurrency: 2 },
 };
 
 type JobDeclarations = { [N in JobName]: JobDeclaration<N> };
@@ -105,6 +116,14 @@ export const JOBS: JobDeclarations = {
     maxFails: 3,
     retryable: isTransientError,
     deduplicationId: () => 'purge-audit-log',
+  },
+  // One run of a policy at a time in a repository; a run that lost its worker starts the repository over.
+  [JobName.Retention]: {
+    queue: QueueName.Retention,
+    taskBacked: true,
+    maxFails: 3,
+    retryable: isTransientError,
+    deduplicationId: ({ policyId, repositoryId }) => `retention:${policyId}:${repositoryId}`,
   },
 };
 

@@ -43,6 +43,8 @@ class Handlers {
 
   @OnJob(JobName.PurgeAuditLog)
   purgeAuditLog() {}
+  @OnJob(JobName.Retention)
+  retain() {}
 }
 
 function transient(message: string): Error {

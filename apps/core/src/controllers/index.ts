@@ -17,6 +17,7 @@ import { RepositoryController } from './repository.controller.js';
 import { TagController } from './tag.controller.js';
 import { ImmutableRuleController } from './immutable-rule.controller.js';
 import { PurgeAuditController } from './purge-audit.controller.js';
+import { RetentionController } from './retention.controller.js';
 
 /** Every controller of the API; the OpenAPI document is generated from these. */
 export const CONTROLLERS = [
@@ -39,4 +40,5 @@ export const CONTROLLERS = [
   TagController,
   ImmutableRuleController,
   PurgeAuditController,
+  RetentionController,
 ];

@@ -1,4 +1,5 @@
 import { AccessService } from './access.service.js';
+import { ImmutabilityRules } from '../policy/immutability.js';
 import { AuditService } from './audit.service.js';
 import { AuditPurgeService } from './audit-purge.service.js';
 import { CredentialService } from './credential.service.js';
@@ -23,6 +24,14 @@ import { SystemJobService } from './system-job.service.js';
 import { TaskService } from './task.service.js';
 import { UploadPurgeService } from './upload-purge.service.js';
 import { ImmutableRuleService } from './immutable-rule.service.js';
+import {
+  ArtifactRetentionDeleter,
+  IMMUTABILITY_CHECK,
+  RETENTION_DELETER,
+  RetentionEngine,
+} from './retention-engine.service.js';
+import { RetentionService } from './retention.service.js';
+import { RetentionExecutionService } from './retention-execution.service.js';
 
 export const SERVICES = [
   AccessService,
@@ -50,4 +59,10 @@ export const SERVICES = [
   SystemJobService,
   UploadPurgeService,
   ImmutableRuleService,
+  RetentionService,
+  RetentionEngine,
+  RetentionExecutionService,
+  // Tag retention deletes through the artifact API's delete path and keeps what the project's rules make immutable.
+  { provide: RETENTION_DELETER, useClass: ArtifactRetentionDeleter },
+  { provide: IMMUTABILITY_CHECK, useExisting: ImmutabilityRules },
 ];
