@@ -1,7 +1,7 @@
 import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { type WharfConfig } from '@wharf/config';
-import { ExecutionRepository } from '@wharf/db';
+import { ExecutionRepository, ScheduleRepository } from '@wharf/db';
 import { JobRunner } from '@wharf/jobs';
 import { type Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
@@ -37,6 +37,11 @@ export function coreProviders(deps: AppDependencies): Provider[] {
     {
       provide: ExecutionRepository,
       useFactory: (dataSource: DataSource) => new ExecutionRepository(dataSource),
+      inject: [DataSource],
+    },
+    {
+      provide: ScheduleRepository,
+      useFactory: (dataSource: DataSource) => new ScheduleRepository(dataSource),
       inject: [DataSource],
     },
     ...(deps.extra ?? []),

@@ -170,6 +170,8 @@ const ROWS: Record<string, RouteRow> = {
       };
     },
   },
+  'GET /api/v2.0/system/purgeaudit/schedule': {},
+  'PUT /api/v2.0/system/purgeaudit/schedule': { request: () => ({ body: { schedule: { type: 'None' } } }) },
   'GET /api/v2.0/system/purgeaudit/{purge_id}': {
     request: async (ctx) => ({ params: { purge_id: await newPurgeRun(ctx) } }),
   },

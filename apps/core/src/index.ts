@@ -6,3 +6,4 @@ export {
   WorkerModule,
   openWorkerDependencies,
 } from './worker.module.js';
+export { ScheduleService } from './services/schedule.service.js';

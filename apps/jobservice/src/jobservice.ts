@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { type INestApplicationContext } from '@nestjs/common';
 import { DiscoveryService, NestFactory } from '@nestjs/core';
 import { type WharfConfig, redisConnection } from '@wharf/config';
-import { type OpenedWorkerDependencies, WorkerModule, openWorkerDependencies } from '@wharf/core';
+import { type OpenedWorkerDependencies, ScheduleService, WorkerModule, openWorkerDependencies } from '@wharf/core';
 import { ExecutionRepository, createDataSource, pendingMigrations } from '@wharf/db';
 import { JobHandlerRegistry, JobRunner, providerInstances } from '@wharf/jobs';
 import { Redis } from 'ioredis';
@@ -34,6 +34,8 @@ export interface JobService {
 
 const DEFAULT_HEARTBEAT_INTERVAL_MS = 10_000;
 const DEFAULT_HEARTBEAT_TTL_SECONDS = 30;
+/** How often a running worker re-arms the schedules from PostgreSQL. */
+const SCHEDULE_SYNC_INTERVAL_MS = 60_000;
 const CONNECT_TIMEOUT_MS = 10_000;
 
 export function createJobServiceLogger(config: WharfConfig): Logger {
@@ -87,6 +89,8 @@ async function startWorker(
     });
     const registry = JobHandlerRegistry.bind(providerInstances(app.get(DiscoveryService)));
     await jobs.start(registry);
+    // The schedulers in Redis are made from PostgreSQL's rows: a Redis that lost its data gets them back here.
+    await app.get(ScheduleService).syncAll();
     return { app, opened, jobs, jobTypes: registry.jobs.sort() };
   } catch (error) {
     await jobs.close().catch(() => undefined);
@@ -163,6 +167,17 @@ export async function startJobService(config: WharfConfig, options: JobServiceOp
 
   const startedAt = new Date().toISOString();
   let healthy = true;
+  let lastScheduleSync = Date.now();
+  /** Re-arms the schedules from PostgreSQL now and then, so a Redis flushed under a running worker gets them back. */
+  const syncSchedules = async (): Promise<void> => {
+    if (Date.now() - lastScheduleSync < SCHEDULE_SYNC_INTERVAL_MS) return;
+    lastScheduleSync = Date.now();
+    try {
+      await worker.app.get(ScheduleService).syncAll();
+    } catch (error) {
+      log.warn({ err: (error as Error).message }, 'could not re-arm the schedules; trying again later');
+    }
+  };
   const beat = async (): Promise<void> => {
     try {
       await dataSource.query('SELECT 1');
@@ -182,6 +197,7 @@ export async function startJobService(config: WharfConfig, options: JobServiceOp
     }
     if (!healthy) log.info('PostgreSQL and Redis answer again; heartbeat resumed');
     healthy = true;
+    await syncSchedules();
   };
 
   await beat();

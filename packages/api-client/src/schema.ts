@@ -883,10 +883,18 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    get?: never;
-    put?: never;
     /**
-     * Purges the audit log now (schedule type Manual) with audit_retention_hour, include_event_types, dry_run
+     * The audit log purge's schedule and the parameters each scheduled run gets
+     * @description Requires the system permission `purge-audit:read`: system administrators, and system robot accounts granted it.
+     */
+    get: operations['getPurgeSchedule'];
+    /**
+     * Changes the audit log purge's schedule (None removes it) or, with type Manual, runs it now
+     * @description Requires the system permission `purge-audit:update`: system administrators, and system robot accounts granted it.
+     */
+    put: operations['updatePurgeSchedule'];
+    /**
+     * Purges the audit log now (schedule type Manual) or sets its schedule, with audit_retention_hour, include_event_types and dry_run
      * @description Requires the system permission `purge-audit:create`: system administrators, and system robot accounts granted it.
      */
     post: operations['createPurgeSchedule'];
@@ -3954,6 +3962,67 @@ export interface operations {
       500: components['responses']['InternalServerError'];
     };
   };
+  getPurgeSchedule: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The schedule (type None when there is none) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            id?: number;
+            schedule: components['schemas']['ScheduleObj'];
+            parameters?: {
+              [key: string]: unknown;
+            };
+            /** Format: date-time */
+            creation_time?: string;
+            /** Format: date-time */
+            update_time?: string;
+          };
+        };
+      };
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  updatePurgeSchedule: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['Schedule'];
+      };
+    };
+    responses: {
+      /** @description The schedule was set */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
   createPurgeSchedule: {
     parameters: {
       query?: never;
@@ -3967,7 +4036,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description The run was started */
+      /** @description The run was started (Location) or the schedule set */
       201: {
         headers: {
           /** @description The path of the created resource */

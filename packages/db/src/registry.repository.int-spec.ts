@@ -25,6 +25,7 @@ describe('RegistryRepository against PostgreSQL', () => {
       'Executions1765300000000',
       'ImmutableTagRules1765600000000',
       'RetentionPolicy1765700000000',
+      'Schedules1765800000000',
     ];
     expect(await pendingMigrations(ds)).toEqual(all);
     expect(await runMigrations(ds)).toEqual(all);

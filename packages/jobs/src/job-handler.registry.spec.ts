@@ -26,6 +26,9 @@ class OutboxService {
 class SystemService {
   @OnJob(JobName.PurgeAuditLog)
   purgeAuditLog() {}
+
+  @OnJob(JobName.ScheduledRun)
+  fire() {}
 }
 
 class RetentionService {

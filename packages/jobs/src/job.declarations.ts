@@ -27,6 +27,10 @@ export const JOB_PAYLOADS = {
     includeEventTypes: z.array(z.string().min(1)).max(100),
     dryRun: z.boolean().default(false),
   }),
+  [JobName.ScheduledRun]: z.strictObject({
+    /** The schedule (a row in PostgreSQL) whose time has come: its vendor's run starts, with trigger SCHEDULE. */
+    scheduleId: z.number().int().positive(),
+  }),
   [JobName.Retention]: z.strictObject({
     taskId: z.number().int().positive(),
     /** The tag retention policy to apply, as it stands when the job runs. */
@@ -116,6 +120,14 @@ export const JOBS: JobDeclarations = {
     maxFails: 3,
     retryable: isTransientError,
     deduplicationId: () => 'purge-audit-log',
+  },
+  // A schedule's time has come: the handler starts the vendor's run unless one is still unfinished. Only the job
+  // queue's schedulers make these, once per due time; a missed start is not made up, as Harbor's are not.
+  [JobName.ScheduledRun]: {
+    queue: QueueName.System,
+    maxFails: 3,
+    retryable: isTransientError,
+    deduplicationId: ({ scheduleId }) => `scheduled-run:${scheduleId}`,
   },
   // One run of a policy at a time in a repository; a run that lost its worker starts the repository over.
   [JobName.Retention]: {

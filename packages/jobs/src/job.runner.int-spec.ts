@@ -43,6 +43,9 @@ class Handlers {
 
   @OnJob(JobName.PurgeAuditLog)
   purgeAuditLog() {}
+
+  @OnJob(JobName.ScheduledRun)
+  fire() {}
   @OnJob(JobName.Retention)
   retain() {}
 }

@@ -8,8 +8,9 @@ import {
   type SystemJobRunDto,
   SystemJobRunDto as RunSchema,
   SystemJobRunListDto,
+  SystemJobScheduleDto,
 } from '../dtos/system-job.dto.js';
-import { type Paged, type WithHeaders, created } from '../http/responses.js';
+import { type Paged, WithHeaders, created } from '../http/responses.js';
 import { Body, Endpoint, Params, Query } from '../openapi/endpoint.decorator.js';
 import { PURGE_AUDIT, SystemJobService } from '../services/system-job.service.js';
 
@@ -36,20 +37,48 @@ export class PurgeAuditController {
     return this.jobs.history(PURGE_AUDIT, query);
   }
 
+  @Get('system/purgeaudit/schedule')
+  @Endpoint({
+    operationId: 'getPurgeSchedule',
+    summary: "The audit log purge's schedule and the parameters each scheduled run gets",
+    tag: 'purge',
+    access: ACCESS('read'),
+    response: { description: 'The schedule (type None when there is none)', schema: SystemJobScheduleDto },
+  })
+  getSchedule(): Promise<SystemJobScheduleDto> {
+    return this.jobs.getSchedule(PURGE_AUDIT);
+  }
+
   @Post('system/purgeaudit/schedule')
   @Endpoint({
     operationId: 'createPurgeSchedule',
-    summary: 'Purges the audit log now (schedule type Manual) with audit_retention_hour, include_event_types, dry_run',
+    summary:
+      'Purges the audit log now (schedule type Manual) or sets its schedule, with audit_retention_hour, ' +
+      'include_event_types and dry_run',
     tag: 'purge',
     access: ACCESS('create'),
     body: ScheduleRequestDto,
     status: 201,
-    response: { description: 'The run was started', headers: ['Location'] },
+    response: { description: 'The run was started (Location) or the schedule set', headers: ['Location'] },
     errors: [400, 409],
   })
   async create(@Body() body: ScheduleRequestDto): Promise<WithHeaders<undefined>> {
-    const id = await this.jobs.runNow(PURGE_AUDIT, body.parameters);
-    return created(`${API_PREFIX}/system/purgeaudit/${id}`);
+    const id = await this.jobs.setSchedule(PURGE_AUDIT, body);
+    return id === undefined ? new WithHeaders(undefined, {}) : created(`${API_PREFIX}/system/purgeaudit/${id}`);
+  }
+
+  @Put('system/purgeaudit/schedule')
+  @Endpoint({
+    operationId: 'updatePurgeSchedule',
+    summary: "Changes the audit log purge's schedule (None removes it) or, with type Manual, runs it now",
+    tag: 'purge',
+    access: ACCESS('update'),
+    body: ScheduleRequestDto,
+    response: { description: 'The schedule was set' },
+    errors: [400, 409],
+  })
+  async update(@Body() body: ScheduleRequestDto): Promise<void> {
+    await this.jobs.setSchedule(PURGE_AUDIT, body);
   }
 
   @Get('system/purgeaudit/:purge_id')

@@ -4,6 +4,7 @@ import { redisConnection } from '@wharf/config';
 import { ExecutionRepository } from '@wharf/db';
 import { JobHandlerRegistry, JobName, JobRunner } from '@wharf/jobs';
 import { DataSource } from 'typeorm';
+import { ScheduleService } from '../services/schedule.service.js';
 import { SystemJobService } from '../services/system-job.service.js';
 import { type ArtifactFixtures, type TestUser, artifactFixtures } from '../testing/artifact-fixtures.js';
 import { type HarborContract, harborContract } from '../testing/harbor-contract.js';
@@ -77,7 +78,9 @@ describe('audit log purge API', () => {
       stopPollMs: 200,
     });
     await worker.start(
-      JobHandlerRegistry.bind([core.server.app.get(SystemJobService)], { jobs: [JobName.PurgeAuditLog] }),
+      JobHandlerRegistry.bind([core.server.app.get(SystemJobService), core.server.app.get(ScheduleService)], {
+        jobs: [JobName.PurgeAuditLog],
+      }),
     );
   });
 
@@ -170,9 +173,59 @@ describe('audit log purge API', () => {
         stopPollMs: 200,
       });
       await worker.start(
-        JobHandlerRegistry.bind([core.server.app.get(SystemJobService)], { jobs: [JobName.PurgeAuditLog] }),
+        JobHandlerRegistry.bind([core.server.app.get(SystemJobService), core.server.app.get(ScheduleService)], {
+          jobs: [JobName.PurgeAuditLog],
+        }),
       );
     }
+  });
+
+  it('keeps a schedule with its parameters, answers its next time, and a scheduled run is one with trigger SCHEDULE', async () => {
+    expect((await api('GET', '/system/purgeaudit/schedule')).body).toEqual({ schedule: { type: 'None' } });
+    const parameters = { audit_retention_hour: 72, include_event_types: 'pull_artifact,delete' };
+    expect(
+      (await api('PUT', '/system/purgeaudit/schedule', core.admin, { schedule: { type: 'Daily' }, parameters })).status,
+    ).toBe(200);
+    const daily = await api<{ id: number; schedule: { type: string; cron: string; next_scheduled_time: string } }>(
+      'GET',
+      '/system/purgeaudit/schedule',
+    );
+    expect(daily.body).toMatchObject({ schedule: { type: 'Daily', cron: '0 0 0 * * *' }, parameters });
+    const next = new Date(daily.body.schedule.next_scheduled_time);
+    expect(next.getTime()).toBeGreaterThan(Date.now());
+    expect(next.getTime() - Date.now()).toBeLessThanOrEqual(24 * 3_600_000);
+    expect([next.getUTCHours(), next.getUTCMinutes(), next.getUTCSeconds()]).toEqual([0, 0, 0]);
+
+    // A bad cron or bad parameters change nothing.
+    for (const body of [
+      { schedule: { type: 'Custom', cron: '30 0 * * * *' }, parameters },
+      { schedule: { type: 'Custom', cron: '0 61 * * * *' }, parameters },
+      { schedule: { type: 'Custom', cron: '0 0 * * *' }, parameters },
+      { schedule: { type: 'Weekly' }, parameters: { audit_retention_hour: -1, include_event_types: 'pull' } },
+    ]) {
+      const refused = await api('PUT', '/system/purgeaudit/schedule', core.admin, body);
+      expect(refused.status).toBe(400);
+    }
+    expect((await api('GET', '/system/purgeaudit/schedule')).body).toMatchObject({ schedule: { type: 'Daily' } });
+
+    // The scheduler's job, as the queue fires it.
+    const before = (await api<Run[]>('GET', '/system/purgeaudit?page_size=1')).body[0]?.id ?? 0;
+    await core.server.app
+      .get(ScheduleService)
+      .fire(
+        { scheduleId: daily.body.id },
+        { id: 'fired', attempt: 1, signal: new AbortController().signal, log: async () => {} },
+      );
+    const latest = (await api<Run[]>('GET', '/system/purgeaudit?page_size=1')).body[0]!;
+    expect(latest.id).toBeGreaterThan(before);
+    expect(latest.job_kind).toBe('SCHEDULE');
+    expect(JSON.parse(latest.job_parameters)).toEqual(parameters);
+    expect((await finished(latest.id)).job_status).toBe('Success');
+
+    expect((await api('PUT', '/system/purgeaudit/schedule', core.admin, { schedule: { type: 'None' } })).status).toBe(
+      200,
+    );
+    expect((await api('GET', '/system/purgeaudit/schedule')).body).toEqual({ schedule: { type: 'None' } });
   });
 
   it('is for system administrators only', async () => {

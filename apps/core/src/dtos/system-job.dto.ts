@@ -58,3 +58,13 @@ export const ScheduleRequestDto = z
   })
   .meta({ id: 'Schedule' });
 export type ScheduleRequestDto = z.infer<typeof ScheduleRequestDto>;
+
+/** Harbor's `Schedule` as answered: the schedule, its parameters and times; only `schedule` when there is none. */
+export const SystemJobScheduleDto = z.object({
+  id: z.number().int().optional(),
+  schedule: ScheduleObjDto,
+  parameters: z.record(z.string(), z.unknown()).optional(),
+  creation_time: z.iso.datetime().optional(),
+  update_time: z.iso.datetime().optional(),
+});
+export type SystemJobScheduleDto = z.infer<typeof SystemJobScheduleDto>;

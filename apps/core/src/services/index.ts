@@ -20,6 +20,7 @@ import { ArtifactPageIndex } from './artifact.page-index.js';
 import { ArtifactService } from './artifact.service.js';
 import { ImageRepositoryService } from './repository.service.js';
 import { TagService } from './tag.service.js';
+import { ScheduleService } from './schedule.service.js';
 import { SystemJobService } from './system-job.service.js';
 import { TaskService } from './task.service.js';
 import { UploadPurgeService } from './upload-purge.service.js';
@@ -56,6 +57,7 @@ export const SERVICES = [
   ArtifactService,
   TagService,
   TaskService,
+  ScheduleService,
   SystemJobService,
   UploadPurgeService,
   ImmutableRuleService,

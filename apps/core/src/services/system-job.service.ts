@@ -1,5 +1,5 @@
-import { Injectable } from '@nestjs/common';
-import { type Execution, ExecutionRepository, QuerySyntaxError, isFinal } from '@wharf/db';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { type Execution, type ExecutionTrigger, ExecutionRepository, QuerySyntaxError, isFinal } from '@wharf/db';
 import {
   JobName,
   type JobContext,
@@ -9,10 +9,16 @@ import {
   type TaskJobInput,
 } from '@wharf/jobs';
 import { type z } from 'zod';
-import { type ScheduleRequestDto, type SystemJobListQuery, type SystemJobRunDto } from '../dtos/system-job.dto.js';
+import {
+  type ScheduleRequestDto,
+  type SystemJobListQuery,
+  type SystemJobRunDto,
+  type SystemJobScheduleDto,
+} from '../dtos/system-job.dto.js';
 import { ApiError } from '../errors/api-error.js';
 import { Paged } from '../http/responses.js';
 import { AuditPurgeService, auditPurgeParameters } from './audit-purge.service.js';
+import { ScheduleService } from './schedule.service.js';
 import { TaskService } from './task.service.js';
 
 /** A system-wide job of Harbor's `/system/...` APIs: one execution with one task per run. */
@@ -39,7 +45,11 @@ export const PURGE_AUDIT: SystemJobKind<JobName.PurgeAuditLog, z.output<typeof a
   }),
 };
 
-export type SystemJob = typeof PURGE_AUDIT;
+const KINDS: readonly SystemJobKind<TaskBackedJobName, unknown>[] = [
+  PURGE_AUDIT as SystemJobKind<TaskBackedJobName, unknown>,
+];
+
+class AlreadyRunning extends Error {}
 
 function parametersOf<P>(kind: SystemJobKind<TaskBackedJobName, P>, input: unknown): P {
   const parsed = kind.parameters.safeParse(input ?? {});
@@ -69,12 +79,27 @@ function runDto(execution: Execution): SystemJobRunDto {
  * each run is an execution with one task, whose log is the run's log.
  */
 @Injectable()
-export class SystemJobService {
+export class SystemJobService implements OnModuleInit {
   constructor(
     private readonly tasks: TaskService,
     private readonly executions: ExecutionRepository,
+    private readonly schedules: ScheduleService,
     private readonly auditPurge: AuditPurgeService,
   ) {}
+
+  onModuleInit(): void {
+    for (const kind of KINDS) {
+      this.schedules.handle(kind.vendorType, async (schedule, log) => {
+        try {
+          const id = await this.launch(kind, schedule.extraAttrs.parameters as Record<string, unknown>, 'SCHEDULE');
+          await log(`started ${kind.label} ${id}`);
+        } catch (error) {
+          if (!(error instanceof AlreadyRunning)) throw error;
+          await log(`${kind.label} not started: ${error.message}`);
+        }
+      });
+    }
+  }
 
   /**
    * Starts a run now (Harbor's schedule of type `Manual`). A 409 while another run of the same job is unfinished: two
@@ -84,25 +109,40 @@ export class SystemJobService {
     kind: SystemJobKind<N, P>,
     input: ScheduleRequestDto['parameters'],
   ): Promise<number> {
-    const parameters = parametersOf(kind, input);
-    const running = await this.executions.listExecutions(kind.vendorType, undefined, {
-      q: 'status={Pending Running}',
-      pageSize: '1',
-    });
-    if (running.total > 0) {
-      throw ApiError.conflict(`a ${kind.label} is already running (${running.items[0].id}); stop it or wait for it`);
+    try {
+      return await this.launch(kind, input, 'MANUAL');
+    } catch (error) {
+      if (error instanceof AlreadyRunning) throw ApiError.conflict(error.message);
+      throw error;
     }
-    const { execution, tasks } = await this.tasks.launch({
-      vendorType: kind.vendorType,
-      trigger: 'MANUAL',
-      jobName: kind.jobName,
-      extraAttrs: { parameters: input ?? {} },
-      payload: kind.payload(parameters),
-    });
-    if (tasks[0]?.status === 'Stopped') {
-      throw ApiError.conflict(`a ${kind.label} is already running; stop it or wait for it`);
-    }
-    return execution.id;
+  }
+
+  /** The job's schedule as Harbor answers it; type None when there is none. */
+  async getSchedule<N extends TaskBackedJobName, P>(kind: SystemJobKind<N, P>): Promise<SystemJobScheduleDto> {
+    const schedule = await this.schedules.get({ vendorType: kind.vendorType });
+    const object = await this.schedules.describe(schedule);
+    if (!schedule) return { schedule: object };
+    return {
+      id: schedule.id,
+      schedule: object,
+      parameters: (schedule.extraAttrs.parameters ?? {}) as Record<string, unknown>,
+      creation_time: schedule.creationTime.toISOString(),
+      update_time: schedule.updateTime.toISOString(),
+    };
+  }
+
+  /**
+   * Harbor's create and update of a system job's schedule: `Manual` runs it now (answering the run's id), `None`
+   * removes the schedule, any other type sets it with the parameters each scheduled run gets, checked now.
+   */
+  async setSchedule<N extends TaskBackedJobName, P>(
+    kind: SystemJobKind<N, P>,
+    body: ScheduleRequestDto,
+  ): Promise<number | undefined> {
+    if (body.schedule.type === 'Manual') return this.runNow(kind, body.parameters);
+    if (body.schedule.type !== 'None') parametersOf(kind, body.parameters);
+    await this.schedules.set({ vendorType: kind.vendorType }, body.schedule, { parameters: body.parameters ?? {} });
+    return undefined;
   }
 
   async history<N extends TaskBackedJobName, P>(
@@ -153,6 +193,30 @@ export class SystemJobService {
       },
       context,
     );
+  }
+
+  private async launch<N extends TaskBackedJobName, P>(
+    kind: SystemJobKind<N, P>,
+    input: ScheduleRequestDto['parameters'],
+    trigger: ExecutionTrigger,
+  ): Promise<number> {
+    const parameters = parametersOf(kind, input);
+    const running = await this.executions.listExecutions(kind.vendorType, undefined, {
+      q: 'status={Pending Running}',
+      pageSize: '1',
+    });
+    if (running.total > 0) {
+      throw new AlreadyRunning(`a ${kind.label} is already running (${running.items[0]!.id}); stop it or wait for it`);
+    }
+    const { execution, tasks } = await this.tasks.launch({
+      vendorType: kind.vendorType,
+      trigger,
+      jobName: kind.jobName,
+      extraAttrs: { parameters: input ?? {} },
+      payload: kind.payload(parameters),
+    });
+    if (tasks[0]?.status === 'Stopped') throw new AlreadyRunning(`a ${kind.label} is already running`);
+    return execution.id;
   }
 
   private async run<N extends TaskBackedJobName, P>(kind: SystemJobKind<N, P>, id: number): Promise<Execution> {
