@@ -216,7 +216,7 @@ describe('audit log purge API', () => {
         { scheduleId: daily.body.id },
         { id: 'fired', attempt: 1, signal: new AbortController().signal, log: async () => {} },
       );
-    const latest = (await api<Run[]>('GET', '/system/purgeaudit?page_size=1')).body[0]!;
+    const latest = (await api<Run[]>('GET', '/system/purgeaudit?page_size=1')).body[0];
     expect(latest.id).toBeGreaterThan(before);
     expect(latest.job_kind).toBe('SCHEDULE');
     expect(JSON.parse(latest.job_parameters)).toEqual(parameters);

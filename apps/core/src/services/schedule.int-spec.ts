@@ -29,8 +29,9 @@ describe('schedules against PostgreSQL and Redis', () => {
       prefix: `wharf-test:schedules:${randomUUID()}`,
     });
     service = new ScheduleService(new ScheduleRepository(ds), runner);
-    service.handle('PURGE_AUDIT_LOG', async (schedule) => {
+    service.handle('PURGE_AUDIT_LOG', (schedule) => {
       fired.push(schedule.id);
+      return Promise.resolve();
     });
   });
 

@@ -46,8 +46,8 @@ export function scheduleTiming(schedule: ScheduleObject): { cronType: CronType; 
       if (problem) throw ApiError.badRequest(`invalid schedule: ${problem}`);
       return { cronType: 'Custom', cron };
     }
-    default:
-      throw ApiError.badRequest(`invalid schedule: the type ${JSON.stringify(schedule.type)} is not a schedule`);
+    case 'Manual':
+      throw ApiError.badRequest('invalid schedule: the type "Manual" runs once now and is not a schedule');
   }
 }
 

@@ -46,7 +46,7 @@ export const PURGE_AUDIT: SystemJobKind<JobName.PurgeAuditLog, z.output<typeof a
 };
 
 const KINDS: readonly SystemJobKind<TaskBackedJobName, unknown>[] = [
-  PURGE_AUDIT as SystemJobKind<TaskBackedJobName, unknown>,
+  PURGE_AUDIT,
 ];
 
 class AlreadyRunning extends Error {}
@@ -206,7 +206,7 @@ export class SystemJobService implements OnModuleInit {
       pageSize: '1',
     });
     if (running.total > 0) {
-      throw new AlreadyRunning(`a ${kind.label} is already running (${running.items[0]!.id}); stop it or wait for it`);
+      throw new AlreadyRunning(`a ${kind.label} is already running (${running.items[0].id}); stop it or wait for it`);
     }
     const { execution, tasks } = await this.tasks.launch({
       vendorType: kind.vendorType,

@@ -62,7 +62,7 @@ export class ScheduleRepository {
        RETURNING ${COLUMNS}`,
       [ref.vendorType, ref.vendorId ?? -1, cronType, cron, JSON.stringify(extraAttrs)],
     );
-    return toSchedule(rows[0]!);
+    return toSchedule(rows[0]);
   }
 
   async get(ref: ScheduleRef): Promise<Schedule | undefined> {
@@ -103,6 +103,6 @@ export class ScheduleRepository {
         paging.offset,
       ]),
     ]);
-    return { items: rows.map(toSchedule), total: count[0]!.n, page: paging.page, pageSize: paging.pageSize };
+    return { items: rows.map(toSchedule), total: count[0].n, page: paging.page, pageSize: paging.pageSize };
   }
 }
