@@ -1,6 +1,8 @@
-import { type DynamicModule, Module } from '@nestjs/common';
+import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { type WharfConfig } from '@wharf/config';
+import { ExecutionRepository, ScheduleRepository } from '@wharf/db';
+import { JobRunner } from '@wharf/jobs';
 import { type Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { AuthGuard } from './auth/auth.guard.js';
@@ -15,10 +17,37 @@ export interface AppDependencies {
   dataSource: DataSource;
   redis: Redis;
   secrets: CoreSecrets;
+  /** Enqueues jobs for jobservice (and stops them); it runs none itself. */
+  jobs: JobRunner;
   /** Prefix of the Redis keys; tests give each server its own. */
   redisPrefix?: string;
   /** Values other parts of the server provide to services (the registry's storage, …), by token. */
   extra?: { provide: symbol | string | (abstract new (...args: never[]) => unknown); useValue: unknown }[];
+}
+
+/** Core's values, repositories and services: what the API and the worker module share. */
+export function coreProviders(deps: AppDependencies): Provider[] {
+  return [
+    { provide: CORE_CONFIG, useValue: deps.config },
+    { provide: DataSource, useValue: deps.dataSource },
+    { provide: REDIS, useValue: deps.redis },
+    { provide: REDIS_PREFIX, useValue: deps.redisPrefix ?? DEFAULT_REDIS_PREFIX },
+    { provide: CORE_SECRETS, useValue: deps.secrets },
+    { provide: JobRunner, useValue: deps.jobs },
+    {
+      provide: ExecutionRepository,
+      useFactory: (dataSource: DataSource) => new ExecutionRepository(dataSource),
+      inject: [DataSource],
+    },
+    {
+      provide: ScheduleRepository,
+      useFactory: (dataSource: DataSource) => new ScheduleRepository(dataSource),
+      inject: [DataSource],
+    },
+    ...(deps.extra ?? []),
+    ...REPOSITORIES,
+    ...SERVICES,
+  ];
 }
 
 @Module({})
@@ -27,17 +56,7 @@ export class AppModule {
     return {
       module: AppModule,
       controllers: CONTROLLERS,
-      providers: [
-        { provide: CORE_CONFIG, useValue: deps.config },
-        { provide: DataSource, useValue: deps.dataSource },
-        { provide: REDIS, useValue: deps.redis },
-        { provide: REDIS_PREFIX, useValue: deps.redisPrefix ?? DEFAULT_REDIS_PREFIX },
-        { provide: CORE_SECRETS, useValue: deps.secrets },
-        ...(deps.extra ?? []),
-        ...REPOSITORIES,
-        ...SERVICES,
-        { provide: APP_GUARD, useClass: AuthGuard },
-      ],
+      providers: [...coreProviders(deps), { provide: APP_GUARD, useClass: AuthGuard }],
     };
   }
 }

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ProjectRole } from '@wharf/auth';
+import { ExecutionRepository } from '@wharf/db';
 import { CONTROLLERS } from './controllers/index.js';
 import { type EndpointAccess } from './openapi/endpoint.decorator.js';
+import { PURGE_AUDIT } from './services/system-job.service.js';
 import { documentOperations, generateOpenApiDocument } from './openapi/openapi.generator.js';
 import {
   AuthzMatrix,
@@ -158,6 +160,28 @@ const ROWS: Record<string, RouteRow> = {
     request: async (ctx) => ({ params: { immutable_rule_id: await newImmutableRule(ctx) } }),
   },
 
+  // The audit log purge: no worker runs here, so each request gets a run of its own and a start finds none unfinished.
+  'GET /api/v2.0/system/purgeaudit': {},
+  'POST /api/v2.0/system/purgeaudit/schedule': {
+    request: async (ctx) => {
+      await stopPurgeRuns(ctx);
+      return {
+        body: { schedule: { type: 'Manual' }, parameters: { audit_retention_hour: 24, include_event_types: 'pull' } },
+      };
+    },
+  },
+  'GET /api/v2.0/system/purgeaudit/schedule': {},
+  'PUT /api/v2.0/system/purgeaudit/schedule': { request: () => ({ body: { schedule: { type: 'None' } } }) },
+  'GET /api/v2.0/system/purgeaudit/{purge_id}': {
+    request: async (ctx) => ({ params: { purge_id: await newPurgeRun(ctx) } }),
+  },
+  'PUT /api/v2.0/system/purgeaudit/{purge_id}': {
+    request: async (ctx) => ({ params: { purge_id: await newPurgeRun(ctx) } }),
+  },
+  'GET /api/v2.0/system/purgeaudit/{purge_id}/log': {
+    request: async (ctx) => ({ params: { purge_id: await newPurgeRun(ctx) } }),
+  },
+
   // Repositories, artifacts and tags, on the image <project>/app:v1; deletes get an image or tag of their own.
   'GET /api/v2.0/repositories': {},
   'GET /api/v2.0/projects/{project_name}/repositories': {},
@@ -281,7 +305,69 @@ const ROWS: Record<string, RouteRow> = {
     request: async (ctx) => ({ params: { robot_id: (await ctx.newRobot(ctx.project)).id } }),
     decide: (who, project) => (who.canInProject(project, 'robot', 'delete') ? 'allow' : 'deny'),
   },
+
+  // Tag retention: the routes name a policy; the service checks the tag-retention permission of its project.
+  'GET /api/v2.0/retentions/metadatas': {},
+  'POST /api/v2.0/retentions': {
+    request: async (ctx) => {
+      const project = await ctx.newProject();
+      return { project, body: retentionPolicy(project.id) };
+    },
+    decide: (who, project) => (who.canInProject(project, 'tag-retention', 'create') ? 'allow' : 'deny'),
+  },
+  'GET /api/v2.0/retentions/{id}': {
+    request: async (ctx) => ({ params: { id: await retentionIdOf(ctx.project, ctx) } }),
+    decide: (who, project) => (who.canInProject(project, 'tag-retention', 'read') ? 'allow' : 'deny'),
+  },
+  'PUT /api/v2.0/retentions/{id}': {
+    request: async (ctx) => ({
+      params: { id: await retentionIdOf(ctx.project, ctx) },
+      body: retentionPolicy(ctx.project.id),
+    }),
+    decide: (who, project) => (who.canInProject(project, 'tag-retention', 'update') ? 'allow' : 'deny'),
+  },
+  'DELETE /api/v2.0/retentions/{id}': {
+    request: async (ctx) => {
+      const project = await ctx.newProject();
+      return { project, params: { id: await retentionIdOf(project, ctx) } };
+    },
+    decide: (who, project) => (who.canInProject(project, 'tag-retention', 'delete') ? 'allow' : 'deny'),
+  },
+  'POST /api/v2.0/retentions/{id}/executions': {
+    request: async (ctx) => ({ params: { id: await retentionIdOf(ctx.project, ctx) }, body: { dry_run: true } }),
+    decide: (who, project) => (who.canInProject(project, 'tag-retention', 'update') ? 'allow' : 'deny'),
+  },
+  'GET /api/v2.0/retentions/{id}/executions': {
+    request: async (ctx) => ({ params: { id: await retentionIdOf(ctx.project, ctx) } }),
+    decide: (who, project) => (who.canInProject(project, 'tag-retention', 'list') ? 'allow' : 'deny'),
+  },
+  'PATCH /api/v2.0/retentions/{id}/executions/{eid}': {
+    request: async (ctx) => ({ params: await retentionRunOf(ctx.project, ctx), body: { action: 'stop' } }),
+    decide: (who, project) => (who.canInProject(project, 'tag-retention', 'update') ? 'allow' : 'deny'),
+  },
+  'GET /api/v2.0/retentions/{id}/executions/{eid}/tasks': {
+    request: async (ctx) => ({ params: await retentionRunOf(ctx.project, ctx) }),
+    decide: (who, project) => (who.canInProject(project, 'tag-retention', 'list') ? 'allow' : 'deny'),
+  },
+  'GET /api/v2.0/retentions/{id}/executions/{eid}/tasks/{tid}': {
+    request: async (ctx) => ({ params: await retentionRunOf(ctx.project, ctx) }),
+    decide: (who, project) => (who.canInProject(project, 'tag-retention', 'read') ? 'allow' : 'deny'),
+  },
 };
+
+async function newPurgeRun(ctx: MatrixContext): Promise<number> {
+  const executions = ctx.core.server.app.get(ExecutionRepository);
+  return (await executions.createExecution({ vendorType: PURGE_AUDIT.vendorType, trigger: 'MANUAL' })).id;
+}
+
+async function stopPurgeRuns(ctx: MatrixContext): Promise<void> {
+  const executions = ctx.core.server.app.get(ExecutionRepository);
+  const unfinished = await executions.listExecutions(PURGE_AUDIT.vendorType, undefined, {
+    q: 'status={Pending Running}',
+    pageSize: '100',
+  });
+  for (const run of unfinished.items) await executions.stopExecution(run.id);
+}
 
 function immutableRule(tagPattern: string) {
   return {
@@ -305,6 +391,55 @@ async function newImmutableRule(ctx: MatrixContext): Promise<number> {
     immutableRule(ctx.unique('rule')),
   );
   return Number(response.headers.get('location')?.split('/').pop());
+}
+
+function retentionPolicy(projectId: number): Record<string, unknown> {
+  return {
+    algorithm: 'or',
+    rules: [
+      {
+        action: 'retain',
+        template: 'latestPushedK',
+        params: { latestPushedK: 5 },
+        tag_selectors: [{ kind: 'doublestar', decoration: 'matches', pattern: '**' }],
+        scope_selectors: { repository: [{ kind: 'doublestar', decoration: 'repoMatches', pattern: '**' }] },
+      },
+    ],
+    trigger: { kind: 'Schedule', settings: { cron: '' } },
+    scope: { level: 'project', ref: projectId },
+  };
+}
+
+const retentionIds = new Map<number, number>();
+
+/** The retention policy of a project, created by the administrator the first time it is asked for. */
+async function retentionIdOf(project: MatrixProject, ctx: MatrixContext): Promise<number> {
+  const known = retentionIds.get(project.id);
+  if (known !== undefined) return known;
+  const response = await ctx.admin('POST', '/api/v2.0/retentions', retentionPolicy(project.id));
+  const id = Number(response.headers.get('location')?.split('/').pop());
+  retentionIds.set(project.id, id);
+  return id;
+}
+
+const retentionRuns = new Map<number, { id: number; eid: number; tid: number }>();
+
+/** A dry run of the project's retention policy, started by the administrator, with its one task (the image's). */
+async function retentionRunOf(
+  project: MatrixProject,
+  ctx: MatrixContext,
+): Promise<{ id: number; eid: number; tid: number }> {
+  const known = retentionRuns.get(project.id);
+  if (known !== undefined) return known;
+  const id = await retentionIdOf(project, ctx);
+  const response = await ctx.admin('POST', `/api/v2.0/retentions/${id}/executions`, { dry_run: true });
+  const eid = Number(response.headers.get('location')?.split('/').pop());
+  const tasks = await ctx.admin<{ id: number }[]>('GET', `/api/v2.0/retentions/${id}/executions/${eid}/tasks`);
+  const tid = tasks.body[0]?.id;
+  if (tid === undefined) throw new Error(`the retention run of ${project.name} has no task`);
+  const run = { id, eid, tid };
+  retentionRuns.set(project.id, run);
+  return run;
 }
 
 function imageParams(ctx: MatrixContext): { repository_name: string; reference: string } {

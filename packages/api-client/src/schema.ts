@@ -588,6 +588,158 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v2.0/retentions': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Creates the retention policy of a project (one per project; its id goes to the project metadata)
+     * @description Requires an authenticated user or robot account; what it may see or change is checked per item.
+     */
+    post: operations['createRetention'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v2.0/retentions/metadatas': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The rule templates and selectors a retention policy may use
+     * @description Requires an authenticated user or robot account; what it may see or change is checked per item.
+     */
+    get: operations['getRentenitionMetadata'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v2.0/retentions/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A retention policy
+     * @description Requires an authenticated user or robot account; what it may see or change is checked per item.
+     */
+    get: operations['getRetention'];
+    /**
+     * Replaces a retention policy's rules and trigger; its project stays the same
+     * @description Requires an authenticated user or robot account; what it may see or change is checked per item.
+     */
+    put: operations['updateRetention'];
+    post?: never;
+    /**
+     * Deletes a retention policy and unbinds it from its project
+     * @description Requires an authenticated user or robot account; what it may see or change is checked per item.
+     */
+    delete: operations['deleteRetention'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v2.0/retentions/{id}/executions': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The runs of a retention policy, newest first
+     * @description Requires an authenticated user or robot account; what it may see or change is checked per item.
+     */
+    get: operations['listRetentionExecutions'];
+    put?: never;
+    /**
+     * Runs a retention policy now, a task per repository in its scope; a dry run deletes nothing
+     * @description Requires an authenticated user or robot account; what it may see or change is checked per item.
+     */
+    post: operations['triggerRetentionExecution'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v2.0/retentions/{id}/executions/{eid}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /**
+     * Stops a run of a retention policy: its unfinished tasks stop, what was deleted stays deleted
+     * @description Requires an authenticated user or robot account; what it may see or change is checked per item.
+     */
+    patch: operations['operateRetentionExecution'];
+    trace?: never;
+  };
+  '/api/v2.0/retentions/{id}/executions/{eid}/tasks': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The tasks of a run, one per repository, with how many artifacts each had and kept
+     * @description Requires an authenticated user or robot account; what it may see or change is checked per item.
+     */
+    get: operations['listRetentionTasks'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v2.0/retentions/{id}/executions/{eid}/tasks/{tid}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A task's log: what it retained, deleted or could not delete in its repository
+     * @description Requires an authenticated user or robot account; what it may see or change is checked per item.
+     */
+    get: operations['getRetentionTaskLog'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v2.0/robots': {
     parameters: {
       query?: never;
@@ -696,6 +848,98 @@ export interface paths {
      * @description Open to anyone, also without credentials (credentials that are given must be valid).
      */
     get: operations['getSwaggerDocument'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v2.0/system/purgeaudit': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The runs of the audit log purge, newest first
+     * @description Requires the system permission `purge-audit:list`: system administrators, and system robot accounts granted it.
+     */
+    get: operations['getPurgeHistory'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v2.0/system/purgeaudit/schedule': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The audit log purge's schedule and the parameters each scheduled run gets
+     * @description Requires the system permission `purge-audit:read`: system administrators, and system robot accounts granted it.
+     */
+    get: operations['getPurgeSchedule'];
+    /**
+     * Changes the audit log purge's schedule (None removes it) or, with type Manual, runs it now
+     * @description Requires the system permission `purge-audit:update`: system administrators, and system robot accounts granted it.
+     */
+    put: operations['updatePurgeSchedule'];
+    /**
+     * Purges the audit log now (schedule type Manual) or sets its schedule, with audit_retention_hour, include_event_types and dry_run
+     * @description Requires the system permission `purge-audit:create`: system administrators, and system robot accounts granted it.
+     */
+    post: operations['createPurgeSchedule'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v2.0/system/purgeaudit/{purge_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * One run of the audit log purge
+     * @description Requires the system permission `purge-audit:read`: system administrators, and system robot accounts granted it.
+     */
+    get: operations['getPurgeJob'];
+    /**
+     * Stops a run of the audit log purge; what it purged stays purged
+     * @description Requires the system permission `purge-audit:stop`: system administrators, and system robot accounts granted it.
+     */
+    put: operations['stopPurge'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v2.0/system/purgeaudit/{purge_id}/log': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The log of one run of the audit log purge
+     * @description Requires the system permission `purge-audit:read`: system administrators, and system robot accounts granted it.
+     */
+    get: operations['getPurgeJobLog'];
     put?: never;
     post?: never;
     delete?: never;
@@ -1042,6 +1286,19 @@ export interface components {
         message: string;
       }[];
     };
+    ExecHistory: {
+      id: number;
+      job_name: string;
+      job_kind: string;
+      job_parameters: string;
+      schedule?: components['schemas']['ScheduleObj'];
+      job_status: string;
+      deleted: boolean;
+      /** Format: date-time */
+      creation_time: string;
+      /** Format: date-time */
+      update_time: string;
+    };
     GeneralInfo: {
       current_time: string;
       registry_url?: string;
@@ -1118,6 +1375,10 @@ export interface components {
     };
     NewTag: {
       name: string;
+    };
+    OperateRetentionExecution: {
+      /** @constant */
+      action: 'stop';
     };
     OverallHealthStatus: {
       /** @enum {string} */
@@ -1276,6 +1537,149 @@ export interface components {
     ResourceList: {
       storage: number;
     };
+    RetentionExecution: {
+      id: number;
+      policy_id: number;
+      /** Format: date-time */
+      start_time: string;
+      /** Format: date-time */
+      end_time: string;
+      status: string;
+      trigger: string;
+      dry_run: boolean;
+    };
+    RetentionExecutionTask: {
+      id: number;
+      execution_id: number;
+      repository: string;
+      job_id: string;
+      status: string;
+      status_code: number;
+      status_revision: number;
+      /** Format: date-time */
+      start_time: string;
+      /** Format: date-time */
+      end_time: string;
+      total: number;
+      retained: number;
+    };
+    RetentionMetadata: {
+      templates: {
+        rule_template: string;
+        display_text: string;
+        action: string;
+        params: {
+          type: string;
+          unit: string;
+          required: boolean;
+        }[];
+      }[];
+      scope_selectors: {
+        display_text: string;
+        kind: string;
+        decorations: string[];
+      }[];
+      tag_selectors: {
+        display_text: string;
+        kind: string;
+        decorations: string[];
+      }[];
+    };
+    RetentionPolicy: {
+      id?: number;
+      /** @constant */
+      algorithm: 'or';
+      rules?: components['schemas']['RetentionRule'][];
+      trigger: components['schemas']['RetentionRuleTrigger'];
+      scope: components['schemas']['RetentionPolicyScope'];
+    };
+    RetentionPolicyOut: {
+      id: number;
+      algorithm: string;
+      rules: {
+        id: number;
+        priority: number;
+        disabled: boolean;
+        action: string;
+        template: string;
+        params: {
+          [key: string]: unknown;
+        };
+        tag_selectors: {
+          kind: string;
+          decoration: string;
+          pattern: string;
+          extras?: string;
+        }[];
+        scope_selectors: {
+          [key: string]: {
+            kind: string;
+            decoration: string;
+            pattern: string;
+            extras?: string;
+          }[];
+        };
+      }[];
+      trigger: {
+        kind: string;
+        settings: {
+          cron: string;
+        };
+        references: {
+          [key: string]: unknown;
+        };
+      };
+      scope: {
+        level: string;
+        ref: number;
+      };
+    };
+    RetentionPolicyScope: {
+      /** @constant */
+      level: 'project';
+      ref: number;
+    };
+    RetentionRule: {
+      id?: number;
+      priority?: number;
+      disabled?: boolean;
+      /** @constant */
+      action: 'retain';
+      /** @enum {string} */
+      template: 'latestPushedK' | 'latestPulledN' | 'nDaysSinceLastPush' | 'nDaysSinceLastPull' | 'always';
+      params?: {
+        [key: string]: unknown;
+      };
+      tag_selectors: components['schemas']['RetentionSelector'][];
+      scope_selectors?: {
+        repository: {
+          /** @constant */
+          kind: 'doublestar';
+          /** @enum {string} */
+          decoration: 'repoMatches' | 'repoExcludes';
+          pattern: string;
+          extras?: string;
+        }[];
+      };
+    };
+    RetentionRuleTrigger: {
+      /** @constant */
+      kind: 'Schedule';
+      settings?: {
+        cron?: string;
+      };
+      references?: {
+        [key: string]: unknown;
+      };
+    };
+    RetentionSelector: {
+      /** @constant */
+      kind: 'doublestar';
+      /** @enum {string} */
+      decoration: 'matches' | 'excludes';
+      pattern: string;
+      extras?: string;
+    };
     Robot: {
       id: number;
       name: string;
@@ -1361,6 +1765,26 @@ export interface components {
     RoleRequest: {
       role_id: number;
     };
+    Schedule: {
+      schedule: components['schemas']['ScheduleObjInput'];
+      parameters?: {
+        [key: string]: unknown;
+      };
+    };
+    ScheduleObj: {
+      /** @enum {string} */
+      type: 'Hourly' | 'Daily' | 'Weekly' | 'Custom' | 'Manual' | 'None' | 'Schedule';
+      cron?: string;
+      /** Format: date-time */
+      next_scheduled_time?: string;
+    };
+    ScheduleObjInput: {
+      /** @enum {string} */
+      type: 'Hourly' | 'Daily' | 'Weekly' | 'Custom' | 'Manual' | 'None' | 'Schedule';
+      cron?: string;
+      /** Format: date-time */
+      next_scheduled_time?: string;
+    };
     Search: {
       project: components['schemas']['SearchProject'][];
       repository: components['schemas']['SearchRepository'][];
@@ -1417,6 +1841,9 @@ export interface components {
       access_token: string;
       expires_in: number;
       issued_at: string;
+    };
+    TriggerRetention: {
+      dry_run?: boolean;
     };
     UserCreationReq: {
       username: string;
@@ -2929,6 +3356,307 @@ export interface operations {
       500: components['responses']['InternalServerError'];
     };
   };
+  createRetention: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['RetentionPolicy'];
+      };
+    };
+    responses: {
+      /** @description The policy was created */
+      201: {
+        headers: {
+          /** @description The path of the created resource */
+          Location?: string;
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  getRentenitionMetadata: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Templates and selectors */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RetentionMetadata'];
+        };
+      };
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  getRetention: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The policy */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RetentionPolicyOut'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  updateRetention: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['RetentionPolicy'];
+      };
+    };
+    responses: {
+      /** @description The policy was updated */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  deleteRetention: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The policy was deleted */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  listRetentionExecutions: {
+    parameters: {
+      query?: {
+        /** @description The page to answer, from 1 */
+        page?: number;
+        /** @description Items per page, 10 unless given */
+        page_size?: number;
+      };
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One page of runs */
+      200: {
+        headers: {
+          /** @description The number of items in the whole list, over all pages */
+          'X-Total-Count'?: number;
+          /** @description Links to the previous and next pages of the list (RFC 8288, rel="prev"/"next") */
+          Link?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RetentionExecution'][];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  triggerRetentionExecution: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['TriggerRetention'];
+      };
+    };
+    responses: {
+      /** @description The run was started */
+      201: {
+        headers: {
+          /** @description The path of the created resource */
+          Location?: string;
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  operateRetentionExecution: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+        eid: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['OperateRetentionExecution'];
+      };
+    };
+    responses: {
+      /** @description The run was stopped */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  listRetentionTasks: {
+    parameters: {
+      query?: {
+        /** @description The page to answer, from 1 */
+        page?: number;
+        /** @description Items per page, 10 unless given */
+        page_size?: number;
+      };
+      header?: never;
+      path: {
+        id: string;
+        eid: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One page of tasks */
+      200: {
+        headers: {
+          /** @description The number of items in the whole list, over all pages */
+          'X-Total-Count'?: number;
+          /** @description Links to the previous and next pages of the list (RFC 8288, rel="prev"/"next") */
+          Link?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RetentionExecutionTask'][];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  getRetentionTaskLog: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+        eid: string;
+        tid: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The log */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/plain': string;
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
   ListRobot: {
     parameters: {
       query?: {
@@ -3196,6 +3924,211 @@ export interface operations {
         };
       };
       401: components['responses']['Unauthorized'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  getPurgeHistory: {
+    parameters: {
+      query?: {
+        q?: string;
+        sort?: string;
+        /** @description The page to answer, from 1 */
+        page?: number;
+        /** @description Items per page, 10 unless given */
+        page_size?: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One page of runs */
+      200: {
+        headers: {
+          /** @description The number of items in the whole list, over all pages */
+          'X-Total-Count'?: number;
+          /** @description Links to the previous and next pages of the list (RFC 8288, rel="prev"/"next") */
+          Link?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ExecHistory'][];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  getPurgeSchedule: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The schedule (type None when there is none) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            id?: number;
+            schedule: components['schemas']['ScheduleObj'];
+            parameters?: {
+              [key: string]: unknown;
+            };
+            /** Format: date-time */
+            creation_time?: string;
+            /** Format: date-time */
+            update_time?: string;
+          };
+        };
+      };
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  updatePurgeSchedule: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['Schedule'];
+      };
+    };
+    responses: {
+      /** @description The schedule was set */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  createPurgeSchedule: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['Schedule'];
+      };
+    };
+    responses: {
+      /** @description The run was started (Location) or the schedule set */
+      201: {
+        headers: {
+          /** @description The path of the created resource */
+          Location?: string;
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  getPurgeJob: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        purge_id: number;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The run */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ExecHistory'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  stopPurge: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        purge_id: number;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Stopped */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  getPurgeJobLog: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        purge_id: number;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The log */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/plain': string;
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
       500: components['responses']['InternalServerError'];
     };
   };

@@ -11,3 +11,4 @@ export { IMMUTABLE_RULE_CHANGE_CHANNEL } from './migrations/1765600000000-immuta
 export * from './unavailable.js';
 export * from './execution-status.js';
 export * from './repositories/execution.repository.js';
+export * from './repositories/schedule.repository.js';

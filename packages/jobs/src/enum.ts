@@ -3,10 +3,16 @@ export enum JobName {
   UploadPurge = 'UPLOAD_PURGE',
   EventTrim = 'EVENT_TRIM',
   OutboxDelivery = 'OUTBOX_DELIVERY',
+  PurgeAuditLog = 'PURGE_AUDIT_LOG',
+  ScheduledRun = 'SCHEDULED_RUN',
+  Retention = 'RETENTION',
 }
 
 /** BullMQ queues. A process that works a queue runs every job type on it, so one queue carries related work. */
 export enum QueueName {
   Maintenance = 'maintenance',
   Events = 'events',
+  /** Harbor's system jobs: garbage collection and the audit log purge. */
+  System = 'system',
+  Retention = 'retention',
 }

@@ -23,6 +23,19 @@ class OutboxService {
   }
 }
 
+class SystemService {
+  @OnJob(JobName.PurgeAuditLog)
+  purgeAuditLog() {}
+
+  @OnJob(JobName.ScheduledRun)
+  fire() {}
+}
+
+class RetentionService {
+  @OnJob(JobName.Retention)
+  retain() {}
+}
+
 class SecondPurger {
   @OnJob(JobName.UploadPurge)
   alsoPurge() {}
@@ -46,18 +59,27 @@ function bindError(instances: object[], jobs?: JobName[]): JobHandlerBindingErro
 describe('JobHandlerRegistry', () => {
   it('binds every declared job to its one handler, called on its instance', async () => {
     const maintenance = new MaintenanceService();
-    const registry = JobHandlerRegistry.bind([maintenance, new OutboxService(), { unrelated: true }]);
+    const registry = JobHandlerRegistry.bind([
+      maintenance,
+      new OutboxService(),
+      new SystemService(),
+      new RetentionService(),
+      { unrelated: true },
+    ]);
     expect(registry.jobs.sort()).toEqual(Object.values(JobName).sort());
     const result = await registry
       .handler(JobName.UploadPurge)!
-      .run({ ageMs: 5, dryRun: false }, { id: '1', attempt: 1 });
+      .run(
+        { ageMs: 5, dryRun: false },
+        { id: '1', attempt: 1, signal: new AbortController().signal, log: () => Promise.resolve() },
+      );
     expect(result).toBe(5);
     expect(maintenance.calls).toEqual([{ ageMs: 5, dryRun: false }]);
     expect(registry.handler(JobName.UploadPurge)!.owner).toBe('MaintenanceService.purge');
   });
 
   it('refuses to start, naming every job without a handler', () => {
-    const error = bindError([new OutboxService()]);
+    const error = bindError([new OutboxService(), new SystemService(), new RetentionService()]);
     expect(error.message).toBe(
       `job handlers do not match the declared jobs: no handler for ${JobName.UploadPurge}, ${JobName.EventTrim}`,
     );
@@ -65,7 +87,14 @@ describe('JobHandlerRegistry', () => {
   });
 
   it('refuses to start, naming every job with two handlers and their owners', () => {
-    const error = bindError([new MaintenanceService(), new OutboxService(), new SecondPurger(), new SecondDeliverer()]);
+    const error = bindError([
+      new MaintenanceService(),
+      new OutboxService(),
+      new SystemService(),
+      new RetentionService(),
+      new SecondPurger(),
+      new SecondDeliverer(),
+    ]);
     expect(error.message).toBe(
       'job handlers do not match the declared jobs: ' +
         `2 handlers for ${JobName.UploadPurge} (MaintenanceService.purge, SecondPurger.alsoPurge); ` +

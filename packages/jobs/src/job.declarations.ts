@@ -6,17 +6,40 @@ import { isTransientError } from './retryable.js';
 /** Payload schemas, one per job: the single source of the types handlers receive. */
 export const JOB_PAYLOADS = {
   [JobName.UploadPurge]: z.strictObject({
+    taskId: z.number().int().positive(),
     /** Upload sessions untouched for longer than this are abandoned. */
     ageMs: z.number().int().positive(),
     dryRun: z.boolean().default(false),
   }),
   [JobName.EventTrim]: z.strictObject({
-    /** Events older than this are deleted when no core delivers them. */
+    /** Delivered events older than this are deleted (core's outbox retention when left out). */
     retentionMs: z.number().int().positive().optional(),
   }),
   [JobName.OutboxDelivery]: z.strictObject({
     /** Deliver the events pending up to this id; without it, whatever is pending when the job runs. */
     upToId: z.number().int().positive().optional(),
+  }),
+  [JobName.PurgeAuditLog]: z.strictObject({
+    taskId: z.number().int().positive(),
+    /** Records older than this many hours are purged. */
+    retentionHours: z.number().int().positive(),
+    /** Event types (`create_artifact`) or whole operations (`pull`); none purges nothing. */
+    includeEventTypes: z.array(z.string().min(1)).max(100),
+    dryRun: z.boolean().default(false),
+  }),
+  [JobName.ScheduledRun]: z.strictObject({
+    /** The schedule (a row in PostgreSQL) whose time has come: its vendor's run starts, with trigger SCHEDULE. */
+    scheduleId: z.number().int().positive(),
+  }),
+  [JobName.Retention]: z.strictObject({
+    taskId: z.number().int().positive(),
+    /** The tag retention policy to apply, as it stands when the job runs. */
+    policyId: z.number().int().positive(),
+    /** The repository of the policy's project this task works on. */
+    repositoryId: z.number().int().positive(),
+    repository: z.string().min(1),
+    /** Decide and log, delete nothing. */
+    dryRun: z.boolean().default(false),
   }),
 } as const satisfies Record<JobName, z.ZodType>;
 
@@ -24,13 +47,25 @@ export const JOB_PAYLOADS = {
 export type JobPayload<N extends JobName> = z.output<(typeof JOB_PAYLOADS)[N]>;
 /** What `enqueue` accepts for job `N`, before defaults. */
 export type JobInput<N extends JobName> = z.input<(typeof JOB_PAYLOADS)[N]>;
+/** The task-backed jobs: their payload carries the id of the task (in PostgreSQL) each run is recorded in. */
+export type TaskBackedJobName = { [N in JobName]: JobPayload<N> extends { taskId: number } ? N : never }[JobName];
+/** The payload of a task-backed job as a launcher gives it: without the task id, which the launcher adds. */
+export type TaskJobInput<N extends TaskBackedJobName> = Omit<JobInput<N>, 'taskId'>;
 /** Every job as name and payload, discriminated by name. */
 export type JobItem = { [N in JobName]: { name: N; data: JobPayload<N> } }[JobName];
 
 export interface JobDeclaration<N extends JobName = JobName> {
   queue: QueueName;
-  /** Attempts before the job is failed for good, counting the first. */
+  /**
+   * Attempts before the job is failed for good, counting the first. It also says whether a run may be repeated: a
+   * task-backed run cut short by its worker's shutdown runs again only in a job of more than one attempt.
+   */
   maxFails: number;
+  /**
+   * The job's payload carries `taskId` and the runner records each run in that task: Running when the handler
+   * starts, then Success, Error or Stopped, with the handler's log lines and errors in the task's log.
+   */
+  taskBacked?: boolean;
   /** Whether an error thrown by the handler is worth another attempt; otherwise the job fails at once. */
   retryable: (error: unknown) => boolean;
   /**
@@ -48,6 +83,9 @@ export interface QueueDeclaration {
 export const QUEUES: Record<QueueName, QueueDeclaration> = {
   [QueueName.Maintenance]: { concurrency: 1 },
   [QueueName.Events]: { concurrency: 1 },
+  // Each system job runs one at a time (its deduplication id); two slots let a purge run beside a long collection.
+  [QueueName.System]: { concurrency: 2 },
+  [QueueName.Retention]: { concurrency: 2 },
 };
 
 type JobDeclarations = { [N in JobName]: JobDeclaration<N> };
@@ -56,6 +94,7 @@ export const JOBS: JobDeclarations = {
   // One purge at a time per mode: a second is redundant while the first still runs.
   [JobName.UploadPurge]: {
     queue: QueueName.Maintenance,
+    taskBacked: true,
     maxFails: 3,
     retryable: isTransientError,
     deduplicationId: ({ dryRun }) => `upload-purge:${dryRun ? 'dry-run' : 'run'}`,
@@ -73,6 +112,31 @@ export const JOBS: JobDeclarations = {
     retryable: isTransientError,
     deduplicationId: ({ upToId }) => `outbox-delivery:${upToId ?? 'pending'}`,
   },
+  // One purge at a time: a second would only count or delete what the first is already deleting. Batches are
+  // idempotent, so a purge whose worker was lost simply runs again.
+  [JobName.PurgeAuditLog]: {
+    queue: QueueName.System,
+    taskBacked: true,
+    maxFails: 3,
+    retryable: isTransientError,
+    deduplicationId: () => 'purge-audit-log',
+  },
+  // A schedule's time has come: the handler starts the vendor's run unless one is still unfinished. Only the job
+  // queue's schedulers make these, once per due time; a missed start is not made up, as Harbor's are not.
+  [JobName.ScheduledRun]: {
+    queue: QueueName.System,
+    maxFails: 3,
+    retryable: isTransientError,
+    deduplicationId: ({ scheduleId }) => `scheduled-run:${scheduleId}`,
+  },
+  // One run of a policy at a time in a repository; a run that lost its worker starts the repository over.
+  [JobName.Retention]: {
+    queue: QueueName.Retention,
+    taskBacked: true,
+    maxFails: 3,
+    retryable: isTransientError,
+    deduplicationId: ({ policyId, repositoryId }) => `retention:${policyId}:${repositoryId}`,
+  },
 };
 
 export function jobDeclaration<N extends JobName>(name: N): JobDeclaration<N> {
@@ -81,6 +145,20 @@ export function jobDeclaration<N extends JobName>(name: N): JobDeclaration<N> {
 
 export function isJobName(value: unknown): value is JobName {
   return typeof value === 'string' && Object.hasOwn(JOB_PAYLOADS, value);
+}
+
+export function isTaskBacked(name: JobName): name is TaskBackedJobName {
+  return JOBS[name].taskBacked === true;
+}
+
+/** Whether a run of job `name` cut short (its worker shutting down) may run again, or must be recorded as failed. */
+export function isRerunnable(name: JobName): boolean {
+  return JOBS[name].maxFails > 1;
+}
+
+function hasTaskId(schema: z.ZodType): boolean {
+  const shape = (schema as { shape?: Record<string, unknown> }).shape;
+  return shape !== undefined && Object.hasOwn(shape, 'taskId');
 }
 
 /** The job types that run on `queue`. */
@@ -108,6 +186,9 @@ export function validateJobDeclarations(
     if (typeof job.retryable !== 'function') faults.push(`job ${name}: retryable must be a function`);
     if (typeof job.deduplicationId !== 'function') faults.push(`job ${name}: deduplicationId must be a function`);
     if (!Object.hasOwn(payloads, name)) faults.push(`job ${name}: no payload schema`);
+    else if ((job.taskBacked === true) !== hasTaskId(payloads[name])) {
+      faults.push(`job ${name}: a task-backed job, and it alone, has a taskId in its payload`);
+    }
   }
   for (const name of Object.keys(payloads)) {
     if (!Object.hasOwn(jobs, name)) faults.push(`job ${name}: a payload schema but no declaration`);

@@ -1,4 +1,5 @@
 import { AccessService } from './access.service.js';
+import { ImmutabilityRules } from '../policy/immutability.js';
 import { AuditService } from './audit.service.js';
 import { AuditPurgeService } from './audit-purge.service.js';
 import { CredentialService } from './credential.service.js';
@@ -19,7 +20,19 @@ import { ArtifactPageIndex } from './artifact.page-index.js';
 import { ArtifactService } from './artifact.service.js';
 import { ImageRepositoryService } from './repository.service.js';
 import { TagService } from './tag.service.js';
+import { ScheduleService } from './schedule.service.js';
+import { SystemJobService } from './system-job.service.js';
+import { TaskService } from './task.service.js';
+import { UploadPurgeService } from './upload-purge.service.js';
 import { ImmutableRuleService } from './immutable-rule.service.js';
+import {
+  ArtifactRetentionDeleter,
+  IMMUTABILITY_CHECK,
+  RETENTION_DELETER,
+  RetentionEngine,
+} from './retention-engine.service.js';
+import { RetentionService } from './retention.service.js';
+import { RetentionExecutionService } from './retention-execution.service.js';
 
 export const SERVICES = [
   AccessService,
@@ -43,5 +56,15 @@ export const SERVICES = [
   ImageRepositoryService,
   ArtifactService,
   TagService,
+  TaskService,
+  ScheduleService,
+  SystemJobService,
+  UploadPurgeService,
   ImmutableRuleService,
+  RetentionService,
+  RetentionEngine,
+  RetentionExecutionService,
+  // Tag retention deletes through the artifact API's delete path and keeps what the project's rules make immutable.
+  { provide: RETENTION_DELETER, useClass: ArtifactRetentionDeleter },
+  { provide: IMMUTABILITY_CHECK, useExisting: ImmutabilityRules },
 ];
