@@ -21,6 +21,8 @@ export interface JobServiceOptions {
   host?: string;
   /** Prefix of the job queues' keys; core must use the same (tests give each their own). */
   jobPrefix?: string;
+  /** How often the unfinished tasks in PostgreSQL are compared with the queues (and once at start). */
+  reconcileIntervalMs?: number;
 }
 
 export interface JobService {
@@ -34,6 +36,7 @@ export interface JobService {
 
 const DEFAULT_HEARTBEAT_INTERVAL_MS = 10_000;
 const DEFAULT_HEARTBEAT_TTL_SECONDS = 30;
+const DEFAULT_RECONCILE_INTERVAL_MS = 60_000;
 const CONNECT_TIMEOUT_MS = 10_000;
 
 export function createJobServiceLogger(config: WharfConfig): Logger {
@@ -71,12 +74,15 @@ async function startWorker(
   dataSource: ReturnType<typeof createDataSource>,
   log: Logger,
   jobPrefix: string | undefined,
+  name: string,
 ): Promise<{ app: INestApplicationContext; opened: OpenedWorkerDependencies; jobs: JobRunner; jobTypes: string[] }> {
   const jobs = new JobRunner({
     connection: redisConnection(config, config.redis.jobserviceDb),
     prefix: jobPrefix,
     tasks: new ExecutionRepository(dataSource),
     logger: log,
+    name,
+    lockDurationMs: config.jobservice.workerLostAfterMs,
   });
   const opened = await openWorkerDependencies(config, { dataSource, jobs });
   let app: INestApplicationContext | undefined;
@@ -141,7 +147,7 @@ export async function startJobService(config: WharfConfig, options: JobServiceOp
 
   let worker: Awaited<ReturnType<typeof startWorker>>;
   try {
-    worker = await startWorker(config, dataSource, log, options.jobPrefix);
+    worker = await startWorker(config, dataSource, log, options.jobPrefix, `${host}:${process.pid}`);
   } catch (error) {
     redis.disconnect();
     await dataSource.destroy().catch(() => undefined);
@@ -184,6 +190,25 @@ export async function startJobService(config: WharfConfig, options: JobServiceOp
     healthy = true;
   };
 
+  // Tasks whose jobs Redis lost (flushed, replaced, or a worker that died for good) are repaired from PostgreSQL:
+  // at start, and then periodically for the workers lost while this one runs.
+  const executions = new ExecutionRepository(dataSource);
+  const reconcile = async (): Promise<void> => {
+    try {
+      const { requeued, failed } = await worker.jobs.reconcile(executions);
+      if (requeued.length + failed.length > 0) {
+        log.warn({ requeued, failed }, 'tasks whose jobs were lost: queued again, or recorded as failed');
+      }
+    } catch (error) {
+      log.error({ err: (error as Error).message }, 'comparing the tasks with the job queues failed');
+    }
+  };
+  await reconcile();
+  let reconciling: Promise<void> = Promise.resolve();
+  const reconcileTimer = setInterval(() => {
+    reconciling = reconciling.then(reconcile);
+  }, options.reconcileIntervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS);
+
   await beat();
   let running: Promise<void> = Promise.resolve();
   const timer = setInterval(() => {
@@ -199,7 +224,9 @@ export async function startJobService(config: WharfConfig, options: JobServiceOp
     close: () => {
       closed ??= (async () => {
         clearInterval(timer);
+        clearInterval(reconcileTimer);
         await running;
+        await reconciling;
         // Running handlers see their signal aborted and end first; then the services they use close.
         await worker.jobs.close();
         await worker.app.close();
