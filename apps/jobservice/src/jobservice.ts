@@ -21,6 +21,8 @@ export interface JobServiceOptions {
   host?: string;
   /** Prefix of the job queues' keys; core must use the same (tests give each their own). */
   jobPrefix?: string;
+  /** How often the unfinished tasks in PostgreSQL are compared with the queues (and once at start). */
+  reconcileIntervalMs?: number;
 }
 
 export interface JobService {
@@ -34,8 +36,7 @@ export interface JobService {
 
 const DEFAULT_HEARTBEAT_INTERVAL_MS = 10_000;
 const DEFAULT_HEARTBEAT_TTL_SECONDS = 30;
-/** How often a running worker re-arms the schedules from PostgreSQL. */
-const SCHEDULE_SYNC_INTERVAL_MS = 60_000;
+const DEFAULT_RECONCILE_INTERVAL_MS = 60_000;
 const CONNECT_TIMEOUT_MS = 10_000;
 
 export function createJobServiceLogger(config: WharfConfig): Logger {
@@ -73,12 +74,15 @@ async function startWorker(
   dataSource: ReturnType<typeof createDataSource>,
   log: Logger,
   jobPrefix: string | undefined,
+  name: string,
 ): Promise<{ app: INestApplicationContext; opened: OpenedWorkerDependencies; jobs: JobRunner; jobTypes: string[] }> {
   const jobs = new JobRunner({
     connection: redisConnection(config, config.redis.jobserviceDb),
     prefix: jobPrefix,
     tasks: new ExecutionRepository(dataSource),
     logger: log,
+    name,
+    lockDurationMs: config.jobservice.workerLostAfterMs,
   });
   const opened = await openWorkerDependencies(config, { dataSource, jobs });
   let app: INestApplicationContext | undefined;
@@ -89,8 +93,6 @@ async function startWorker(
     });
     const registry = JobHandlerRegistry.bind(providerInstances(app.get(DiscoveryService)));
     await jobs.start(registry);
-    // The schedulers in Redis are made from PostgreSQL's rows: a Redis that lost its data gets them back here.
-    await app.get(ScheduleService).syncAll();
     return { app, opened, jobs, jobTypes: registry.jobs.sort() };
   } catch (error) {
     await jobs.close().catch(() => undefined);
@@ -145,7 +147,7 @@ export async function startJobService(config: WharfConfig, options: JobServiceOp
 
   let worker: Awaited<ReturnType<typeof startWorker>>;
   try {
-    worker = await startWorker(config, dataSource, log, options.jobPrefix);
+    worker = await startWorker(config, dataSource, log, options.jobPrefix, `${host}:${process.pid}`);
   } catch (error) {
     redis.disconnect();
     await dataSource.destroy().catch(() => undefined);
@@ -167,17 +169,6 @@ export async function startJobService(config: WharfConfig, options: JobServiceOp
 
   const startedAt = new Date().toISOString();
   let healthy = true;
-  let lastScheduleSync = Date.now();
-  /** Re-arms the schedules from PostgreSQL now and then, so a Redis flushed under a running worker gets them back. */
-  const syncSchedules = async (): Promise<void> => {
-    if (Date.now() - lastScheduleSync < SCHEDULE_SYNC_INTERVAL_MS) return;
-    lastScheduleSync = Date.now();
-    try {
-      await worker.app.get(ScheduleService).syncAll();
-    } catch (error) {
-      log.warn({ err: (error as Error).message }, 'could not re-arm the schedules; trying again later');
-    }
-  };
   const beat = async (): Promise<void> => {
     try {
       await dataSource.query('SELECT 1');
@@ -197,8 +188,31 @@ export async function startJobService(config: WharfConfig, options: JobServiceOp
     }
     if (!healthy) log.info('PostgreSQL and Redis answer again; heartbeat resumed');
     healthy = true;
-    await syncSchedules();
   };
+
+  // Tasks whose jobs Redis lost (flushed, replaced, or a worker that died for good) are repaired from PostgreSQL, and
+  // the schedules re-armed from their rows: at start, and then periodically, for what is lost while this one runs.
+  const executions = new ExecutionRepository(dataSource);
+  const reconcile = async (): Promise<void> => {
+    try {
+      const { requeued, failed } = await worker.jobs.reconcile(executions);
+      if (requeued.length + failed.length > 0) {
+        log.warn({ requeued, failed }, 'tasks whose jobs were lost: queued again, or recorded as failed');
+      }
+    } catch (error) {
+      log.error({ err: (error as Error).message }, 'comparing the tasks with the job queues failed');
+    }
+    try {
+      await worker.app.get(ScheduleService).syncAll();
+    } catch (error) {
+      log.warn({ err: (error as Error).message }, 'could not re-arm the schedules; trying again later');
+    }
+  };
+  await reconcile();
+  let reconciling: Promise<void> = Promise.resolve();
+  const reconcileTimer = setInterval(() => {
+    reconciling = reconciling.then(reconcile);
+  }, options.reconcileIntervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS);
 
   await beat();
   let running: Promise<void> = Promise.resolve();
@@ -215,7 +229,9 @@ export async function startJobService(config: WharfConfig, options: JobServiceOp
     close: () => {
       closed ??= (async () => {
         clearInterval(timer);
+        clearInterval(reconcileTimer);
         await running;
+        await reconciling;
         // Running handlers see their signal aborted and end first; then the services they use close.
         await worker.jobs.close();
         await worker.app.close();

@@ -121,6 +121,7 @@ describe('defaults', () => {
       storage: { driver: 'filesystem', rootDirectory: '/data/wharf/registry', directIO: false },
       storageRedirect: true,
       log: { level: 'info', location: '/var/log/wharf', rotateCount: 50, rotateSizeBytes: 200 * 1024 ** 2 },
+      jobservice: { workerLostAfterMs: 30_000 },
       uploadPurging: { enabled: true, ageMs: 168 * 3_600_000, intervalMs: 24 * 3_600_000, dryRun: false },
       registry: { host: '0.0.0.0', port: 5000, auth: 'token', maxManifestBytes: 4 * 1024 ** 2 },
     });

@@ -45,6 +45,7 @@ export const DEFAULTS = {
   logRotateSize: 200 * MiB,
   uploadPurgingAgeMs: 168 * 3_600_000,
   uploadPurgingIntervalMs: 24 * 3_600_000,
+  jobserviceWorkerLostAfterMs: 30_000,
   registryPort: 5000,
   registryAuth: 'token',
   tokenService: 'harbor-registry',
@@ -307,6 +308,9 @@ const rawSchema = section({
     jobservice_db_index: databaseIndex.optional(),
     idle_timeout_seconds: int(0, 86400).optional(),
   }).optional(),
+  jobservice: section({
+    worker_lost_after: duration({ positive: true }).optional(),
+  }).optional(),
   upload_purging: section({
     enabled: bool.optional(),
     age: duration({ positive: true }).optional(),
@@ -562,6 +566,9 @@ function resolveConfig(raw: RawConfig, issues: Issue[], warnings: string[]): Wha
       location: raw.log?.local?.location ?? DEFAULTS.logLocation,
       rotateCount: raw.log?.local?.rotate_count ?? DEFAULTS.logRotateCount,
       rotateSizeBytes: raw.log?.local?.rotate_size ?? DEFAULTS.logRotateSize,
+    },
+    jobservice: {
+      workerLostAfterMs: raw.jobservice?.worker_lost_after ?? DEFAULTS.jobserviceWorkerLostAfterMs,
     },
     uploadPurging: {
       enabled: raw.upload_purging?.enabled ?? true,

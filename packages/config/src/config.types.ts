@@ -79,6 +79,14 @@ export interface LogConfig {
   rotateSizeBytes: number;
 }
 
+export interface JobserviceConfig {
+  /**
+   * A job whose worker stops renewing its hold on it (killed, its host lost) is taken by another worker about this
+   * long (at most twice this) later.
+   */
+  workerLostAfterMs: number;
+}
+
 export interface UploadPurgingConfig {
   enabled: boolean;
   /** Uploads left unfinished for longer than this are deleted. */
@@ -131,6 +139,7 @@ export interface WharfConfig {
   /** PEM bundle of CAs trusted for the storage backend's TLS, in addition to the system's. */
   storageCaBundleFile?: string;
   log: LogConfig;
+  jobservice: JobserviceConfig;
   uploadPurging: UploadPurgingConfig;
   registry: RegistryConfig;
   /** harbor.yml's `_version`: the version of the file's layout. */

@@ -23,6 +23,7 @@ describe('RegistryRepository against PostgreSQL', () => {
       'AccessChangeNotice1765216000000',
       'UploadLeaseHolder1765230000000',
       'Executions1765300000000',
+      'TaskJob1765400000000',
       'ImmutableTagRules1765600000000',
       'RetentionPolicy1765700000000',
       'Schedules1765800000000',

@@ -16,7 +16,7 @@ import {
 } from './job.declarations.js';
 import { type BoundJobHandler, type JobHandlerRegistry } from './job-handler.registry.js';
 import { type JobContext } from './on-job.decorator.js';
-import { type TaskStore, isFinalTaskStatus } from './task-store.js';
+import { type QueuedTask, type ReconcilableTaskStore, type TaskStore, isFinalTaskStatus } from './task-store.js';
 
 /** Redis as `redisConnection` in @wharf/config gives it. */
 export interface JobRedisConnection {
@@ -41,6 +41,18 @@ export interface JobRunnerOptions {
   /** First retry delay; each next one doubles it. */
   backoffMs?: number;
   logger?: JobRunnerLogger;
+  /**
+   * Whether a task-backed run cut short (its worker lost or shut down) may run again; by default, a job of more than
+   * one attempt may.
+   */
+  rerunnable?: (name: JobName) => boolean;
+  /**
+   * How long a worker's hold on a running job lasts unless renewed (BullMQ's lock, and the interval of its stalled-job
+   * check): a job whose worker died is taken by another about this long, at most twice this, later.
+   */
+  lockDurationMs?: number;
+  /** This process's name in the jobs it takes (BullMQ's `processedBy`), e.g. host and pid. */
+  name?: string;
   /** Where task-backed jobs record their runs; a runner started with a task-backed job needs it. */
   tasks?: TaskStore;
   /**
@@ -64,7 +76,20 @@ export interface EnqueuedJob {
 const DEFAULT_PREFIX = 'wharf:jobs';
 const DEFAULT_BACKOFF_MS = 5_000;
 const DEFAULT_STOP_POLL_MS = 5_000;
+const DEFAULT_LOCK_DURATION_MS = 30_000;
 const SHUTDOWN_MESSAGE = 'the worker shut down during the run';
+/** The status message of a task whose run ended with its worker (killed, or its host lost). */
+export const WORKER_LOST_MESSAGE = 'the worker running this task was lost before it finished';
+const RECONCILE_BATCH = 500;
+/** BullMQ states of a job that is still to run or running. */
+const LIVE_JOB_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
+
+export interface ReconcileResult {
+  /** Tasks whose job was gone from Redis, queued again. */
+  requeued: number[];
+  /** Tasks recorded as Error: their job was gone and may not run twice, or ended without recording its result. */
+  failed: number[];
+}
 
 function describeError(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
@@ -164,6 +189,9 @@ export class JobRunner {
         connection: { ...this.options.connection },
         prefix: this.prefix,
         concurrency,
+        name: this.options.name,
+        lockDuration: this.options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
+        stalledInterval: this.options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
       });
       worker.on('failed', (job, error) => {
         this.options.logger?.error(
@@ -214,6 +242,79 @@ export class JobRunner {
     for (const connection of this.queueConnections.splice(0)) connection.disconnect();
   }
 
+  /**
+   * Compares the unfinished tasks in PostgreSQL with the queues, and repairs what Redis lost: a task whose job no
+   * longer exists (Redis flushed or replaced) is queued again from its recorded job and payload if the job may run
+   * twice (the `rerunnable` option), and recorded as Error otherwise; a task whose job ended
+   * without recording its result (failed after its worker was lost twice, or its report lost) is recorded as Error.
+   * One process at a time reconciles (a lock in Redis); a process that finds the lock taken does nothing.
+   */
+  async reconcile(store: ReconcilableTaskStore): Promise<ReconcileResult> {
+    const result: ReconcileResult = { requeued: [], failed: [] };
+    this.publisher ??= new Redis({ ...this.options.connection, maxRetriesPerRequest: 1 });
+    const lock = `${this.prefix}:reconcile`;
+    const token = randomUUID();
+    if ((await this.publisher.set(lock, token, 'PX', 60_000, 'NX')) !== 'OK') return result;
+    try {
+      for (let afterId = 0; ;) {
+        const batch = await store.listUnfinishedJobTasks(afterId, RECONCILE_BATCH);
+        for (const task of batch) await this.reconcileTask(store, task, result);
+        if (batch.length < RECONCILE_BATCH) return result;
+        afterId = batch[batch.length - 1].id;
+      }
+    } finally {
+      // Released only if still ours: a reconciliation longer than the lock's life does not free another's.
+      await this.publisher.eval(
+        `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`,
+        1,
+        lock,
+        token,
+      );
+    }
+  }
+
+  private async reconcileTask(store: ReconcilableTaskStore, task: QueuedTask, result: ReconcileResult): Promise<void> {
+    const name = task.jobName;
+    if (task.jobId === null || !isJobName(name) || !isTaskBacked(name)) return;
+    const state = await this.queue(JOBS[name].queue).getJobState(task.jobId);
+    if (LIVE_JOB_STATES.has(state)) return;
+    // The run may have recorded its end since the list was read.
+    const current = await store.getTask(task.id);
+    if (!current || isFinalTaskStatus(current.status)) return;
+    if (state === 'unknown' && this.rerunnable(name) && task.jobData !== null) {
+      const queued = await this.enqueue(name, { ...task.jobData, taskId: task.id } as JobInput<typeof name>);
+      if (queued.added) {
+        await store.setTaskJobId(task.id, queued.id);
+        await store.appendTaskLog(
+          task.id,
+          `its job ${task.jobId} was lost from the queue; queued again as ${queued.id}\n`,
+        );
+        result.requeued.push(task.id);
+        return;
+      }
+    }
+    const message =
+      state === 'unknown' ? `its job ${task.jobId} was lost from the queue` : `${WORKER_LOST_MESSAGE} (job ${state})`;
+    await this.failTask(store, task.id, current.statusRevision, message);
+    result.failed.push(task.id);
+  }
+
+  /** Records a task as Error with `message`, and in its log with `detail` when given. */
+  private async failTask(
+    tasks: TaskStore,
+    taskId: number,
+    revision: number,
+    message: string,
+    detail?: string,
+  ): Promise<void> {
+    await tasks.appendTaskLog(taskId, `${detail === undefined ? message : `${message}; ${detail}`}\n`);
+    await tasks.updateTaskStatus(taskId, { status: 'Error', revision, message });
+  }
+
+  private rerunnable(name: JobName): boolean {
+    return (this.options.rerunnable ?? isRerunnable)(name);
+  }
+
   private get cancelChannel(): string {
     return `${this.prefix}:cancel`;
   }
@@ -246,7 +347,8 @@ export class JobRunner {
     const attempt = job.attemptsMade + 1;
     const abort = signal ?? new AbortController().signal;
     if (isTaskBacked(name)) {
-      return this.runTask(name, handler, payload as { taskId: number }, { id, attempt, signal: abort });
+      const stalled = job.stalledCounter > 0;
+      return this.runTask(name, handler, payload as { taskId: number }, { id, attempt, signal: abort }, stalled);
     }
     const log = (line: string) => {
       this.options.logger?.info({ job: name, jobId: id }, line);
@@ -263,14 +365,17 @@ export class JobRunner {
   /**
    * Runs a task-backed job and records it in its task: Running under a new status revision (the start time in ms)
    * when the handler starts, then Success, Error (the error in the task's log) or nothing more when the task was
-   * stopped meanwhile (its Stopped status is final). A task found already ended is not run; one found Running (an
-   * earlier attempt failed, or was cut short) runs again under a new revision.
+   * stopped meanwhile (its Stopped status is final). A task found already ended is not run. One found Running had an
+   * earlier run that failed or was cut short (its worker lost: BullMQ gives the job again once the worker stops
+   * renewing its lock): it runs again under a new revision if the job may run twice, and is recorded as Error
+   * otherwise.
    */
   private async runTask(
     name: JobName,
     handler: BoundJobHandler,
     payload: { taskId: number },
     run: Omit<JobContext, 'log'>,
+    stalled: boolean,
   ): Promise<unknown> {
     const tasks = this.options.tasks!;
     const { taskId } = payload;
@@ -281,6 +386,18 @@ export class JobRunner {
     const task = await tasks.getTask(taskId);
     if (!task) throw new UnrecoverableError(`task ${taskId} of job ${name} does not exist`);
     if (isFinalTaskStatus(task.status)) return undefined;
+    if (task.status === 'Running' && !this.rerunnable(name)) {
+      // An earlier run started and never reported: BullMQ gave the job again after its worker stopped renewing it.
+      await this.failTask(
+        tasks,
+        taskId,
+        task.statusRevision,
+        WORKER_LOST_MESSAGE,
+        'a job of one attempt does not run twice',
+      );
+      throw new UnrecoverableError(WORKER_LOST_MESSAGE);
+    }
+    if (task.status === 'Running' && stalled) await log(`${WORKER_LOST_MESSAGE}; running it again`);
     // Revisions only grow: a second run within the same millisecond as the first still supersedes it.
     const revision = Math.max(Date.now(), task.statusRevision + 1);
     const started = await tasks.updateTaskStatus(taskId, { status: 'Running', revision });
@@ -309,7 +426,7 @@ export class JobRunner {
       const current = await tasks.getTask(taskId);
       if (current?.status === 'Stopped') return undefined;
       if (this.closing) {
-        if (isRerunnable(name) && run.attempt < maxFails) {
+        if (this.rerunnable(name) && run.attempt < maxFails) {
           await log(`${SHUTDOWN_MESSAGE}; it runs again`);
           throw new Error(SHUTDOWN_MESSAGE);
         }

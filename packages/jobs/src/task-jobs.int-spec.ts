@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ExecutionRepository, createDataSource, runMigrations } from '@wharf/db';
 import { type TestDatabase, createTestDatabase } from '@wharf/testkit';
@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { JobName, QueueName } from './enum.js';
 import { type JobPayload } from './job.declarations.js';
 import { JobHandlerRegistry } from './job-handler.registry.js';
-import { JobRunner, type JobRunnerOptions } from './job.runner.js';
+import { JobRunner, type JobRunnerOptions, WORKER_LOST_MESSAGE } from './job.runner.js';
 import { type JobContext, OnJob } from './on-job.decorator.js';
 
 const connection = { host: '127.0.0.1', port: Number(process.env.WHARF_TEST_REDIS_PORT ?? 6379), db: 0 };
@@ -252,6 +252,77 @@ describe('task-backed jobs: the runner records each run in its task', () => {
     expect(seen.map((s) => s.attempt)).toEqual([1, 2]);
     expect((await tasks.getTask(taskId))!.runCount).toBe(2);
     expect((await tasks.taskLog(taskId))!.text).toBe('the worker shut down during the run; it runs again\n');
+  });
+
+  /** A task as a launcher records it, made Running by a run that never reported again, its job id `jobId`. */
+  async function orphanedTask(jobId: string): Promise<number> {
+    const execution = await tasks.createExecution({ vendorType: 'UPLOAD_PURGE', trigger: 'MANUAL' });
+    const task = (await tasks.createTask(execution.id, {
+      jobId,
+      job: { name: JobName.UploadPurge, data: { ageMs: 1000 } },
+    }))!;
+    await tasks.updateTaskStatus(task.id, { status: 'Running', revision: Date.now() - 60_000 });
+    return task.id;
+  }
+
+  it('records as Error, without running it, a job of one attempt whose earlier run never reported', async () => {
+    const taskId = await orphanedTask(randomUUID());
+    let runs = 0;
+    const worker = await start(() => void runs++, { rerunnable: () => false });
+    const { id } = await worker.enqueue(JobName.UploadPurge, { taskId, ageMs: 1000 });
+    await waitFor(async () => (await worker.queue(QueueName.Maintenance).getJobState(id)) === 'failed', 'the job');
+    expect(runs).toBe(0);
+    expect(await tasks.getTask(taskId)).toMatchObject({
+      status: 'Error',
+      statusMessage: WORKER_LOST_MESSAGE,
+      runCount: 1,
+    });
+    expect((await tasks.taskLog(taskId))!.text).toBe(
+      `${WORKER_LOST_MESSAGE}; a job of one attempt does not run twice\n`,
+    );
+  });
+
+  it('reconciles: a task whose job Redis lost is queued again and runs under a new revision', async () => {
+    const lostJob = randomUUID();
+    const taskId = await orphanedTask(lostJob);
+    const live = await newTask();
+    const worker = runner();
+    const { id: liveJob } = await worker.enqueue(JobName.UploadPurge, { taskId: live.taskId, ageMs: 5, dryRun: true });
+    await tasks.setTaskJobId(live.taskId, liveJob);
+
+    const result = await worker.reconcile(tasks);
+    expect(result).toEqual({ requeued: [taskId], failed: [] });
+    const requeued = (await tasks.getTask(taskId))!;
+    expect(requeued.jobId).not.toBe(lostJob);
+    expect(await worker.queue(QueueName.Maintenance).getJobState(requeued.jobId!)).toBe('waiting');
+    expect((await tasks.getTask(live.taskId))!.jobId).toBe(liveJob);
+
+    const payloads: unknown[] = [];
+    await start((payload) => void payloads.push(payload));
+    await waitFor(async () => (await status(taskId)) === 'Success', 'the task to run again');
+    expect(payloads).toContainEqual({ taskId, ageMs: 1000, dryRun: false });
+    expect((await tasks.getTask(taskId))!.runCount).toBe(2);
+    expect((await tasks.taskLog(taskId))!.text).toBe(
+      `its job ${lostJob} was lost from the queue; queued again as ${requeued.jobId}\n`,
+    );
+  });
+
+  it('reconciles: a task whose lost job may not run twice is recorded as Error', async () => {
+    const lostJob = randomUUID();
+    const taskId = await orphanedTask(lostJob);
+    const result = await runner({ rerunnable: () => false }).reconcile(tasks);
+    expect(result).toEqual({ requeued: [], failed: [taskId] });
+    expect(await tasks.getTask(taskId)).toMatchObject({
+      status: 'Error',
+      statusMessage: `its job ${lostJob} was lost from the queue`,
+    });
+  });
+
+  it('reconciles in one process at a time', async () => {
+    const taskId = await orphanedTask(randomUUID());
+    const [a, b] = await Promise.all([runner().reconcile(tasks), runner().reconcile(tasks)]);
+    expect([...a.requeued, ...b.requeued]).toEqual([taskId]);
+    expect([...a.failed, ...b.failed]).toEqual([]);
   });
 
   it('refuses to start task-backed jobs without a task store', async () => {

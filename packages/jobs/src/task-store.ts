@@ -28,3 +28,19 @@ export interface TaskStore {
 export function isFinalTaskStatus(status: TaskStatus): boolean {
   return status === 'Stopped' || status === 'Error' || status === 'Success';
 }
+
+/** An unfinished task queued as a job, as the reconciliation reads it. */
+export interface QueuedTask extends TaskState {
+  id: number;
+  jobId: string | null;
+  /** The job and its payload without the task id; null for a task recorded without them. */
+  jobName: string | null;
+  jobData: Record<string, unknown> | null;
+}
+
+/** What `JobRunner.reconcile` needs besides a TaskStore; `ExecutionRepository` satisfies it too. */
+export interface ReconcilableTaskStore extends TaskStore {
+  /** Unfinished tasks with a job id, by id after `afterId`. */
+  listUnfinishedJobTasks(afterId: number, limit: number): Promise<QueuedTask[]>;
+  setTaskJobId(taskId: number, jobId: string): Promise<boolean>;
+}

@@ -98,6 +98,8 @@ describe('TaskService against PostgreSQL and Redis', () => {
     expect(execution.extraAttrs).toEqual({ operator: 'admin' });
     expect(tasks).toHaveLength(1);
     expect(tasks[0].jobId).toMatch(/^[0-9a-f-]{36}$/);
+    // Kept to queue the job again should Redis lose it.
+    expect([tasks[0].jobName, tasks[0].jobData]).toEqual([JobName.UploadPurge, { ageMs: 60_000 }]);
     await waitFor(async () => (await executions.getExecution(execution.id))!.status === 'Success', 'the run');
     expect(received).toEqual([{ taskId: tasks[0].id, ageMs: 60_000, dryRun: false }]);
     expect((await executions.taskLog(tasks[0].id))!.text).toBe('nothing to purge\n');

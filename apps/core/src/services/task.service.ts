@@ -82,7 +82,11 @@ export class TaskService {
     });
     const tasks: Task[] = [];
     for (const entry of input.tasks) {
-      const task = (await this.executions.createTask(execution.id, { extraAttrs: entry.extraAttrs }))!;
+      const task = (await this.executions.createTask(execution.id, {
+        extraAttrs: entry.extraAttrs,
+        // Kept with the task, so that a job Redis lost can be queued again (see JobRunner.reconcile).
+        job: { name: input.jobName, data: entry.payload },
+      }))!;
       tasks.push(await this.enqueue(input.jobName, task, entry.payload));
     }
     return { execution: (await this.executions.getExecution(execution.id))!, tasks };

@@ -47,6 +47,9 @@ export interface Task {
   id: number;
   executionId: number;
   jobId: string | null;
+  /** The job the task runs and its payload (without the task id), kept to queue it again should Redis lose it. */
+  jobName: string | null;
+  jobData: Record<string, unknown> | null;
   status: JobStatus;
   statusCode: number;
   statusRevision: number;
@@ -68,6 +71,7 @@ export interface NewExecution {
 
 export interface NewTask {
   jobId?: string;
+  job?: { name: string; data: Record<string, unknown> };
   extraAttrs?: ExtraAttrs;
 }
 
@@ -160,6 +164,8 @@ interface TaskRow {
   id: string;
   execution_id: string;
   job_id: string | null;
+  job_name: string | null;
+  job_data: Record<string, unknown> | null;
   status: JobStatus;
   status_code: number;
   status_revision: string;
@@ -172,7 +178,7 @@ interface TaskRow {
   end_time: Date | null;
 }
 
-const TASK_COLUMNS = `t.id, t.execution_id, t.job_id, t.status, t.status_code, t.status_revision, t.status_message,
+const TASK_COLUMNS = `t.id, t.execution_id, t.job_id, t.job_name, t.job_data, t.status, t.status_code, t.status_revision, t.status_message,
   t.run_count, t.extra_attrs, t.creation_time, t.start_time, t.update_time, t.end_time`;
 const EXECUTION_COLUMNS = `e.id, e.vendor_type, e.vendor_id, e.status, e.status_message, e.trigger, e.extra_attrs,
   e.start_time, e.update_time, e.end_time`;
@@ -182,6 +188,8 @@ function toTask(row: TaskRow): Task {
     id: Number(row.id),
     executionId: Number(row.execution_id),
     jobId: row.job_id,
+    jobName: row.job_name,
+    jobData: row.job_data,
     status: row.status,
     statusCode: row.status_code,
     statusRevision: Number(row.status_revision),
@@ -236,21 +244,28 @@ function checkVendorId(vendorId: unknown): number {
   return vendorId;
 }
 
-function checkExtraAttrs(attrs: unknown): string {
+function checkExtraAttrs(attrs: unknown, field = 'extra_attrs'): string {
   if (attrs === undefined) return '{}';
   if (attrs === null || typeof attrs !== 'object' || Array.isArray(attrs)) {
-    throw new ExecutionInputError('extra_attrs', 'must be a JSON object');
+    throw new ExecutionInputError(field, 'must be a JSON object');
   }
   let json: string;
   try {
     json = JSON.stringify(attrs);
   } catch {
-    throw new ExecutionInputError('extra_attrs', 'must be serializable as JSON');
+    throw new ExecutionInputError(field, 'must be serializable as JSON');
   }
   if (Buffer.byteLength(json) > MAX_EXTRA_ATTRS_BYTES) {
-    throw new ExecutionInputError('extra_attrs', `must be at most ${MAX_EXTRA_ATTRS_BYTES} bytes as JSON`);
+    throw new ExecutionInputError(field, `must be at most ${MAX_EXTRA_ATTRS_BYTES} bytes as JSON`);
   }
   return json;
+}
+
+function checkJobName(name: unknown): string {
+  if (typeof name !== 'string' || !VENDOR_TYPE.test(name)) {
+    throw new ExecutionInputError('job_name', `must be a job name such as UPLOAD_PURGE, not ${JSON.stringify(name)}`);
+  }
+  return name;
 }
 
 function checkMessage(message: unknown): string | null {
@@ -317,12 +332,14 @@ export class ExecutionRepository {
     checkId('execution_id', executionId);
     const jobId = checkJobId(input.jobId);
     const attrs = checkExtraAttrs(input.extraAttrs);
+    const jobName = input.job === undefined ? null : checkJobName(input.job.name);
+    const jobData = input.job === undefined ? null : checkExtraAttrs(input.job.data, 'job_data');
     return this.dataSource.transaction(async (m) => {
       if (!(await this.lockExecution(m, executionId))) return undefined;
       const rows = await m.query<TaskRow[]>(
-        `INSERT INTO task AS t (execution_id, job_id, status, status_code, extra_attrs)
-         VALUES ($1, $2, 'Pending', 0, $3::jsonb) RETURNING ${TASK_COLUMNS}`,
-        [executionId, jobId, attrs],
+        `INSERT INTO task AS t (execution_id, job_id, job_name, job_data, status, status_code, extra_attrs)
+         VALUES ($1, $2, $3, $4::jsonb, 'Pending', 0, $5::jsonb) RETURNING ${TASK_COLUMNS}`,
+        [executionId, jobId, jobName, jobData, attrs],
       );
       await this.refreshStatus(m, executionId);
       return toTask(rows[0]);
@@ -468,6 +485,19 @@ export class ExecutionRepository {
       [id],
     );
     return rows.length === 0 ? undefined : toTask(rows[0]);
+  }
+
+  /**
+   * Unfinished tasks (Pending, Scheduled, Running) that were queued as a job, by id after `afterId`: what a
+   * reconciliation compares with the queues.
+   */
+  async listUnfinishedJobTasks(afterId: number, limit: number): Promise<Task[]> {
+    const rows = await this.dataSource.query<TaskRow[]>(
+      `SELECT ${TASK_COLUMNS} FROM task t WHERE t.status_code < 3 AND t.job_id IS NOT NULL AND t.id > $1
+       ORDER BY t.id LIMIT $2`,
+      [afterId, limit],
+    );
+    return rows.map(toTask);
   }
 
   /** Task counts per status of one execution. */
