@@ -140,6 +140,24 @@ const ROWS: Record<string, RouteRow> = {
     },
   },
 
+  // Tag immutability rules; a change or delete gets a rule of its own.
+  'GET /api/v2.0/projects/{project_name_or_id}/immutabletagrules': {},
+  'POST /api/v2.0/projects/{project_name_or_id}/immutabletagrules': {
+    request: async (ctx) => {
+      await clearImmutableRules(ctx);
+      return { body: immutableRule(ctx.unique('tag')) };
+    },
+  },
+  'PUT /api/v2.0/projects/{project_name_or_id}/immutabletagrules/{immutable_rule_id}': {
+    request: async (ctx) => {
+      const id = await newImmutableRule(ctx);
+      return { params: { immutable_rule_id: id }, body: { id, ...immutableRule(ctx.unique('moved')) } };
+    },
+  },
+  'DELETE /api/v2.0/projects/{project_name_or_id}/immutabletagrules/{immutable_rule_id}': {
+    request: async (ctx) => ({ params: { immutable_rule_id: await newImmutableRule(ctx) } }),
+  },
+
   // Repositories, artifacts and tags, on the image <project>/app:v1; deletes get an image or tag of their own.
   'GET /api/v2.0/repositories': {},
   'GET /api/v2.0/projects/{project_name}/repositories': {},
@@ -255,6 +273,30 @@ const ROWS: Record<string, RouteRow> = {
     decide: (who, project) => (who.canInProject(project, 'robot', 'delete') ? 'allow' : 'deny'),
   },
 };
+
+function immutableRule(tagPattern: string) {
+  return {
+    tag_selectors: [{ kind: 'doublestar', decoration: 'matches', pattern: tagPattern }],
+    scope_selectors: { repository: [{ kind: 'doublestar', decoration: 'repoMatches', pattern: 'nothing-here' }] },
+  };
+}
+
+/** A project holds 15 rules at most: each request of the rows starts from none. */
+async function clearImmutableRules(ctx: MatrixContext): Promise<void> {
+  const rules = `/api/v2.0/projects/${ctx.project.id}/immutabletagrules`;
+  const listed = await ctx.admin<{ id: number }[]>('GET', `${rules}?page_size=100`);
+  for (const { id } of listed.body) await ctx.admin('DELETE', `${rules}/${id}`);
+}
+
+async function newImmutableRule(ctx: MatrixContext): Promise<number> {
+  await clearImmutableRules(ctx);
+  const response = await ctx.admin(
+    'POST',
+    `/api/v2.0/projects/${ctx.project.id}/immutabletagrules`,
+    immutableRule(ctx.unique('rule')),
+  );
+  return Number(response.headers.get('location')?.split('/').pop());
+}
 
 function imageParams(ctx: MatrixContext): { repository_name: string; reference: string } {
   return { repository_name: ctx.project.image.repository, reference: ctx.project.image.digest };

@@ -10,7 +10,7 @@ import { type INestApplication, ShutdownSignal } from '@nestjs/common';
 import { NestFactory, Reflector } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type WharfConfig, redisConnection } from '@wharf/config';
-import { NotificationHub, createDataSource, pendingMigrations } from '@wharf/db';
+import { IMMUTABLE_RULE_CHANGE_CHANNEL, NotificationHub, createDataSource, pendingMigrations } from '@wharf/db';
 import { createStorageDriver } from '@wharf/storage';
 import Fastify, {
   type FastifyBaseLogger,
@@ -38,7 +38,11 @@ import { echoRequestId, requestId } from './http/request-id.js';
 import { ResponseInterceptor } from './http/response.interceptor.js';
 import { HSTS_HEADER_VALUE, ServedCertificate, certificateSummary } from './http/tls.js';
 import { ValidationInterceptor } from './http/validation.interceptor.js';
+import { RegistryWriter } from '@wharf/registry';
 import { type MountedRegistry, isRegistryPath, mountRegistry } from './registry/registry.mount.js';
+import { registryWriter } from './registry/registry-writer.js';
+import { ImmutabilityRules } from './policy/immutability.js';
+import { ImmutableRuleRepository } from './repositories/immutable-rule.repository.js';
 import { loadCoreSecrets } from './secrets.js';
 import { httpsHost, httpsRedirectBase } from './urls.js';
 
@@ -142,6 +146,7 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
   let app: NestFastifyApplication | undefined;
   let fastify: FastifyInstance | undefined;
   let registry: MountedRegistry | undefined;
+  let immutability: ImmutabilityRules | undefined;
   // The plain HTTP listener when https is configured: it only redirects.
   let redirector: HttpServer | undefined;
   try {
@@ -164,12 +169,17 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
       // address its login failures are counted against. The registry's instance shares this, so both agree.
       trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
     };
+    immutability = new ImmutabilityRules(new ImmutableRuleRepository(dataSource), (handlers) =>
+      notices.subscribe(IMMUTABLE_RULE_CHANGE_CHANNEL, handlers),
+    );
+    const writer = registryWriter(dataSource, immutability);
     const mounted = await mountRegistry(fastifyOptions, {
       config,
       dataSource,
       storage,
       signingKey: secrets.signingKey,
       notices,
+      writer,
     });
     registry = mounted;
     // One server for both: /v2 goes to the registry's instance, everything else to the API's. With https, that server
@@ -223,6 +233,8 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
           { provide: STORAGE, useValue: storage },
           { provide: SERVED_CERTIFICATE, useValue: served ?? null },
           { provide: NotificationHub, useValue: notices },
+          { provide: RegistryWriter, useValue: writer },
+          { provide: ImmutabilityRules, useValue: immutability },
         ],
       }),
       new FastifyAdapter(fastify),
@@ -275,6 +287,7 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
         if (redirector) await closeServer(redirector);
         await started.close();
         await mounted.close();
+        await immutability?.close();
         await notices.close();
         redis.disconnect();
         await dataSource.destroy();
@@ -285,6 +298,7 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
     // Before Nest owns the Fastify instance, closing it is ours to do (it ends the registry's LISTEN connection).
     await (app ?? fastify)?.close().catch(() => undefined);
     await registry?.close().catch(() => undefined);
+    await immutability?.close().catch(() => undefined);
     await notices.close();
     redis.disconnect();
     await dataSource.destroy().catch(() => undefined);

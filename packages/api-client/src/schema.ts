@@ -204,6 +204,54 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v2.0/projects/{project_name_or_id}/immutabletagrules': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Lists the immutable tag rules of a project, in the order they were created
+     * @description Requires the permission `immutable-tag:list` in the project named by `project_name_or_id` (a name, or an id unless X-Is-Resource-Name is true). Project roles holding it: projectAdmin, maintainer; also system administrators and robot accounts granted it in the project.
+     */
+    get: operations['ListImmuRules'];
+    put?: never;
+    /**
+     * Adds an immutable tag rule, enabled: one doublestar tag selector (matches, excludes) and one repository selector (repoMatches, repoExcludes); the same selectors twice are refused (409), and more than 15 rules (400)
+     * @description Requires the permission `immutable-tag:create` in the project named by `project_name_or_id` (a name, or an id unless X-Is-Resource-Name is true). Project roles holding it: projectAdmin, maintainer; also system administrators and robot accounts granted it in the project.
+     */
+    post: operations['CreateImmuRule'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v2.0/projects/{project_name_or_id}/immutabletagrules/{immutable_rule_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /**
+     * Changes an immutable tag rule, or enables or disables it: a body whose disabled differs from the rule changes only that
+     * @description Requires the permission `immutable-tag:update` in the project named by `project_name_or_id` (a name, or an id unless X-Is-Resource-Name is true). Project roles holding it: projectAdmin, maintainer; also system administrators and robot accounts granted it in the project.
+     */
+    put: operations['UpdateImmuRule'];
+    post?: never;
+    /**
+     * Deletes an immutable tag rule
+     * @description Requires the permission `immutable-tag:delete` in the project named by `project_name_or_id` (a name, or an id unless X-Is-Resource-Name is true). Project roles holding it: projectAdmin, maintainer; also system administrators and robot accounts granted it in the project.
+     */
+    delete: operations['DeleteImmuRule'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v2.0/projects/{project_name_or_id}/members': {
     parameters: {
       query?: never;
@@ -1005,6 +1053,46 @@ export interface components {
       read_only?: boolean;
       notification_enable?: boolean;
       banner_message?: string;
+    };
+    ImmutableRule: {
+      id?: number;
+      priority?: number;
+      disabled?: boolean;
+      action?: string;
+      template?: string;
+      params?: {
+        [key: string]: unknown;
+      };
+      tag_selectors?: components['schemas']['ImmutableSelector'][];
+      scope_selectors?: {
+        [key: string]: components['schemas']['ImmutableSelector'][];
+      };
+    };
+    ImmutableRuleInput: {
+      id?: number;
+      priority?: number;
+      disabled?: boolean;
+      action?: string;
+      template?: string;
+      params?: {
+        [key: string]: unknown;
+      };
+      tag_selectors?: components['schemas']['ImmutableSelectorInput'][];
+      scope_selectors?: {
+        [key: string]: components['schemas']['ImmutableSelectorInput'][];
+      };
+    };
+    ImmutableSelector: {
+      kind: string;
+      decoration: string;
+      pattern: string;
+      extras?: string;
+    };
+    ImmutableSelectorInput: {
+      kind: string;
+      decoration: string;
+      pattern: string;
+      extras?: string;
     };
     IntegerConfigItem: {
       value: number;
@@ -1880,6 +1968,147 @@ export interface operations {
         content: {
           'application/json': components['schemas']['ProjectDeletable'];
         };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  ListImmuRules: {
+    parameters: {
+      query?: {
+        q?: string;
+        sort?: string;
+        /** @description The page to answer, from 1 */
+        page?: number;
+        /** @description Items per page, 10 unless given */
+        page_size?: number;
+      };
+      header?: {
+        /** @description true: project_name_or_id is a name even when it consists of digits only */
+        'X-Is-Resource-Name'?: string;
+      };
+      path: {
+        project_name_or_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One page of rules */
+      200: {
+        headers: {
+          /** @description The number of items in the whole list, over all pages */
+          'X-Total-Count'?: number;
+          /** @description Links to the previous and next pages of the list (RFC 8288, rel="prev"/"next") */
+          Link?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ImmutableRule'][];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  CreateImmuRule: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description true: project_name_or_id is a name even when it consists of digits only */
+        'X-Is-Resource-Name'?: string;
+      };
+      path: {
+        project_name_or_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['ImmutableRuleInput'];
+      };
+    };
+    responses: {
+      /** @description The rule was added */
+      201: {
+        headers: {
+          /** @description The path of the created resource */
+          Location?: string;
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  UpdateImmuRule: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description true: project_name_or_id is a name even when it consists of digits only */
+        'X-Is-Resource-Name'?: string;
+      };
+      path: {
+        project_name_or_id: string;
+        immutable_rule_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['ImmutableRuleInput'];
+      };
+    };
+    responses: {
+      /** @description The rule was changed */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  DeleteImmuRule: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description true: project_name_or_id is a name even when it consists of digits only */
+        'X-Is-Resource-Name'?: string;
+      };
+      path: {
+        project_name_or_id: string;
+        immutable_rule_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The rule was deleted */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
       };
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];

@@ -36,8 +36,8 @@ import {
   single,
 } from './http.js';
 import { type RegistryRoute } from './router.js';
-import { type ManifestPutContext } from './types.js';
 import { type BlobStore, blobDataPath } from './uploads/blob-store.js';
+import { type RegistryWriter } from './writer.js';
 
 export interface EngineOptions {
   maxManifestBytes: number;
@@ -113,7 +113,7 @@ export class RegistryEngine {
     private readonly blobs: BlobStore,
     private readonly storage: StorageDriver,
     private readonly pulls: PullRecorder,
-    private readonly beforeManifestPut: (context: ManifestPutContext) => Promise<void>,
+    private readonly writer: RegistryWriter,
     private readonly options: EngineOptions,
     private readonly cache?: ManifestCache,
   ) {}
@@ -295,7 +295,15 @@ export class RegistryEngine {
 
     const references = await this.storedReferences(name, manifest);
     const tag = 'tag' in ref ? ref.tag : undefined;
-    await this.beforeManifestPut({ repository: name, digest, tag, size: body.length, manifest, actor: ctx.actor });
+    await this.writer.policies.beforeManifestPut({
+      repository: name,
+      digest,
+      tag,
+      size: body.length,
+      manifest,
+      actor: ctx.actor,
+    });
+    if (tag !== undefined) await this.writer.beforeTagPush(name, tag, digest, ctx.actor);
 
     await this.storeManifest({
       repository: name,
@@ -387,8 +395,8 @@ export class RegistryEngine {
     const ref = parseReference(reference, OciErrorCode.MANIFEST_UNKNOWN);
     const deleted =
       'digest' in ref
-        ? await this.repository.deleteManifest(name, ref.digest, ctx.actor)
-        : await this.repository.deleteTag(name, ref.tag, ctx.actor);
+        ? await this.writer.deleteManifest(name, ref.digest, { actor: ctx.actor })
+        : await this.writer.deleteTag(name, ref.tag, { actor: ctx.actor });
     this.cache?.invalidate(name);
     if (!deleted) throw new OciError(OciErrorCode.MANIFEST_UNKNOWN, 'manifest unknown', { name, reference });
     ctx.reply.code(202).send();

@@ -10,3 +10,4 @@ export * from './router.js';
 export * from './types.js';
 export { BlobStore, blobDataPath, uploadDataPath } from './uploads/blob-store.js';
 export * from './uploads/upload-purger.js';
+export * from './writer.js';

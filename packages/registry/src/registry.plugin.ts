@@ -15,6 +15,7 @@ import {
   type RepositoryAction,
 } from './types.js';
 import { BlobStore } from './uploads/blob-store.js';
+import { RegistryWriter } from './writer.js';
 
 /** What a 503 asks a client to wait: a database restart takes a few seconds. */
 const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
@@ -24,6 +25,11 @@ export interface RegistryPluginOptions {
   storage: StorageDriver;
   access: AccessController;
   policies?: RegistryPolicy[];
+  /**
+   * The writer the host's API shares, so both run one policy chain; its policies replace `policies`. Without it the
+   * engine makes a writer of its own with `policies`.
+   */
+  writer?: RegistryWriter;
   maxManifestBytes?: number;
   redirect?: boolean;
   chunkMinLength?: number;
@@ -74,20 +80,16 @@ function deny(decision: Extract<AccessDecision, { allowed: false }>): OciError {
  * stream from the socket to storage; the host supplies the access controller and the policy chain.
  */
 export function registryPlugin(app: FastifyInstance, options: RegistryPluginOptions): Promise<void> {
-  const policies = options.policies ?? [];
+  const writer = options.writer ?? new RegistryWriter(options.repository, options.policies ?? []);
+  const policies = writer.policies;
   const pulls = new PullRecorder(options.repository, {
     onError: (error) => app.log.error({ err: error }, 'could not record pull events'),
   });
   options.onPullRecorder?.(pulls);
   const leaseHolder = options.repository.uploadLeaseHolder();
-  const blobs = new BlobStore(
-    options.storage,
-    options.repository,
-    async (context) => {
-      for (const policy of policies) await policy.beforeBlobCommit?.(context);
-    },
-    { leaseHolder },
-  );
+  const blobs = new BlobStore(options.storage, options.repository, (context) => policies.beforeBlobCommit(context), {
+    leaseHolder,
+  });
   const engineOptions: EngineOptions = {
     maxManifestBytes: options.maxManifestBytes ?? 4 * 1024 * 1024,
     redirect: options.redirect ?? false,
@@ -96,17 +98,7 @@ export function registryPlugin(app: FastifyInstance, options: RegistryPluginOpti
     maxPageSize: 10_000,
   };
   const cache = options.cacheInvalidation ? new ManifestCache(options.cacheInvalidation) : undefined;
-  const engine = new RegistryEngine(
-    options.repository,
-    blobs,
-    options.storage,
-    pulls,
-    async (context) => {
-      for (const policy of policies) await policy.beforeManifestPut?.(context);
-    },
-    engineOptions,
-    cache,
-  );
+  const engine = new RegistryEngine(options.repository, blobs, options.storage, pulls, writer, engineOptions, cache);
   app.addHook('onClose', async () => {
     await pulls.flush();
     await cache?.close();

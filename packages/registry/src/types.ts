@@ -49,11 +49,37 @@ export interface BlobCommitContext {
 }
 
 /**
- * Policy checks run in order before a change commits; a check refuses by throwing an OciError (for example
- * DENIED with the reason). Nothing is stored when a check refuses.
+ * A change to an existing tag: `overwrite` points it at another manifest (a manifest PUT by that tag, an artifact
+ * copied onto it), `delete` removes it (a tag delete, or the delete of the manifest it points at).
+ */
+export interface TagChangeContext {
+  repository: string;
+  tag: string;
+  change: 'overwrite' | 'delete';
+  /** The manifest the tag points at now. */
+  digest: string;
+  /** The manifest an overwrite points it at (the same digest when a push repeats itself). */
+  newDigest?: string;
+  actor?: string;
+}
+
+/** The delete of a manifest, with the tags that go with it (each also passed to beforeTagChange first). */
+export interface ManifestDeleteContext {
+  repository: string;
+  digest: string;
+  tags: string[];
+  actor?: string;
+}
+
+/**
+ * Policy checks run in order before a change commits, on /v2 and on every write core's API makes through the
+ * writer alike; a check refuses by throwing an OciError (for example DENIED with the reason, and the status to answer
+ * with). Nothing is stored when a check refuses.
  */
 export interface RegistryPolicy {
   name: string;
   beforeBlobCommit?(context: BlobCommitContext): Promise<void>;
   beforeManifestPut?(context: ManifestPutContext): Promise<void>;
+  beforeTagChange?(context: TagChangeContext): Promise<void>;
+  beforeManifestDelete?(context: ManifestDeleteContext): Promise<void>;
 }

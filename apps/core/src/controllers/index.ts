@@ -15,6 +15,7 @@ import { OpenApiController } from './openapi.controller.js';
 import { ArtifactController } from './artifact.controller.js';
 import { RepositoryController } from './repository.controller.js';
 import { TagController } from './tag.controller.js';
+import { ImmutableRuleController } from './immutable-rule.controller.js';
 
 /** Every controller of the API; the OpenAPI document is generated from these. */
 export const CONTROLLERS = [
@@ -35,4 +36,5 @@ export const CONTROLLERS = [
   RepositoryController,
   ArtifactController,
   TagController,
+  ImmutableRuleController,
 ];

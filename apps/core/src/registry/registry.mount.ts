@@ -3,6 +3,7 @@ import { type WharfConfig } from '@wharf/config';
 import { ACCESS_CHANGE_CHANNEL, MANIFEST_CHANGE_CHANNEL, type NotificationHub, RegistryRepository } from '@wharf/db';
 import {
   type PullRecorder,
+  type RegistryWriter,
   TokenAccessController,
   registryFrameworkErrors,
   registryPlugin,
@@ -15,7 +16,6 @@ import { type DataSource } from 'typeorm';
 import { echoRequestId } from '../http/request-id.js';
 import { externalUrl } from '../urls.js';
 import { CoreAccessController } from './core-access.controller.js';
-import { ProjectQuotaPolicy } from './project-quota.policy.js';
 import { ProjectRepository } from '../repositories/project.repository.js';
 import { RobotRepository } from '../repositories/robot.repository.js';
 import { UserRepository } from '../repositories/user.repository.js';
@@ -33,6 +33,8 @@ export interface RegistryMountOptions {
   signingKey: SigningKey;
   /** The process's change notices, which keep the manifest and access caches coherent. */
   notices: NotificationHub;
+  /** The writer core's API shares with the engine, with core's policy chain (see registryWriter). */
+  writer: RegistryWriter;
 }
 
 export interface MountedRegistry {
@@ -59,14 +61,14 @@ export function isRegistryPath(url: string | undefined): boolean {
  * Runs the registry engine for `/v2` inside core's process: blob bytes stream between socket and storage here, with
  * no proxy hop. It gets a Fastify instance of its own, fed by core's HTTP server, so the registry's hot path runs only
  * its own hooks (none of the API's cookie parsing or Nest's lifecycle hooks), and its body handling and error envelope
- * stay apart from the API's. Requests carry tokens from core's token service; every push passes the project and quota
- * policy.
+ * stay apart from the API's. Requests carry tokens from core's token service; every push and delete passes core's
+ * policy chain.
  */
 export async function mountRegistry(
   fastifyOptions: FastifyServerOptions,
   options: RegistryMountOptions,
 ): Promise<MountedRegistry> {
-  const { config, dataSource, storage, signingKey, notices } = options;
+  const { config, dataSource, storage, signingKey, notices, writer } = options;
   let handle: ((request: IncomingMessage, response: ServerResponse) => void) | undefined;
   const fastify = Fastify({
     ...fastifyOptions,
@@ -102,7 +104,7 @@ export async function mountRegistry(
       repository,
       storage,
       access: new CoreAccessController(tokens, projects, grants),
-      policies: [new ProjectQuotaPolicy(projects)],
+      writer,
       maxManifestBytes: config.registry.maxManifestBytes,
       redirect: config.storageRedirect,
       chunkMinLength:

@@ -444,24 +444,6 @@ export class ArtifactRepository {
     return { items: rows.map(toRecord), total: Number(counted[0]?.total ?? 0) };
   }
 
-  /** Digests of the indexes in the repository that list `digest` among their manifests. */
-  async parentsOf(repositoryId: number, digest: string, manager: EntityManager): Promise<string[]> {
-    const rows = await manager.query<{ digest: string }[]>(
-      `SELECT DISTINCT parent.digest FROM registry_manifest_reference ref
-         JOIN registry_manifest parent ON parent.id = ref.manifest_id
-        WHERE ref.kind = 'manifest' AND ref.digest = $2 AND parent.repository_id = $1`,
-      [repositoryId, digest],
-    );
-    return rows.map((r) => r.digest);
-  }
-
-  async isTagged(artifactId: number, manager: EntityManager): Promise<boolean> {
-    const rows = await manager.query<unknown[]>(`SELECT 1 FROM registry_tag WHERE manifest_id = $1 LIMIT 1`, [
-      artifactId,
-    ]);
-    return rows.length > 0;
-  }
-
   /**
    * A blob's bytes from the registry's storage, or undefined when it is missing or larger than `maxBytes` (a
    * config that large is not something to parse on a request).

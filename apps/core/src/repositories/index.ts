@@ -13,6 +13,7 @@ import { QuotaRepository } from './quota.repository.js';
 import { ArtifactRepository } from './artifact.repository.js';
 import { ImageRepositoryRepository } from './repository.repository.js';
 import { TagRepository } from './tag.repository.js';
+import { ImmutableRuleRepository } from './immutable-rule.repository.js';
 
 export const REPOSITORIES = [
   AuditRepository,
@@ -30,4 +31,5 @@ export const REPOSITORIES = [
   ArtifactRepository,
   ImageRepositoryRepository,
   TagRepository,
+  ImmutableRuleRepository,
 ];

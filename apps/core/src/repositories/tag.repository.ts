@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { type FieldSpec, type Pagination, type QueryTerm, type SortTerm, buildFilter, buildOrderBy } from '@wharf/db';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { TAG_COLUMNS, type TagRecord, type TagRow, toTagRecord } from './artifact.repository.js';
 
 const FIELDS: Record<string, FieldSpec> = {
@@ -21,7 +21,7 @@ const SORTABLE: Record<string, string> = {
 /** Newest first, as Harbor lists tags. */
 const DEFAULT_ORDER = 't.updated_at DESC, t.name';
 
-/** Tags of the registry (`registry_tag`), read for the API. Changes go through the registry's RegistryRepository. */
+/** Tags of the registry (`registry_tag`), read for the API. Changes go through the registry's RegistryWriter. */
 @Injectable()
 export class TagRepository {
   constructor(private readonly dataSource: DataSource) {}
@@ -45,14 +45,5 @@ export class TagRepository {
       this.dataSource.query<{ total: string }[]>(`SELECT count(*) AS total FROM registry_tag t WHERE ${where}`, params),
     ]);
     return { items: rows.map(toTagRecord), total: Number(counted[0]?.total ?? 0) };
-  }
-
-  /** A tag of the repository, locked until the transaction ends so that it cannot move while it is checked. */
-  async findForUpdate(repositoryId: number, name: string, manager: EntityManager): Promise<TagRecord | undefined> {
-    const rows = await manager.query<TagRow[]>(
-      `SELECT ${TAG_COLUMNS} FROM registry_tag t WHERE t.repository_id = $1 AND t.name = $2 FOR UPDATE`,
-      [repositoryId, name],
-    );
-    return rows[0] ? toTagRecord(rows[0]) : undefined;
   }
 }

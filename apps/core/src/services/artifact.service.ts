@@ -1,7 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { RegistryRepository, parsePagination, parseQuery, parseSort } from '@wharf/db';
+import { parsePagination, parseQuery, parseSort } from '@wharf/db';
 import { type Descriptor, type ParsedManifest, parseManifest } from '@wharf/oci';
-import { DataSource, type EntityManager } from 'typeorm';
+import { RegistryWriter } from '@wharf/registry';
+import { type EntityManager } from 'typeorm';
 import { type ProjectRef, type RequestAuth, principalName } from '../auth/principal.js';
 import {
   type AccessoryDto,
@@ -18,6 +19,8 @@ import { type ArtifactReference, type ListQuery, type RepositoryParams } from '.
 import { type TagDto } from '../dtos/tag.dto.js';
 import { ApiError } from '../errors/api-error.js';
 import { Paged } from '../http/responses.js';
+import { ImmutabilityRules } from '../policy/immutability.js';
+import { throughPolicies } from '../registry/registry-errors.js';
 import {
   ACCESSORY_TYPES,
   ARTIFACT_TYPE_ANNOTATION,
@@ -113,7 +116,8 @@ function toPlatform(descriptor: Descriptor): PlatformDto | undefined {
   };
 }
 
-export function tagDto(tag: TagRecord): TagDto {
+/** A tag as the API answers it; `immutable` when a rule of its project makes it so. */
+export function tagDto(tag: TagRecord, immutable: boolean): TagDto {
   return {
     id: tag.id,
     repository_id: tag.repositoryId,
@@ -121,7 +125,7 @@ export function tagDto(tag: TagRecord): TagDto {
     name: tag.name,
     push_time: tag.pushTime.toISOString(),
     pull_time: tag.pullTime ? tag.pullTime.toISOString() : ZERO_TIME,
-    immutable: false,
+    immutable,
   };
 }
 
@@ -184,17 +188,15 @@ async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T
 @Injectable()
 export class ArtifactService {
   private readonly logger = new Logger(ArtifactService.name);
-  private readonly registry: RegistryRepository;
   private readonly configs = new ConfigAttributeCache(CONFIG_CACHE_BYTES);
 
   constructor(
-    private readonly dataSource: DataSource,
     private readonly repositories: ImageRepositoryService,
     private readonly artifacts: ArtifactRepository,
     private readonly pageIndex: ArtifactPageIndex,
-  ) {
-    this.registry = new RegistryRepository(dataSource);
-  }
+    private readonly writer: RegistryWriter,
+    private readonly immutability: ImmutabilityRules,
+  ) {}
 
   /** The artifact a reference (digest or tag) names in the repository, or 404. */
   async find(
@@ -239,20 +241,18 @@ export class ArtifactService {
    */
   async delete(auth: RequestAuth, project: ProjectRef, params: ArtifactParams): Promise<void> {
     const repository = await this.repositories.find(project, params.repository_name);
-    const actor = principalName(auth.principal);
-    await this.dataSource.transaction(async (m) => {
-      const root = await this.find(repository, params.reference, m);
-      const parents = await this.artifacts.parentsOf(repository.id, root.digest, m);
-      if (parents.length > 0) {
-        throw ApiError.precondition(
-          `artifact ${repository.name}@${root.digest} is referenced by the index ${parents[0]}; delete the index instead`,
-        );
-      }
-      if (!(await this.deleteDeeply(repository, root, actor, m))) {
-        throw ApiError.notFound(`artifact ${describeReference(repository.name, params.reference)} not found`);
-      }
-    });
+    const root = await this.find(repository, params.reference);
+    const outcome = await throughPolicies(() =>
+      this.writer.deleteArtifact(repository.name, root.digest, { actor: principalName(auth.principal) }),
+    );
     this.pageIndex.forget(repository.name);
+    if (outcome.deleted) return;
+    if (outcome.reason === 'referenced') {
+      throw ApiError.precondition(
+        `artifact ${repository.name}@${root.digest} is referenced by the index ${outcome.parent}; delete the index instead`,
+      );
+    }
+    throw ApiError.notFound(`artifact ${describeReference(repository.name, params.reference)} not found`);
   }
 
   /** The accessories whose subject is the artifact, oldest first. */
@@ -289,26 +289,6 @@ export class ArtifactService {
     return Array.isArray(config.history) ? (config.history as unknown[]) : [];
   }
 
-  /** Deletes one manifest and what goes with it; false when it was already gone. */
-  private async deleteDeeply(
-    repository: ImageRepositoryRecord,
-    artifact: ArtifactRecord,
-    actor: string,
-    m: EntityManager,
-  ): Promise<boolean> {
-    const accessories = await this.artifacts.accessoriesOf(repository.id, [artifact.digest], m);
-    const children = [...new Set(parseStored(artifact).manifests.map((d) => d.digest))];
-    if (!(await this.registry.deleteManifest(repository.name, artifact.digest, actor, m))) return false;
-    for (const accessory of accessories) await this.deleteDeeply(repository, accessory, actor, m);
-    for (const digest of children) {
-      const child = await this.artifacts.findByDigest(repository.id, digest, m);
-      if (!child || (await this.artifacts.isTagged(child.id, m))) continue;
-      if ((await this.artifacts.parentsOf(repository.id, digest, m)).length > 0) continue;
-      await this.deleteDeeply(repository, child, actor, m);
-    }
-    return true;
-  }
-
   /** Artifacts as the API answers them, with what `options` asks for, in a fixed number of queries per page. */
   private async assemble(
     repository: ImageRepositoryRecord,
@@ -330,10 +310,11 @@ export class ArtifactService {
     const loadedAccessories = this.load(repository, accessories);
     const sizes = await this.sizes(repository, [...loaded, ...loadedAccessories]);
     const attributes = await this.extraAttributes(loaded);
+    const immutable = await this.immutability.matcher(repository.projectId);
     const tagsOf = new Map<number, TagDto[]>();
     for (const tag of tags) {
       const list = tagsOf.get(tag.artifactId) ?? [];
-      list.push(tagDto(tag));
+      list.push(tagDto(tag, immutable(repository.name, tag.name)));
       tagsOf.set(tag.artifactId, list);
     }
     const accessoriesOf = new Map<string, Loaded[]>();

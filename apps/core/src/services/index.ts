@@ -19,6 +19,7 @@ import { ArtifactPageIndex } from './artifact.page-index.js';
 import { ArtifactService } from './artifact.service.js';
 import { ImageRepositoryService } from './repository.service.js';
 import { TagService } from './tag.service.js';
+import { ImmutableRuleService } from './immutable-rule.service.js';
 
 export const SERVICES = [
   AccessService,
@@ -42,4 +43,5 @@ export const SERVICES = [
   ImageRepositoryService,
   ArtifactService,
   TagService,
+  ImmutableRuleService,
 ];

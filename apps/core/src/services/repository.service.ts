@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { RegistryRepository, parsePagination, parseQuery, parseSort } from '@wharf/db';
+import { parsePagination, parseQuery, parseSort } from '@wharf/db';
+import { RegistryWriter } from '@wharf/registry';
 import { DataSource } from 'typeorm';
 import { type Principal, type ProjectRef, type RequestAuth, principalName } from '../auth/principal.js';
 import {
@@ -9,6 +10,7 @@ import {
   type RepositoryUpdateDto,
 } from '../dtos/repository.dto.js';
 import { ApiError } from '../errors/api-error.js';
+import { throughPolicies } from '../registry/registry-errors.js';
 import { Paged } from '../http/responses.js';
 import {
   type ImageRepositoryRecord,
@@ -48,16 +50,13 @@ function visibleScope(principal: Principal): RepositoryScope {
 /** Harbor's repositories: the image repositories of the registry, with a description and counts. */
 @Injectable()
 export class ImageRepositoryService {
-  private readonly registry: RegistryRepository;
-
   constructor(
     private readonly dataSource: DataSource,
     private readonly repositories: ImageRepositoryRepository,
     private readonly pageIndex: ArtifactPageIndex,
     private readonly audit: AuditService,
-  ) {
-    this.registry = new RegistryRepository(dataSource);
-  }
+    private readonly writer: RegistryWriter,
+  ) {}
 
   /** The repository `name` (without its project) of the project, or 404. */
   async find(project: ProjectRef, name: string): Promise<ImageRepositoryRecord> {
@@ -110,7 +109,7 @@ export class ImageRepositoryService {
     const record = await this.find(project, params.repository_name);
     const actor = principalName(auth.principal);
     await this.dataSource.transaction(async (m) => {
-      if (!(await this.registry.deleteRepository(record.name, actor, m))) {
+      if (!(await throughPolicies(() => this.writer.deleteRepository(record.name, { actor, manager: m })))) {
         throw ApiError.notFound(`repository ${record.name} not found`);
       }
       await this.audit.record(m, {

@@ -1,12 +1,14 @@
 import { Injectable } from '@nestjs/common';
-import { RegistryRepository, parsePagination, parseQuery, parseSort } from '@wharf/db';
+import { parsePagination, parseQuery, parseSort } from '@wharf/db';
+import { RegistryWriter } from '@wharf/registry';
 import { DataSource } from 'typeorm';
 import { type ProjectRef, type RequestAuth, principalName } from '../auth/principal.js';
 import { type ArtifactParams } from '../dtos/artifact.dto.js';
 import { type NewTagDto, type TagDto, type TagListQuery, type TagParams } from '../dtos/tag.dto.js';
 import { ApiError } from '../errors/api-error.js';
 import { Paged } from '../http/responses.js';
-import { ArtifactRepository } from '../repositories/artifact.repository.js';
+import { ImmutabilityRules } from '../policy/immutability.js';
+import { throughPolicies } from '../registry/registry-errors.js';
 import { TagRepository } from '../repositories/tag.repository.js';
 import { ArtifactService, describeReference, tagDto } from './artifact.service.js';
 import { AuditService } from './audit.service.js';
@@ -15,18 +17,15 @@ import { ImageRepositoryService } from './repository.service.js';
 /** Tags of an artifact: listed, added and removed through the API, as Harbor's artifact routes do. */
 @Injectable()
 export class TagService {
-  private readonly registry: RegistryRepository;
-
   constructor(
     private readonly dataSource: DataSource,
     private readonly repositories: ImageRepositoryService,
     private readonly artifacts: ArtifactService,
-    private readonly artifactRows: ArtifactRepository,
     private readonly tags: TagRepository,
     private readonly audit: AuditService,
-  ) {
-    this.registry = new RegistryRepository(dataSource);
-  }
+    private readonly writer: RegistryWriter,
+    private readonly immutability: ImmutabilityRules,
+  ) {}
 
   async list(project: ProjectRef, params: ArtifactParams, query: TagListQuery): Promise<Paged<TagDto>> {
     const repository = await this.repositories.find(project, params.repository_name);
@@ -35,7 +34,13 @@ export class TagService {
     const sort = parseSort(query.sort);
     const artifact = await this.artifacts.find(repository, params.reference);
     const { items, total } = await this.tags.listOfArtifact(artifact.id, terms, sort, page);
-    return new Paged(items.map(tagDto), total, page.page, page.pageSize);
+    const immutable = await this.immutability.matcher(repository.projectId);
+    return new Paged(
+      items.map((tag) => tagDto(tag, immutable(repository.name, tag.name))),
+      total,
+      page.page,
+      page.pageSize,
+    );
   }
 
   /**
@@ -46,10 +51,11 @@ export class TagService {
     const repository = await this.repositories.find(project, params.repository_name);
     await this.dataSource.transaction(async (m) => {
       const artifact = await this.artifacts.find(repository, params.reference, m);
-      if (!(await this.registry.createTag(repository.name, body.name, artifact.digest, m))) {
-        if (await this.artifactRows.findByTag(repository.id, body.name, m)) {
-          throw ApiError.conflict(`tag ${body.name} already exists in repository ${repository.name}`);
-        }
+      const outcome = await this.writer.createTag(repository.name, body.name, artifact.digest, { manager: m });
+      if (outcome === 'exists') {
+        throw ApiError.conflict(`tag ${body.name} already exists in repository ${repository.name}`);
+      }
+      if (outcome === 'not-found') {
         throw ApiError.notFound(`artifact ${describeReference(repository.name, params.reference)} not found`);
       }
       await this.audit.record(m, {
@@ -68,13 +74,15 @@ export class TagService {
    */
   async delete(auth: RequestAuth, project: ProjectRef, params: TagParams): Promise<void> {
     const repository = await this.repositories.find(project, params.repository_name);
-    await this.dataSource.transaction(async (m) => {
-      const artifact = await this.artifacts.find(repository, params.reference, m);
-      const tag = await this.tags.findForUpdate(repository.id, params.tag_name, m);
-      if (!tag || tag.artifactId !== artifact.id) {
-        throw ApiError.notFound(`tag ${params.tag_name} of artifact ${repository.name}@${artifact.digest} not found`);
-      }
-      await this.registry.deleteTag(repository.name, params.tag_name, principalName(auth.principal), m);
-    });
+    const artifact = await this.artifacts.find(repository, params.reference);
+    const deleted = await throughPolicies(() =>
+      this.writer.deleteTag(repository.name, params.tag_name, {
+        digest: artifact.digest,
+        actor: principalName(auth.principal),
+      }),
+    );
+    if (!deleted) {
+      throw ApiError.notFound(`tag ${params.tag_name} of artifact ${repository.name}@${artifact.digest} not found`);
+    }
   }
 }

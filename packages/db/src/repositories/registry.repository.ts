@@ -33,6 +33,29 @@ export interface StoredManifest {
   payload?: Buffer;
 }
 
+/** A manifest as the writer reads it to delete or copy it: its content, references and tags. */
+export interface StoredArtifact {
+  digest: string;
+  mediaType: string;
+  artifactType?: string;
+  payload: Buffer;
+  subjectDigest?: string;
+  annotations?: Record<string, string>;
+  references: ManifestReference[];
+  tags: string[];
+}
+
+interface ArtifactRow {
+  id: string;
+  digest: string;
+  media_type: string;
+  artifact_type: string | null;
+  payload: Buffer;
+  subject_digest: string | null;
+  annotations: Record<string, string> | null;
+  tags: string[];
+}
+
 export interface ManifestReference {
   kind: 'config' | 'layer' | 'manifest';
   digest: string;
@@ -373,63 +396,67 @@ export class RegistryRepository {
   private async storeManifest(manifest: NewManifest): Promise<void> {
     await this.dataSource.transaction(async (m) => {
       const repositoryId = await this.ensureRepository(m, manifest.repository);
-      // DO UPDATE (a no-op: same digest, same content) rather than DO NOTHING: it always returns the row and
-      // waits on a concurrent delete of it, so a push racing a delete of the same digest still ends stored.
-      // xmax = 0 tells a row this statement inserted from one that was there before.
-      const [row] = await m.query<{ id: string; inserted: boolean }[]>(
-        `INSERT INTO registry_manifest
-           (repository_id, digest, media_type, artifact_type, size, payload, subject_digest, annotations)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (repository_id, digest) DO UPDATE SET media_type = EXCLUDED.media_type
-         RETURNING id, (xmax = 0) AS inserted`,
-        [
-          repositoryId,
-          manifest.digest,
-          manifest.mediaType,
-          manifest.artifactType ?? null,
-          manifest.payload.length,
-          manifest.payload,
-          manifest.subjectDigest ?? null,
-          manifest.annotations ? JSON.stringify(manifest.annotations) : null,
-        ],
-      );
-      const manifestId = row.id;
-      if (row.inserted) {
-        if (manifest.references.length > 0) {
-          const values: string[] = [];
-          const params: unknown[] = [manifestId];
-          manifest.references.forEach((ref, position) => {
-            params.push(position, ref.kind, ref.digest, ref.mediaType, ref.size);
-            const n = params.length;
-            values.push(`($1, $${n - 4}, $${n - 3}, $${n - 2}, $${n - 1}, $${n})`);
-          });
-          await m.query(
-            `INSERT INTO registry_manifest_reference (manifest_id, position, kind, digest, media_type, size)
-             VALUES ${values.join(', ')}`,
-            params,
-          );
-        }
-      }
-      if (manifest.tag !== undefined) {
+      await this.storeManifestRows(m, repositoryId, manifest);
+    });
+  }
+
+  private async storeManifestRows(m: EntityManager, repositoryId: string, manifest: NewManifest): Promise<void> {
+    // DO UPDATE (a no-op: same digest, same content) rather than DO NOTHING: it always returns the row and
+    // waits on a concurrent delete of it, so a push racing a delete of the same digest still ends stored.
+    // xmax = 0 tells a row this statement inserted from one that was there before.
+    const [row] = await m.query<{ id: string; inserted: boolean }[]>(
+      `INSERT INTO registry_manifest
+         (repository_id, digest, media_type, artifact_type, size, payload, subject_digest, annotations)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (repository_id, digest) DO UPDATE SET media_type = EXCLUDED.media_type
+       RETURNING id, (xmax = 0) AS inserted`,
+      [
+        repositoryId,
+        manifest.digest,
+        manifest.mediaType,
+        manifest.artifactType ?? null,
+        manifest.payload.length,
+        manifest.payload,
+        manifest.subjectDigest ?? null,
+        manifest.annotations ? JSON.stringify(manifest.annotations) : null,
+      ],
+    );
+    const manifestId = row.id;
+    if (row.inserted) {
+      if (manifest.references.length > 0) {
+        const values: string[] = [];
+        const params: unknown[] = [manifestId];
+        manifest.references.forEach((ref, position) => {
+          params.push(position, ref.kind, ref.digest, ref.mediaType, ref.size);
+          const n = params.length;
+          values.push(`($1, $${n - 4}, $${n - 3}, $${n - 2}, $${n - 1}, $${n})`);
+        });
         await m.query(
-          `INSERT INTO registry_tag (repository_id, name, manifest_id) VALUES ($1, $2, $3)
-           ON CONFLICT (repository_id, name) DO UPDATE SET manifest_id = EXCLUDED.manifest_id, updated_at = now()`,
-          [repositoryId, manifest.tag, manifestId],
+          `INSERT INTO registry_manifest_reference (manifest_id, position, kind, digest, media_type, size)
+           VALUES ${values.join(', ')}`,
+          params,
         );
       }
-      await this.notifyManifestChange(m, manifest.repository);
-      await this.insertEvents(m, [
-        {
-          type: 'PUSH_ARTIFACT',
-          repository: manifest.repository,
-          digest: manifest.digest,
-          tag: manifest.tag,
-          mediaType: manifest.mediaType,
-          size: manifest.payload.length,
-          actor: manifest.actor,
-        },
-      ]);
-    });
+    }
+    if (manifest.tag !== undefined) {
+      await m.query(
+        `INSERT INTO registry_tag (repository_id, name, manifest_id) VALUES ($1, $2, $3)
+         ON CONFLICT (repository_id, name) DO UPDATE SET manifest_id = EXCLUDED.manifest_id, updated_at = now()`,
+        [repositoryId, manifest.tag, manifestId],
+      );
+    }
+    await this.notifyManifestChange(m, manifest.repository);
+    await this.insertEvents(m, [
+      {
+        type: 'PUSH_ARTIFACT',
+        repository: manifest.repository,
+        digest: manifest.digest,
+        tag: manifest.tag,
+        mediaType: manifest.mediaType,
+        size: manifest.payload.length,
+        actor: manifest.actor,
+      },
+    ]);
   }
 
   async getManifest(
@@ -534,6 +561,174 @@ export class RegistryRepository {
       await this.notifyManifestChange(m, name);
       return true;
     });
+  }
+
+  /** Runs `work` in one transaction: the writer's reads, policy checks and writes commit or roll back together. */
+  transaction<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(work);
+  }
+
+  /** A manifest of the repository as stored, with its tags, its references and its row locked; null when absent. */
+  async lockManifest(name: string, digest: string, m: EntityManager): Promise<StoredArtifact | null> {
+    const rows = await m.query<ArtifactRow[]>(
+      `SELECT mf.id, mf.digest, mf.media_type, mf.artifact_type, mf.payload, mf.subject_digest, mf.annotations,
+              ARRAY(SELECT t.name FROM registry_tag t WHERE t.manifest_id = mf.id ORDER BY t.name) AS tags
+         FROM registry_repository r JOIN registry_manifest mf ON mf.repository_id = r.id AND mf.digest = $2
+        WHERE r.name = $1
+        FOR UPDATE OF mf`,
+      [name, digest],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    const references = await m.query<
+      { kind: ManifestReference['kind']; digest: string; media_type: string; size: string }[]
+    >(
+      `SELECT kind, digest, media_type, size FROM registry_manifest_reference WHERE manifest_id = $1 ORDER BY position`,
+      [row.id],
+    );
+    return {
+      digest: row.digest,
+      mediaType: row.media_type,
+      artifactType: row.artifact_type ?? undefined,
+      payload: row.payload,
+      subjectDigest: row.subject_digest ?? undefined,
+      annotations: row.annotations ?? undefined,
+      tags: row.tags,
+      references: references.map((r) => ({
+        kind: r.kind,
+        digest: r.digest,
+        mediaType: r.media_type,
+        size: Number(r.size),
+      })),
+    };
+  }
+
+  /** The digests of the repository's manifests whose subject is `digest` (its accessories), oldest first. */
+  async referrerDigests(name: string, digest: string, m: EntityManager): Promise<string[]> {
+    const rows = await m.query<{ digest: string }[]>(
+      `SELECT mf.digest FROM registry_repository r
+         JOIN registry_manifest mf ON mf.repository_id = r.id AND mf.subject_digest = $2
+        WHERE r.name = $1 ORDER BY mf.created_at, mf.id`,
+      [name, digest],
+    );
+    return rows.map((r) => r.digest);
+  }
+
+  /** The digests of the repository's indexes that list the manifest `digest`. */
+  async parentDigests(name: string, digest: string, m: EntityManager): Promise<string[]> {
+    const rows = await m.query<{ digest: string }[]>(
+      `SELECT DISTINCT parent.digest FROM registry_repository r
+         JOIN registry_manifest parent ON parent.repository_id = r.id
+         JOIN registry_manifest_reference ref ON ref.manifest_id = parent.id AND ref.kind = 'manifest' AND ref.digest = $2
+        WHERE r.name = $1`,
+      [name, digest],
+    );
+    return rows.map((r) => r.digest);
+  }
+
+  /** The digest a tag of the repository points at, or null when there is no such tag. */
+  async tagTarget(name: string, tag: string, m?: EntityManager): Promise<string | null> {
+    if (!m) return (await this.getManifest(name, tag, false, false))?.digest ?? null;
+    const rows = await m.query<{ digest: string }[]>(
+      `SELECT mf.digest FROM registry_repository r
+         JOIN registry_tag t ON t.repository_id = r.id AND t.name = $2
+         JOIN registry_manifest mf ON mf.id = t.manifest_id
+        WHERE r.name = $1
+        FOR UPDATE OF t`,
+      [name, tag],
+    );
+    return rows[0]?.digest ?? null;
+  }
+
+  /** Every manifest of the repository with its tags. */
+  async repositoryManifests(name: string, m: EntityManager): Promise<{ digest: string; tags: string[] }[]> {
+    return m.query<{ digest: string; tags: string[] }[]>(
+      `SELECT mf.digest, ARRAY(SELECT t.name FROM registry_tag t WHERE t.manifest_id = mf.id ORDER BY t.name) AS tags
+         FROM registry_repository r JOIN registry_manifest mf ON mf.repository_id = r.id
+        WHERE r.name = $1 ORDER BY mf.id`,
+      [name],
+    );
+  }
+
+  /**
+   * Stores a manifest of another repository in `name` as a push would (creating the repository), linking the blobs it
+   * references into it: the bytes are already in storage, so nothing is uploaded. A PUSH_ARTIFACT event when the
+   * manifest is new to the repository (it then gets `tag`, if given); false when it was there already. The database's
+   * usage triggers count what is new to the project, and refuse it past the project's storage limit
+   * (StorageLimitExceededError).
+   */
+  async copyManifest(
+    name: string,
+    artifact: StoredArtifact,
+    tag: string | undefined,
+    actor: string | undefined,
+    m: EntityManager,
+  ): Promise<boolean> {
+    try {
+      const repositoryId = await this.ensureRepository(m, name);
+      const blobs = [...new Set(artifact.references.filter((r) => r.kind !== 'manifest').map((r) => r.digest))];
+      if (blobs.length > 0) {
+        await m.query(
+          `INSERT INTO registry_repository_blob (repository_id, digest)
+           SELECT $1, b.digest FROM registry_blob b WHERE b.digest = ANY($2::text[])
+           ON CONFLICT (repository_id, digest) DO NOTHING`,
+          [repositoryId, blobs],
+        );
+      }
+      const exists = await m.query<unknown[]>(
+        `SELECT 1 FROM registry_manifest WHERE repository_id = $1 AND digest = $2`,
+        [repositoryId, artifact.digest],
+      );
+      if (exists.length > 0) return false;
+      await this.storeManifestRows(m, repositoryId, {
+        repository: name,
+        digest: artifact.digest,
+        mediaType: artifact.mediaType,
+        artifactType: artifact.artifactType,
+        payload: artifact.payload,
+        subjectDigest: artifact.subjectDigest,
+        annotations: artifact.annotations,
+        references: artifact.references,
+        tag,
+        actor,
+      });
+      return true;
+    } catch (error) {
+      throw storageLimitErrorOf(error) ?? error;
+    }
+  }
+
+  /** Points a tag at a manifest of the repository, creating it or moving it, with the tag's push event. */
+  async pointTag(
+    name: string,
+    tag: string,
+    digest: string,
+    actor: string | undefined,
+    m: EntityManager,
+  ): Promise<void> {
+    const rows = await m.query<{ media_type: string; size: string }[]>(
+      `INSERT INTO registry_tag (repository_id, name, manifest_id)
+       SELECT r.id, $2, mf.id FROM registry_repository r
+         JOIN registry_manifest mf ON mf.repository_id = r.id AND mf.digest = $3
+        WHERE r.name = $1
+       ON CONFLICT (repository_id, name) DO UPDATE SET manifest_id = EXCLUDED.manifest_id, updated_at = now()
+       RETURNING (SELECT media_type FROM registry_manifest WHERE id = manifest_id) AS media_type,
+                 (SELECT size FROM registry_manifest WHERE id = manifest_id) AS size`,
+      [name, tag, digest],
+    );
+    if (rows.length === 0) throw new Error(`repository ${name} holds no manifest ${digest} to tag`);
+    await this.notifyManifestChange(m, name);
+    await this.insertEvents(m, [
+      {
+        type: 'PUSH_ARTIFACT',
+        repository: name,
+        digest,
+        tag,
+        mediaType: rows[0].media_type,
+        size: Number(rows[0].size),
+        actor,
+      },
+    ]);
   }
 
   /**
