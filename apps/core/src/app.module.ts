@@ -1,6 +1,8 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { type WharfConfig } from '@wharf/config';
+import { ExecutionRepository } from '@wharf/db';
+import { JobRunner } from '@wharf/jobs';
 import { type Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { AuthGuard } from './auth/auth.guard.js';
@@ -15,6 +17,8 @@ export interface AppDependencies {
   dataSource: DataSource;
   redis: Redis;
   secrets: CoreSecrets;
+  /** Enqueues jobs for jobservice (and stops them); it runs none itself. */
+  jobs: JobRunner;
   /** Prefix of the Redis keys; tests give each server its own. */
   redisPrefix?: string;
   /** Values other parts of the server provide to services (the registry's storage, …), by token. */
@@ -33,6 +37,12 @@ export class AppModule {
         { provide: REDIS, useValue: deps.redis },
         { provide: REDIS_PREFIX, useValue: deps.redisPrefix ?? DEFAULT_REDIS_PREFIX },
         { provide: CORE_SECRETS, useValue: deps.secrets },
+        { provide: JobRunner, useValue: deps.jobs },
+        {
+          provide: ExecutionRepository,
+          useFactory: (dataSource: DataSource) => new ExecutionRepository(dataSource),
+          inject: [DataSource],
+        },
         ...(deps.extra ?? []),
         ...REPOSITORIES,
         ...SERVICES,

@@ -272,6 +272,34 @@ const ROWS: Record<string, RouteRow> = {
     request: async (ctx) => ({ params: { robot_id: (await ctx.newRobot(ctx.project)).id } }),
     decide: (who, project) => (who.canInProject(project, 'robot', 'delete') ? 'allow' : 'deny'),
   },
+
+  // Tag retention: the routes name a policy; the service checks the tag-retention permission of its project.
+  'GET /api/v2.0/retentions/metadatas': {},
+  'POST /api/v2.0/retentions': {
+    request: async (ctx) => {
+      const project = await ctx.newProject();
+      return { project, body: retentionPolicy(project.id) };
+    },
+    decide: (who, project) => (who.canInProject(project, 'tag-retention', 'create') ? 'allow' : 'deny'),
+  },
+  'GET /api/v2.0/retentions/{id}': {
+    request: async (ctx) => ({ params: { id: await retentionIdOf(ctx.project, ctx) } }),
+    decide: (who, project) => (who.canInProject(project, 'tag-retention', 'read') ? 'allow' : 'deny'),
+  },
+  'PUT /api/v2.0/retentions/{id}': {
+    request: async (ctx) => ({
+      params: { id: await retentionIdOf(ctx.project, ctx) },
+      body: retentionPolicy(ctx.project.id),
+    }),
+    decide: (who, project) => (who.canInProject(project, 'tag-retention', 'update') ? 'allow' : 'deny'),
+  },
+  'DELETE /api/v2.0/retentions/{id}': {
+    request: async (ctx) => {
+      const project = await ctx.newProject();
+      return { project, params: { id: await retentionIdOf(project, ctx) } };
+    },
+    decide: (who, project) => (who.canInProject(project, 'tag-retention', 'delete') ? 'allow' : 'deny'),
+  },
 };
 
 function immutableRule(tagPattern: string) {
@@ -296,6 +324,35 @@ async function newImmutableRule(ctx: MatrixContext): Promise<number> {
     immutableRule(ctx.unique('rule')),
   );
   return Number(response.headers.get('location')?.split('/').pop());
+}
+
+function retentionPolicy(projectId: number): Record<string, unknown> {
+  return {
+    algorithm: 'or',
+    rules: [
+      {
+        action: 'retain',
+        template: 'latestPushedK',
+        params: { latestPushedK: 5 },
+        tag_selectors: [{ kind: 'doublestar', decoration: 'matches', pattern: '**' }],
+        scope_selectors: { repository: [{ kind: 'doublestar', decoration: 'repoMatches', pattern: '**' }] },
+      },
+    ],
+    trigger: { kind: 'Schedule', settings: { cron: '' } },
+    scope: { level: 'project', ref: projectId },
+  };
+}
+
+const retentionIds = new Map<number, number>();
+
+/** The retention policy of a project, created by the administrator the first time it is asked for. */
+async function retentionIdOf(project: MatrixProject, ctx: MatrixContext): Promise<number> {
+  const known = retentionIds.get(project.id);
+  if (known !== undefined) return known;
+  const response = await ctx.admin('POST', '/api/v2.0/retentions', retentionPolicy(project.id));
+  const id = Number(response.headers.get('location')?.split('/').pop());
+  retentionIds.set(project.id, id);
+  return id;
 }
 
 function imageParams(ctx: MatrixContext): { repository_name: string; reference: string } {

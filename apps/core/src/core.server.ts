@@ -11,6 +11,7 @@ import { NestFactory, Reflector } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type WharfConfig, redisConnection } from '@wharf/config';
 import { IMMUTABLE_RULE_CHANGE_CHANNEL, NotificationHub, createDataSource, pendingMigrations } from '@wharf/db';
+import { JobRunner } from '@wharf/jobs';
 import { createStorageDriver } from '@wharf/storage';
 import Fastify, {
   type FastifyBaseLogger,
@@ -69,6 +70,8 @@ export interface CoreServerOptions {
   port?: number;
   /** Prefix of the Redis keys (default wharf:core:). */
   redisPrefix?: string;
+  /** Prefix of the job queues' keys in jobservice's Redis database; jobservice must use the same (tests set it). */
+  jobPrefix?: string;
   /**
    * The portal's built files, served at /; false serves no portal. Default: apps/portal/dist of this checkout, when
    * it has been built.
@@ -143,6 +146,11 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
   const redis = createRedis(config);
   // One LISTEN connection for every cache of the process, however many channels they follow.
   const notices = new NotificationHub({ ...config.database, applicationName: 'wharf-core' });
+  // Core only enqueues and stops jobs; its queues connect to Redis on first use.
+  const jobs = new JobRunner({
+    connection: redisConnection(config, config.redis.jobserviceDb),
+    prefix: options.jobPrefix,
+  });
   let app: NestFastifyApplication | undefined;
   let fastify: FastifyInstance | undefined;
   let registry: MountedRegistry | undefined;
@@ -228,6 +236,7 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
         dataSource,
         redis,
         secrets,
+        jobs,
         redisPrefix: options.redisPrefix,
         extra: [
           { provide: STORAGE, useValue: storage },
@@ -289,6 +298,7 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
         await mounted.close();
         await immutability?.close();
         await notices.close();
+        await jobs.close();
         redis.disconnect();
         await dataSource.destroy();
       },
@@ -300,6 +310,7 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
     await registry?.close().catch(() => undefined);
     await immutability?.close().catch(() => undefined);
     await notices.close();
+    await jobs.close().catch(() => undefined);
     redis.disconnect();
     await dataSource.destroy().catch(() => undefined);
     throw error;

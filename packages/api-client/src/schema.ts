@@ -584,6 +584,74 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v2.0/retentions': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Creates the retention policy of a project (one per project; its id goes to the project metadata)
+     * @description Requires an authenticated user or robot account; what it may see or change is checked per item.
+     */
+    post: operations['createRetention'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v2.0/retentions/metadatas': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The rule templates and selectors a retention policy may use
+     * @description Requires an authenticated user or robot account; what it may see or change is checked per item.
+     */
+    get: operations['getRentenitionMetadata'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v2.0/retentions/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A retention policy
+     * @description Requires an authenticated user or robot account; what it may see or change is checked per item.
+     */
+    get: operations['getRetention'];
+    /**
+     * Replaces a retention policy's rules and trigger; its project stays the same
+     * @description Requires an authenticated user or robot account; what it may see or change is checked per item.
+     */
+    put: operations['updateRetention'];
+    post?: never;
+    /**
+     * Deletes a retention policy and unbinds it from its project
+     * @description Requires an authenticated user or robot account; what it may see or change is checked per item.
+     */
+    delete: operations['deleteRetention'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v2.0/robots': {
     parameters: {
       query?: never;
@@ -1271,6 +1339,123 @@ export interface components {
     };
     ResourceList: {
       storage: number;
+    };
+    RetentionMetadata: {
+      templates: {
+        rule_template: string;
+        display_text: string;
+        action: string;
+        params: {
+          type: string;
+          unit: string;
+          required: boolean;
+        }[];
+      }[];
+      scope_selectors: {
+        display_text: string;
+        kind: string;
+        decorations: string[];
+      }[];
+      tag_selectors: {
+        display_text: string;
+        kind: string;
+        decorations: string[];
+      }[];
+    };
+    RetentionPolicy: {
+      id?: number;
+      /** @constant */
+      algorithm: 'or';
+      rules?: components['schemas']['RetentionRule'][];
+      trigger: components['schemas']['RetentionRuleTrigger'];
+      scope: components['schemas']['RetentionPolicyScope'];
+    };
+    RetentionPolicyOut: {
+      id: number;
+      algorithm: string;
+      rules: {
+        id: number;
+        priority: number;
+        disabled: boolean;
+        action: string;
+        template: string;
+        params: {
+          [key: string]: unknown;
+        };
+        tag_selectors: {
+          kind: string;
+          decoration: string;
+          pattern: string;
+          extras?: string;
+        }[];
+        scope_selectors: {
+          [key: string]: {
+            kind: string;
+            decoration: string;
+            pattern: string;
+            extras?: string;
+          }[];
+        };
+      }[];
+      trigger: {
+        kind: string;
+        settings: {
+          cron: string;
+        };
+        references: {
+          [key: string]: unknown;
+        };
+      };
+      scope: {
+        level: string;
+        ref: number;
+      };
+    };
+    RetentionPolicyScope: {
+      /** @constant */
+      level: 'project';
+      ref: number;
+    };
+    RetentionRule: {
+      id?: number;
+      priority?: number;
+      disabled?: boolean;
+      /** @constant */
+      action: 'retain';
+      /** @enum {string} */
+      template: 'latestPushedK' | 'latestPulledN' | 'nDaysSinceLastPush' | 'nDaysSinceLastPull' | 'always';
+      params?: {
+        [key: string]: unknown;
+      };
+      tag_selectors: components['schemas']['RetentionSelector'][];
+      scope_selectors?: {
+        repository: {
+          /** @constant */
+          kind: 'doublestar';
+          /** @enum {string} */
+          decoration: 'repoMatches' | 'repoExcludes';
+          pattern: string;
+          extras?: string;
+        }[];
+      };
+    };
+    RetentionRuleTrigger: {
+      /** @constant */
+      kind: 'Schedule';
+      settings?: {
+        cron?: string;
+      };
+      references?: {
+        [key: string]: unknown;
+      };
+    };
+    RetentionSelector: {
+      /** @constant */
+      kind: 'doublestar';
+      /** @enum {string} */
+      decoration: 'matches' | 'excludes';
+      pattern: string;
+      extras?: string;
     };
     Robot: {
       id: number;
@@ -2890,6 +3075,142 @@ export interface operations {
       };
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  createRetention: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['RetentionPolicy'];
+      };
+    };
+    responses: {
+      /** @description The policy was created */
+      201: {
+        headers: {
+          /** @description The path of the created resource */
+          Location?: string;
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  getRentenitionMetadata: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Templates and selectors */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RetentionMetadata'];
+        };
+      };
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  getRetention: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The policy */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RetentionPolicyOut'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  updateRetention: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['RetentionPolicy'];
+      };
+    };
+    responses: {
+      /** @description The policy was updated */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  deleteRetention: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The policy was deleted */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
       500: components['responses']['InternalServerError'];
     };
   };

@@ -8,6 +8,7 @@ import { AccessChangeNotice1765216000000 } from './migrations/1765216000000-acce
 import { UploadLeaseHolder1765230000000 } from './migrations/1765230000000-upload-lease-holder.js';
 import { Executions1765300000000 } from './migrations/1765300000000-executions.js';
 import { ImmutableTagRules1765600000000 } from './migrations/1765600000000-immutable-tag-rules.js';
+import { RetentionPolicy1765700000000 } from './migrations/1765700000000-retention-policy.js';
 
 /** Connection settings, as resolved from harbor.yml by @wharf/config. */
 export interface DatabaseOptions {
@@ -71,6 +72,7 @@ export const MIGRATIONS = [
   UploadLeaseHolder1765230000000,
   Executions1765300000000,
   ImmutableTagRules1765600000000,
+  RetentionPolicy1765700000000,
 ];
 export const ENTITIES = [...REGISTRY_ENTITIES];
 

@@ -24,6 +24,7 @@ describe('RegistryRepository against PostgreSQL', () => {
       'UploadLeaseHolder1765230000000',
       'Executions1765300000000',
       'ImmutableTagRules1765600000000',
+      'RetentionPolicy1765700000000',
     ];
     expect(await pendingMigrations(ds)).toEqual(all);
     expect(await runMigrations(ds)).toEqual(all);
@@ -190,11 +191,7 @@ describe('RegistryRepository against PostgreSQL', () => {
   it('numbers the tags that exist when tags get their ids, and keeps them unique', async () => {
     await repo.linkBlob('lib/numbered', d('n'), 1);
     // Back to before the tag ids: undo the migrations from that one on.
-    await ds.undoLastMigration({ transaction: 'each' });
-    await ds.undoLastMigration({ transaction: 'each' });
-    await ds.undoLastMigration({ transaction: 'each' });
-    await ds.undoLastMigration({ transaction: 'each' });
-    await ds.undoLastMigration({ transaction: 'each' });
+    for (let i = 0; i < 6; i++) await ds.undoLastMigration({ transaction: 'each' });
     const [{ repository }] = await ds.query<{ repository: string }[]>(
       `SELECT id AS repository FROM registry_repository WHERE name = 'lib/numbered'`,
     );
@@ -213,6 +210,7 @@ describe('RegistryRepository against PostgreSQL', () => {
       'UploadLeaseHolder1765230000000',
       'Executions1765300000000',
       'ImmutableTagRules1765600000000',
+      'RetentionPolicy1765700000000',
     ]);
     const rows = await ds.query<{ id: string | null; pull_time: Date | null }[]>(
       `SELECT id, pull_time FROM registry_tag WHERE repository_id = $1`,

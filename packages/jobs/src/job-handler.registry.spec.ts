@@ -50,7 +50,10 @@ describe('JobHandlerRegistry', () => {
     expect(registry.jobs.sort()).toEqual(Object.values(JobName).sort());
     const result = await registry
       .handler(JobName.UploadPurge)!
-      .run({ ageMs: 5, dryRun: false }, { id: '1', attempt: 1 });
+      .run(
+        { ageMs: 5, dryRun: false },
+        { id: '1', attempt: 1, signal: new AbortController().signal, log: () => Promise.resolve() },
+      );
     expect(result).toBe(5);
     expect(maintenance.calls).toEqual([{ ageMs: 5, dryRun: false }]);
     expect(registry.handler(JobName.UploadPurge)!.owner).toBe('MaintenanceService.purge');

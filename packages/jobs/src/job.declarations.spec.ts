@@ -25,21 +25,38 @@ describe('job declarations', () => {
     );
   });
 
+  it('pairs task-backed declarations with a taskId in the payload, both ways', () => {
+    const jobs = {
+      D: { ...JOBS[JobName.EventTrim], taskBacked: true },
+      E: { ...JOBS[JobName.UploadPurge], taskBacked: false },
+    } as never;
+    const payloads = { D: JOB_PAYLOADS[JobName.EventTrim], E: JOB_PAYLOADS[JobName.UploadPurge] };
+    expect(() => validateJobDeclarations(jobs, QUEUES, payloads)).toThrow(
+      'invalid job declarations: job D: a task-backed job, and it alone, has a taskId in its payload; ' +
+        'job E: a task-backed job, and it alone, has a taskId in its payload',
+    );
+  });
+
   it('groups jobs by queue', () => {
     expect(jobsOnQueue(QueueName.Maintenance).sort()).toEqual([JobName.EventTrim, JobName.UploadPurge].sort());
     expect(jobsOnQueue(QueueName.Events)).toEqual([JobName.OutboxDelivery]);
   });
 
   it('derives deduplication ids from the payload', () => {
-    expect(JOBS[JobName.UploadPurge].deduplicationId({ ageMs: 1, dryRun: true })).not.toBe(
-      JOBS[JobName.UploadPurge].deduplicationId({ ageMs: 1, dryRun: false }),
+    expect(JOBS[JobName.UploadPurge].deduplicationId({ taskId: 1, ageMs: 1, dryRun: true })).not.toBe(
+      JOBS[JobName.UploadPurge].deduplicationId({ taskId: 2, ageMs: 1, dryRun: false }),
     );
     expect(JOBS[JobName.OutboxDelivery].deduplicationId({ upToId: 7 })).toBe('outbox-delivery:7');
   });
 
   it('applies defaults and refuses unknown or wrong fields', () => {
-    expect(JOB_PAYLOADS[JobName.UploadPurge].parse({ ageMs: 1000 })).toEqual({ ageMs: 1000, dryRun: false });
-    expect(JOB_PAYLOADS[JobName.UploadPurge].safeParse({ ageMs: -1 }).success).toBe(false);
+    expect(JOB_PAYLOADS[JobName.UploadPurge].parse({ taskId: 3, ageMs: 1000 })).toEqual({
+      taskId: 3,
+      ageMs: 1000,
+      dryRun: false,
+    });
+    expect(JOB_PAYLOADS[JobName.UploadPurge].safeParse({ taskId: 3, ageMs: -1 }).success).toBe(false);
+    expect(JOB_PAYLOADS[JobName.UploadPurge].safeParse({ ageMs: 1000 }).success).toBe(false);
     expect(JOB_PAYLOADS[JobName.EventTrim].safeParse({ retention: 5 }).success).toBe(false);
   });
 });

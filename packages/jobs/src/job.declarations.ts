@@ -6,6 +6,7 @@ import { isTransientError } from './retryable.js';
 /** Payload schemas, one per job: the single source of the types handlers receive. */
 export const JOB_PAYLOADS = {
   [JobName.UploadPurge]: z.strictObject({
+    taskId: z.number().int().positive(),
     /** Upload sessions untouched for longer than this are abandoned. */
     ageMs: z.number().int().positive(),
     dryRun: z.boolean().default(false),
@@ -24,13 +25,26 @@ export const JOB_PAYLOADS = {
 export type JobPayload<N extends JobName> = z.output<(typeof JOB_PAYLOADS)[N]>;
 /** What `enqueue` accepts for job `N`, before defaults. */
 export type JobInput<N extends JobName> = z.input<(typeof JOB_PAYLOADS)[N]>;
+/** The task-backed jobs: their payload carries the id of the task (in PostgreSQL) each run is recorded in. */
+export type TaskBackedJobName = { [N in JobName]: JobPayload<N> extends { taskId: number } ? N : never }[JobName];
+/** The payload of a task-backed job as a launcher gives it: without the task id, which the launcher adds. */
+export type TaskJobInput<N extends TaskBackedJobName> = Omit<JobInput<N>, 'taskId'>;
 /** Every job as name and payload, discriminated by name. */
 export type JobItem = { [N in JobName]: { name: N; data: JobPayload<N> } }[JobName];
 
 export interface JobDeclaration<N extends JobName = JobName> {
   queue: QueueName;
-  /** Attempts before the job is failed for good, counting the first. */
+  /**
+   * Attempts before the job is failed for good, counting the first. It also says whether a run may be repeated: a
+   * job of more than one attempt runs again when its worker is lost mid-run, one of a single attempt is then recorded
+   * as failed instead.
+   */
   maxFails: number;
+  /**
+   * The job's payload carries `taskId` and the runner records each run in that task: Running when the handler
+   * starts, then Success, Error or Stopped, with the handler's log lines and errors in the task's log.
+   */
+  taskBacked?: boolean;
   /** Whether an error thrown by the handler is worth another attempt; otherwise the job fails at once. */
   retryable: (error: unknown) => boolean;
   /**
@@ -56,6 +70,7 @@ export const JOBS: JobDeclarations = {
   // One purge at a time per mode: a second is redundant while the first still runs.
   [JobName.UploadPurge]: {
     queue: QueueName.Maintenance,
+    taskBacked: true,
     maxFails: 3,
     retryable: isTransientError,
     deduplicationId: ({ dryRun }) => `upload-purge:${dryRun ? 'dry-run' : 'run'}`,
@@ -83,6 +98,20 @@ export function isJobName(value: unknown): value is JobName {
   return typeof value === 'string' && Object.hasOwn(JOB_PAYLOADS, value);
 }
 
+export function isTaskBacked(name: JobName): name is TaskBackedJobName {
+  return JOBS[name].taskBacked === true;
+}
+
+/** Whether a run of job `name` cut short (its worker lost) may run again, or must be recorded as failed. */
+export function isRerunnable(name: JobName): boolean {
+  return JOBS[name].maxFails > 1;
+}
+
+function hasTaskId(schema: z.ZodType): boolean {
+  const shape = (schema as { shape?: Record<string, unknown> }).shape;
+  return shape !== undefined && Object.hasOwn(shape, 'taskId');
+}
+
 /** The job types that run on `queue`. */
 export function jobsOnQueue(queue: QueueName, jobs: Record<string, Pick<JobDeclaration, 'queue'>> = JOBS): JobName[] {
   return (Object.keys(jobs) as JobName[]).filter((name) => jobs[name].queue === queue);
@@ -108,6 +137,9 @@ export function validateJobDeclarations(
     if (typeof job.retryable !== 'function') faults.push(`job ${name}: retryable must be a function`);
     if (typeof job.deduplicationId !== 'function') faults.push(`job ${name}: deduplicationId must be a function`);
     if (!Object.hasOwn(payloads, name)) faults.push(`job ${name}: no payload schema`);
+    else if ((job.taskBacked === true) !== hasTaskId(payloads[name])) {
+      faults.push(`job ${name}: a task-backed job, and it alone, has a taskId in its payload`);
+    }
   }
   for (const name of Object.keys(payloads)) {
     if (!Object.hasOwn(jobs, name)) faults.push(`job ${name}: a payload schema but no declaration`);

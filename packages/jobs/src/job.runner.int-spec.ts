@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ExecutionRepository, createDataSource, runMigrations } from '@wharf/db';
+import { type TestDatabase, createTestDatabase } from '@wharf/testkit';
 import { Redis } from 'ioredis';
 import { JobName, QueueName } from './enum.js';
 import { JobPayloadError } from './errors.js';
@@ -55,9 +57,26 @@ async function waitFor(check: () => Promise<boolean> | boolean, what: string, ti
 describe('JobRunner on Redis', () => {
   const runners: JobRunner[] = [];
   let prefix: string;
+  let db: TestDatabase;
+  let ds: ReturnType<typeof createDataSource>;
+  let tasks: ExecutionRepository;
+
+  /** A task for an upload purge (a task-backed job) to run in. */
+  async function newTask(): Promise<number> {
+    const execution = await tasks.createExecution({ vendorType: 'UPLOAD_PURGE', trigger: 'MANUAL' });
+    return (await tasks.createTask(execution.id))!.id;
+  }
+
+  beforeAll(async () => {
+    db = await createTestDatabase('wharf_job_runner');
+    ds = createDataSource({ ...db, database: db.database });
+    await ds.initialize();
+    await runMigrations(ds);
+    tasks = new ExecutionRepository(ds);
+  });
 
   function runner(options: Partial<JobRunnerOptions> = {}): JobRunner {
-    const created = new JobRunner({ connection, prefix, backoffMs: 50, ...options });
+    const created = new JobRunner({ connection, prefix, backoffMs: 50, tasks, ...options });
     runners.push(created);
     return created;
   }
@@ -84,12 +103,15 @@ describe('JobRunner on Redis', () => {
       keys.push(...(batch as string[]));
     if (keys.length > 0) await redis.del(...keys);
     await redis.quit();
+    await ds?.destroy();
+    await db?.drop();
   });
 
   it('refuses an invalid payload with the faults named, and enqueues nothing', async () => {
     const producer = runner();
     await expect(producer.enqueue(JobName.UploadPurge, { ageMs: -5, extra: 1 } as never)).rejects.toThrow(
       new JobPayloadError(JobName.UploadPurge, [
+        'taskId: Invalid input: expected number, received undefined',
         'ageMs: Too small: expected number to be >0',
         'payload: Unrecognized key: "extra"',
       ]),
@@ -102,21 +124,23 @@ describe('JobRunner on Redis', () => {
     const received: Array<[unknown, JobContext]> = [];
     const worker = runner();
     await worker.start(JobHandlerRegistry.bind([new Handlers({ purge: (p, c) => void received.push([p, c]) })]));
-    const { id } = await worker.enqueue(JobName.UploadPurge, { ageMs: 60_000 });
+    const taskId = await newTask();
+    const { id } = await worker.enqueue(JobName.UploadPurge, { taskId, ageMs: 60_000 });
     await waitFor(() => received.length === 1, 'the purge to run');
     expect(received).toEqual([
       [
-        { ageMs: 60_000, dryRun: false },
-        { id, attempt: 1 },
+        { taskId, ageMs: 60_000, dryRun: false },
+        { id, attempt: 1, signal: expect.any(AbortSignal) as unknown, log: expect.any(Function) as unknown },
       ],
     ]);
   });
 
   it('drops a job whose deduplication id is waiting or running, and takes it again once done', async () => {
     const producer = runner();
-    const first = await producer.enqueue(JobName.UploadPurge, { ageMs: 1 });
-    const again = await producer.enqueue(JobName.UploadPurge, { ageMs: 2, dryRun: false });
-    const dryRun = await producer.enqueue(JobName.UploadPurge, { ageMs: 1, dryRun: true });
+    const [t1, t2, t3] = [await newTask(), await newTask(), await newTask()];
+    const first = await producer.enqueue(JobName.UploadPurge, { taskId: t1, ageMs: 1 });
+    const again = await producer.enqueue(JobName.UploadPurge, { taskId: t2, ageMs: 2, dryRun: false });
+    const dryRun = await producer.enqueue(JobName.UploadPurge, { taskId: t3, ageMs: 1, dryRun: true });
     expect([first.added, again.added, dryRun.added]).toEqual([true, false, true]);
     expect(again.id).toBe(first.id);
     expect((await counts(QueueName.Maintenance)).waiting).toBe(2);
@@ -125,10 +149,10 @@ describe('JobRunner on Redis', () => {
     await runner().start(JobHandlerRegistry.bind([new Handlers({ purge: (p) => void ran.push(p) })]));
     await waitFor(async () => (await counts(QueueName.Maintenance)).completed === 2, 'both purges');
     expect(ran).toEqual([
-      { ageMs: 1, dryRun: false },
-      { ageMs: 1, dryRun: true },
+      { taskId: t1, ageMs: 1, dryRun: false },
+      { taskId: t3, ageMs: 1, dryRun: true },
     ]);
-    expect((await producer.enqueue(JobName.UploadPurge, { ageMs: 3 })).added).toBe(true);
+    expect((await producer.enqueue(JobName.UploadPurge, { taskId: await newTask(), ageMs: 3 })).added).toBe(true);
   });
 
   it('retries a retryable error with backoff until it succeeds', async () => {
@@ -200,7 +224,8 @@ describe('JobRunner on Redis', () => {
     await waitFor(async () => (await counts(QueueName.Maintenance)).failed === 1, 'the purge to fail');
     expect(runs).toBe(0);
     expect((await worker.queue(QueueName.Maintenance).getJob(job.id!))?.failedReason).toBe(
-      `invalid payload for job ${JobName.UploadPurge}: ageMs: Invalid input: expected number, received string`,
+      `invalid payload for job ${JobName.UploadPurge}: taskId: Invalid input: expected number, received undefined; ` +
+        'ageMs: Invalid input: expected number, received string',
     );
     expect((await worker.queue(QueueName.Maintenance).getJob(job.id!))?.attemptsMade).toBe(1);
   });

@@ -7,6 +7,16 @@ export interface JobContext {
   id: string;
   /** 1 on the first run, 2 on the first retry, … */
   attempt: number;
+  /**
+   * Aborted when the run should end early: its execution was stopped (from any process), or this process shuts down.
+   * A long handler checks it between units of work and returns (or throws) soon after.
+   */
+  signal: AbortSignal;
+  /**
+   * Appends a line to the task's log (bounded: the oldest text goes first); of a job that is not task-backed, to the
+   * process's log.
+   */
+  log: (line: string) => Promise<void>;
 }
 
 export type JobHandler<N extends JobName> = (payload: JobPayload<N>, context: JobContext) => unknown;

@@ -16,6 +16,7 @@ import { ArtifactController } from './artifact.controller.js';
 import { RepositoryController } from './repository.controller.js';
 import { TagController } from './tag.controller.js';
 import { ImmutableRuleController } from './immutable-rule.controller.js';
+import { RetentionController } from './retention.controller.js';
 
 /** Every controller of the API; the OpenAPI document is generated from these. */
 export const CONTROLLERS = [
@@ -37,4 +38,5 @@ export const CONTROLLERS = [
   ArtifactController,
   TagController,
   ImmutableRuleController,
+  RetentionController,
 ];

@@ -101,7 +101,7 @@ const COLUMNS = `m.id, m.repository_id, m.project_id, m.digest, m.media_type, m.
  * What Harbor lists by default: artifacts that are neither a child of an index in the same repository nor an
  * accessory (a manifest with a subject, such as a signature or an SBOM).
  */
-const TOP_LEVEL = `m.subject_digest IS NULL AND NOT EXISTS (
+export const TOP_LEVEL = `m.subject_digest IS NULL AND NOT EXISTS (
     SELECT 1 FROM registry_manifest_reference ref JOIN registry_manifest parent ON parent.id = ref.manifest_id
      WHERE ref.kind = 'manifest' AND ref.digest = m.digest AND parent.repository_id = m.repository_id)`;
 

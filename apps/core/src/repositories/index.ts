@@ -14,6 +14,7 @@ import { ArtifactRepository } from './artifact.repository.js';
 import { ImageRepositoryRepository } from './repository.repository.js';
 import { TagRepository } from './tag.repository.js';
 import { ImmutableRuleRepository } from './immutable-rule.repository.js';
+import { RetentionRepository } from './retention.repository.js';
 
 export const REPOSITORIES = [
   AuditRepository,
@@ -32,4 +33,5 @@ export const REPOSITORIES = [
   ImageRepositoryRepository,
   TagRepository,
   ImmutableRuleRepository,
+  RetentionRepository,
 ];

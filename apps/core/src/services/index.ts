@@ -20,6 +20,15 @@ import { ArtifactService } from './artifact.service.js';
 import { ImageRepositoryService } from './repository.service.js';
 import { TagService } from './tag.service.js';
 import { ImmutableRuleService } from './immutable-rule.service.js';
+import { TaskService } from './task.service.js';
+import {
+  ArtifactRetentionDeleter,
+  IMMUTABILITY_CHECK,
+  NO_IMMUTABLE_TAGS,
+  RETENTION_DELETER,
+  RetentionEngine,
+} from './retention-engine.service.js';
+import { RetentionService } from './retention.service.js';
 
 export const SERVICES = [
   AccessService,
@@ -44,4 +53,10 @@ export const SERVICES = [
   ArtifactService,
   TagService,
   ImmutableRuleService,
+  TaskService,
+  RetentionService,
+  RetentionEngine,
+  // Tag retention deletes through the artifact API's delete path and finds no tag immutable.
+  { provide: RETENTION_DELETER, useClass: ArtifactRetentionDeleter },
+  { provide: IMMUTABILITY_CHECK, useValue: NO_IMMUTABLE_TAGS },
 ];

@@ -40,6 +40,8 @@ export interface TestCore {
   config: WharfConfig;
   database: TestDatabase;
   dataVolume: string;
+  /** Prefix of the server's job queues in jobservice's Redis database, for a worker of the test to share. */
+  jobPrefix: string;
   admin: Credentials;
   request<T = unknown>(method: string, path: string, options?: RequestOptions): Promise<TestResponse<T>>;
   close(): Promise<void>;
@@ -47,6 +49,21 @@ export interface TestCore {
 
 export function basicAuth(credentials: Credentials): string {
   return `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
+}
+
+async function deleteKeys(db: number, prefix: string): Promise<void> {
+  const redis = new Redis({ host: '127.0.0.1', port: 6379, db, lazyConnect: true });
+  await redis.connect();
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /**
@@ -65,6 +82,8 @@ export async function startTestCore(
   const dataVolume = await mkdtemp(join(tmpdir(), 'wharf-core-'));
   const admin = { username: 'admin', password: `Adm1n-${randomBytes(9).toString('base64url')}` };
   const redisPrefix = `wharf:test:${randomBytes(6).toString('hex')}:`;
+  // The job queues of this core alone, in jobservice's Redis database.
+  const jobPrefix = `wharf:test-jobs:${randomBytes(6).toString('hex')}`;
   // A port of its own (not 0): the registry's token challenge names the configured port.
   const port = await freePort();
   const raw = {
@@ -87,7 +106,13 @@ export async function startTestCore(
     await runMigrations(dataSource);
     await dataSource.destroy();
     // No portal unless a test asks for one: whether apps/portal was built must not change what the API tests see.
-    server = await startCoreServer(config, { checkResponses: true, redisPrefix, portalDir: false, ...coreOptions });
+    server = await startCoreServer(config, {
+      checkResponses: true,
+      redisPrefix,
+      jobPrefix,
+      portalDir: false,
+      ...coreOptions,
+    });
   } catch (error) {
     await database.drop().catch(() => undefined);
     await rm(dataVolume, { recursive: true, force: true });
@@ -101,6 +126,7 @@ export async function startTestCore(
     config,
     database,
     dataVolume,
+    jobPrefix,
     admin,
     async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<TestResponse<T>> {
       const headers: Record<string, string> = { ...options.headers };
@@ -122,18 +148,8 @@ export async function startTestCore(
     },
     async close(): Promise<void> {
       await started.close();
-      const redis = new Redis({ host: '127.0.0.1', port: 6379, db: config.redis.coreDb, lazyConnect: true });
-      await redis.connect();
-      try {
-        let cursor = '0';
-        do {
-          const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 1000);
-          cursor = next;
-          if (keys.length > 0) await redis.del(...keys);
-        } while (cursor !== '0');
-      } finally {
-        redis.disconnect();
-      }
+      await deleteKeys(config.redis.coreDb, redisPrefix);
+      await deleteKeys(config.redis.jobserviceDb, `${jobPrefix}:`);
       await database.drop();
       await rm(dataVolume, { recursive: true, force: true });
     },
