@@ -177,6 +177,15 @@ const ROWS: Record<string, RouteRow> = {
   'GET /api/v2.0/projects/{project_name}/repositories/{repository_name}/artifacts': {
     request: (ctx) => ({ params: { repository_name: ctx.project.image.repository } }),
   },
+  'POST /api/v2.0/projects/{project_name}/repositories/{repository_name}/artifacts': {
+    // A copy of the fixture image into a repository of its own: the route checks creating artifacts in the target,
+    // the service reading them in the source (here the same project).
+    request: (ctx) => ({
+      params: { repository_name: ctx.unique('copy') },
+      query: { from: `${ctx.project.name}/${ctx.project.image.repository}:${ctx.project.image.tag}` },
+    }),
+    decide: (who, project) => (who.canInProject(project, 'artifact', 'read') ? 'allow' : 'deny'),
+  },
   'GET /api/v2.0/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}': {
     request: (ctx) => ({ params: imageParams(ctx) }),
   },

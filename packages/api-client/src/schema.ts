@@ -405,7 +405,11 @@ export interface paths {
      */
     get: operations['listArtifacts'];
     put?: never;
-    post?: never;
+    /**
+     * Copies an artifact (with the children of an index, its accessories and its tags) from another repository, given as from=<project>/<repository>:<tag> or @<digest>, without pulling it; needs artifact read on the source; the target's storage limit (403) and immutable tags (412) apply
+     * @description Requires the permission `artifact:create` in the project named by `project_name` (a name, or an id unless X-Is-Resource-Name is true). Project roles holding it: projectAdmin, maintainer, developer; also system administrators and robot accounts granted it in the project.
+     */
+    post: operations['CopyArtifact'];
     delete?: never;
     options?: never;
     head?: never;
@@ -2707,6 +2711,38 @@ export interface operations {
       401: components['responses']['Unauthorized'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  CopyArtifact: {
+    parameters: {
+      query: {
+        /** @description The artifact to copy: <project>/<repository>:<tag> or <project>/<repository>@<digest> */
+        from: string;
+      };
+      header?: never;
+      path: {
+        project_name: string;
+        repository_name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The artifact was copied */
+      201: {
+        headers: {
+          /** @description The path of the created resource */
+          Location?: string;
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      412: components['responses']['PreconditionFailed'];
       500: components['responses']['InternalServerError'];
     };
   };

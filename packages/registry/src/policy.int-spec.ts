@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { MediaType, OciError, OciErrorCode } from '@wharf/oci';
 import { startTestRegistry, type TestRegistry } from './testing/test-registry.js';
-import { type RegistryPolicy } from './types.js';
+import { type ManifestDeleteContext, type RegistryPolicy, type TagChangeContext } from './types.js';
 
 const sha = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
@@ -88,5 +88,90 @@ describe('policy chain supplied by the host', () => {
     expect((await put('allowed')).status).toBe(201);
     const tags = (await (await fetch(url('/v2/open/src/tags/list'))).json()) as { tags: string[] };
     expect(tags.tags).toEqual(['allowed']);
+  });
+});
+
+describe('tag and delete policies', () => {
+  let reg: TestRegistry;
+  const url = (path: string) => `${reg.url}${path}`;
+  const tagChanges: TagChangeContext[] = [];
+  const manifestDeletes: ManifestDeleteContext[] = [];
+  /** A host's policy: the tag `pinned` never moves nor goes; every change is recorded. */
+  const pinPolicy: RegistryPolicy = {
+    name: 'pin',
+    beforeTagChange: (context) => {
+      tagChanges.push(context);
+      if (context.tag === 'pinned') {
+        return Promise.reject(new OciError(OciErrorCode.DENIED, 'pinned stays', undefined, 412));
+      }
+      return Promise.resolve();
+    },
+    beforeManifestDelete: (context) => {
+      manifestDeletes.push(context);
+      return Promise.resolve();
+    },
+  };
+  const config = Buffer.from('{"pin":1}');
+  const manifestOf = (layer: string) =>
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaType.OciManifest,
+      config: { mediaType: MediaType.OciConfig, digest: sha(config), size: config.length },
+      layers: [],
+      annotations: { layer },
+    });
+  const put = (reference: string, body: string) =>
+    fetch(url(`/v2/pins/app/manifests/${reference}`), {
+      method: 'PUT',
+      body,
+      headers: { 'content-type': MediaType.OciManifest },
+    });
+
+  beforeAll(async () => {
+    reg = await startTestRegistry({ policies: [pinPolicy] });
+    await fetch(url(`/v2/pins/app/blobs/uploads/?digest=${sha(config)}`), { method: 'POST', body: config });
+  });
+  afterAll(async () => {
+    await reg?.close();
+  });
+
+  it('asks before a push moves an existing tag, not before it creates one, and keeps a refused tag', async () => {
+    const first = manifestOf('a');
+    expect((await put('pinned', first)).status).toBe(201);
+    expect(tagChanges).toEqual([]);
+    const over = await put('pinned', manifestOf('b'));
+    expect(over.status).toBe(412);
+    expect(await over.json()).toEqual({ errors: [{ code: 'DENIED', message: 'pinned stays' }] });
+    expect(tagChanges).toEqual([
+      expect.objectContaining({
+        repository: 'pins/app',
+        tag: 'pinned',
+        change: 'overwrite',
+        digest: sha(first),
+        newDigest: sha(manifestOf('b')),
+      }),
+    ]);
+    const served = await fetch(url('/v2/pins/app/manifests/pinned'), { headers: { accept: MediaType.OciManifest } });
+    expect(served.headers.get('docker-content-digest')).toBe(sha(first));
+  });
+
+  it('asks before deleting a tag, or a manifest with the tags it takes, and deletes nothing refused', async () => {
+    tagChanges.length = 0;
+    const pinned = sha(manifestOf('a'));
+    for (const reference of ['pinned', pinned]) {
+      expect((await fetch(url(`/v2/pins/app/manifests/${reference}`), { method: 'DELETE' })).status).toBe(412);
+    }
+    expect(tagChanges.map((c) => [c.tag, c.change, c.digest])).toEqual([
+      ['pinned', 'delete', pinned],
+      ['pinned', 'delete', pinned],
+    ]);
+    expect(manifestDeletes).toEqual([]);
+    expect((await fetch(url('/v2/pins/app/manifests/pinned'), { method: 'HEAD' })).status).toBe(200);
+
+    const loose = manifestOf('c');
+    expect((await put('loose', loose)).status).toBe(201);
+    expect((await fetch(url(`/v2/pins/app/manifests/${sha(loose)}`), { method: 'DELETE' })).status).toBe(202);
+    expect(manifestDeletes).toEqual([{ repository: 'pins/app', digest: sha(loose), tags: ['loose'] }]);
+    expect(tagChanges.at(-1)).toMatchObject({ tag: 'loose', change: 'delete', digest: sha(loose) });
   });
 });

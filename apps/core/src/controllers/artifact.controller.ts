@@ -1,4 +1,4 @@
-import { Controller, Delete, Get } from '@nestjs/common';
+import { Controller, Delete, Get, Post } from '@nestjs/common';
 import { z } from 'zod';
 import { Auth, CurrentProject } from '../auth/auth.decorator.js';
 import { type ProjectRef, type RequestAuth } from '../auth/principal.js';
@@ -12,9 +12,10 @@ import {
   ArtifactListDto,
   ArtifactListQuery,
   ArtifactParams,
+  CopyArtifactQuery,
 } from '../dtos/artifact.dto.js';
 import { ListQuery, RepositoryParams } from '../dtos/repository.dto.js';
-import { type Paged } from '../http/responses.js';
+import { type Paged, type WithHeaders } from '../http/responses.js';
 import { Endpoint, Params, Query } from '../openapi/endpoint.decorator.js';
 import { ArtifactService } from '../services/artifact.service.js';
 
@@ -45,6 +46,30 @@ export class ArtifactController {
     @Query() query: ArtifactListQuery,
   ): Promise<Paged<ArtifactDto>> {
     return this.artifacts.list(project, params, query);
+  }
+
+  @Post(ARTIFACTS)
+  @Endpoint({
+    operationId: 'CopyArtifact',
+    summary:
+      'Copies an artifact (with the children of an index, its accessories and its tags) from another repository, ' +
+      'given as from=<project>/<repository>:<tag> or @<digest>, without pulling it; needs artifact read on the ' +
+      "source; the target's storage limit (403) and immutable tags (412) apply",
+    tag: 'artifact',
+    access: { kind: 'project', resource: 'artifact', action: 'create', param: 'project_name' },
+    params: RepositoryParams,
+    query: CopyArtifactQuery,
+    status: 201,
+    response: { description: 'The artifact was copied', headers: ['Location'] },
+    errors: [400, 403, 404, 412],
+  })
+  copy(
+    @Auth() auth: RequestAuth,
+    @CurrentProject() project: ProjectRef,
+    @Params() params: RepositoryParams,
+    @Query() query: CopyArtifactQuery,
+  ): Promise<WithHeaders<undefined>> {
+    return this.artifacts.copy(auth, project, params, query);
   }
 
   @Get(`${ARTIFACTS}/:reference`)

@@ -1,3 +1,4 @@
+import { isDigest, isValidRepositoryName, isValidTag } from '@wharf/oci';
 import { z } from 'zod';
 import { PageQuery } from './list.dto.js';
 import { ArtifactReference, RepositoryNameParam, queryFlag } from './repository.dto.js';
@@ -148,3 +149,28 @@ export const AdditionParams = z.object({
   addition: z.enum(ADDITIONS, { error: `must be one of ${ADDITIONS.join(', ')}` }),
 });
 export type AdditionParams = z.infer<typeof AdditionParams>;
+
+/** The artifact to copy, as Harbor's copy names it: `<project>/<repository>:<tag>` or `<project>/<repository>@<digest>`. */
+export const CopySource = z
+  .string({ error: 'is required: <project>/<repository>:<tag> or <project>/<repository>@<digest>' })
+  .max(1024)
+  .transform((value, ctx): { repository: string; reference: ArtifactReference } => {
+    const at = value.lastIndexOf('@');
+    const colon = value.lastIndexOf(':');
+    const split = at >= 0 ? at : colon;
+    const repository = split > 0 ? value.slice(0, split) : '';
+    const reference = split > 0 ? value.slice(split + 1) : '';
+    const valid =
+      repository.includes('/') &&
+      isValidRepositoryName(repository) &&
+      (at >= 0 ? isDigest(reference) : isValidTag(reference));
+    if (!valid) {
+      ctx.addIssue({ code: 'custom', message: `invalid input: ${value}` });
+      return z.NEVER;
+    }
+    return { repository, reference: at >= 0 ? { digest: reference } : { tag: reference } };
+  })
+  .meta({ description: 'The artifact to copy: <project>/<repository>:<tag> or <project>/<repository>@<digest>' });
+
+export const CopyArtifactQuery = z.object({ from: CopySource });
+export type CopyArtifactQuery = z.infer<typeof CopyArtifactQuery>;

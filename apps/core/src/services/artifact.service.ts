@@ -12,13 +12,14 @@ import {
   type ArtifactListQuery,
   type ArtifactOptions,
   type ArtifactParams,
+  type CopyArtifactQuery,
   type PlatformDto,
   type ReferenceDto,
 } from '../dtos/artifact.dto.js';
 import { type ArtifactReference, type ListQuery, type RepositoryParams } from '../dtos/repository.dto.js';
 import { type TagDto } from '../dtos/tag.dto.js';
 import { ApiError } from '../errors/api-error.js';
-import { Paged } from '../http/responses.js';
+import { Paged, type WithHeaders, created } from '../http/responses.js';
 import { ImmutabilityRules } from '../policy/immutability.js';
 import { throughPolicies } from '../registry/registry-errors.js';
 import {
@@ -35,7 +36,9 @@ import {
   WASM_ANNOTATIONS,
   WASM_CONFIG_MEDIA_TYPE,
 } from '../repositories/artifact.repository.js';
+import { ProjectRepository } from '../repositories/project.repository.js';
 import { type ImageRepositoryRecord } from '../repositories/repository.repository.js';
+import { AccessService } from './access.service.js';
 import { ArtifactPageIndex } from './artifact.page-index.js';
 import { ImageRepositoryService } from './repository.service.js';
 
@@ -195,6 +198,8 @@ export class ArtifactService {
     private readonly artifacts: ArtifactRepository,
     private readonly pageIndex: ArtifactPageIndex,
     private readonly writer: RegistryWriter,
+    private readonly projects: ProjectRepository,
+    private readonly access: AccessService,
     private readonly immutability: ImmutabilityRules,
   ) {}
 
@@ -253,6 +258,44 @@ export class ArtifactService {
       );
     }
     throw ApiError.notFound(`artifact ${describeReference(repository.name, params.reference)} not found`);
+  }
+
+  /**
+   * Copies an artifact from another repository into this one, as Harbor's copy does: the caller must be allowed to
+   * read artifacts where it comes from (the route has checked that it may create them here). Nothing is pulled or
+   * pushed: the blobs are linked, the manifests stored with an index's children and the accessories, and the source
+   * artifact's tags set here too. The target project's storage limit and immutable tags apply; a refused copy
+   * changes nothing.
+   */
+  async copy(
+    auth: RequestAuth,
+    project: ProjectRef,
+    params: RepositoryParams,
+    query: CopyArtifactQuery,
+  ): Promise<WithHeaders<undefined>> {
+    const { repository: sourceName, reference } = query.from;
+    const slash = sourceName.indexOf('/');
+    const sourceProject = await this.projects.findRefByName(sourceName.slice(0, slash));
+    if (!sourceProject) throw ApiError.notFound(`project ${sourceName.slice(0, slash)} not found`);
+    if (!(await this.access.canInProject(auth.principal, sourceProject, 'artifact', 'read'))) {
+      throw ApiError.forbidden(`no permission to read artifacts of project ${sourceProject.name}`);
+    }
+    const source = await this.repositories.find(sourceProject, sourceName.slice(slash + 1));
+    const artifact = await this.find(source, reference);
+    if (artifact.subjectDigest) {
+      throw new ApiError('DENIED', "the operation isn't supported for an artifact accessory");
+    }
+    const target = `${project.name}/${params.repository_name}`;
+    const copied = await throughPolicies(() =>
+      this.writer.copyArtifact({ repository: source.name, digest: artifact.digest }, target, {
+        actor: principalName(auth.principal),
+      }),
+    );
+    this.pageIndex.forget(target);
+    if (!copied) throw ApiError.notFound(`artifact ${describeReference(source.name, reference)} not found`);
+    const { project: projectSegment, repository } = encodeRepositoryName(target);
+    const ref = 'digest' in reference ? reference.digest : reference.tag;
+    return created(`/api/v2.0/projects/${projectSegment}/repositories/${repository}/artifacts/${ref}`);
   }
 
   /** The accessories whose subject is the artifact, oldest first. */
