@@ -82,11 +82,15 @@ describe('copying an artifact', () => {
   it('asks for a target project and a valid repository name before copying', async () => {
     const double = server();
     const dialog = await openCopy(double);
+    await userEvent.click(within(dialog).getByRole('button', { name: 'Copy' }));
+    expect(within(dialog).getByText('Enter a project name.')).toBeInTheDocument();
+    expect(double.requests.some((r) => r.method === 'POST')).toBe(false);
+
+    await userEvent.type(within(dialog).getByLabelText('Target project'), 'other');
     await userEvent.clear(within(dialog).getByLabelText('Target repository'));
     await userEvent.type(within(dialog).getByLabelText('Target repository'), 'Team//x');
     await userEvent.click(within(dialog).getByRole('button', { name: 'Copy' }));
 
-    expect(within(dialog).getByText('Enter a project name.')).toBeInTheDocument();
     expect(within(dialog).getByText(/Lower-case letters and digits/)).toBeInTheDocument();
     expect(double.requests.some((r) => r.method === 'POST')).toBe(false);
   });
