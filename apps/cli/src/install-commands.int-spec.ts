@@ -236,7 +236,7 @@ external_database:\n  harbor:\n    host: ${database.host}\n    port: ${database.
         if (Date.now() > deadline) throw new Error(`jobservice did not start:\n${output}`);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      expect(output).toContain('"msg":"jobservice ready; no job types registered"');
+      expect(output).toContain('"msg":"jobservice ready"');
       const healthy = await wharf([
         'health',
         'jobservice',

@@ -1,4 +1,4 @@
-import { type DynamicModule, Module } from '@nestjs/common';
+import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { type WharfConfig } from '@wharf/config';
 import { ExecutionRepository } from '@wharf/db';
@@ -25,29 +25,33 @@ export interface AppDependencies {
   extra?: { provide: symbol | string | (abstract new (...args: never[]) => unknown); useValue: unknown }[];
 }
 
+/** Core's values, repositories and services: what the API and the worker module share. */
+export function coreProviders(deps: AppDependencies): Provider[] {
+  return [
+    { provide: CORE_CONFIG, useValue: deps.config },
+    { provide: DataSource, useValue: deps.dataSource },
+    { provide: REDIS, useValue: deps.redis },
+    { provide: REDIS_PREFIX, useValue: deps.redisPrefix ?? DEFAULT_REDIS_PREFIX },
+    { provide: CORE_SECRETS, useValue: deps.secrets },
+    { provide: JobRunner, useValue: deps.jobs },
+    {
+      provide: ExecutionRepository,
+      useFactory: (dataSource: DataSource) => new ExecutionRepository(dataSource),
+      inject: [DataSource],
+    },
+    ...(deps.extra ?? []),
+    ...REPOSITORIES,
+    ...SERVICES,
+  ];
+}
+
 @Module({})
 export class AppModule {
   static create(deps: AppDependencies): DynamicModule {
     return {
       module: AppModule,
       controllers: CONTROLLERS,
-      providers: [
-        { provide: CORE_CONFIG, useValue: deps.config },
-        { provide: DataSource, useValue: deps.dataSource },
-        { provide: REDIS, useValue: deps.redis },
-        { provide: REDIS_PREFIX, useValue: deps.redisPrefix ?? DEFAULT_REDIS_PREFIX },
-        { provide: CORE_SECRETS, useValue: deps.secrets },
-        { provide: JobRunner, useValue: deps.jobs },
-        {
-          provide: ExecutionRepository,
-          useFactory: (dataSource: DataSource) => new ExecutionRepository(dataSource),
-          inject: [DataSource],
-        },
-        ...(deps.extra ?? []),
-        ...REPOSITORIES,
-        ...SERVICES,
-        { provide: APP_GUARD, useClass: AuthGuard },
-      ],
+      providers: [...coreProviders(deps), { provide: APP_GUARD, useClass: AuthGuard }],
     };
   }
 }

@@ -309,6 +309,26 @@ const ROWS: Record<string, RouteRow> = {
     },
     decide: (who, project) => (who.canInProject(project, 'tag-retention', 'delete') ? 'allow' : 'deny'),
   },
+  'POST /api/v2.0/retentions/{id}/executions': {
+    request: async (ctx) => ({ params: { id: await retentionIdOf(ctx.project, ctx) }, body: { dry_run: true } }),
+    decide: (who, project) => (who.canInProject(project, 'tag-retention', 'update') ? 'allow' : 'deny'),
+  },
+  'GET /api/v2.0/retentions/{id}/executions': {
+    request: async (ctx) => ({ params: { id: await retentionIdOf(ctx.project, ctx) } }),
+    decide: (who, project) => (who.canInProject(project, 'tag-retention', 'list') ? 'allow' : 'deny'),
+  },
+  'PATCH /api/v2.0/retentions/{id}/executions/{eid}': {
+    request: async (ctx) => ({ params: await retentionRunOf(ctx.project, ctx), body: { action: 'stop' } }),
+    decide: (who, project) => (who.canInProject(project, 'tag-retention', 'update') ? 'allow' : 'deny'),
+  },
+  'GET /api/v2.0/retentions/{id}/executions/{eid}/tasks': {
+    request: async (ctx) => ({ params: await retentionRunOf(ctx.project, ctx) }),
+    decide: (who, project) => (who.canInProject(project, 'tag-retention', 'list') ? 'allow' : 'deny'),
+  },
+  'GET /api/v2.0/retentions/{id}/executions/{eid}/tasks/{tid}': {
+    request: async (ctx) => ({ params: await retentionRunOf(ctx.project, ctx) }),
+    decide: (who, project) => (who.canInProject(project, 'tag-retention', 'read') ? 'allow' : 'deny'),
+  },
 };
 
 function immutableRule(tagPattern: string) {
@@ -362,6 +382,26 @@ async function retentionIdOf(project: MatrixProject, ctx: MatrixContext): Promis
   const id = Number(response.headers.get('location')?.split('/').pop());
   retentionIds.set(project.id, id);
   return id;
+}
+
+const retentionRuns = new Map<number, { id: number; eid: number; tid: number }>();
+
+/** A dry run of the project's retention policy, started by the administrator, with its one task (the image's). */
+async function retentionRunOf(
+  project: MatrixProject,
+  ctx: MatrixContext,
+): Promise<{ id: number; eid: number; tid: number }> {
+  const known = retentionRuns.get(project.id);
+  if (known !== undefined) return known;
+  const id = await retentionIdOf(project, ctx);
+  const response = await ctx.admin('POST', `/api/v2.0/retentions/${id}/executions`, { dry_run: true });
+  const eid = Number(response.headers.get('location')?.split('/').pop());
+  const tasks = await ctx.admin<{ id: number }[]>('GET', `/api/v2.0/retentions/${id}/executions/${eid}/tasks`);
+  const tid = tasks.body[0]?.id;
+  if (tid === undefined) throw new Error(`the retention run of ${project.name} has no task`);
+  const run = { id, eid, tid };
+  retentionRuns.set(project.id, run);
+  return run;
 }
 
 function imageParams(ctx: MatrixContext): { repository_name: string; reference: string } {

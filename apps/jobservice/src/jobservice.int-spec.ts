@@ -1,10 +1,14 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { type WharfConfig, parseConfig } from '@wharf/config';
-import { createDataSource, runMigrations } from '@wharf/db';
+import { ExecutionRepository, createDataSource, runMigrations } from '@wharf/db';
 import { type TestDatabase, createTestDatabase, freePort } from '@wharf/testkit';
 import { Redis } from 'ioredis';
+import { JobName, JobRunner } from '@wharf/jobs';
 import { type Logger, pino } from 'pino';
 import { parseHeartbeat } from './heartbeat.js';
 import { type JobService, startJobService } from './jobservice.js';
@@ -13,6 +17,8 @@ import { probeJobService, probeRedis } from './probe.js';
 const REDIS_HOST = process.env.WHARF_TEST_REDIS_HOST ?? '127.0.0.1';
 const REDIS_PORT = Number(process.env.WHARF_TEST_REDIS_PORT ?? 6379);
 const JOBSERVICE_DB = 2;
+/** Core's secrets and the registry's storage, which the worker module opens. */
+const DATA_VOLUME = mkdtempSync(join(tmpdir(), 'wharf-jobservice-'));
 
 function configFor(
   database: { host: string; port: number; database: string; username: string },
@@ -21,6 +27,7 @@ function configFor(
   const text = `
 hostname: registry.local
 harbor_admin_password: Admin-Passw0rd
+data_volume: ${DATA_VOLUME}
 external_database:
   harbor:
     host: ${database.host}
@@ -64,6 +71,7 @@ describe('jobservice', () => {
   let redis: Redis;
   let service: JobService | undefined;
   const host = `jobservice-test-${randomBytes(4).toString('hex')}`;
+  const jobPrefix = `wharf-test-jobservice-${randomBytes(4).toString('hex')}`;
 
   beforeAll(async () => {
     database = await createTestDatabase('wharf_jobservice');
@@ -81,27 +89,34 @@ describe('jobservice', () => {
   });
 
   afterAll(async () => {
-    const keys = await redis.keys(`wharf:jobservice:heartbeat:${host}:*`);
+    const keys = [
+      ...(await redis.keys(`wharf:jobservice:heartbeat:${host}:*`)),
+      ...(await redis.keys(`${jobPrefix}:*`)),
+    ];
     if (keys.length > 0) await redis.del(...keys);
     redis.disconnect();
     await database.drop();
+    rmSync(DATA_VOLUME, { recursive: true, force: true });
   });
 
-  it('connects, says it is ready with no job types, and keeps a heartbeat with a lifetime', async () => {
+  it('connects, runs every declared job, says it is ready, and keeps a heartbeat with a lifetime', async () => {
     const { logger, lines } = capturingLogger();
-    service = await startJobService(config, { logger, host, heartbeatIntervalMs: 200, heartbeatTtlSeconds: 2 });
+    service = await startJobService(config, {
+      logger,
+      host,
+      jobPrefix,
+      heartbeatIntervalMs: 200,
+      heartbeatTtlSeconds: 2,
+    });
     expect(service.heartbeatKey).toBe(`wharf:jobservice:heartbeat:${host}:${process.pid}`);
-    expect(service.jobTypes).toEqual([]);
+    const every = Object.values(JobName).sort();
+    expect(service.jobTypes).toEqual(every);
     expect(lines()).toContainEqual(
-      expect.objectContaining({
-        msg: 'jobservice ready; no job types registered',
-        jobTypes: [],
-        redisDb: JOBSERVICE_DB,
-      }),
+      expect.objectContaining({ msg: 'jobservice ready', jobTypes: every, redisDb: JOBSERVICE_DB }),
     );
 
     const first = parseHeartbeat(await redis.get(service.heartbeatKey));
-    expect(first).toMatchObject({ host, pid: process.pid, jobTypes: [] });
+    expect(first).toMatchObject({ host, pid: process.pid, jobTypes: every });
     const ttl = await redis.ttl(service.heartbeatKey);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(2);
@@ -113,8 +128,33 @@ describe('jobservice', () => {
     expect(Date.parse(later!.beatAt)).toBeGreaterThan(Date.parse(first!.beatAt));
   });
 
+  it('runs a task-backed job with the services of core and records the run in its task', async () => {
+    service = await startJobService(config, { logger: capturingLogger().logger, host, jobPrefix });
+    const dataSource = createDataSource(config.database);
+    await dataSource.initialize();
+    const producer = new JobRunner({
+      connection: { host: REDIS_HOST, port: REDIS_PORT, db: JOBSERVICE_DB },
+      prefix: jobPrefix,
+    });
+    try {
+      const executions = new ExecutionRepository(dataSource);
+      const execution = await executions.createExecution({ vendorType: 'UPLOAD_PURGE', trigger: 'MANUAL' });
+      const task = (await executions.createTask(execution.id))!;
+      await producer.enqueue(JobName.UploadPurge, { taskId: task.id, ageMs: 60_000, dryRun: true });
+      await until('the purge to succeed', async () =>
+        (await executions.getTask(task.id))!.status === 'Success' ? true : undefined,
+      );
+      expect((await executions.taskLog(task.id))!.text).toBe(
+        'would remove 0 abandoned upload sessions and 0 uploads with no session\n',
+      );
+    } finally {
+      await producer.close();
+      await dataSource.destroy();
+    }
+  });
+
   it('is found by the status probes, and removes its heartbeat when it stops', async () => {
-    service = await startJobService(config, { logger: capturingLogger().logger, host });
+    service = await startJobService(config, { logger: capturingLogger().logger, host, jobPrefix });
     await expect(probeRedis(config)).resolves.toBeUndefined();
     const key = service.heartbeatKey;
     const beats = await probeJobService(config);
@@ -126,7 +166,13 @@ describe('jobservice', () => {
 
   it('reconnects to Redis after losing the connection and goes on beating', async () => {
     const { logger, lines } = capturingLogger();
-    service = await startJobService(config, { logger, host, heartbeatIntervalMs: 200, heartbeatTtlSeconds: 5 });
+    service = await startJobService(config, {
+      logger,
+      host,
+      jobPrefix,
+      heartbeatIntervalMs: 200,
+      heartbeatTtlSeconds: 5,
+    });
     const name = `wharf-jobservice:${host}:${process.pid}`;
     const clients = (await redis.client('LIST')) as string;
     const id = /id=(\d+) [^\n]*name=(\S+)/g;
@@ -155,7 +201,13 @@ describe('jobservice', () => {
     await runMigrations(dataSource);
     await dataSource.destroy();
     const { logger, lines } = capturingLogger();
-    service = await startJobService(lostConfig, { logger, host, heartbeatIntervalMs: 200, heartbeatTtlSeconds: 1 });
+    service = await startJobService(lostConfig, {
+      logger,
+      host,
+      jobPrefix,
+      heartbeatIntervalMs: 200,
+      heartbeatTtlSeconds: 1,
+    });
     const key = service.heartbeatKey;
     expect(await redis.exists(key)).toBe(1);
     await lost.drop();

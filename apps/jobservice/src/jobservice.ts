@@ -1,6 +1,10 @@
 import { hostname } from 'node:os';
+import { type INestApplicationContext } from '@nestjs/common';
+import { DiscoveryService, NestFactory } from '@nestjs/core';
 import { type WharfConfig, redisConnection } from '@wharf/config';
-import { createDataSource, pendingMigrations } from '@wharf/db';
+import { type OpenedWorkerDependencies, WorkerModule, openWorkerDependencies } from '@wharf/core';
+import { ExecutionRepository, createDataSource, pendingMigrations } from '@wharf/db';
+import { JobHandlerRegistry, JobRunner, providerInstances } from '@wharf/jobs';
 import { Redis } from 'ioredis';
 import { type Logger, pino } from 'pino';
 import { type Heartbeat, heartbeatKey } from './heartbeat.js';
@@ -15,12 +19,14 @@ export interface JobServiceOptions {
   heartbeatTtlSeconds?: number;
   /** The host part of the heartbeat key; this machine's name by default. */
   host?: string;
+  /** Prefix of the job queues' keys; core must use the same (tests give each their own). */
+  jobPrefix?: string;
 }
 
 export interface JobService {
   /** The Redis key this process keeps alive while it is healthy. */
   heartbeatKey: string;
-  /** Job types registered with this worker. */
+  /** Job types this worker runs: every declared job, each bound to its one handler in core's services. */
   jobTypes: readonly string[];
   /** Stops beating, removes the heartbeat and closes every connection. */
   close(): Promise<void>;
@@ -57,9 +63,44 @@ function createRedis(config: WharfConfig, connectionName: string): Redis {
 }
 
 /**
- * `wharf start jobservice`: the background worker. No job types are registered yet; it connects to PostgreSQL and
- * Redis, checks both on every heartbeat and keeps its heartbeat key in Redis while both answer, so status checks
- * see a live and connected worker. Connections lost later are retried; a failed start is reported at once.
+ * Boots core's worker module, binds every declared job to its one `@OnJob` handler among core's services (refusing
+ * to start on a job with none or two) and starts working the queues, recording task-backed runs in PostgreSQL.
+ */
+async function startWorker(
+  config: WharfConfig,
+  dataSource: ReturnType<typeof createDataSource>,
+  log: Logger,
+  jobPrefix: string | undefined,
+): Promise<{ app: INestApplicationContext; opened: OpenedWorkerDependencies; jobs: JobRunner; jobTypes: string[] }> {
+  const jobs = new JobRunner({
+    connection: redisConnection(config, config.redis.jobserviceDb),
+    prefix: jobPrefix,
+    tasks: new ExecutionRepository(dataSource),
+    logger: log,
+  });
+  const opened = await openWorkerDependencies(config, { dataSource, jobs });
+  let app: INestApplicationContext | undefined;
+  try {
+    app = await NestFactory.createApplicationContext(WorkerModule.create(opened.dependencies), {
+      logger: ['error', 'warn'],
+      abortOnError: false,
+    });
+    const registry = JobHandlerRegistry.bind(providerInstances(app.get(DiscoveryService)));
+    await jobs.start(registry);
+    return { app, opened, jobs, jobTypes: registry.jobs.sort() };
+  } catch (error) {
+    await jobs.close().catch(() => undefined);
+    await app?.close().catch(() => undefined);
+    await opened.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * `wharf start jobservice`: the background worker. It connects to PostgreSQL and Redis, runs every declared job with
+ * core's services, checks both connections on every heartbeat and keeps its heartbeat key in Redis while both
+ * answer, so status checks see a live and connected worker. Connections lost later are retried; a failed start is
+ * reported at once.
  */
 export async function startJobService(config: WharfConfig, options: JobServiceOptions = {}): Promise<JobService> {
   const log = options.logger ?? createJobServiceLogger(config);
@@ -72,7 +113,7 @@ export async function startJobService(config: WharfConfig, options: JobServiceOp
   const key = heartbeatKey(host, process.pid);
   const jobTypes: string[] = [];
 
-  const dataSource = createDataSource({ ...config.database, maxOpenConns: 2, applicationName: 'wharf-jobservice' });
+  const dataSource = createDataSource({ ...config.database, applicationName: 'wharf-jobservice' });
   try {
     await dataSource.initialize();
   } catch (error) {
@@ -97,6 +138,16 @@ export async function startJobService(config: WharfConfig, options: JobServiceOp
     await dataSource.destroy().catch(() => undefined);
     throw error;
   }
+
+  let worker: Awaited<ReturnType<typeof startWorker>>;
+  try {
+    worker = await startWorker(config, dataSource, log, options.jobPrefix);
+  } catch (error) {
+    redis.disconnect();
+    await dataSource.destroy().catch(() => undefined);
+    throw error;
+  }
+  jobTypes.push(...worker.jobTypes);
 
   let redisLost = false;
   const lostRedis = (reason: string) => {
@@ -139,10 +190,7 @@ export async function startJobService(config: WharfConfig, options: JobServiceOp
     running = running.then(beat);
   }, intervalMs);
 
-  log.info(
-    { heartbeatKey: key, redisDb: config.redis.jobserviceDb, jobTypes },
-    'jobservice ready; no job types registered',
-  );
+  log.info({ heartbeatKey: key, redisDb: config.redis.jobserviceDb, jobTypes }, 'jobservice ready');
 
   let closed: Promise<void> | undefined;
   return {
@@ -152,6 +200,10 @@ export async function startJobService(config: WharfConfig, options: JobServiceOp
       closed ??= (async () => {
         clearInterval(timer);
         await running;
+        // Running handlers see their signal aborted and end first; then the services they use close.
+        await worker.jobs.close();
+        await worker.app.close();
+        await worker.opened.close();
         try {
           await redis.del(key);
           await redis.quit();

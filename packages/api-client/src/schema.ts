@@ -656,6 +656,90 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v2.0/retentions/{id}/executions': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The runs of a retention policy, newest first
+     * @description Requires an authenticated user or robot account; what it may see or change is checked per item.
+     */
+    get: operations['listRetentionExecutions'];
+    put?: never;
+    /**
+     * Runs a retention policy now, a task per repository in its scope; a dry run deletes nothing
+     * @description Requires an authenticated user or robot account; what it may see or change is checked per item.
+     */
+    post: operations['triggerRetentionExecution'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v2.0/retentions/{id}/executions/{eid}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /**
+     * Stops a run of a retention policy: its unfinished tasks stop, what was deleted stays deleted
+     * @description Requires an authenticated user or robot account; what it may see or change is checked per item.
+     */
+    patch: operations['operateRetentionExecution'];
+    trace?: never;
+  };
+  '/api/v2.0/retentions/{id}/executions/{eid}/tasks': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The tasks of a run, one per repository, with how many artifacts each had and kept
+     * @description Requires an authenticated user or robot account; what it may see or change is checked per item.
+     */
+    get: operations['listRetentionTasks'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v2.0/retentions/{id}/executions/{eid}/tasks/{tid}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A task's log: what it retained, deleted or could not delete in its repository
+     * @description Requires an authenticated user or robot account; what it may see or change is checked per item.
+     */
+    get: operations['getRetentionTaskLog'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v2.0/robots': {
     parameters: {
       query?: never;
@@ -1187,6 +1271,10 @@ export interface components {
     NewTag: {
       name: string;
     };
+    OperateRetentionExecution: {
+      /** @constant */
+      action: 'stop';
+    };
     OverallHealthStatus: {
       /** @enum {string} */
       status: 'healthy' | 'unhealthy';
@@ -1343,6 +1431,32 @@ export interface components {
     };
     ResourceList: {
       storage: number;
+    };
+    RetentionExecution: {
+      id: number;
+      policy_id: number;
+      /** Format: date-time */
+      start_time: string;
+      /** Format: date-time */
+      end_time: string;
+      status: string;
+      trigger: string;
+      dry_run: boolean;
+    };
+    RetentionExecutionTask: {
+      id: number;
+      execution_id: number;
+      repository: string;
+      job_id: string;
+      status: string;
+      status_code: number;
+      status_revision: number;
+      /** Format: date-time */
+      start_time: string;
+      /** Format: date-time */
+      end_time: string;
+      total: number;
+      retained: number;
     };
     RetentionMetadata: {
       templates: {
@@ -1602,6 +1716,9 @@ export interface components {
       access_token: string;
       expires_in: number;
       issued_at: string;
+    };
+    TriggerRetention: {
+      dry_run?: boolean;
     };
     UserCreationReq: {
       username: string;
@@ -3242,6 +3359,171 @@ export interface operations {
           [name: string]: unknown;
         };
         content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  listRetentionExecutions: {
+    parameters: {
+      query?: {
+        /** @description The page to answer, from 1 */
+        page?: number;
+        /** @description Items per page, 10 unless given */
+        page_size?: number;
+      };
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One page of runs */
+      200: {
+        headers: {
+          /** @description The number of items in the whole list, over all pages */
+          'X-Total-Count'?: number;
+          /** @description Links to the previous and next pages of the list (RFC 8288, rel="prev"/"next") */
+          Link?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RetentionExecution'][];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  triggerRetentionExecution: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['TriggerRetention'];
+      };
+    };
+    responses: {
+      /** @description The run was started */
+      201: {
+        headers: {
+          /** @description The path of the created resource */
+          Location?: string;
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  operateRetentionExecution: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+        eid: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['OperateRetentionExecution'];
+      };
+    };
+    responses: {
+      /** @description The run was stopped */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  listRetentionTasks: {
+    parameters: {
+      query?: {
+        /** @description The page to answer, from 1 */
+        page?: number;
+        /** @description Items per page, 10 unless given */
+        page_size?: number;
+      };
+      header?: never;
+      path: {
+        id: string;
+        eid: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One page of tasks */
+      200: {
+        headers: {
+          /** @description The number of items in the whole list, over all pages */
+          'X-Total-Count'?: number;
+          /** @description Links to the previous and next pages of the list (RFC 8288, rel="prev"/"next") */
+          Link?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RetentionExecutionTask'][];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  getRetentionTaskLog: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+        eid: string;
+        tid: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The log */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/plain': string;
+        };
       };
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];

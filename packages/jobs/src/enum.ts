@@ -3,10 +3,12 @@ export enum JobName {
   UploadPurge = 'UPLOAD_PURGE',
   EventTrim = 'EVENT_TRIM',
   OutboxDelivery = 'OUTBOX_DELIVERY',
+  Retention = 'RETENTION',
 }
 
 /** BullMQ queues. A process that works a queue runs every job type on it, so one queue carries related work. */
 export enum QueueName {
   Maintenance = 'maintenance',
   Events = 'events',
+  Retention = 'retention',
 }

@@ -23,6 +23,11 @@ class OutboxService {
   }
 }
 
+class RetentionService {
+  @OnJob(JobName.Retention)
+  retain() {}
+}
+
 class SecondPurger {
   @OnJob(JobName.UploadPurge)
   alsoPurge() {}
@@ -46,7 +51,12 @@ function bindError(instances: object[], jobs?: JobName[]): JobHandlerBindingErro
 describe('JobHandlerRegistry', () => {
   it('binds every declared job to its one handler, called on its instance', async () => {
     const maintenance = new MaintenanceService();
-    const registry = JobHandlerRegistry.bind([maintenance, new OutboxService(), { unrelated: true }]);
+    const registry = JobHandlerRegistry.bind([
+      maintenance,
+      new OutboxService(),
+      new RetentionService(),
+      { unrelated: true },
+    ]);
     expect(registry.jobs.sort()).toEqual(Object.values(JobName).sort());
     const result = await registry
       .handler(JobName.UploadPurge)!
@@ -60,7 +70,7 @@ describe('JobHandlerRegistry', () => {
   });
 
   it('refuses to start, naming every job without a handler', () => {
-    const error = bindError([new OutboxService()]);
+    const error = bindError([new OutboxService(), new RetentionService()]);
     expect(error.message).toBe(
       `job handlers do not match the declared jobs: no handler for ${JobName.UploadPurge}, ${JobName.EventTrim}`,
     );
@@ -68,7 +78,13 @@ describe('JobHandlerRegistry', () => {
   });
 
   it('refuses to start, naming every job with two handlers and their owners', () => {
-    const error = bindError([new MaintenanceService(), new OutboxService(), new SecondPurger(), new SecondDeliverer()]);
+    const error = bindError([
+      new MaintenanceService(),
+      new OutboxService(),
+      new RetentionService(),
+      new SecondPurger(),
+      new SecondDeliverer(),
+    ]);
     expect(error.message).toBe(
       'job handlers do not match the declared jobs: ' +
         `2 handlers for ${JobName.UploadPurge} (MaintenanceService.purge, SecondPurger.alsoPurge); ` +

@@ -12,12 +12,22 @@ export const JOB_PAYLOADS = {
     dryRun: z.boolean().default(false),
   }),
   [JobName.EventTrim]: z.strictObject({
-    /** Events older than this are deleted when no core delivers them. */
+    /** Delivered events older than this are deleted (core's outbox retention when left out). */
     retentionMs: z.number().int().positive().optional(),
   }),
   [JobName.OutboxDelivery]: z.strictObject({
     /** Deliver the events pending up to this id; without it, whatever is pending when the job runs. */
     upToId: z.number().int().positive().optional(),
+  }),
+  [JobName.Retention]: z.strictObject({
+    taskId: z.number().int().positive(),
+    /** The tag retention policy to apply, as it stands when the job runs. */
+    policyId: z.number().int().positive(),
+    /** The repository of the policy's project this task works on. */
+    repositoryId: z.number().int().positive(),
+    repository: z.string().min(1),
+    /** Decide and log, delete nothing. */
+    dryRun: z.boolean().default(false),
   }),
 } as const satisfies Record<JobName, z.ZodType>;
 
@@ -36,8 +46,7 @@ export interface JobDeclaration<N extends JobName = JobName> {
   queue: QueueName;
   /**
    * Attempts before the job is failed for good, counting the first. It also says whether a run may be repeated: a
-   * job of more than one attempt runs again when its worker is lost mid-run, one of a single attempt is then recorded
-   * as failed instead.
+   * task-backed run cut short by its worker's shutdown runs again only in a job of more than one attempt.
    */
   maxFails: number;
   /**
@@ -62,6 +71,7 @@ export interface QueueDeclaration {
 export const QUEUES: Record<QueueName, QueueDeclaration> = {
   [QueueName.Maintenance]: { concurrency: 1 },
   [QueueName.Events]: { concurrency: 1 },
+  [QueueName.Retention]: { concurrency: 2 },
 };
 
 type JobDeclarations = { [N in JobName]: JobDeclaration<N> };
@@ -88,6 +98,14 @@ export const JOBS: JobDeclarations = {
     retryable: isTransientError,
     deduplicationId: ({ upToId }) => `outbox-delivery:${upToId ?? 'pending'}`,
   },
+  // One run of a policy at a time in a repository; a run that lost its worker starts the repository over.
+  [JobName.Retention]: {
+    queue: QueueName.Retention,
+    taskBacked: true,
+    maxFails: 3,
+    retryable: isTransientError,
+    deduplicationId: ({ policyId, repositoryId }) => `retention:${policyId}:${repositoryId}`,
+  },
 };
 
 export function jobDeclaration<N extends JobName>(name: N): JobDeclaration<N> {
@@ -102,7 +120,7 @@ export function isTaskBacked(name: JobName): name is TaskBackedJobName {
   return JOBS[name].taskBacked === true;
 }
 
-/** Whether a run of job `name` cut short (its worker lost) may run again, or must be recorded as failed. */
+/** Whether a run of job `name` cut short (its worker shutting down) may run again, or must be recorded as failed. */
 export function isRerunnable(name: JobName): boolean {
   return JOBS[name].maxFails > 1;
 }

@@ -40,6 +40,9 @@ class Handlers {
   deliver(payload: JobPayload<JobName.OutboxDelivery>, context: JobContext) {
     return this.on.deliver?.(payload, context);
   }
+
+  @OnJob(JobName.Retention)
+  retain() {}
 }
 
 function transient(message: string): Error {

@@ -44,11 +44,6 @@ export interface JobRunnerOptions {
   /** Where task-backed jobs record their runs; a runner started with a task-backed job needs it. */
   tasks?: TaskStore;
   /**
-   * How long a worker's hold on a running job lasts unless renewed (BullMQ's lock): a job whose worker died runs
-   * again, or is recorded as failed, about this long later.
-   */
-  lockDurationMs?: number;
-  /**
    * How often a running task's status is read again, so that a stop whose notice this process missed (Redis was
    * away for a moment) still ends the run.
    */
@@ -68,10 +63,7 @@ export interface EnqueuedJob {
 
 const DEFAULT_PREFIX = 'wharf:jobs';
 const DEFAULT_BACKOFF_MS = 5_000;
-const DEFAULT_LOCK_DURATION_MS = 30_000;
 const DEFAULT_STOP_POLL_MS = 5_000;
-/** The status message and log line of a task whose run ended with its worker. */
-export const WORKER_LOST_MESSAGE = 'the worker running this task was lost before it finished';
 const SHUTDOWN_MESSAGE = 'the worker shut down during the run';
 
 function describeError(error: unknown): string {
@@ -172,9 +164,6 @@ export class JobRunner {
         connection: { ...this.options.connection },
         prefix: this.prefix,
         concurrency,
-        lockDuration: this.options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
-        stalledInterval: this.options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
-        maxStalledCount: 1,
       });
       worker.on('failed', (job, error) => {
         this.options.logger?.error(
@@ -257,7 +246,7 @@ export class JobRunner {
     const attempt = job.attemptsMade + 1;
     const abort = signal ?? new AbortController().signal;
     if (isTaskBacked(name)) {
-      return this.runTask(name, handler, payload as { taskId: number }, { id, attempt, signal: abort }, job);
+      return this.runTask(name, handler, payload as { taskId: number }, { id, attempt, signal: abort });
     }
     const log = (line: string) => {
       this.options.logger?.info({ job: name, jobId: id }, line);
@@ -274,15 +263,14 @@ export class JobRunner {
   /**
    * Runs a task-backed job and records it in its task: Running under a new status revision (the start time in ms)
    * when the handler starts, then Success, Error (the error in the task's log) or nothing more when the task was
-   * stopped meanwhile (its Stopped status is final). A task found already ended is not run; one found Running was
-   * cut short with its worker: run again if the job may be repeated, recorded as Error otherwise.
+   * stopped meanwhile (its Stopped status is final). A task found already ended is not run; one found Running (an
+   * earlier attempt failed, or was cut short) runs again under a new revision.
    */
   private async runTask(
     name: JobName,
     handler: BoundJobHandler,
     payload: { taskId: number },
     run: Omit<JobContext, 'log'>,
-    job: Job,
   ): Promise<unknown> {
     const tasks = this.options.tasks!;
     const { taskId } = payload;
@@ -293,18 +281,6 @@ export class JobRunner {
     const task = await tasks.getTask(taskId);
     if (!task) throw new UnrecoverableError(`task ${taskId} of job ${name} does not exist`);
     if (isFinalTaskStatus(task.status)) return undefined;
-    if (task.status === 'Running') {
-      if (!isRerunnable(name)) {
-        await log(`${WORKER_LOST_MESSAGE}; a job of a single attempt does not run again`);
-        await tasks.updateTaskStatus(taskId, {
-          status: 'Error',
-          revision: task.statusRevision,
-          message: WORKER_LOST_MESSAGE,
-        });
-        throw new UnrecoverableError(WORKER_LOST_MESSAGE);
-      }
-      if (job.stalledCounter > 0) await log(`${WORKER_LOST_MESSAGE}; running it again`);
-    }
     // Revisions only grow: a second run within the same millisecond as the first still supersedes it.
     const revision = Math.max(Date.now(), task.statusRevision + 1);
     const started = await tasks.updateTaskStatus(taskId, { status: 'Running', revision });

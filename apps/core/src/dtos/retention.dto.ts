@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { cronProblem } from '../policy/cron.js';
 import { RETENTION_TEMPLATES, RETENTION_TEMPLATE_NAMES, type RetentionTemplate } from '../policy/retention-rules.js';
 import { SelectorPatternError, compilePattern } from '../policy/selector.js';
+import { PageQuery } from './list.dto.js';
 import { INT4_MAX, IdParam } from './project.dto.js';
 
 /** At most this many rules in a policy, as Harbor allows. */
@@ -205,3 +206,54 @@ export const RetentionMetadataDto = z
   })
   .meta({ id: 'RetentionMetadata' });
 export type RetentionMetadataDto = z.infer<typeof RetentionMetadataDto>;
+
+export const RetentionExecutionParamsDto = z.object({ id: IdParam, eid: IdParam });
+export type RetentionExecutionParamsDto = z.infer<typeof RetentionExecutionParamsDto>;
+
+export const RetentionTaskParamsDto = z.object({ id: IdParam, eid: IdParam, tid: IdParam });
+export type RetentionTaskParamsDto = z.infer<typeof RetentionTaskParamsDto>;
+
+export const RetentionListQueryDto = z.object({ ...PageQuery });
+export type RetentionListQueryDto = z.infer<typeof RetentionListQueryDto>;
+
+export const TriggerRetentionDto = z.object({ dry_run: z.boolean().optional() }).meta({ id: 'TriggerRetention' });
+export type TriggerRetentionDto = z.infer<typeof TriggerRetentionDto>;
+
+export const OperateRetentionExecutionDto = z
+  .object({ action: z.literal('stop', { error: 'must be "stop", the one action an execution takes' }) })
+  .meta({ id: 'OperateRetentionExecution' });
+export type OperateRetentionExecutionDto = z.infer<typeof OperateRetentionExecutionDto>;
+
+export const RetentionExecutionDto = z
+  .strictObject({
+    id: z.number().int(),
+    policy_id: z.number().int(),
+    start_time: z.iso.datetime(),
+    end_time: z.iso.datetime(),
+    status: z.string(),
+    trigger: z.string(),
+    dry_run: z.boolean(),
+  })
+  .meta({ id: 'RetentionExecution' });
+export type RetentionExecutionDto = z.infer<typeof RetentionExecutionDto>;
+
+export const RetentionExecutionListDto = z.array(RetentionExecutionDto);
+
+export const RetentionExecutionTaskDto = z
+  .strictObject({
+    id: z.number().int(),
+    execution_id: z.number().int(),
+    repository: z.string(),
+    job_id: z.string(),
+    status: z.string(),
+    status_code: z.number().int(),
+    status_revision: z.number().int(),
+    start_time: z.iso.datetime(),
+    end_time: z.iso.datetime(),
+    total: z.number().int(),
+    retained: z.number().int(),
+  })
+  .meta({ id: 'RetentionExecutionTask' });
+export type RetentionExecutionTaskDto = z.infer<typeof RetentionExecutionTaskDto>;
+
+export const RetentionExecutionTaskListDto = z.array(RetentionExecutionTaskDto);

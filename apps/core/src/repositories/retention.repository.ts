@@ -121,6 +121,18 @@ export class RetentionRepository {
     });
   }
 
+  /**
+   * Records a retention task's counts in its extra attributes, where Harbor keeps them: `total` candidates and how
+   * many are `retained`.
+   */
+  async recordTaskResult(taskId: number, total: number, retained: number): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE task SET extra_attrs = extra_attrs || jsonb_build_object('total', $2::int, 'retained', $3::int)
+        WHERE id = $1`,
+      [taskId, total, retained],
+    );
+  }
+
   /** The repositories of a project, by name. */
   async repositoriesOf(projectId: number): Promise<RetentionRepositoryRef[]> {
     const rows = await this.dataSource.query<{ id: string; name: string }[]>(
@@ -128,6 +140,16 @@ export class RetentionRepository {
       [projectId],
     );
     return rows.map((row) => ({ id: Number(row.id), name: row.name }));
+  }
+
+  /** The tags of an artifact of the repository now, sorted as candidates list them. */
+  async tagsOf(repositoryId: number, digest: string): Promise<string[]> {
+    const rows = await this.dataSource.query<{ name: string }[]>(
+      `SELECT t.name FROM registry_tag t JOIN registry_manifest m ON m.id = t.manifest_id
+        WHERE m.repository_id = $1 AND m.digest = $2 ORDER BY t.name`,
+      [repositoryId, digest],
+    );
+    return rows.map((row) => row.name);
   }
 
   /**

@@ -21,6 +21,7 @@ import { ImageRepositoryService } from './repository.service.js';
 import { TagService } from './tag.service.js';
 import { ImmutableRuleService } from './immutable-rule.service.js';
 import { TaskService } from './task.service.js';
+import { UploadPurgeService } from './upload-purge.service.js';
 import {
   ArtifactRetentionDeleter,
   IMMUTABILITY_CHECK,
@@ -29,6 +30,7 @@ import {
   RetentionEngine,
 } from './retention-engine.service.js';
 import { RetentionService } from './retention.service.js';
+import { RetentionExecutionService } from './retention-execution.service.js';
 
 export const SERVICES = [
   AccessService,
@@ -54,8 +56,10 @@ export const SERVICES = [
   TagService,
   ImmutableRuleService,
   TaskService,
+  UploadPurgeService,
   RetentionService,
   RetentionEngine,
+  RetentionExecutionService,
   // Tag retention deletes through the artifact API's delete path and finds no tag immutable.
   { provide: RETENTION_DELETER, useClass: ArtifactRetentionDeleter },
   { provide: IMMUTABILITY_CHECK, useValue: NO_IMMUTABLE_TAGS },

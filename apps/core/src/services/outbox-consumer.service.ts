@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { type RegistryEventType } from '@wharf/db';
+import { JobName, type JobPayload, OnJob } from '@wharf/jobs';
 import { DataSource, type EntityManager } from 'typeorm';
 import { z } from 'zod';
 import { AuditRepository, type NewAuditRecord } from '../repositories/audit.repository.js';
@@ -178,6 +179,26 @@ export class OutboxConsumerService implements OnApplicationBootstrap, OnApplicat
         if (n < OUTBOX_BATCH_SIZE || Date.now() >= deadline) return delivered;
       }
     });
+  }
+
+  /** The outbox delivery job: delivers the events pending up to `upToId`, or every event pending now. */
+  @OnJob(JobName.OutboxDelivery)
+  async deliver({ upToId }: JobPayload<JobName.OutboxDelivery>): Promise<number> {
+    return this.exclusive(async () => {
+      const bound = upToId ?? (await this.outbox.lastEventId());
+      let delivered = 0;
+      for (;;) {
+        const n = await this.deliverBatch(bound);
+        delivered += n;
+        if (n < OUTBOX_BATCH_SIZE) return delivered;
+      }
+    });
+  }
+
+  /** The event trim job: deletes delivered events older than the retention. */
+  @OnJob(JobName.EventTrim)
+  trim({ retentionMs }: JobPayload<JobName.EventTrim>): Promise<number> {
+    return this.exclusive(() => this.purgeDelivered(retentionMs));
   }
 
   /**

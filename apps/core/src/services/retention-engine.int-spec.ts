@@ -376,6 +376,32 @@ describe('the retention engine against PostgreSQL', () => {
     expect(b.digest).not.toBe(c.digest);
   });
 
+  it('keeps an artifact that was tagged again while the run decided, and says why', async () => {
+    const p = await project();
+    const repo = `${p.name}/app`;
+    const keep = await image(repo, ['new'], 1);
+    const old = await image(repo, ['old'], 9);
+    const older = await image(repo, ['older'], 10);
+    const real = core.server.app.get<symbol, RetentionDeleter>(RETENTION_DELETER);
+    let pushed = false;
+    const deleter: RetentionDeleter = {
+      deleteArtifact: async (repository, digest) => {
+        await real.deleteArtifact(repository, digest);
+        // A push moves `latest` onto the older artifact after the first deletion.
+        if (!pushed) await fx.registry.createTag(repository, 'latest', older.digest);
+        pushed = true;
+      },
+    };
+    const custom = new RetentionEngine(policies, deleter, { isImmutable: () => false });
+    const policy = policyOf(p.projectId, [rule('latestPushedK', 1, [{ decoration: 'matches', pattern: '**' }])]);
+    const [result] = await custom.run(policy, { dryRun: false, now: NOW });
+    expect(outcomes(result)).toEqual({ [keep.digest]: 'RETAIN', [old.digest]: 'DEL', [older.digest]: 'ERR' });
+    expect(result.decisions.find((d) => d.digest === older.digest)?.error).toBe(
+      'its tags changed during the run (now latest,older)',
+    );
+    expect(await tagsIn(repo)).toEqual({ [keep.digest]: ['new'], [older.digest]: ['latest', 'older'] });
+  });
+
   it('runs a stored policy as the API saved it', async () => {
     const p = await project();
     const repo = `${p.name}/app`;

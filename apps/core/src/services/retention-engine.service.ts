@@ -205,7 +205,7 @@ export class RetentionEngine {
         decisions.push({ ...candidate, outcome: 'DEL' });
       } else {
         await stopIfAsked();
-        decisions.push(await this.remove(repo.name, candidate));
+        decisions.push(await this.remove(repo, candidate));
       }
     }
     const removed = decisions.filter((d) => d.outcome === 'DEL').length;
@@ -230,9 +230,18 @@ export class RetentionEngine {
     return false;
   }
 
-  private async remove(repository: string, candidate: RetentionCandidate): Promise<RetentionDecision> {
+  private async remove(repo: RetentionRepositoryRef, candidate: RetentionCandidate): Promise<RetentionDecision> {
+    // A tag pushed onto the artifact since the candidates were read was not judged: the artifact stays.
+    const tags = await this.repository.tagsOf(repo.id, candidate.digest);
+    if (tags.join(',') !== candidate.tags.join(',')) {
+      return {
+        ...candidate,
+        outcome: 'ERR',
+        error: `its tags changed during the run (now ${tags.join(',') || 'none'})`,
+      };
+    }
     try {
-      await this.deleter.deleteArtifact(repository, candidate.digest);
+      await this.deleter.deleteArtifact(repo.name, candidate.digest);
       return { ...candidate, outcome: 'DEL' };
     } catch (error) {
       // Already gone (deleted meanwhile) is what retention wanted; anything else keeps the artifact.
