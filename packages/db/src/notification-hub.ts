@@ -124,7 +124,8 @@ export class NotificationHub {
         if (this.client !== next) return;
         const missing = [...this.subscribers.keys()].filter((channel) => !this.listens.has(channel));
         if (missing.length === 0) break;
-        await Promise.all(missing.map((channel) => this.listen(next, channel)));
+        // One at a time: a pg client runs one query at a time, and queues issued together are deprecated.
+        for (const channel of missing) await this.listen(next, channel);
       }
       this.backoffMs = FIRST_RETRY_MS;
       this.ready = true;

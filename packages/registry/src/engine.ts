@@ -303,7 +303,6 @@ export class RegistryEngine {
       manifest,
       actor: ctx.actor,
     });
-    if (tag !== undefined) await this.writer.beforeTagPush(name, tag, digest, ctx.actor);
 
     await this.storeManifest({
       repository: name,
@@ -316,6 +315,7 @@ export class RegistryEngine {
       references,
       tag,
       actor: ctx.actor,
+      beforeTagMove: tag === undefined ? undefined : this.writer.beforeTagMove(name, tag, digest, ctx.actor),
     });
     // The change notice reaches this process too, but a client that reads right after writing must see it now.
     this.cache?.invalidate(name);

@@ -96,12 +96,12 @@ describe('tag and delete policies', () => {
   const url = (path: string) => `${reg.url}${path}`;
   const tagChanges: TagChangeContext[] = [];
   const manifestDeletes: ManifestDeleteContext[] = [];
-  /** A host's policy: the tag `pinned` never moves nor goes; every change is recorded. */
+  /** A host's policy: tags named `pinned…` never move nor go; every change is recorded. */
   const pinPolicy: RegistryPolicy = {
     name: 'pin',
     beforeTagChange: (context) => {
       tagChanges.push(context);
-      if (context.tag === 'pinned') {
+      if (context.tag.startsWith('pinned')) {
         return Promise.reject(new OciError(OciErrorCode.DENIED, 'pinned stays', undefined, 412));
       }
       return Promise.resolve();
@@ -153,6 +153,17 @@ describe('tag and delete policies', () => {
     ]);
     const served = await fetch(url('/v2/pins/app/manifests/pinned'), { headers: { accept: MediaType.OciManifest } });
     expect(served.headers.get('docker-content-digest')).toBe(sha(first));
+  });
+
+  it('lets only one of two pushes racing to create a pinned tag in, and refuses the other', async () => {
+    const contenders = [manifestOf('race-1'), manifestOf('race-2')];
+    const statuses = (await Promise.all(contenders.map((body) => put('pinned-race', body)))).map((r) => r.status);
+    expect([...statuses].sort()).toEqual([201, 412]);
+    const served = await fetch(url('/v2/pins/app/manifests/pinned-race'), {
+      method: 'HEAD',
+      headers: { accept: MediaType.OciManifest },
+    });
+    expect(served.headers.get('docker-content-digest')).toBe(sha(contenders[statuses.indexOf(201)]));
   });
 
   it('asks before deleting a tag, or a manifest with the tags it takes, and deletes nothing refused', async () => {

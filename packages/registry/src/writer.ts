@@ -60,9 +60,9 @@ export interface CopyOutcome {
 }
 
 /**
- * Every change to artifacts and tags that is not a client's push: the deletes of /v2 and the API's deletes, tags and
- * copies. Each runs the policy chain before it writes and commits in one transaction, so a refusal changes nothing and
- * a rule holds on /v2 and /api/v2.0 alike.
+ * Every change to artifacts and tags: the deletes of /v2, and the API's deletes, tags and copies, each running the
+ * policy chain before it writes, in one transaction, so a refusal changes nothing; a push by tag asks the same chain
+ * through beforeTagMove. So a rule holds on /v2 and /api/v2.0 alike.
  */
 export class RegistryWriter {
   readonly policies: PolicyChain;
@@ -79,21 +79,25 @@ export class RegistryWriter {
   }
 
   /**
-   * Asks the policies about a push by tag that would move an existing tag (or repeat it): run before the manifest
-   * is stored.
+   * The check a push by tag runs, in its transaction, before it moves an existing tag (or repeats it); none when no
+   * policy looks at tags.
    */
-  async beforeTagPush(repository: string, tag: string, digest: string, actor?: string): Promise<void> {
-    if (!this.policies.watchesTags) return;
-    const current = await this.repository.tagTarget(repository, tag);
-    if (current === null) return;
-    await this.policies.beforeTagChange({
-      repository,
-      tag,
-      change: 'overwrite',
-      digest: current,
-      newDigest: digest,
-      actor,
-    });
+  beforeTagMove(
+    repository: string,
+    tag: string,
+    digest: string,
+    actor?: string,
+  ): ((currentDigest: string) => Promise<void>) | undefined {
+    if (!this.policies.watchesTags) return undefined;
+    return (current) =>
+      this.policies.beforeTagChange({
+        repository,
+        tag,
+        change: 'overwrite',
+        digest: current,
+        newDigest: digest,
+        actor,
+      });
   }
 
   /** Deletes one manifest and the tags pointing at it, as /v2 does. False when the repository does not hold it. */

@@ -74,6 +74,11 @@ export interface NewManifest {
   references: ManifestReference[];
   tag?: string;
   actor?: string;
+  /**
+   * Asked before `tag`, which exists, is pointed at this manifest (moved, or a push repeated): inside the push's
+   * transaction with the tag's row locked, so no concurrent push slips past it. Rejecting stores nothing.
+   */
+  beforeTagMove?: (currentDigest: string) => Promise<void>;
 }
 
 export interface UploadSession {
@@ -438,13 +443,8 @@ export class RegistryRepository {
         );
       }
     }
-    if (manifest.tag !== undefined) {
-      await m.query(
-        `INSERT INTO registry_tag (repository_id, name, manifest_id) VALUES ($1, $2, $3)
-         ON CONFLICT (repository_id, name) DO UPDATE SET manifest_id = EXCLUDED.manifest_id, updated_at = now()`,
-        [repositoryId, manifest.tag, manifestId],
-      );
-    }
+    if (manifest.tag !== undefined)
+      await this.storeTag(m, repositoryId, manifest.tag, manifestId, manifest.beforeTagMove);
     await this.notifyManifestChange(m, manifest.repository);
     await this.insertEvents(m, [
       {
@@ -457,6 +457,39 @@ export class RegistryRepository {
         actor: manifest.actor,
       },
     ]);
+  }
+
+  /**
+   * Points a pushed tag at its manifest. With `beforeTagMove`, a tag that exists is locked and the check asked before
+   * it moves; a tag created meanwhile by a concurrent push is found by the insert's conflict, so it is asked about too.
+   */
+  private async storeTag(
+    m: EntityManager,
+    repositoryId: string,
+    tag: string,
+    manifestId: string,
+    beforeTagMove: NewManifest['beforeTagMove'],
+  ): Promise<void> {
+    if (beforeTagMove) {
+      const created = await m.query<unknown[]>(
+        `INSERT INTO registry_tag (repository_id, name, manifest_id) VALUES ($1, $2, $3)
+         ON CONFLICT (repository_id, name) DO NOTHING RETURNING manifest_id`,
+        [repositoryId, tag, manifestId],
+      );
+      if (created.length > 0) return;
+      const current = await m.query<{ digest: string }[]>(
+        `SELECT mf.digest FROM registry_tag t JOIN registry_manifest mf ON mf.id = t.manifest_id
+          WHERE t.repository_id = $1 AND t.name = $2
+          FOR UPDATE OF t`,
+        [repositoryId, tag],
+      );
+      if (current.length > 0) await beforeTagMove(current[0].digest);
+    }
+    await m.query(
+      `INSERT INTO registry_tag (repository_id, name, manifest_id) VALUES ($1, $2, $3)
+       ON CONFLICT (repository_id, name) DO UPDATE SET manifest_id = EXCLUDED.manifest_id, updated_at = now()`,
+      [repositoryId, tag, manifestId],
+    );
   }
 
   async getManifest(
