@@ -57,12 +57,49 @@ const IMMUTABLE: ImmutableRule = {
 };
 
 const RULES_PATH = '/api/v2.0/projects/3/immutabletagrules';
+const RUNS_PATH = '/api/v2.0/retentions/9/executions';
+
+const RUNS = [
+  {
+    id: 31,
+    policy_id: 9,
+    start_time: '2026-12-07T10:00:00Z',
+    end_time: '2026-12-07T10:01:05Z',
+    status: 'Success',
+    trigger: 'MANUAL',
+    dry_run: true,
+  },
+  {
+    id: 30,
+    policy_id: 9,
+    start_time: '2026-12-07T09:00:00Z',
+    end_time: '',
+    status: 'Running',
+    trigger: 'SCHEDULE',
+    dry_run: false,
+  },
+];
+
+const TASK = {
+  id: 77,
+  execution_id: 31,
+  repository: 'web/app',
+  job_id: 'j1',
+  status: 'Success',
+  status_code: 3,
+  status_revision: 1,
+  start_time: '2026-12-07T10:00:01Z',
+  end_time: '2026-12-07T10:00:02Z',
+  total: 10,
+  retained: 3,
+};
 
 function server(immutable: ImmutableRule[] = [IMMUTABLE]): FetchDouble {
   return createFetchDouble()
     .on('GET', '/api/v2.0/retentions/metadatas', { body: METADATA })
     .on('GET', '/api/v2.0/retentions/9', { body: POLICY })
     .on('GET', RULES_PATH, { body: immutable, headers: { 'X-Total-Count': String(immutable.length) } })
+    .on('GET', RUNS_PATH, { body: RUNS, headers: { 'X-Total-Count': '2' } })
     .on('GET', '/api/v2.0/users/current/permissions', { body: [] });
 }
 
@@ -238,5 +275,67 @@ describe('PolicyPage: tag immutability', () => {
     renderPolicy(server(many));
     await screen.findByText(/tags matching t14 are immutable/);
     expect(screen.getByRole('button', { name: 'Add immutability rule' })).toBeDisabled();
+  });
+});
+
+describe('PolicyPage: retention runs', () => {
+  it('lists runs with status, dry run, trigger and duration, and opens a run to its repositories and their logs', async () => {
+    const double = server()
+      .on('GET', `${RUNS_PATH}/31/tasks`, { body: [TASK], headers: { 'X-Total-Count': '1' } })
+      .on('GET', `${RUNS_PATH}/31/tasks/77`, { body: 'web/app: retained 3 of 10, deleted 7' });
+    renderPolicy(double);
+    const runs = await screen.findByRole('table', { name: 'Runs of the retention policy' });
+    const rows = within(runs).getAllByRole('row');
+    expect(within(rows[1]!).getByText('Success')).toBeInTheDocument();
+    expect(within(rows[1]!).getByText('Yes')).toBeInTheDocument();
+    expect(within(rows[1]!).getByText('Manual')).toBeInTheDocument();
+    expect(within(rows[1]!).getByText('1 min 5 s')).toBeInTheDocument();
+    expect(within(rows[1]!).queryByRole('button', { name: /^Stop/ })).not.toBeInTheDocument();
+    expect(within(rows[2]!).getByText('Schedule')).toBeInTheDocument();
+    expect(within(rows[2]!).getByRole('button', { name: 'Stop run 30' })).toBeInTheDocument();
+
+    await userEvent.click(within(rows[1]!).getByRole('button', { name: 'Show the repositories of run 31' }));
+    const tasks = await screen.findByRole('table', { name: 'Repositories of run 31' });
+    expect(within(tasks).getByText('3 / 10')).toBeInTheDocument();
+    await userEvent.click(within(tasks).getByRole('button', { name: 'Log of web/app' }));
+    const log = screen.getByRole('dialog', { name: 'Log of web/app' });
+    expect(await within(log).findByText(/retained 3 of 10, deleted 7/)).toBeInTheDocument();
+  });
+
+  it('starts a dry run at once, and a real run only after confirmation', async () => {
+    const double = server().on('POST', RUNS_PATH, { status: 201, headers: { Location: `${RUNS_PATH}/32` } });
+    renderPolicy(double);
+    await userEvent.click(await screen.findByRole('button', { name: 'Dry run' }));
+    await waitFor(() => expect(double.requests.filter((r) => r.method === 'POST')).toHaveLength(1));
+    expect(double.requests.find((r) => r.method === 'POST')?.body).toEqual({ dry_run: true });
+
+    await userEvent.click(screen.getByRole('button', { name: 'Run now' }));
+    const confirm = screen.getByRole('dialog', { name: 'Run the retention policy' });
+    expect(double.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
+    await userEvent.click(within(confirm).getByRole('button', { name: 'Run now' }));
+    await waitFor(() => expect(double.requests.filter((r) => r.method === 'POST')).toHaveLength(2));
+    expect(double.requests.filter((r) => r.method === 'POST')[1]?.body).toEqual({ dry_run: false });
+  });
+
+  it('stops a running run', async () => {
+    const double = server().on('PATCH', `${RUNS_PATH}/30`, { status: 200 });
+    renderPolicy(double);
+    await userEvent.click(await screen.findByRole('button', { name: 'Stop run 30' }));
+    await waitFor(() => expect(double.requests.some((r) => r.method === 'PATCH')).toBe(true));
+    expect(double.requests.find((r) => r.method === 'PATCH')?.body).toEqual({ action: 'stop' });
+  });
+
+  it('shows runs without run or stop buttons to a member who may only read', async () => {
+    const double = server().on('GET', '/api/v2.0/users/current/permissions', {
+      body: [
+        { resource: 'tag-retention', action: 'read' },
+        { resource: 'tag-retention', action: 'list' },
+      ],
+    });
+    renderPolicy(double, { user: DEVELOPER });
+    await screen.findByRole('table', { name: 'Runs of the retention policy' });
+    expect(screen.queryByRole('button', { name: 'Dry run' })).not.toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Run now' })).not.toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Stop run 30' })).not.toBeInTheDocument();
   });
 });

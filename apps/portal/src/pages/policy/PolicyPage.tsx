@@ -20,9 +20,7 @@ export function PolicyPage() {
   return (
     <section aria-labelledby="policy-title">
       <h2 id="policy-title">Policy</h2>
-      {retention ? (
-        <RetentionSection may={{ change: can('tag-retention', 'update'), operate: can('tag-retention', 'operate') }} />
-      ) : null}
+      {retention ? <RetentionSection may={{ change: can('tag-retention', 'update') }} /> : null}
       {immutability ? (
         <ImmutabilitySection
           may={{

@@ -1,4 +1,4 @@
-import { useId, useState, type FormEvent, type ReactNode } from 'react';
+import { useId, useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type components, unwrap } from '@wharf/api-client';
 import { useApi } from '../../api/client.js';
@@ -8,6 +8,7 @@ import { QueryState } from '../../components/QueryState.js';
 import { useToast } from '../../components/Toast.js';
 import { errorText } from '../../lib/errors.js';
 import { RetentionRuleDialog } from './RetentionRuleDialog.js';
+import { RetentionRuns } from './RetentionRuns.js';
 import {
   MAX_RULES,
   SCHEDULE_LABELS,
@@ -27,10 +28,8 @@ type RuleInput = components['schemas']['RetentionRule'];
 type Editing = { kind: 'add' } | { kind: 'edit'; index: number } | { kind: 'delete'; index: number };
 
 export interface RetentionPermissions {
-  /** Add, change and delete rules and the schedule. */
+  /** Add, change and delete rules and the schedule; run the policy, dry or not, and stop a run (the API asks the same). */
   change: boolean;
-  /** Run the policy, dry or not, and stop a run. */
-  operate: boolean;
 }
 
 /** Query key of a retention policy by id. */
@@ -40,16 +39,10 @@ export function retentionKey(id: string) {
 
 /**
  * A project's tag retention policy: its rules as sentences, added, edited and deleted in a dialog, and its schedule.
- * A project has no policy until its first rule is saved; the project's `retention_id` names it from then on.
+ * A project has no policy until its first rule is saved; the project's `retention_id` names it from then on. Below,
+ * the policy's runs.
  */
-export function RetentionSection({
-  may,
-  children,
-}: {
-  may: RetentionPermissions;
-  /** What follows the policy once it exists (its runs), given the policy's id. */
-  children?: (policyId: string) => ReactNode;
-}) {
+export function RetentionSection({ may }: { may: RetentionPermissions }) {
   const api = useApi();
   const project = useProject();
   const queryClient = useQueryClient();
@@ -210,7 +203,9 @@ export function RetentionSection({
           )
         }
       </QueryState>
-      {policyId !== undefined && policy.isSuccess && children ? children(policyId) : null}
+      {policyId !== undefined && policy.isSuccess ? (
+        <RetentionRuns policyId={policyId} mayRun={may.change} hasRules={rules.length > 0} />
+      ) : null}
     </div>
   );
 }
