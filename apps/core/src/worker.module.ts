@@ -1,19 +1,27 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { type WharfConfig } from '@wharf/config';
-import { NotificationHub } from '@wharf/db';
+import { IMMUTABLE_RULE_CHANGE_CHANNEL, NotificationHub } from '@wharf/db';
 import { type JobRunner } from '@wharf/jobs';
+import { RegistryWriter } from '@wharf/registry';
 import { type StorageDriver, createStorageDriver } from '@wharf/storage';
 import { type Redis } from 'ioredis';
 import { type DataSource } from 'typeorm';
 import { type AppDependencies, coreProviders } from './app.module.js';
 import { SERVED_CERTIFICATE, STORAGE } from './constants.js';
 import { createRedis } from './core.server.js';
+import { ImmutabilityRules } from './policy/immutability.js';
+import { registryWriter } from './registry/registry-writer.js';
+import { ImmutableRuleRepository } from './repositories/immutable-rule.repository.js';
 import { loadCoreSecrets } from './secrets.js';
 
 export interface WorkerDependencies extends Omit<AppDependencies, 'extra'> {
   storage: StorageDriver;
   notices: NotificationHub;
+  /** The immutability rules as core keeps them, so jobs that change tags (retention) respect them as the API does. */
+  immutability: ImmutabilityRules;
+  /** The one writer of artifact and tag changes, with core's policy chain. */
+  writer: RegistryWriter;
 }
 
 /**
@@ -33,6 +41,8 @@ export class WorkerModule {
           // A worker serves no HTTPS.
           { provide: SERVED_CERTIFICATE, useValue: null },
           { provide: NotificationHub, useValue: deps.notices },
+          { provide: RegistryWriter, useValue: deps.writer },
+          { provide: ImmutabilityRules, useValue: deps.immutability },
         ],
       }),
     };
@@ -46,8 +56,8 @@ export interface OpenedWorkerDependencies {
 }
 
 /**
- * Opens what the worker module needs besides the database and the job runner: core's Redis, secrets, storage and
- * change notices, configured as core configures them.
+ * Opens what the worker module needs besides the database and the job runner: core's Redis, secrets, storage, change
+ * notices, the immutability rules and the registry writer, configured as core configures them.
  */
 export async function openWorkerDependencies(
   config: WharfConfig,
@@ -60,9 +70,14 @@ export async function openWorkerDependencies(
   redis.on('error', () => undefined);
   await redis.connect().catch(() => undefined);
   const notices = new NotificationHub({ ...config.database, applicationName: 'wharf-jobservice' });
+  const immutability = new ImmutabilityRules(new ImmutableRuleRepository(given.dataSource), (handlers) =>
+    notices.subscribe(IMMUTABLE_RULE_CHANGE_CHANNEL, handlers),
+  );
+  const writer = registryWriter(given.dataSource, immutability);
   return {
-    dependencies: { config, ...given, redis, secrets, storage, notices },
+    dependencies: { config, ...given, redis, secrets, storage, notices, immutability, writer },
     close: async () => {
+      await immutability.close();
       await notices.close();
       redis.disconnect();
     },

@@ -20,12 +20,12 @@ import { ArtifactService } from './artifact.service.js';
 import { ImageRepositoryService } from './repository.service.js';
 import { TagService } from './tag.service.js';
 import { ImmutableRuleService } from './immutable-rule.service.js';
+import { ImmutabilityRules } from '../policy/immutability.js';
 import { TaskService } from './task.service.js';
 import { UploadPurgeService } from './upload-purge.service.js';
 import {
   ArtifactRetentionDeleter,
   IMMUTABILITY_CHECK,
-  NO_IMMUTABLE_TAGS,
   RETENTION_DELETER,
   RetentionEngine,
 } from './retention-engine.service.js';
@@ -60,7 +60,7 @@ export const SERVICES = [
   RetentionService,
   RetentionEngine,
   RetentionExecutionService,
-  // Tag retention deletes through the artifact API's delete path and finds no tag immutable.
+  // Tag retention deletes through the artifact API's delete path and keeps the tags the project's rules make immutable.
   { provide: RETENTION_DELETER, useClass: ArtifactRetentionDeleter },
-  { provide: IMMUTABILITY_CHECK, useValue: NO_IMMUTABLE_TAGS },
+  { provide: IMMUTABILITY_CHECK, useExisting: ImmutabilityRules },
 ];

@@ -51,9 +51,6 @@ export class ArtifactRetentionDeleter implements RetentionDeleter {
   }
 }
 
-/** Until tag immutability rules exist, no tag is immutable. */
-export const NO_IMMUTABLE_TAGS: ImmutabilityCheck = { isImmutable: () => false };
-
 export interface RetentionRunOptions {
   /** Work out what would be removed, and remove nothing. */
   dryRun: boolean;
