@@ -254,6 +254,15 @@ describe('retention executions API', () => {
     expect(next.body.map((e) => [e.id, e.dry_run])).toEqual([[ids[0], true]]);
   });
 
+  it('deletes the ended runs of a policy with the policy', async () => {
+    const { policyId } = await setUp([]);
+    const executionId = await trigger(policyId, true);
+    const executions = core.server.app.get(ExecutionRepository);
+    expect((await executions.getExecution(executionId))?.status).toBe('Success');
+    expect((await api('DELETE', `/retentions/${policyId}`)).status).toBe(200);
+    expect(await executions.getExecution(executionId)).toBeUndefined();
+  });
+
   it('refuses another action than stop, runs of another policy and callers without the permission', async () => {
     const { policyId } = await setUp([]);
     const other = await setUp([]);

@@ -7,6 +7,9 @@ import { TOP_LEVEL } from './artifact.repository.js';
 /** The project metadata key that names a project's retention policy, as in Harbor. */
 export const RETENTION_ID_KEY = 'retention_id';
 
+/** Harbor's vendor type of retention executions (a policy's id is their vendor id). */
+export const RETENTION_VENDOR_TYPE = 'RETENTION';
+
 export interface RetentionTrigger {
   kind: string;
   settings: { cron: string };

@@ -10,14 +10,11 @@ import {
 import { ApiError } from '../errors/api-error.js';
 import { Paged } from '../http/responses.js';
 import { repositoryNameInProject } from '../policy/selector.js';
-import { RetentionRepository } from '../repositories/retention.repository.js';
+import { RETENTION_VENDOR_TYPE, RetentionRepository } from '../repositories/retention.repository.js';
 import { ZERO_TIME } from './artifact.service.js';
 import { RetentionEngine, RetentionStoppedError } from './retention-engine.service.js';
 import { RetentionService } from './retention.service.js';
 import { TaskService } from './task.service.js';
-
-/** Harbor's vendor type of retention executions. */
-export const RETENTION_VENDOR_TYPE = 'RETENTION';
 
 function time(value: Date | null): string {
   return value ? value.toISOString() : ZERO_TIME;

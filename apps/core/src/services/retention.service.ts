@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { type Action } from '@wharf/auth';
+import { ExecutionRepository } from '@wharf/db';
 import { DataSource } from 'typeorm';
 import { type RequestAuth } from '../auth/principal.js';
 import {
@@ -13,6 +14,7 @@ import { RETENTION_TEMPLATES, RETENTION_TEMPLATE_NAMES } from '../policy/retenti
 import { ProjectRepository } from '../repositories/project.repository.js';
 import {
   RETENTION_ID_KEY,
+  RETENTION_VENDOR_TYPE,
   type RetentionPolicyContent,
   type RetentionPolicyRecord,
   RetentionRepository,
@@ -97,6 +99,7 @@ export class RetentionService {
     private readonly policies: RetentionRepository,
     private readonly projects: ProjectRepository,
     private readonly access: AccessService,
+    private readonly executions: ExecutionRepository,
   ) {}
 
   /** The policy, when it exists and the caller may act on it with `action`. */
@@ -141,6 +144,8 @@ export class RetentionService {
   async delete(auth: RequestAuth, id: number): Promise<void> {
     await this.authorized(auth, id, 'delete');
     if (!(await this.policies.delete(id))) throw ApiError.notFound(`retention policy ${id} not found`);
+    // Its ended runs go with it, as in Harbor; one still running ends on its own, finding no policy.
+    await this.executions.sweep(RETENTION_VENDOR_TYPE, 0, id);
   }
 
   private async requireAccess(auth: RequestAuth, projectId: number, action: Action): Promise<void> {
