@@ -4,6 +4,7 @@ import userEvent from '@testing-library/user-event';
 import { type Artifact } from '../../api/types.js';
 import { createFetchDouble, errorReply, type FetchDouble } from '../../test/fetch-double.js';
 import { PROJECT, renderWithApp } from '../../test/render.js';
+import { ArtifactPage } from './ArtifactPage.js';
 import { ArtifactsPage } from './ArtifactsPage.js';
 import { copySource, repositoryNameProblem } from './CopyArtifactDialog.js';
 
@@ -93,6 +94,27 @@ describe('copying an artifact', () => {
 
     expect(within(dialog).getByText(/Lower-case letters and digits/)).toBeInTheDocument();
     expect(double.requests.some((r) => r.method === 'POST')).toBe(false);
+  });
+});
+
+describe("copying from an artifact's page", () => {
+  it('offers Copy to… and copies by digest unless a tag is chosen', async () => {
+    const double = server()
+      .on('GET', new RegExp(`^${ARTIFACTS_PATH}/sha256`), { body: ARTIFACT })
+      .on('POST', TARGET_PATH, { status: 201 });
+    renderWithApp(<ArtifactPage />, {
+      at: `/projects/3/repositories/team%2Fapi/artifacts/${encodeURIComponent(DIGEST)}`,
+      path: '/projects/:projectId/repositories/:repo/artifacts/:digest',
+      project: PROJECT,
+      server: double,
+    });
+    await userEvent.click(await screen.findByRole('button', { name: 'Copy to…' }));
+    const dialog = screen.getByRole('dialog', { name: 'Copy artifact' });
+    await userEvent.type(within(dialog).getByLabelText('Target project'), 'other');
+    await userEvent.click(within(dialog).getByRole('button', { name: 'Copy' }));
+
+    await screen.findByRole('dialog', { name: 'Artifact copied' });
+    expect(double.requests.find((r) => r.method === 'POST')?.query.get('from')).toBe(`shop/team/api@${DIGEST}`);
   });
 });
 
