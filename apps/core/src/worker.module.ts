@@ -18,8 +18,10 @@ import { loadCoreSecrets } from './secrets.js';
 export interface WorkerDependencies extends Omit<AppDependencies, 'extra'> {
   storage: StorageDriver;
   notices: NotificationHub;
-  /** The project's tag immutability rules, which every registry write of a job obeys as core's do. */
+  /** The immutability rules as core keeps them, so jobs that change tags (retention) respect them as the API does. */
   immutability: ImmutabilityRules;
+  /** The one writer of artifact and tag changes, with core's policy chain. */
+  writer: RegistryWriter;
 }
 
 /**
@@ -39,9 +41,8 @@ export class WorkerModule {
           // A worker serves no HTTPS.
           { provide: SERVED_CERTIFICATE, useValue: null },
           { provide: NotificationHub, useValue: deps.notices },
+          { provide: RegistryWriter, useValue: deps.writer },
           { provide: ImmutabilityRules, useValue: deps.immutability },
-          // The writer core's API uses, with the same policy chain: retention obeys immutability as a user's delete does.
-          { provide: RegistryWriter, useValue: registryWriter(deps.dataSource, deps.immutability) },
         ],
       }),
     };
@@ -55,8 +56,8 @@ export interface OpenedWorkerDependencies {
 }
 
 /**
- * Opens what the worker module needs besides the database and the job runner: core's Redis, secrets, storage and
- * change notices, configured as core configures them.
+ * Opens what the worker module needs besides the database and the job runner: core's Redis, secrets, storage, change
+ * notices, the immutability rules and the registry writer, configured as core configures them.
  */
 export async function openWorkerDependencies(
   config: WharfConfig,
@@ -72,8 +73,9 @@ export async function openWorkerDependencies(
   const immutability = new ImmutabilityRules(new ImmutableRuleRepository(given.dataSource), (handlers) =>
     notices.subscribe(IMMUTABLE_RULE_CHANGE_CHANNEL, handlers),
   );
+  const writer = registryWriter(given.dataSource, immutability);
   return {
-    dependencies: { config, ...given, redis, secrets, storage, notices, immutability },
+    dependencies: { config, ...given, redis, secrets, storage, notices, immutability, writer },
     close: async () => {
       await immutability.close();
       await notices.close();

@@ -13,6 +13,7 @@ import { ArtifactPage } from './pages/artifacts/ArtifactPage.js';
 import { MembersPage } from './pages/members/MembersPage.js';
 import { ProjectRobotsPage } from './pages/robots/ProjectRobotsPage.js';
 import { ProjectLogsPage } from './pages/logs/ProjectLogsPage.js';
+import { PolicyPage } from './pages/policy/PolicyPage.js';
 import { UsersPage } from './pages/admin/UsersPage.js';
 import { SystemRobotsPage } from './pages/admin/SystemRobotsPage.js';
 import { QuotasPage } from './pages/admin/QuotasPage.js';
@@ -41,6 +42,7 @@ export function AppRoutes() {
           <Route path="repositories/:repo/artifacts/:digest" element={<ArtifactPage />} />
           <Route path="members" element={<MembersPage />} />
           <Route path="robots" element={<ProjectRobotsPage />} />
+          <Route path="policy" element={<PolicyPage />} />
           <Route path="logs" element={<ProjectLogsPage />} />
           <Route path="configuration" element={<ProjectConfigurationPage />} />
           <Route path="*" element={<NotFound />} />

@@ -22,9 +22,9 @@ import { ImageRepositoryService } from './repository.service.js';
 import { TagService } from './tag.service.js';
 import { ScheduleService } from './schedule.service.js';
 import { SystemJobService } from './system-job.service.js';
+import { ImmutableRuleService } from './immutable-rule.service.js';
 import { TaskService } from './task.service.js';
 import { UploadPurgeService } from './upload-purge.service.js';
-import { ImmutableRuleService } from './immutable-rule.service.js';
 import {
   ArtifactRetentionDeleter,
   IMMUTABILITY_CHECK,
@@ -56,11 +56,11 @@ export const SERVICES = [
   ImageRepositoryService,
   ArtifactService,
   TagService,
+  ImmutableRuleService,
   TaskService,
   ScheduleService,
   SystemJobService,
   UploadPurgeService,
-  ImmutableRuleService,
   RetentionService,
   RetentionEngine,
   RetentionExecutionService,

@@ -1,3 +1,4 @@
+import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { useQuery } from '@tanstack/react-query';
 import { unwrap } from '@wharf/api-client';
@@ -10,6 +11,7 @@ import { QueryState } from '../../components/QueryState.js';
 import { formatBytes, formatDate, shortDigest } from '../../lib/format.js';
 import { artifactTypeLabel, platformLabel, PullCommand } from './artifactBits.js';
 import { useArtifactDeletion, useMayDeleteArtifacts } from './ArtifactsPage.js';
+import { CopyArtifactDialog } from './CopyArtifactDialog.js';
 
 /** One artifact (/projects/:projectId/repositories/:repo/artifacts/:digest). */
 export function ArtifactPage() {
@@ -20,6 +22,7 @@ export function ArtifactPage() {
   const { repo = '', digest = '' } = useParams();
   const fullName = `${project.name}/${repo}`;
   const may = useMayDeleteArtifacts();
+  const [copying, setCopying] = useState(false);
   const deletion = useArtifactDeletion(repo, (done) => {
     if (done.kind === 'artifact') void navigate(repositoryPath(project.project_id, repo), { replace: true });
   });
@@ -81,8 +84,11 @@ export function ArtifactPage() {
                     <PullCommand host={host} repository={fullName} reference={data.digest} />
                   </dd>
                 </dl>
-                {may.artifacts ? (
-                  <div className="form-actions" style={{ marginTop: '1rem' }}>
+                <div className="form-actions" style={{ marginTop: '1rem' }}>
+                  <button type="button" className="button" onClick={() => setCopying(true)}>
+                    Copy to…
+                  </button>
+                  {may.artifacts ? (
                     <button
                       type="button"
                       className="button button-danger"
@@ -90,7 +96,15 @@ export function ArtifactPage() {
                     >
                       Delete artifact
                     </button>
-                  </div>
+                  ) : null}
+                </div>
+                {copying ? (
+                  <CopyArtifactDialog
+                    projectName={project.name}
+                    repository={repo}
+                    artifact={data}
+                    onClose={() => setCopying(false)}
+                  />
                 ) : null}
               </div>
 

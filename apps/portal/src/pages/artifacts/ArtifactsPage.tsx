@@ -16,6 +16,7 @@ import { QueryState } from '../../components/QueryState.js';
 import { useToast } from '../../components/Toast.js';
 import { formatBytes, formatDate, shortDigest } from '../../lib/format.js';
 import { artifactTypeLabel, PullCommand, type ArtifactTag } from './artifactBits.js';
+import { CopyArtifactDialog } from './CopyArtifactDialog.js';
 
 /** Roles that may delete artifacts and tags: Project Admin, Maintainer (and Developer for tags, as Harbor). */
 const ARTIFACT_DELETERS = new Set([1, 4]);
@@ -110,6 +111,7 @@ export function ArtifactsPage() {
   const { page, pageSize, setPage, setPageSize } = usePageParams();
   const may = useMayDeleteArtifacts();
   const deletion = useArtifactDeletion(repo);
+  const [copying, setCopying] = useState<Artifact | null>(null);
 
   const artifacts = useQuery({
     queryKey: ['projects', project.name, 'repositories', repo, 'artifacts', { page, pageSize }],
@@ -215,6 +217,14 @@ export function ArtifactsPage() {
                     </div>
                   </td>
                   <td className="actions">
+                    <button
+                      type="button"
+                      className="button button-small"
+                      aria-label={`Copy artifact ${shortDigest(artifact.digest)} to…`}
+                      onClick={() => setCopying(artifact)}
+                    >
+                      Copy to…
+                    </button>
                     {may.artifacts ? (
                       <button
                         type="button"
@@ -233,6 +243,14 @@ export function ArtifactsPage() {
         )}
       </QueryState>
       {deletion.dialog}
+      {copying ? (
+        <CopyArtifactDialog
+          projectName={project.name}
+          repository={repo}
+          artifact={copying}
+          onClose={() => setCopying(null)}
+        />
+      ) : null}
     </section>
   );
 }

@@ -39,6 +39,7 @@ export function ProjectLayout() {
           { label: 'Repositories', to: `${base}/repositories` },
           { label: 'Members', to: `${base}/members` },
           { label: 'Robot Accounts', to: `${base}/robots` },
+          { label: 'Policy', to: `${base}/policy` },
           { label: 'Logs', to: `${base}/logs` },
           { label: 'Configuration', to: `${base}/configuration` },
         ]}

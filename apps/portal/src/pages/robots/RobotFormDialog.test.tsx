@@ -65,9 +65,7 @@ const NOT_BUILT = [
   'artifact-label',
   'scanner',
   'preheat-policy',
-  'immutable-tag',
   'notification-policy',
-  'tag-retention',
   'label',
 ];
 
@@ -125,11 +123,19 @@ describe('RobotFormDialog permission presets', () => {
     const [permission] = (await create(server)) as { access: RobotAccess[] }[];
     const keys = accessKeys(permission!.access);
     expect(keys).toEqual(
-      expect.arrayContaining(['repository:delete', 'artifact:delete', 'tag:create', 'member:create', 'robot:create']),
+      expect.arrayContaining([
+        'repository:delete',
+        'artifact:create',
+        'artifact:delete',
+        'tag:create',
+        'member:create',
+        'robot:create',
+        'immutable-tag:create',
+        'tag-retention:update',
+      ]),
     );
     expect(keys.filter((key) => NOT_BUILT.includes(key.split(':')[0]!))).toEqual([]);
     expect(keys).not.toContain('repository:read');
-    expect(keys).not.toContain('artifact:create');
   });
 
   it('offers custom checkboxes only for resources that exist', async () => {
@@ -148,6 +154,8 @@ describe('RobotFormDialog permission presets', () => {
       'Tag',
       'Accessory',
       'Artifact addition',
+      'Immutable tag',
+      'Tag retention',
       'Quota',
       'Robot',
       'Member',

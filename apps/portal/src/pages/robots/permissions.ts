@@ -189,8 +189,10 @@ export const WHARF_PERMISSIONS: Readonly<Record<PermissionKind, ReadonlySet<stri
   project: keySet({
     project: ['read', 'update', 'delete'],
     repository: ['list', 'pull', 'push', 'update', 'delete'],
-    artifact: ['read', 'list', 'delete'],
+    artifact: ['create', 'read', 'list', 'delete'],
     tag: ['create', 'delete', 'list'],
+    'immutable-tag': ['create', 'update', 'delete', 'list'],
+    'tag-retention': CRUDL,
     accessory: ['list'],
     'artifact-addition': ['read'],
     member: CRUDL,
