@@ -45,9 +45,7 @@ export const PURGE_AUDIT: SystemJobKind<JobName.PurgeAuditLog, z.output<typeof a
   }),
 };
 
-const KINDS: readonly SystemJobKind<TaskBackedJobName, unknown>[] = [
-  PURGE_AUDIT,
-];
+const KINDS: readonly SystemJobKind<TaskBackedJobName, unknown>[] = [PURGE_AUDIT];
 
 class AlreadyRunning extends Error {}
 
