@@ -7,6 +7,7 @@ import { TagIdPullTime1765100000000 } from './migrations/1765100000000-tag-id-pu
 import { AccessChangeNotice1765216000000 } from './migrations/1765216000000-access-change-notice.js';
 import { UploadLeaseHolder1765230000000 } from './migrations/1765230000000-upload-lease-holder.js';
 import { Executions1765300000000 } from './migrations/1765300000000-executions.js';
+import { BlobGcState1765500000000 } from './migrations/1765500000000-blob-gc-state.js';
 
 /** Connection settings, as resolved from harbor.yml by @wharf/config. */
 export interface DatabaseOptions {
@@ -69,6 +70,7 @@ export const MIGRATIONS = [
   AccessChangeNotice1765216000000,
   UploadLeaseHolder1765230000000,
   Executions1765300000000,
+  BlobGcState1765500000000,
 ];
 export const ENTITIES = [...REGISTRY_ENTITIES];
 

@@ -23,6 +23,7 @@ describe('RegistryRepository against PostgreSQL', () => {
       'AccessChangeNotice1765216000000',
       'UploadLeaseHolder1765230000000',
       'Executions1765300000000',
+      'BlobGcState1765500000000',
     ];
     expect(await pendingMigrations(ds)).toEqual(all);
     expect(await runMigrations(ds)).toEqual(all);
@@ -193,6 +194,7 @@ describe('RegistryRepository against PostgreSQL', () => {
     await ds.undoLastMigration({ transaction: 'each' });
     await ds.undoLastMigration({ transaction: 'each' });
     await ds.undoLastMigration({ transaction: 'each' });
+    await ds.undoLastMigration({ transaction: 'each' });
     const [{ repository }] = await ds.query<{ repository: string }[]>(
       `SELECT id AS repository FROM registry_repository WHERE name = 'lib/numbered'`,
     );
@@ -210,6 +212,7 @@ describe('RegistryRepository against PostgreSQL', () => {
       'AccessChangeNotice1765216000000',
       'UploadLeaseHolder1765230000000',
       'Executions1765300000000',
+      'BlobGcState1765500000000',
     ]);
     const rows = await ds.query<{ id: string | null; pull_time: Date | null }[]>(
       `SELECT id, pull_time FROM registry_tag WHERE repository_id = $1`,

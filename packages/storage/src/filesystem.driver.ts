@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, lstat, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { TEMP_NAME_PREFIX, assertByteRange, assertStoragePath, storagePathSegments } from './paths.js';
@@ -341,6 +341,39 @@ export class FilesystemDriver implements StorageDriver {
       .filter((name) => !name.startsWith(TEMP_NAME_PREFIX))
       .sort()
       .map((name) => `${path}/${name}`);
+  }
+
+  async *walk(path: string): AsyncIterable<FileInfo> {
+    const pending = [path];
+    for (let directory = pending.pop(); directory !== undefined; directory = pending.pop()) {
+      let entries;
+      try {
+        entries = await readdir(this.fullPath(directory), { withFileTypes: true });
+      } catch (error) {
+        if (isMissing(error)) continue;
+        throw error;
+      }
+      const files: string[] = [];
+      for (const entry of entries) {
+        if (entry.name.startsWith(TEMP_NAME_PREFIX)) continue;
+        if (entry.isDirectory()) pending.push(`${directory}/${entry.name}`);
+        else if (entry.isFile()) files.push(`${directory}/${entry.name}`);
+      }
+      // A directory's files are looked at together: one directory of a blob tree holds a few hundred of them.
+      const infos = await Promise.all(
+        files.map(async (file) => {
+          try {
+            const info = await lstat(this.fullPath(file));
+            return { path: file, size: info.size, modTime: info.mtime };
+          } catch (error) {
+            // Deleted since the directory was read.
+            if (isMissing(error)) return null;
+            throw error;
+          }
+        }),
+      );
+      for (const info of infos) if (info) yield info;
+    }
   }
 
   async move(src: string, dst: string): Promise<void> {
