@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { get as httpGet } from 'node:http';
 import { MediaType, parseDigest } from '@wharf/oci';
 import { type StorageDriver } from '@wharf/storage';
 import { type DataSource } from 'typeorm';
@@ -36,10 +37,20 @@ export class GcTestClient {
     return (await fetch(this.url(`/v2/${name}/blobs/${digest}`), { method: 'HEAD' })).status;
   }
 
+  /**
+   * A blob's bytes, or null when it is not there. On a connection of its own, closed after the response: a download
+   * is written past the web framework, which then cannot close the connection when the registry closes.
+   */
   async getBlob(name: string, digest: string): Promise<Buffer | null> {
-    const res = await fetch(this.url(`/v2/${name}/blobs/${digest}`));
-    if (res.status !== 200) return null;
-    return Buffer.from(await res.arrayBuffer());
+    return new Promise((resolve, reject) => {
+      const request = httpGet(this.url(`/v2/${name}/blobs/${digest}`), { agent: false }, (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolve(response.statusCode === 200 ? Buffer.concat(chunks) : null));
+        response.on('error', reject);
+      });
+      request.on('error', reject);
+    });
   }
 
   async mount(name: string, from: string, digest: string): Promise<number> {
