@@ -9,7 +9,7 @@ import { type TestDatabase } from '@wharf/testkit';
  * the collection's options. Prints the result as JSON on stdout, each log line on stderr.
  */
 interface ChildArguments {
-  database: Omit<TestDatabase, 'drop'>;
+  database: Pick<TestDatabase, 'host' | 'port' | 'database' | 'username' | 'password'>;
   storageRoot: string;
   options: GcOptions;
 }

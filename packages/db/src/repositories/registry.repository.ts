@@ -315,9 +315,10 @@ export class RegistryRepository {
 
   /** The size of a stored blob, whichever repository holds it, or null. */
   async blobSize(digest: string): Promise<number | null> {
-    const rows = await this.dataSource.query<{ size: string }[]>(`SELECT size FROM registry_blob WHERE digest = $1 AND gc_state <> 'deleting'`, [
-      digest,
-    ]);
+    const rows = await this.dataSource.query<{ size: string }[]>(
+      `SELECT size FROM registry_blob WHERE digest = $1 AND gc_state <> 'deleting'`,
+      [digest],
+    );
     return rows.length > 0 ? Number(rows[0].size) : null;
   }
 

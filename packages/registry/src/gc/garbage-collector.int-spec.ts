@@ -93,7 +93,9 @@ describe('online garbage collection (PostgreSQL + filesystem storage)', () => {
       'keeps what tags reach (children of a kept index, referrers of a kept subject) and deletes the rest, as the dry run said',
       async () => {
         const s = await seed();
-        const manifestsBefore = await reg.dataSource.query<{ digest: string }[]>(`SELECT digest FROM registry_manifest`);
+        const manifestsBefore = await reg.dataSource.query<{ digest: string }[]>(
+          `SELECT digest FROM registry_manifest`,
+        );
         const dryRun = await collector().run(dry, gcContext());
         // Nothing changed: every manifest and blob is still there.
         expect(await reg.dataSource.query(`SELECT digest FROM registry_manifest`)).toHaveLength(manifestsBefore.length);
@@ -119,11 +121,14 @@ describe('online garbage collection (PostgreSQL + filesystem storage)', () => {
           uploadDirs: 0,
         });
         const manifests = new Set(
-          (await reg.dataSource.query<{ digest: string }[]>(`SELECT digest FROM registry_manifest`)).map((m) => m.digest),
+          (await reg.dataSource.query<{ digest: string }[]>(`SELECT digest FROM registry_manifest`)).map(
+            (m) => m.digest,
+          ),
         );
         for (const kept of [s.tagged, s.child, s.signature]) expect(manifests.has(kept.digest)).toBe(true);
         expect(manifests.has(s.keptIndex.digest)).toBe(true);
-        for (const gone of [s.untagged, s.orphanChild, s.untaggedSignature]) expect(manifests.has(gone.digest)).toBe(false);
+        for (const gone of [s.untagged, s.orphanChild, s.untaggedSignature])
+          expect(manifests.has(gone.digest)).toBe(false);
         expect(manifests.has(s.goneIndex.digest)).toBe(false);
         for (const blob of goneBlobs) {
           expect(await stored(sha(blob))).toBe(false);
@@ -495,7 +500,13 @@ describe('online garbage collection on S3 storage (S3 emulated by s3rver)', () =
       const windowed = await collector.run({ ...dry, timeWindowHours: 1 }, gcContext());
       expect(windowed).toMatchObject({ blobsDeleted: 1, orphanFiles: 0, uploadDirs: 0 });
       const dryRun = await collector.run({ ...dry, timeWindowHours: 0 }, gcContext());
-      expect(dryRun).toMatchObject({ blobsDeleted: 1, bytesFreed: 1200, orphanFiles: 1, orphanBytes: 900, uploadDirs: 2 });
+      expect(dryRun).toMatchObject({
+        blobsDeleted: 1,
+        bytesFreed: 1200,
+        orphanFiles: 1,
+        orphanBytes: 900,
+        uploadDirs: 2,
+      });
       const result = await collector.run({ ...real, timeWindowHours: 0 }, gcContext());
       expect(freed(result)).toEqual(freed(dryRun));
       expect(await storage.stat(blobPath(garbage))).toBeNull();

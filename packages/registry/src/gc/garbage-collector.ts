@@ -1,11 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import {
-  type GcBlob,
-  type GcManifest,
-  GcSession,
-  RegistryGcRepository,
-  type RegistryRepository,
-} from '@wharf/db';
+import { type GcBlob, type GcManifest, GcSession, RegistryGcRepository, type RegistryRepository } from '@wharf/db';
 import { parseDigest } from '@wharf/oci';
 import { type FileInfo, type StorageDriver } from '@wharf/storage';
 import { type DataSource } from 'typeorm';
@@ -89,7 +83,7 @@ export interface GarbageCollectorOptions {
 
 export const GC_ACTOR = 'garbage collection';
 const DEFAULT_TIME_WINDOW_HOURS = 2;
-const DEFAULT_BATCH_SIZE = 500;
+const DEFAULT_BATCH_SIZE = 1000;
 /** Storage deletes in flight per batch. */
 const DELETES_PER_BATCH = 16;
 /** Files looked up in the database at once when walking storage. */
@@ -105,6 +99,10 @@ function validate(options: GcOptions): Required<GcOptions> {
     throw new RangeError(`timeWindowHours must be a number of hours, 0 or more, not ${timeWindowHours}`);
   }
   return { ...options, timeWindowHours };
+}
+
+function seconds(ms: number): string {
+  return (ms / 1000).toFixed(2);
 }
 
 function megabytes(bytes: number): string {
@@ -235,7 +233,7 @@ export class GarbageCollector {
     log: (line: string) => Promise<void>,
   ): Promise<number> {
     const marked: GcManifest[] = [];
-    for (let after = '0'; ; ) {
+    for (let after = '0'; ;) {
       const page = await session.markedManifests(after, 10_000);
       if (page.length === 0) break;
       marked.push(...page);
@@ -301,11 +299,15 @@ export class GarbageCollector {
         }
       }
     };
+    const started = performance.now();
     const running = Array.from({ length: workers }, worker);
     const outcomes = await Promise.allSettled(running);
     const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failed) throw failed.reason;
-    await log(`deleted ${result.blobsDeleted} blobs, ${megabytes(result.bytesFreed)} MB`);
+    await log(
+      `deleted ${result.blobsDeleted} blobs, ${megabytes(result.bytesFreed)} MB, ` +
+        `in ${seconds(performance.now() - started)} s`,
+    );
   }
 
   /** Steps 1 to 3 for one batch; resolves to the blobs deleted. */
@@ -338,6 +340,7 @@ export class GarbageCollector {
     signal: AbortSignal,
     log: (line: string) => Promise<void>,
   ): Promise<void> {
+    const started = performance.now();
     let batch: GcBlob[] = [];
     const flush = async () => {
       const known = await this.gc.existingBlobs(batch.map((b) => b.digest));
@@ -366,13 +369,12 @@ export class GarbageCollector {
       if (batch.length >= WALK_BATCH) await flush();
     }
     await flush();
-    if (result.orphanFiles > 0) {
-      await log(`${result.orphanFiles} blob files with no record (${megabytes(result.orphanBytes)} MB)`);
-    }
+    await log(
+      `${result.orphanFiles} blob files with no record (${megabytes(result.orphanBytes)} MB), ` +
+        `storage walked in ${seconds(performance.now() - started)} s`,
+    );
     await this.reclaimUploads(cutoff, dryRun, result, signal);
-    if (result.uploadDirs > 0) {
-      await log(`${result.uploadDirs} uploads with no session (${megabytes(result.uploadBytes)} MB)`);
-    }
+    await log(`${result.uploadDirs} uploads with no session (${megabytes(result.uploadBytes)} MB)`);
   }
 
   /** Upload files (or an earlier version's upload folders) that no session names and nothing wrote within the window. */

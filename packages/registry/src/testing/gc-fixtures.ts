@@ -98,7 +98,11 @@ export class GcTestClient {
       JSON.stringify({
         schemaVersion: 2,
         mediaType: MediaType.OciIndex,
-        manifests: children.map((c) => ({ mediaType: MediaType.OciManifest, digest: c.digest, size: c.manifest.length })),
+        manifests: children.map((c) => ({
+          mediaType: MediaType.OciManifest,
+          digest: c.digest,
+          size: c.manifest.length,
+        })),
       }),
     );
     const res = await this.putManifest(name, reference, body, MediaType.OciIndex);
@@ -135,10 +139,9 @@ export async function ageEverything(dataSource: DataSource, hours: number): Prom
   await dataSource.query(`UPDATE registry_blob SET touched_at = now() - $1::double precision * interval '1 hour'`, [
     hours,
   ]);
-  await dataSource.query(
-    `UPDATE registry_manifest SET created_at = now() - $1::double precision * interval '1 hour'`,
-    [hours],
-  );
+  await dataSource.query(`UPDATE registry_manifest SET created_at = now() - $1::double precision * interval '1 hour'`, [
+    hours,
+  ]);
 }
 
 /**
