@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { GcBusyError } from '@wharf/db';
+import { BlobGoneError, GcBusyError } from '@wharf/db';
 import { FilesystemDriver, type StorageDriver } from '@wharf/storage';
 import {
   GcTestClient,
@@ -228,6 +228,66 @@ describe('online garbage collection (PostgreSQL + filesystem storage)', () => {
         expect(result.blobsDeleted).toBe(0);
         expect(await blobRow(sha(image.layers[0]))).toBe('none');
         expect(await danglingReferences(reg.dataSource, storage)).toEqual([]);
+      },
+      SLOW,
+    );
+
+    it(
+      'keeps a blob whose manifest push is still committing when the deletion begins',
+      async () => {
+        const image = await garbage();
+        // The push's transaction stays open a second after it has locked and referenced the blobs.
+        await reg.dataSource.query(`
+          CREATE FUNCTION slow_reference() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN PERFORM pg_sleep(1); RETURN NULL; END $$`);
+        await reg.dataSource.query(`
+          CREATE TRIGGER slow_reference AFTER INSERT ON registry_manifest_reference
+            FOR EACH STATEMENT EXECUTE FUNCTION slow_reference()`);
+        let push: Promise<PushedImage> | undefined;
+        const result = await racing('marked', async () => {
+          push = client.pushImage('lib/app', 'v1', image);
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }).run(real, gcContext());
+        await push;
+        expect(result.blobsDeleted).toBe(0);
+        expect(await danglingReferences(reg.dataSource, storage)).toEqual([]);
+      },
+      SLOW,
+    );
+
+    it(
+      'has a link that waited for a deletion make sure of the bytes, and refuse the link when they are gone',
+      async () => {
+        const image = await garbage();
+        const layer = image.layers[0];
+        const digest = sha(layer);
+        // A link that found the bytes before the deletion took them, and reaches the row once it is gone.
+        let checked = 0;
+        let link: Promise<void> | undefined;
+        await racing('bytesDeleted', async () => {
+          link = reg.repository.linkBlob('lib/app', digest, layer.length, undefined, async () => {
+            checked += 1;
+            await storage.putContent(blobPath(digest), layer);
+            return true;
+          });
+          await new Promise((resolve) => setTimeout(resolve, 300));
+        }).run(real, gcContext());
+        await link;
+        expect(checked).toBe(1);
+        expect(await blobRow(digest)).toBe('none');
+        expect((await client.getBlob('lib/app', digest))?.equals(layer)).toBe(true);
+
+        await ageEverything(reg.dataSource, 2);
+        let refused: unknown;
+        await racing('bytesDeleted', async () => {
+          link = reg.repository.linkBlob('lib/app', digest, layer.length, undefined, () => Promise.resolve(false));
+          link.catch((error: unknown) => (refused = error));
+          await new Promise((resolve) => setTimeout(resolve, 300));
+        }).run(real, gcContext());
+        await link?.catch(() => undefined);
+        expect(refused).toBeInstanceOf(BlobGoneError);
+        expect(await blobRow(digest)).toBeNull();
+        expect(await client.headBlob('lib/app', digest)).toBe(404);
       },
       SLOW,
     );
