@@ -344,6 +344,30 @@ export class FilesystemDriver implements StorageDriver {
   }
 
   async *walk(path: string): AsyncIterable<FileInfo> {
+    for await (const files of this.filesByDirectory(path)) {
+      // A directory's files are looked at together: one directory of a blob tree holds a few hundred of them.
+      const infos = await Promise.all(
+        files.map(async (file) => {
+          try {
+            const info = await lstat(this.fullPath(file));
+            return { path: file, size: info.size, modTime: info.mtime };
+          } catch (error) {
+            // Deleted since the directory was read.
+            if (isMissing(error)) return null;
+            throw error;
+          }
+        }),
+      );
+      for (const info of infos) if (info) yield info;
+    }
+  }
+
+  async *listFiles(path: string): AsyncIterable<string> {
+    for await (const files of this.filesByDirectory(path)) yield* files;
+  }
+
+  /** The files under a directory path, at any depth, a directory's at a time; nothing when the path does not exist. */
+  private async *filesByDirectory(path: string): AsyncIterable<string[]> {
     const pending = [path];
     for (let directory = pending.pop(); directory !== undefined; directory = pending.pop()) {
       let entries;
@@ -359,20 +383,7 @@ export class FilesystemDriver implements StorageDriver {
         if (entry.isDirectory()) pending.push(`${directory}/${entry.name}`);
         else if (entry.isFile()) files.push(`${directory}/${entry.name}`);
       }
-      // A directory's files are looked at together: one directory of a blob tree holds a few hundred of them.
-      const infos = await Promise.all(
-        files.map(async (file) => {
-          try {
-            const info = await lstat(this.fullPath(file));
-            return { path: file, size: info.size, modTime: info.mtime };
-          } catch (error) {
-            // Deleted since the directory was read.
-            if (isMissing(error)) return null;
-            throw error;
-          }
-        }),
-      );
-      for (const info of infos) if (info) yield info;
+      yield files;
     }
   }
 

@@ -513,6 +513,10 @@ export class S3Driver implements StorageDriver {
     }
   }
 
+  async *listFiles(path: string): AsyncIterable<string> {
+    for await (const file of this.walk(path)) yield file.path;
+  }
+
   async move(src: string, dst: string): Promise<void> {
     const sourceKey = this.key(src);
     const destinationKey = this.key(dst);

@@ -60,6 +60,8 @@ export interface StorageDriver {
    * when the path does not exist. Garbage collection finds the bytes no row knows of with it.
    */
   walk(path: string): AsyncIterable<FileInfo>;
+  /** The paths of the files walk() finds, without looking at each one: cheaper where that takes a call per file. */
+  listFiles(path: string): AsyncIterable<string>;
   /** Atomic where the backend allows: dst appears complete or not at all. Overwrites dst. */
   move(src: string, dst: string): Promise<void>;
   /**

@@ -341,11 +341,17 @@ export class GarbageCollector {
     log: (line: string) => Promise<void>,
   ): Promise<void> {
     const started = performance.now();
-    let batch: GcBlob[] = [];
+    // Files are matched with rows by name first: only those with no row are looked at (their age and size).
+    let batch: string[] = [];
     const flush = async () => {
-      const known = await this.gc.existingBlobs(batch.map((b) => b.digest));
-      const orphans = batch.filter((b) => !known.has(b.digest));
+      const known = await this.gc.existingBlobs(batch.map((path) => digestOfBlobPath(path)!));
+      const unknown = batch.filter((path) => !known.has(digestOfBlobPath(path)!));
       batch = [];
+      const orphans: GcBlob[] = [];
+      for (const path of unknown) {
+        const info = await this.storage.stat(path);
+        if (info && info.modTime < cutoff) orphans.push({ digest: digestOfBlobPath(path)!, size: info.size });
+      }
       if (orphans.length === 0) return;
       if (dryRun) {
         result.orphanFiles += orphans.length;
@@ -361,11 +367,10 @@ export class GarbageCollector {
         for (const blob of deleted) result.orphanBytes += sizes.get(blob.digest) ?? blob.size;
       }
     };
-    for await (const file of this.storage.walk('blobs')) {
+    for await (const path of this.storage.listFiles('blobs')) {
       signal.throwIfAborted();
-      const digest = digestOfBlobPath(file.path);
-      if (digest === null || file.modTime >= cutoff) continue;
-      batch.push({ digest, size: file.size });
+      if (digestOfBlobPath(path) === null) continue;
+      batch.push(path);
       if (batch.length >= WALK_BATCH) await flush();
     }
     await flush();
