@@ -428,6 +428,15 @@ export class FilesystemDriver implements StorageDriver {
   async delete(path: string): Promise<void> {
     const full = this.fullPath(path);
     forgetPendingFlushes(full);
+    // Mostly one file (a blob garbage collection deletes): one unlink, where a recursive rm would look first.
+    try {
+      await unlink(full);
+      return;
+    } catch (error) {
+      if (isMissing(error)) return;
+      const code = errorCode(error);
+      if (code !== 'EISDIR' && code !== 'EPERM') throw error;
+    }
     for (const known of durableDirectories) {
       if (known === full || known.startsWith(full + sep)) durableDirectories.delete(known);
     }
