@@ -19,11 +19,6 @@ export interface GcBlob {
   size: number;
 }
 
-/** What a batch of the sweep deleted: the rows and their bytes. */
-export interface GcDeleted {
-  blobs: GcBlob[];
-}
-
 export class GcBusyError extends Error {
   constructor() {
     super('another garbage collection is running');
