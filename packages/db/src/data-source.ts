@@ -8,6 +8,7 @@ import { AccessChangeNotice1765216000000 } from './migrations/1765216000000-acce
 import { UploadLeaseHolder1765230000000 } from './migrations/1765230000000-upload-lease-holder.js';
 import { Executions1765300000000 } from './migrations/1765300000000-executions.js';
 import { TaskJob1765400000000 } from './migrations/1765400000000-task-job.js';
+import { BlobGcState1765500000000 } from './migrations/1765500000000-blob-gc-state.js';
 import { ImmutableTagRules1765600000000 } from './migrations/1765600000000-immutable-tag-rules.js';
 import { RetentionPolicy1765700000000 } from './migrations/1765700000000-retention-policy.js';
 import { Schedules1765800000000 } from './migrations/1765800000000-schedules.js';
@@ -74,6 +75,7 @@ export const MIGRATIONS = [
   UploadLeaseHolder1765230000000,
   Executions1765300000000,
   TaskJob1765400000000,
+  BlobGcState1765500000000,
   ImmutableTagRules1765600000000,
   RetentionPolicy1765700000000,
   Schedules1765800000000,

@@ -1,6 +1,7 @@
 export * from './data-source.js';
 export * from './entities/registry.entities.js';
 export * from './repositories/registry.repository.js';
+export * from './repositories/registry-gc.repository.js';
 export * from './notification-hub.js';
 export * from './prepared-query.js';
 export * from './query/index.js';

@@ -24,6 +24,7 @@ describe('RegistryRepository against PostgreSQL', () => {
       'UploadLeaseHolder1765230000000',
       'Executions1765300000000',
       'TaskJob1765400000000',
+      'BlobGcState1765500000000',
       'ImmutableTagRules1765600000000',
       'RetentionPolicy1765700000000',
       'Schedules1765800000000',

@@ -1,6 +1,7 @@
 import {
   type ManifestReference,
   type NewManifest,
+  ReferencesGoneError,
   type RegistryRepository,
   StorageLimitExceededError,
 } from '@wharf/db';
@@ -261,13 +262,18 @@ export class RegistryEngine {
 
   /**
    * Stores a manifest. A push the database refuses for taking its project past the storage limit (two pushes that
-   * each passed the policy check, and together do not fit) is refused like the policy refuses one: 403 DENIED.
+   * each passed the policy check, and together do not fit) is refused like the policy refuses one: 403 DENIED. One
+   * whose blobs or children garbage collection took after they were checked is answered as if they had been missing
+   * then, so that the client pushes them again.
    */
   private async storeManifest(manifest: NewManifest): Promise<void> {
     try {
       await this.repository.putManifest(manifest);
     } catch (error) {
       if (error instanceof StorageLimitExceededError) throw new OciError(OciErrorCode.DENIED, error.message);
+      if (error instanceof ReferencesGoneError) {
+        throw new OciError(OciErrorCode.MANIFEST_BLOB_UNKNOWN, error.message, { digests: error.digests });
+      }
       throw error;
     }
   }
@@ -293,7 +299,7 @@ export class RegistryEngine {
     }
     const manifest = parseManifest(body, baseMediaType(ctx.request.headers['content-type']));
 
-    const references = await this.storedReferences(name, manifest);
+    const { references, requiredBlobs, requiredManifests } = await this.storedReferences(name, manifest);
     const tag = 'tag' in ref ? ref.tag : undefined;
     await this.writer.policies.beforeManifestPut({
       repository: name,
@@ -313,6 +319,8 @@ export class RegistryEngine {
       subjectDigest: manifest.subject?.digest,
       annotations: manifest.annotations,
       references,
+      requiredBlobs,
+      requiredManifests,
       tag,
       actor: ctx.actor,
       beforeTagMove: tag === undefined ? undefined : this.writer.beforeTagMove(name, tag, digest, ctx.actor),
@@ -331,9 +339,12 @@ export class RegistryEngine {
    * blob of exactly the size it states (a foreign layer, whose bytes live elsewhere, may be absent), an index's child
    * to a manifest of the size and media type it states. A descriptor that understates a blob would have quota count
    * the stated size. The subject need not exist: a referrer may be pushed before its subject. Returns the references
-   * to record, each sized by what is stored.
+   * to record, each sized by what is stored, and the stored blobs and children the manifest needs to stay stored.
    */
-  private async storedReferences(name: string, manifest: ParsedManifest): Promise<ManifestReference[]> {
+  private async storedReferences(
+    name: string,
+    manifest: ParsedManifest,
+  ): Promise<{ references: ManifestReference[]; requiredBlobs: string[]; requiredManifests: string[] }> {
     const blobReferences = [
       ...(manifest.config ? [{ kind: 'config' as const, where: 'config', descriptor: manifest.config }] : []),
       ...manifest.layers.map((descriptor, i) => ({ kind: 'layer' as const, where: `layers[${i}]`, descriptor })),
@@ -388,7 +399,7 @@ export class RegistryEngine {
       checkSize(where, descriptor, stored.size);
       references.push({ kind: 'manifest', digest: descriptor.digest, mediaType: stored.mediaType, size: stored.size });
     }
-    return references;
+    return { references, requiredBlobs: [...blobs.keys()], requiredManifests: [...manifests.keys()] };
   }
 
   private async deleteManifest(ctx: OperationContext, name: string, reference: string): Promise<void> {
@@ -491,8 +502,8 @@ export class RegistryEngine {
       // A `from` that is no repository name cannot hold the blob; it is never looked up (a NUL would fail the query).
       if (from !== name && isValidRepositoryName(from) && (await ctx.canPull(from))) {
         const size = await this.repository.blobInRepository(from, digest.digest);
-        if (size !== null) {
-          await this.blobs.mount(name, digest.digest, size, ctx.actor);
+        // False when garbage collection deleted the blob meanwhile.
+        if (size !== null && (await this.blobs.mount(name, digest.digest, size, ctx.actor))) {
           reply.header('Location', blobLocation(name, digest.digest));
           reply.header('Docker-Content-Digest', digest.digest);
           reply.code(201).send();

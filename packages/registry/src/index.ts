@@ -3,6 +3,7 @@ export * from './auth/token-access.controller.js';
 export * from './client-errors.js';
 export * from './events/event-trim.js';
 export * from './events/pull-recorder.js';
+export * from './gc/garbage-collector.js';
 export { registryFrameworkErrors } from './http.js';
 export * from './manifest-cache.js';
 export * from './registry.plugin.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, lstat, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { TEMP_NAME_PREFIX, assertByteRange, assertStoragePath, storagePathSegments } from './paths.js';
@@ -343,6 +343,50 @@ export class FilesystemDriver implements StorageDriver {
       .map((name) => `${path}/${name}`);
   }
 
+  async *walk(path: string): AsyncIterable<FileInfo> {
+    for await (const files of this.filesByDirectory(path)) {
+      // A directory's files are looked at together: one directory of a blob tree holds a few hundred of them.
+      const infos = await Promise.all(
+        files.map(async (file) => {
+          try {
+            const info = await lstat(this.fullPath(file));
+            return { path: file, size: info.size, modTime: info.mtime };
+          } catch (error) {
+            // Deleted since the directory was read.
+            if (isMissing(error)) return null;
+            throw error;
+          }
+        }),
+      );
+      for (const info of infos) if (info) yield info;
+    }
+  }
+
+  async *listFiles(path: string): AsyncIterable<string> {
+    for await (const files of this.filesByDirectory(path)) yield* files;
+  }
+
+  /** The files under a directory path, at any depth, a directory's at a time; nothing when the path does not exist. */
+  private async *filesByDirectory(path: string): AsyncIterable<string[]> {
+    const pending = [path];
+    for (let directory = pending.pop(); directory !== undefined; directory = pending.pop()) {
+      let entries;
+      try {
+        entries = await readdir(this.fullPath(directory), { withFileTypes: true });
+      } catch (error) {
+        if (isMissing(error)) continue;
+        throw error;
+      }
+      const files: string[] = [];
+      for (const entry of entries) {
+        if (entry.name.startsWith(TEMP_NAME_PREFIX)) continue;
+        if (entry.isDirectory()) pending.push(`${directory}/${entry.name}`);
+        else if (entry.isFile()) files.push(`${directory}/${entry.name}`);
+      }
+      yield files;
+    }
+  }
+
   async move(src: string, dst: string): Promise<void> {
     const from = this.fullPath(src);
     const to = this.fullPath(dst);
@@ -384,6 +428,15 @@ export class FilesystemDriver implements StorageDriver {
   async delete(path: string): Promise<void> {
     const full = this.fullPath(path);
     forgetPendingFlushes(full);
+    // Mostly one file (a blob garbage collection deletes): one unlink, where a recursive rm would look first.
+    try {
+      await unlink(full);
+      return;
+    } catch (error) {
+      if (isMissing(error)) return;
+      const code = errorCode(error);
+      if (code !== 'EISDIR' && code !== 'EPERM') throw error;
+    }
     for (const known of durableDirectories) {
       if (known === full || known.startsWith(full + sep)) durableDirectories.delete(known);
     }

@@ -343,6 +343,22 @@ class S3Objects {
     } while (continuationToken !== undefined);
   }
 
+  /** Objects under a prefix with their sizes and times, page by page, from a flat listing (no delimiter). */
+  async *listObjects(prefix: string) {
+    let continuationToken: string | undefined;
+    do {
+      const out = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: continuationToken }),
+      );
+      yield (out.Contents ?? []).flatMap((object) =>
+        object.Key === undefined
+          ? []
+          : [{ key: object.Key, size: object.Size ?? 0, modTime: object.LastModified ?? new Date(0) }],
+      );
+      continuationToken = out.IsTruncated ? out.NextContinuationToken : undefined;
+    } while (continuationToken !== undefined);
+  }
+
   async deleteKeys(keys: string[]): Promise<void> {
     if (keys.length === 0) return;
     const out = await this.client.send(
@@ -488,6 +504,17 @@ export class S3Driver implements StorageDriver {
     }
     if (children.size === 0) throw new PathNotFoundError(path);
     return [...children].sort();
+  }
+
+  /** A flat listing: some S3-compatible servers leave nested common prefixes out of delimited ones. */
+  async *walk(path: string): AsyncIterable<FileInfo> {
+    for await (const page of this.objects.listObjects(`${this.key(path)}/`)) {
+      for (const object of page) yield { path: this.pathOf(object.key), size: object.size, modTime: object.modTime };
+    }
+  }
+
+  async *listFiles(path: string): AsyncIterable<string> {
+    for await (const file of this.walk(path)) yield file.path;
   }
 
   async move(src: string, dst: string): Promise<void> {

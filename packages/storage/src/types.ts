@@ -55,6 +55,13 @@ export interface StorageDriver {
   writer(path: string, append: boolean, options?: WriterOptions): Promise<FileWriter>;
   /** Direct children (files and directories) of a directory path, as full paths. */
   list(path: string): Promise<string[]>;
+  /**
+   * Every file under a directory path, at any depth, with its size and modification time, in no set order; nothing
+   * when the path does not exist. Garbage collection finds the bytes no row knows of with it.
+   */
+  walk(path: string): AsyncIterable<FileInfo>;
+  /** The paths of the files walk() finds, without looking at each one: cheaper where that takes a call per file. */
+  listFiles(path: string): AsyncIterable<string>;
   /** Atomic where the backend allows: dst appears complete or not at all. Overwrites dst. */
   move(src: string, dst: string): Promise<void>;
   /**

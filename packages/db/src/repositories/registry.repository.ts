@@ -72,6 +72,12 @@ export interface NewManifest {
   subjectDigest?: string;
   annotations?: Record<string, string>;
   references: ManifestReference[];
+  /**
+   * Blobs the references need stored and manifests of the repository its index lists: the push is refused with a
+   * ReferencesGoneError when garbage collection has taken one meanwhile (see storeManifest).
+   */
+  requiredBlobs?: string[];
+  requiredManifests?: string[];
   tag?: string;
   actor?: string;
   /**
@@ -107,6 +113,37 @@ export interface Referrer {
 
 /** The NOTIFY channel that carries the names of repositories whose manifests or tags changed. */
 export const MANIFEST_CHANGE_CHANNEL = 'wharf_registry_manifests';
+
+/**
+ * A push named blobs (or index children) that garbage collection deleted, or is deleting, after the push checked for
+ * them: the client is told they are unknown, and pushes them again.
+ */
+export class ReferencesGoneError extends Error {
+  constructor(
+    readonly kind: 'blob' | 'manifest',
+    readonly digests: string[],
+  ) {
+    super(`${kind} unknown to registry: ${digests[0]}`);
+    this.name = 'ReferencesGoneError';
+  }
+}
+
+/**
+ * A blob being linked turned out to have been deleted by garbage collection while the link was on its way, and its
+ * bytes could not be put back: the client uploads it again.
+ */
+export class BlobGoneError extends Error {
+  constructor(readonly digest: string) {
+    super(`blob ${digest} was deleted by garbage collection while it was being stored`);
+    this.name = 'BlobGoneError';
+  }
+}
+
+/**
+ * Makes sure a blob's bytes are in storage, putting them back if the caller still has them; false when they are gone.
+ * A link runs it, holding the blob row's lock, when the blob was being deleted or had no row (see LINK_BLOB).
+ */
+export type EnsureStored = () => Promise<boolean>;
 
 export class UploadBusyError extends Error {
   constructor(readonly uploadId: string) {
@@ -151,11 +188,24 @@ const ENSURE_REPOSITORY = `
  * So it does not wait for its own WAL flush, which takes a disk round trip off every blob upload.
  * `repositories` is 0 only when another transaction created the repository after this statement's snapshot
  * was taken; the caller then runs it again.
+ *
+ * The blob's row is locked and taken back from garbage collection (state 'none', touched now), and `prior` is the
+ * state it had: 'none' or 'delete' when its bytes were never deleted, 'deleting' when they may be, 'absent' when
+ * it had no row (a new blob, or one whose deletion has just ended). A row that another transaction inserted after
+ * this statement's snapshot is seen by neither the update nor the insert: `prior` is null, and the caller runs the
+ * statement again. (The locking subquery returns the state as it was before this statement's update.)
  */
 const LINK_BLOB = `
   WITH settings AS (SELECT set_config('synchronous_commit', 'off', true)),
-  blob AS (
-    INSERT INTO registry_blob (digest, size) VALUES ($2, $3) ON CONFLICT (digest) DO NOTHING
+  updated AS (
+    UPDATE registry_blob b SET gc_state = 'none', touched_at = now()
+      FROM (SELECT digest, gc_state FROM registry_blob WHERE digest = $2 FOR UPDATE) old
+     WHERE b.digest = old.digest
+    RETURNING old.gc_state AS prior
+  ),
+  inserted AS (
+    INSERT INTO registry_blob (digest, size) SELECT $2, $3 WHERE NOT EXISTS (SELECT 1 FROM updated)
+    ON CONFLICT (digest) DO NOTHING RETURNING 'absent'::text AS prior
   ),
   created AS (
     INSERT INTO registry_repository (name) VALUES ($1) ON CONFLICT (name) DO NOTHING RETURNING id
@@ -164,13 +214,15 @@ const LINK_BLOB = `
     SELECT id FROM created UNION ALL SELECT id FROM registry_repository WHERE name = $1 LIMIT 1
   ),
   link AS (
-    INSERT INTO registry_repository_blob (repository_id, digest) SELECT id, $2 FROM repository
+    INSERT INTO registry_repository_blob (repository_id, digest)
+    SELECT id, $2 FROM repository WHERE EXISTS (SELECT 1 FROM updated UNION ALL SELECT 1 FROM inserted)
     ON CONFLICT (repository_id, digest) DO NOTHING
   ),
   finished AS (
     DELETE FROM registry_upload WHERE $4::uuid IS NOT NULL AND id = $4::uuid
   )
-  SELECT (SELECT count(*) FROM settings)::int AS settings, (SELECT count(*) FROM repository)::int AS repositories`;
+  SELECT (SELECT count(*) FROM settings)::int AS settings, (SELECT count(*) FROM repository)::int AS repositories,
+         (SELECT prior FROM updated UNION ALL SELECT prior FROM inserted LIMIT 1) AS prior`;
 
 const UPLOAD_COLUMNS = 'id, repository_name, path, size, started_at, updated_at';
 
@@ -188,9 +240,13 @@ const GET_MANIFEST_BY_DIGEST = `
   WHERE r.name = $1`;
 const HEAD_MANIFEST_BY_DIGEST = GET_MANIFEST_BY_DIGEST.replace(', m.payload', '');
 
+/** A blob's collection state before a link took it back; see LINK_BLOB. */
+type PriorState = 'none' | 'delete' | 'deleting' | 'absent';
+
 /**
  * Runs LINK_BLOB on `query` (the pool, or one connection's transaction). Its repository lookup finds nothing only
- * when another transaction created the repository after the statement's snapshot: the next statement sees it.
+ * when another transaction created the repository after the statement's snapshot, and its blob lookup only when
+ * another created the blob's row: the next statement sees them. Resolves to the blob's prior state.
  */
 async function runLinkBlob(
   query: PreparedQuery,
@@ -198,13 +254,23 @@ async function runLinkBlob(
   digest: string,
   size: number,
   completedUploadId: string | undefined,
-): Promise<void> {
+): Promise<PriorState> {
   const params = [name, digest, size, completedUploadId ?? null];
   for (let attempt = 0; attempt < 3; attempt++) {
-    const rows = await query<{ repositories: number }>('registry_link_blob', LINK_BLOB, params);
-    if (rows[0]?.repositories === 1) return;
+    const rows = await query<{ repositories: number; prior: PriorState | null }>(
+      'registry_link_blob',
+      LINK_BLOB,
+      params,
+    );
+    const row = rows[0];
+    if (row?.repositories === 1 && row.prior !== null) return row.prior;
   }
   throw new Error(`could not record blob ${digest} in repository ${name}`);
+}
+
+/** Whether a blob's bytes may have been deleted by garbage collection before its link locked its row. */
+function bytesMayBeGone(prior: PriorState): boolean {
+  return prior === 'deleting' || prior === 'absent';
 }
 
 /** All registry metadata I/O: plain SQL over the shared DataSource, each write and its events in one transaction. */
@@ -268,7 +334,7 @@ export class RegistryRepository {
       'registry_blob_in_repository',
       `SELECT b.size FROM registry_repository r
        JOIN registry_repository_blob rb ON rb.repository_id = r.id AND rb.digest = $2
-       JOIN registry_blob b ON b.digest = rb.digest
+       JOIN registry_blob b ON b.digest = rb.digest AND b.gc_state <> 'deleting'
        WHERE r.name = $1`,
       [name, digest],
     );
@@ -277,15 +343,30 @@ export class RegistryRepository {
 
   /** The size of a stored blob, whichever repository holds it, or null. */
   async blobSize(digest: string): Promise<number | null> {
-    const rows = await this.dataSource.query<{ size: string }[]>(`SELECT size FROM registry_blob WHERE digest = $1`, [
-      digest,
-    ]);
+    const rows = await this.dataSource.query<{ size: string }[]>(
+      `SELECT size FROM registry_blob WHERE digest = $1 AND gc_state <> 'deleting'`,
+      [digest],
+    );
     return rows.length > 0 ? Number(rows[0].size) : null;
   }
 
-  /** Records blob bytes (already durable in storage) and links them to a repository. */
-  async linkBlob(name: string, digest: string, size: number, completedUploadId?: string): Promise<void> {
-    await runLinkBlob(this.prepared, name, digest, size, completedUploadId);
+  /**
+   * Records blob bytes (already durable in storage) and links them to a repository. With `ensureStored`, the link
+   * commits only once that has confirmed the bytes are in storage, when garbage collection may have deleted them
+   * before the link took the blob back (see LINK_BLOB); a BlobGoneError when they are gone.
+   */
+  async linkBlob(
+    name: string,
+    digest: string,
+    size: number,
+    completedUploadId?: string,
+    ensureStored?: EnsureStored,
+  ): Promise<void> {
+    if (!ensureStored) {
+      await runLinkBlob(this.prepared, name, digest, size, completedUploadId);
+      return;
+    }
+    await this.linkBlobOnceDurable(name, digest, size, completedUploadId, Promise.resolve(), ensureStored);
   }
 
   /**
@@ -293,7 +374,9 @@ export class RegistryRepository {
    * storage. The statement runs at once, in a transaction that commits only once `durable` has resolved and rolls back
    * if it rejects: the link's work overlaps the storage's syncs, and the database never points at bytes that may not
    * exist. The transaction holds a pooled connection (and the new rows' locks) until then, so callers keep `durable`
-   * short. Resolves to what `durable` resolved to; a failure of either is thrown once both have settled.
+   * short. Resolves to what `durable` resolved to; a failure of either is thrown once both have settled. When the
+   * blob's bytes may have been deleted by garbage collection before the link locked its row, `ensureStored` is run
+   * after `durable`, with the lock held, and the link rolls back with a BlobGoneError if the bytes are gone.
    */
   async linkBlobOnceDurable<T>(
     name: string,
@@ -301,6 +384,7 @@ export class RegistryRepository {
     size: number,
     completedUploadId: string | undefined,
     durable: Promise<T>,
+    ensureStored?: EnsureStored,
   ): Promise<T> {
     // Handled from the start: it may reject while the link is still running.
     const settled = durable.then(
@@ -324,8 +408,9 @@ export class RegistryRepository {
       await client.query('BEGIN');
       const onClient: PreparedQuery = async <R>(queryName: string, text: string, values: unknown[]) =>
         (await client.query<R>({ name: queryName, text, values })).rows;
-      await runLinkBlob(onClient, name, digest, size, completedUploadId);
+      const prior = await runLinkBlob(onClient, name, digest, size, completedUploadId);
       const result = await durable;
+      if (ensureStored && bytesMayBeGone(prior) && !(await ensureStored())) throw new BlobGoneError(digest);
       await client.query('COMMIT');
       return result;
     } catch (error) {
@@ -365,7 +450,7 @@ export class RegistryRepository {
       'registry_stored_blobs',
       `SELECT rb.digest, b.size FROM registry_repository r
        JOIN registry_repository_blob rb ON rb.repository_id = r.id AND rb.digest = ANY($2::text[])
-       JOIN registry_blob b ON b.digest = rb.digest
+       JOIN registry_blob b ON b.digest = rb.digest AND b.gc_state <> 'deleting'
        WHERE r.name = $1`,
       [name, digests],
     );
@@ -406,6 +491,7 @@ export class RegistryRepository {
   }
 
   private async storeManifestRows(m: EntityManager, repositoryId: string, manifest: NewManifest): Promise<void> {
+    await this.holdReferences(m, repositoryId, manifest);
     // DO UPDATE (a no-op: same digest, same content) rather than DO NOTHING: it always returns the row and
     // waits on a concurrent delete of it, so a push racing a delete of the same digest still ends stored.
     // xmax = 0 tells a row this statement inserted from one that was there before.
@@ -490,6 +576,46 @@ export class RegistryRepository {
        ON CONFLICT (repository_id, name) DO UPDATE SET manifest_id = EXCLUDED.manifest_id, updated_at = now()`,
       [repositoryId, tag, manifestId],
     );
+  }
+
+  /**
+   * Holds what a manifest being stored references against garbage collection until the manifest commits. Each blob's
+   * row is share-locked, so a collection cannot start deleting it meanwhile, and one that a collection has marked
+   * for deletion is taken back (state 'none'): that write is what the collection's own locked update sees, so it
+   * leaves the blob be. A blob a collection is already deleting counts as gone, and so does an index's child that
+   * is no longer stored (key-share-locked against a concurrent delete): ReferencesGoneError. Rows are locked in
+   * digest order, as the collection locks them.
+   */
+  private async holdReferences(m: EntityManager, repositoryId: string, manifest: NewManifest): Promise<void> {
+    const blobs = [...new Set(manifest.requiredBlobs ?? [])].sort();
+    if (blobs.length > 0) {
+      const rows = await m.query<{ digest: string; gc_state: string }[]>(
+        `SELECT digest, gc_state FROM registry_blob WHERE digest = ANY($1::text[]) ORDER BY digest FOR SHARE`,
+        [blobs],
+      );
+      const marked = rows.filter((r) => r.gc_state === 'delete').map((r) => r.digest);
+      if (marked.length > 0) {
+        await m.query(
+          `UPDATE registry_blob SET gc_state = 'none', touched_at = now()
+           WHERE digest = ANY($1::text[]) AND gc_state = 'delete'`,
+          [marked],
+        );
+      }
+      const held = new Set(rows.filter((r) => r.gc_state !== 'deleting').map((r) => r.digest));
+      const gone = blobs.filter((digest) => !held.has(digest));
+      if (gone.length > 0) throw new ReferencesGoneError('blob', gone);
+    }
+    const children = [...new Set(manifest.requiredManifests ?? [])].sort();
+    if (children.length > 0) {
+      const rows = await m.query<{ digest: string }[]>(
+        `SELECT digest FROM registry_manifest WHERE repository_id = $1 AND digest = ANY($2::text[])
+         ORDER BY digest FOR KEY SHARE`,
+        [repositoryId, children],
+      );
+      const held = new Set(rows.map((r) => r.digest));
+      const gone = children.filter((digest) => !held.has(digest));
+      if (gone.length > 0) throw new ReferencesGoneError('manifest', gone);
+    }
   }
 
   async getManifest(
@@ -722,6 +848,9 @@ export class RegistryRepository {
         subjectDigest: artifact.subjectDigest,
         annotations: artifact.annotations,
         references: artifact.references,
+        // Held against garbage collection as a push's are: the copy commits only with every blob and child stored.
+        requiredBlobs: blobs,
+        requiredManifests: artifact.references.filter((r) => r.kind === 'manifest').map((r) => r.digest),
         tag,
         actor,
       });

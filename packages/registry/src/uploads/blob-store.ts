@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { type RegistryRepository, type UploadLeaseHolder, type UploadSession, UploadBusyError } from '@wharf/db';
-import { type DigestAlgorithm, OciError, OciErrorCode, type ParsedDigest } from '@wharf/oci';
+import {
+  BlobGoneError,
+  type EnsureStored,
+  type RegistryRepository,
+  type UploadLeaseHolder,
+  type UploadSession,
+  UploadBusyError,
+} from '@wharf/db';
+import { type DigestAlgorithm, OciError, OciErrorCode, type ParsedDigest, requireDigest } from '@wharf/oci';
 import { type FileInfo, type FileWriter, type StorageDriver } from '@wharf/storage';
 import { type BlobCommitContext } from '../types.js';
 import { type HashingThread, processHashingThread } from './hashing-thread.js';
@@ -121,6 +128,41 @@ function leaseLost(id: string): OciError {
 interface Lease {
   session: UploadSession;
   signal?: AbortSignal;
+}
+
+/** Garbage collection deleted the blob while its upload was being linked, and its bytes were already given up. */
+function blobGone(error: BlobGoneError): OciError {
+  return new OciError(OciErrorCode.BLOB_UPLOAD_UNKNOWN, `${error.message}; upload it again`, { digest: error.digest });
+}
+
+/**
+ * The check a link runs, holding the blob's row lock, when garbage collection may have deleted the blob's bytes
+ * before the link took the blob back: the bytes at the blob's path, or else the upload's own copy put there, if the
+ * upload still has it (it gave its bytes up when it moved them in).
+ */
+function ensureStoredFrom(
+  driver: StorageDriver,
+  digest: ParsedDigest,
+  size: number,
+  upload: { path: string; moved: () => boolean; markMoved: () => void },
+): EnsureStored {
+  return async () => {
+    const found = await driver.stat(blobDataPath(digest));
+    if (found && found.size === size) return true;
+    if (upload.moved()) return false;
+    await driver.move(upload.path, blobDataPath(digest));
+    upload.markMoved();
+    return true;
+  };
+}
+
+async function linkOrRetry(link: Promise<unknown>): Promise<void> {
+  try {
+    await link;
+  } catch (error) {
+    if (error instanceof BlobGoneError) throw blobGone(error);
+    throw error;
+  }
 }
 
 function rangeMismatch(expected: number, got: number): OciError {
@@ -297,8 +339,13 @@ export class BlobStore {
       }
       const refusal = await policy;
       if (refusal) throw refusal.error;
-      const moved = await this.storeBlob(session.path, digest, size, await stored);
-      await this.repository.linkBlob(name, digest.digest, size, id);
+      let moved = await this.storeBlob(session.path, digest, size, await stored);
+      const ensureStored = ensureStoredFrom(this.driver, digest, size, {
+        path: session.path,
+        moved: () => moved,
+        markMoved: () => (moved = true),
+      });
+      await linkOrRetry(this.repository.linkBlob(name, digest.digest, size, id, ensureStored));
       // Whatever is left (a second copy of stored bytes, or an earlier version's emptied folder) need not hold up the
       // response; the upload purge removes anything this misses.
       if (!moved || session.path !== uploadDataPath(id))
@@ -360,10 +407,23 @@ export class BlobStore {
     });
   }
 
-  /** Links a blob another repository holds (a cross-repository mount), under the same policy checks as a push. */
-  async mount(name: string, digest: string, size: number, actor?: string): Promise<void> {
+  /**
+   * Links a blob another repository holds (a cross-repository mount), under the same policy checks as a push. False
+   * when garbage collection deleted the blob after it was found: nothing is linked, and the client uploads it.
+   */
+  async mount(name: string, digest: string, size: number, actor?: string): Promise<boolean> {
     await this.beforeCommit({ repository: name, digest, size, actor });
-    await this.repository.linkBlob(name, digest, size);
+    const path = blobDataPath(requireDigest(digest));
+    try {
+      await this.repository.linkBlob(name, digest, size, undefined, async () => {
+        const found = await this.driver.stat(path);
+        return found !== null && found.size === size;
+      });
+      return true;
+    } catch (error) {
+      if (error instanceof BlobGoneError) return false;
+      throw error;
+    }
   }
 
   /** A monolithic upload (POST ?digest=): no session row, the bytes go to a private upload path. */
@@ -462,7 +522,20 @@ export class BlobStore {
               await durable.catch(() => undefined);
               throw error;
             }
-            await this.repository.linkBlobOnceDurable(name, digest.digest, bytes, session?.id, durable);
+            await linkOrRetry(
+              this.repository.linkBlobOnceDurable(
+                name,
+                digest.digest,
+                bytes,
+                session?.id,
+                durable,
+                ensureStoredFrom(this.driver, digest, bytes, {
+                  path,
+                  moved: () => moved,
+                  markMoved: () => (moved = true),
+                }),
+              ),
+            );
           } finally {
             this.overlappedLinks -= 1;
           }
@@ -478,7 +551,19 @@ export class BlobStore {
       const refusal = await policy;
       if (refusal) throw refusal.error;
       moved = await this.storeBlob(path, digest, received, await stored);
-      await this.repository.linkBlob(name, digest.digest, received, session?.id);
+      await linkOrRetry(
+        this.repository.linkBlob(
+          name,
+          digest.digest,
+          received,
+          session?.id,
+          ensureStoredFrom(this.driver, digest, received, {
+            path,
+            moved: () => moved,
+            markMoved: () => (moved = true),
+          }),
+        ),
+      );
       return received;
     } catch (error) {
       // The whole body arrived and was refused or could not be stored: the session is over, as after any failed

@@ -435,6 +435,27 @@ export function describeStorageDriverContract(
         expect(await driver.list(at('repo/sub'))).toEqual([at('repo/sub/c'), at('repo/sub/deeper')]);
       });
 
+      it('walks every file at any depth, with its size and time, and lists the same paths', async () => {
+        const before = Date.now();
+        await driver.putContent(at('repo/a'), Buffer.from('1'));
+        await driver.putContent(at('repo/sub/deeper/d'), Buffer.from('four'));
+        await driver.putContent(at('repo-sibling/e'), Buffer.from('5'));
+        const walked: { path: string; size: number }[] = [];
+        for await (const file of driver.walk(at('repo'))) {
+          expect(file.modTime.getTime()).toBeGreaterThan(before - 5000);
+          walked.push({ path: file.path, size: file.size });
+        }
+        walked.sort((x, y) => x.path.localeCompare(y.path));
+        expect(walked).toEqual([
+          { path: at('repo/a'), size: 1 },
+          { path: at('repo/sub/deeper/d'), size: 4 },
+        ]);
+        const listed: string[] = [];
+        for await (const path of driver.listFiles(at('repo'))) listed.push(path);
+        expect(listed.sort()).toEqual([at('repo/a'), at('repo/sub/deeper/d')]);
+        for await (const file of driver.walk(at('nothing-here'))) throw new Error(`walked ${file.path}`);
+      });
+
       it('finds directories that only hold deeper directories', async () => {
         await driver.putContent(at('blobs/sha256/ab/abcdef/data'), Buffer.from('1'));
         await driver.putContent(at('blobs/sha256/cd/cdef01/data'), Buffer.from('2'));
