@@ -3,7 +3,7 @@ import { ProjectRole } from '@wharf/auth';
 import { ExecutionRepository } from '@wharf/db';
 import { CONTROLLERS } from './controllers/index.js';
 import { type EndpointAccess } from './openapi/endpoint.decorator.js';
-import { PURGE_AUDIT } from './services/system-job.service.js';
+import { GARBAGE_COLLECTION, PURGE_AUDIT } from './services/system-job.service.js';
 import { documentOperations, generateOpenApiDocument } from './openapi/openapi.generator.js';
 import {
   AuthzMatrix,
@@ -164,7 +164,7 @@ const ROWS: Record<string, RouteRow> = {
   'GET /api/v2.0/system/purgeaudit': {},
   'POST /api/v2.0/system/purgeaudit/schedule': {
     request: async (ctx) => {
-      await stopPurgeRuns(ctx);
+      await stopRuns(ctx, PURGE_AUDIT.vendorType);
       return {
         body: { schedule: { type: 'Manual' }, parameters: { audit_retention_hour: 24, include_event_types: 'pull' } },
       };
@@ -173,13 +173,33 @@ const ROWS: Record<string, RouteRow> = {
   'GET /api/v2.0/system/purgeaudit/schedule': {},
   'PUT /api/v2.0/system/purgeaudit/schedule': { request: () => ({ body: { schedule: { type: 'None' } } }) },
   'GET /api/v2.0/system/purgeaudit/{purge_id}': {
-    request: async (ctx) => ({ params: { purge_id: await newPurgeRun(ctx) } }),
+    request: async (ctx) => ({ params: { purge_id: await newRun(ctx, PURGE_AUDIT.vendorType) } }),
   },
   'PUT /api/v2.0/system/purgeaudit/{purge_id}': {
-    request: async (ctx) => ({ params: { purge_id: await newPurgeRun(ctx) } }),
+    request: async (ctx) => ({ params: { purge_id: await newRun(ctx, PURGE_AUDIT.vendorType) } }),
   },
   'GET /api/v2.0/system/purgeaudit/{purge_id}/log': {
-    request: async (ctx) => ({ params: { purge_id: await newPurgeRun(ctx) } }),
+    request: async (ctx) => ({ params: { purge_id: await newRun(ctx, PURGE_AUDIT.vendorType) } }),
+  },
+
+  // Garbage collection, as the purge: each request gets a run of its own, and a start finds none unfinished.
+  'GET /api/v2.0/system/gc': {},
+  'GET /api/v2.0/system/gc/schedule': {},
+  'POST /api/v2.0/system/gc/schedule': {
+    request: async (ctx) => {
+      await stopRuns(ctx, GARBAGE_COLLECTION.vendorType);
+      return { body: { schedule: { type: 'Manual' }, parameters: { dry_run: true } } };
+    },
+  },
+  'PUT /api/v2.0/system/gc/schedule': { request: () => ({ body: { schedule: { type: 'None' } } }) },
+  'GET /api/v2.0/system/gc/{gc_id}': {
+    request: async (ctx) => ({ params: { gc_id: await newRun(ctx, GARBAGE_COLLECTION.vendorType) } }),
+  },
+  'PUT /api/v2.0/system/gc/{gc_id}': {
+    request: async (ctx) => ({ params: { gc_id: await newRun(ctx, GARBAGE_COLLECTION.vendorType) } }),
+  },
+  'GET /api/v2.0/system/gc/{gc_id}/log': {
+    request: async (ctx) => ({ params: { gc_id: await newRun(ctx, GARBAGE_COLLECTION.vendorType) } }),
   },
 
   // Repositories, artifacts and tags, on the image <project>/app:v1; deletes get an image or tag of their own.
@@ -355,14 +375,14 @@ const ROWS: Record<string, RouteRow> = {
   },
 };
 
-async function newPurgeRun(ctx: MatrixContext): Promise<number> {
+async function newRun(ctx: MatrixContext, vendorType: string): Promise<number> {
   const executions = ctx.core.server.app.get(ExecutionRepository);
-  return (await executions.createExecution({ vendorType: PURGE_AUDIT.vendorType, trigger: 'MANUAL' })).id;
+  return (await executions.createExecution({ vendorType, trigger: 'MANUAL' })).id;
 }
 
-async function stopPurgeRuns(ctx: MatrixContext): Promise<void> {
+async function stopRuns(ctx: MatrixContext, vendorType: string): Promise<void> {
   const executions = ctx.core.server.app.get(ExecutionRepository);
-  const unfinished = await executions.listExecutions(PURGE_AUDIT.vendorType, undefined, {
+  const unfinished = await executions.listExecutions(vendorType, undefined, {
     q: 'status={Pending Running}',
     pageSize: '100',
   });

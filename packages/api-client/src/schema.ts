@@ -856,6 +856,98 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v2.0/system/gc': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The runs of garbage collection, newest first
+     * @description Requires the system permission `garbage-collection:list`: system administrators, and system robot accounts granted it.
+     */
+    get: operations['getGCHistory'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v2.0/system/gc/schedule': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Garbage collection's schedule and the parameters each scheduled run gets
+     * @description Requires the system permission `garbage-collection:read`: system administrators, and system robot accounts granted it.
+     */
+    get: operations['getGCSchedule'];
+    /**
+     * Changes garbage collection's schedule (None removes it) or, with type Manual, runs it now
+     * @description Requires the system permission `garbage-collection:update`: system administrators, and system robot accounts granted it.
+     */
+    put: operations['updateGCSchedule'];
+    /**
+     * Collects garbage now (schedule type Manual) or sets its schedule, with delete_untagged, dry_run, workers (1–10) and time_window (hours)
+     * @description Requires the system permission `garbage-collection:create`: system administrators, and system robot accounts granted it.
+     */
+    post: operations['createGCSchedule'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v2.0/system/gc/{gc_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * One run of garbage collection
+     * @description Requires the system permission `garbage-collection:read`: system administrators, and system robot accounts granted it.
+     */
+    get: operations['getGC'];
+    /**
+     * Stops a run of garbage collection; what it deleted stays deleted
+     * @description Requires the system permission `garbage-collection:stop`: system administrators, and system robot accounts granted it.
+     */
+    put: operations['stopGC'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v2.0/system/gc/{gc_id}/log': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The log of one run of garbage collection
+     * @description Requires the system permission `garbage-collection:read`: system administrators, and system robot accounts granted it.
+     */
+    get: operations['getGCLog'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v2.0/system/purgeaudit': {
     parameters: {
       query?: never;
@@ -3924,6 +4016,211 @@ export interface operations {
         };
       };
       401: components['responses']['Unauthorized'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  getGCHistory: {
+    parameters: {
+      query?: {
+        q?: string;
+        sort?: string;
+        /** @description The page to answer, from 1 */
+        page?: number;
+        /** @description Items per page, 10 unless given */
+        page_size?: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One page of runs */
+      200: {
+        headers: {
+          /** @description The number of items in the whole list, over all pages */
+          'X-Total-Count'?: number;
+          /** @description Links to the previous and next pages of the list (RFC 8288, rel="prev"/"next") */
+          Link?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ExecHistory'][];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  getGCSchedule: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The schedule (type None when there is none) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            id?: number;
+            schedule: components['schemas']['ScheduleObj'];
+            parameters?: {
+              [key: string]: unknown;
+            };
+            /** Format: date-time */
+            creation_time?: string;
+            /** Format: date-time */
+            update_time?: string;
+          };
+        };
+      };
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  updateGCSchedule: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['Schedule'];
+      };
+    };
+    responses: {
+      /** @description The schedule was set */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  createGCSchedule: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['Schedule'];
+      };
+    };
+    responses: {
+      /** @description The run was started (Location) or the schedule set */
+      201: {
+        headers: {
+          /** @description The path of the created resource */
+          Location?: string;
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  getGC: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        gc_id: number;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The run */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ExecHistory'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  stopGC: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        gc_id: number;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Stopped */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  getGCLog: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        gc_id: number;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The log */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/plain': string;
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
       500: components['responses']['InternalServerError'];
     };
   };

@@ -4,6 +4,7 @@ export enum JobName {
   EventTrim = 'EVENT_TRIM',
   OutboxDelivery = 'OUTBOX_DELIVERY',
   PurgeAuditLog = 'PURGE_AUDIT_LOG',
+  GarbageCollection = 'GARBAGE_COLLECTION',
   ScheduledRun = 'SCHEDULED_RUN',
   Retention = 'RETENTION',
 }

@@ -29,6 +29,9 @@ class SystemService {
 
   @OnJob(JobName.ScheduledRun)
   fire() {}
+
+  @OnJob(JobName.GarbageCollection)
+  collect() {}
 }
 
 class RetentionService {

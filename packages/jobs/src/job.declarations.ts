@@ -27,6 +27,16 @@ export const JOB_PAYLOADS = {
     includeEventTypes: z.array(z.string().min(1)).max(100),
     dryRun: z.boolean().default(false),
   }),
+  [JobName.GarbageCollection]: z.strictObject({
+    taskId: z.number().int().positive(),
+    /** Delete untagged manifests first, then the blobs only they referenced. */
+    deleteUntagged: z.boolean().default(false),
+    dryRun: z.boolean().default(false),
+    /** Batches of the sweep run at once. */
+    workers: z.number().int().min(1).max(10).default(1),
+    /** What is younger than this many hours is kept. */
+    timeWindowHours: z.number().min(0).max(8784).default(2),
+  }),
   [JobName.ScheduledRun]: z.strictObject({
     /** The schedule (a row in PostgreSQL) whose time has come: its vendor's run starts, with trigger SCHEDULE. */
     scheduleId: z.number().int().positive(),
@@ -120,6 +130,15 @@ export const JOBS: JobDeclarations = {
     maxFails: 3,
     retryable: isTransientError,
     deduplicationId: () => 'purge-audit-log',
+  },
+  // One collection at a time (the database refuses a second as well). A run cut short leaves every blob kept or
+  // deleted, and the next run finishes what it started, so a lost worker's run simply runs again.
+  [JobName.GarbageCollection]: {
+    queue: QueueName.System,
+    taskBacked: true,
+    maxFails: 3,
+    retryable: isTransientError,
+    deduplicationId: () => 'garbage-collection',
   },
   // A schedule's time has come: the handler starts the vendor's run unless one is still unfinished. Only the job
   // queue's schedulers make these, once per due time; a missed start is not made up, as Harbor's are not.

@@ -46,6 +46,9 @@ class Handlers {
 
   @OnJob(JobName.ScheduledRun)
   fire() {}
+
+  @OnJob(JobName.GarbageCollection)
+  collect() {}
   @OnJob(JobName.Retention)
   retain() {}
 }

@@ -17,6 +17,7 @@ import { RepositoryController } from './repository.controller.js';
 import { TagController } from './tag.controller.js';
 import { ImmutableRuleController } from './immutable-rule.controller.js';
 import { PurgeAuditController } from './purge-audit.controller.js';
+import { GcController } from './gc.controller.js';
 import { RetentionController } from './retention.controller.js';
 
 /** Every controller of the API; the OpenAPI document is generated from these. */
@@ -40,5 +41,6 @@ export const CONTROLLERS = [
   TagController,
   ImmutableRuleController,
   PurgeAuditController,
+  GcController,
   RetentionController,
 ];

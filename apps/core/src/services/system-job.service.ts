@@ -1,5 +1,15 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { type Execution, type ExecutionTrigger, ExecutionRepository, QuerySyntaxError, isFinal } from '@wharf/db';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import {
+  type Execution,
+  type ExecutionTrigger,
+  ExecutionRepository,
+  QuerySyntaxError,
+  RegistryRepository,
+  isFinal,
+} from '@wharf/db';
+import { GarbageCollector } from '@wharf/registry';
+import { type StorageDriver } from '@wharf/storage';
+import { DataSource } from 'typeorm';
 import {
   JobName,
   type JobContext,
@@ -8,7 +18,8 @@ import {
   type TaskBackedJobName,
   type TaskJobInput,
 } from '@wharf/jobs';
-import { type z } from 'zod';
+import { z } from 'zod';
+import { STORAGE } from '../constants.js';
 import {
   type ScheduleRequestDto,
   type SystemJobListQuery,
@@ -45,7 +56,40 @@ export const PURGE_AUDIT: SystemJobKind<JobName.PurgeAuditLog, z.output<typeof a
   }),
 };
 
-const KINDS: readonly SystemJobKind<TaskBackedJobName, unknown>[] = [PURGE_AUDIT];
+/**
+ * Harbor's garbage collection parameters: `delete_untagged`, `dry_run`, `workers` (1–10 sweep batches at once) and
+ * `time_window` (hours; what is younger is kept, 2 by default as in Harbor).
+ */
+export const gcParameters = z.strictObject({
+  delete_untagged: z.boolean().default(false),
+  dry_run: z.boolean().default(false),
+  workers: z
+    .number()
+    .int('workers must be a whole number')
+    .min(1, 'workers must be 1 to 10')
+    .max(10, 'workers must be 1 to 10')
+    .default(1),
+  time_window: z
+    .number()
+    .min(0, 'time_window must be 0 or more hours')
+    .max(8784, 'time_window must be at most 8784 hours')
+    .default(2),
+});
+
+export const GARBAGE_COLLECTION: SystemJobKind<JobName.GarbageCollection, z.output<typeof gcParameters>> = {
+  vendorType: 'GARBAGE_COLLECTION',
+  jobName: JobName.GarbageCollection,
+  label: 'garbage collection',
+  parameters: gcParameters,
+  payload: (p) => ({
+    deleteUntagged: p.delete_untagged,
+    dryRun: p.dry_run,
+    workers: p.workers,
+    timeWindowHours: p.time_window,
+  }),
+};
+
+const KINDS = [PURGE_AUDIT, GARBAGE_COLLECTION] as unknown as readonly SystemJobKind<TaskBackedJobName, unknown>[];
 
 class AlreadyRunning extends Error {}
 
@@ -83,6 +127,8 @@ export class SystemJobService implements OnModuleInit {
     private readonly executions: ExecutionRepository,
     private readonly schedules: ScheduleService,
     private readonly auditPurge: AuditPurgeService,
+    private readonly dataSource: DataSource,
+    @Inject(STORAGE) private readonly storage: StorageDriver,
   ) {}
 
   onModuleInit(): void {
@@ -190,6 +236,20 @@ export class SystemJobService implements OnModuleInit {
         dry_run: payload.dryRun,
       },
       context,
+    );
+  }
+
+  @OnJob(JobName.GarbageCollection)
+  async collectGarbage(payload: JobPayload<JobName.GarbageCollection>, context: JobContext): Promise<void> {
+    const collector = new GarbageCollector(this.dataSource, new RegistryRepository(this.dataSource), this.storage);
+    await collector.run(
+      {
+        deleteUntagged: payload.deleteUntagged,
+        dryRun: payload.dryRun,
+        workers: payload.workers,
+        timeWindowHours: payload.timeWindowHours,
+      },
+      { log: context.log, signal: context.signal },
     );
   }
 

@@ -25,6 +25,7 @@ const HARBOR_CATALOG: GrantableCatalog = {
     registry: CRUDL,
     'scan-all': ['create', 'read', 'update', 'stop'],
     'garbage-collection': ['create', 'read', 'update', 'list', 'stop'],
+    'purge-audit': ['create', 'read', 'update', 'list', 'stop'],
     scanner: CRUDL,
     label: ['create', 'read', 'update', 'delete'],
     catalog: ['read'],
@@ -172,7 +173,15 @@ describe('RobotFormDialog permission presets', () => {
         .getAllByRole('rowheader')
         .map((cell) => cell.textContent),
     );
-    expect([...resources].sort()).toEqual(['Audit log', 'Project', 'Quota', 'Robot', 'User']);
+    expect([...resources].sort()).toEqual([
+      'Audit log',
+      'Garbage collection',
+      'Project',
+      'Purge audit',
+      'Quota',
+      'Robot',
+      'User',
+    ]);
     await userEvent.click(screen.getByRole('radio', { name: 'Push and pull' }));
 
     const permissions = (await create(server)) as { kind: string; namespace: string; access: RobotAccess[] }[];

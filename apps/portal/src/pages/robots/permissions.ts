@@ -181,6 +181,8 @@ function keySet(byResource: Record<string, readonly string[]>): ReadonlySet<stri
 export const WHARF_PERMISSIONS: Readonly<Record<PermissionKind, ReadonlySet<string>>> = {
   system: keySet({
     'audit-log': ['list'],
+    'garbage-collection': ['create', 'read', 'update', 'list', 'stop'],
+    'purge-audit': ['create', 'read', 'update', 'list', 'stop'],
     project: ['create', 'list'],
     quota: ['read', 'update', 'list'],
     robot: CRUDL,
