@@ -282,7 +282,7 @@ export class JobRunner {
     const current = await store.getTask(task.id);
     if (!current || isFinalTaskStatus(current.status)) return;
     if (state === 'unknown' && this.rerunnable(name) && task.jobData !== null) {
-      const queued = await this.enqueue(name, { ...task.jobData, taskId: task.id } as JobInput<typeof name>);
+      const queued = await this.enqueue(name, { ...task.jobData, taskId: task.id });
       if (queued.added) {
         await store.setTaskJobId(task.id, queued.id);
         await store.appendTaskLog(
