@@ -296,9 +296,10 @@ describe('outbox consumer', () => {
     );
     const seen: string[] = [];
     let failing = true;
-    alone.handle('scan on push', async (events) => {
-      if (failing) throw new Error('queue unavailable (simulated)');
+    alone.handle('scan on push', (events) => {
+      if (failing) return Promise.reject(new Error('queue unavailable (simulated)'));
       seen.push(...events.map((e) => `${e.type} ${e.repository}:${e.tag ?? e.digest}`));
+      return Promise.resolve();
     });
     expect(() => alone.handle('scan on push', () => Promise.resolve())).toThrow(
       'registry events already have a handler named scan on push',
