@@ -4,11 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   type CoreProcess,
+  type JobServiceProcess,
+  type PrivateRedis,
   type TestDatabase,
   type TestImageLayout,
   buildImageLayout,
   createTestDatabase,
+  startPrivateRedis,
   startWharfCore,
+  startWharfJobService,
 } from '@wharf/testkit';
 import { Skopeo } from './support/clients.js';
 import { sha256 } from './support/http.js';
@@ -50,6 +54,8 @@ describeCore('wharf core with skopeo: users, projects, robots, quota and audit',
   let workDir: string;
   let database: TestDatabase;
   let core: CoreProcess;
+  let redis: PrivateRedis;
+  let jobservice: JobServiceProcess;
   let skopeo: Skopeo;
   let host: string;
   let image: TestImageLayout;
@@ -120,7 +126,15 @@ describeCore('wharf core with skopeo: users, projects, robots, quota and audit',
   beforeAll(async () => {
     workDir = await mkdtemp(join(tmpdir(), 'wharf-e2e-core-'));
     database = await createTestDatabase('wharf_e2e_core');
-    core = await startWharfCore({ database, dataDir: join(workDir, 'data') });
+    // A Redis of its own: jobservice works every job of its queues, which no other test may share.
+    redis = await startPrivateRedis();
+    core = await startWharfCore({
+      database,
+      dataDir: join(workDir, 'data'),
+      extraConfig: { external_redis: { host: `127.0.0.1:${redis.port}` } },
+    });
+    // Registry events reach the audit log through jobservice, as in a deployment.
+    jobservice = await startWharfJobService(core);
     host = core.host;
     skopeo = await Skopeo.create(await mkdtemp(join(workDir, 'skopeo-')));
     image = await buildImageLayout(join(workDir, 'app'), {
@@ -132,8 +146,9 @@ describeCore('wharf core with skopeo: users, projects, robots, quota and audit',
   });
 
   afterAll(async () => {
+    await Promise.allSettled([jobservice?.stop()]);
     await Promise.allSettled([core?.stop()]);
-    await Promise.allSettled([database?.drop(), rm(workDir, { recursive: true, force: true })]);
+    await Promise.allSettled([redis?.stop(), database?.drop(), rm(workDir, { recursive: true, force: true })]);
   });
 
   it('sets up, as the administrator, two users, a private and a public project, members and a robot', async () => {

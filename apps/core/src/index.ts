@@ -6,4 +6,6 @@ export {
   WorkerModule,
   openWorkerDependencies,
 } from './worker.module.js';
+export { OutboxConsumerService, armEventTrim } from './services/outbox-consumer.service.js';
 export { ScheduleService } from './services/schedule.service.js';
+export { UploadPurgeService, uploadPurgeCron } from './services/upload-purge.service.js';

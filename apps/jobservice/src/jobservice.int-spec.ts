@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { type WharfConfig, parseConfig } from '@wharf/config';
-import { ExecutionRepository, createDataSource, runMigrations } from '@wharf/db';
+import { ExecutionRepository, ScheduleRepository, createDataSource, runMigrations } from '@wharf/db';
 import { type TestDatabase, createTestDatabase, freePort } from '@wharf/testkit';
 import { Redis } from 'ioredis';
-import { JobName, JobRunner } from '@wharf/jobs';
+import { JobName, JobRunner, QueueName } from '@wharf/jobs';
 import { type Logger, pino } from 'pino';
 import { parseHeartbeat } from './heartbeat.js';
 import { type JobService, startJobService } from './jobservice.js';
@@ -23,6 +23,7 @@ const DATA_VOLUME = mkdtempSync(join(tmpdir(), 'wharf-jobservice-'));
 function configFor(
   database: { host: string; port: number; database: string; username: string },
   redisPort = REDIS_PORT,
+  extra = '',
 ) {
   const text = `
 hostname: registry.local
@@ -38,7 +39,7 @@ external_database:
 external_redis:
   host: ${REDIS_HOST}:${redisPort}
   jobservice_db_index: ${JOBSERVICE_DB}
-`;
+${extra}`;
   return parseConfig(text, 'jobservice test', {}).config;
 }
 
@@ -147,6 +148,87 @@ describe('jobservice', () => {
       expect((await executions.taskLog(task.id))!.text).toBe(
         'would remove 0 abandoned upload sessions and 0 uploads with no session\n',
       );
+    } finally {
+      await producer.close();
+      await dataSource.destroy();
+    }
+  });
+
+  it('sets the upload purge schedule from upload_purging, runs it with trigger SCHEDULE, and removes it when disabled', async () => {
+    const purging = configFor(database, REDIS_PORT, 'upload_purging:\n  interval: 2h\n  age: 1h\n  dryrun: true\n');
+    service = await startJobService(purging, { logger: capturingLogger().logger, host, jobPrefix });
+    const dataSource = createDataSource(config.database);
+    await dataSource.initialize();
+    const producer = new JobRunner({
+      connection: { host: REDIS_HOST, port: REDIS_PORT, db: JOBSERVICE_DB },
+      prefix: jobPrefix,
+    });
+    try {
+      const schedules = new ScheduleRepository(dataSource);
+      const schedule = (await schedules.get({ vendorType: 'UPLOAD_PURGE' }))!;
+      expect(schedule).toMatchObject({ vendorId: -1, cronType: 'Custom', cron: '0 0 */2 * * *' });
+      const armed = await producer.queue(QueueName.System).getJobScheduler(`schedule:${schedule.id}`);
+      expect(armed).toMatchObject({ pattern: '0 0 */2 * * *', tz: 'UTC' });
+
+      // Its time comes: one run, recorded as scheduled, with the configured age and mode.
+      await producer.enqueue(JobName.ScheduledRun, { scheduleId: schedule.id });
+      const executions = new ExecutionRepository(dataSource);
+      const run = await until('the scheduled purge to succeed', async () => {
+        const { items } = await executions.listExecutions('UPLOAD_PURGE', undefined, { pageSize: '100' });
+        const scheduled = items.filter((e) => e.trigger === 'SCHEDULE');
+        return scheduled.length === 1 && scheduled[0].status === 'Success' ? scheduled[0] : undefined;
+      });
+      const {
+        items: [task],
+      } = await executions.listTasks(run.id);
+      expect(task.jobData).toEqual({ ageMs: 3_600_000, dryRun: true });
+
+      await service.close();
+      service = await startJobService(configFor(database, REDIS_PORT, 'upload_purging:\n  enabled: false\n'), {
+        logger: capturingLogger().logger,
+        host,
+        jobPrefix,
+      });
+      expect(await schedules.get({ vendorType: 'UPLOAD_PURGE' })).toBeUndefined();
+      expect(await producer.queue(QueueName.System).getJobScheduler(`schedule:${schedule.id}`)).toBeUndefined();
+    } finally {
+      await producer.close();
+      await dataSource.destroy();
+    }
+  });
+
+  it('delivers the registry events and trims the delivered ones once a minute, for the whole cluster', async () => {
+    service = await startJobService(config, { logger: capturingLogger().logger, host, jobPrefix });
+    const dataSource = createDataSource(config.database);
+    await dataSource.initialize();
+    const producer = new JobRunner({
+      connection: { host: REDIS_HOST, port: REDIS_PORT, db: JOBSERVICE_DB },
+      prefix: jobPrefix,
+    });
+    try {
+      const trim = await producer.queue(QueueName.Maintenance).getJobScheduler('event-trim');
+      expect(trim).toMatchObject({ every: 60_000, name: JobName.EventTrim });
+      const [event] = await dataSource.query<{ id: string }[]>(
+        `INSERT INTO event_outbox (type, payload)
+         VALUES ('PUSH_ARTIFACT', '{"repository": "library/app", "digest": "sha256:01", "tag": "v1", "actor": "lee"}')
+         RETURNING id`,
+      );
+      // Within about a second of the poller's interval, with no core running.
+      await until(
+        'the event to be delivered',
+        async () => {
+          const [row] = await dataSource.query<{ delivered: boolean }[]>(
+            `SELECT delivered_at IS NOT NULL AS delivered FROM event_outbox WHERE id = $1`,
+            [event.id],
+          );
+          return row.delivered ? true : undefined;
+        },
+        5_000,
+      );
+      const audit = await dataSource.query<{ username: string; operation: string }[]>(
+        `SELECT username, operation FROM audit_log WHERE resource = 'library/app:v1'`,
+      );
+      expect(audit).toEqual([{ username: 'lee', operation: 'create' }]);
     } finally {
       await producer.close();
       await dataSource.destroy();

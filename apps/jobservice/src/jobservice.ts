@@ -2,7 +2,15 @@ import { hostname } from 'node:os';
 import { type INestApplicationContext } from '@nestjs/common';
 import { DiscoveryService, NestFactory } from '@nestjs/core';
 import { type WharfConfig, redisConnection } from '@wharf/config';
-import { type OpenedWorkerDependencies, ScheduleService, WorkerModule, openWorkerDependencies } from '@wharf/core';
+import {
+  type OpenedWorkerDependencies,
+  OutboxConsumerService,
+  ScheduleService,
+  UploadPurgeService,
+  WorkerModule,
+  armEventTrim,
+  openWorkerDependencies,
+} from '@wharf/core';
 import { ExecutionRepository, createDataSource, pendingMigrations } from '@wharf/db';
 import { JobHandlerRegistry, JobRunner, providerInstances } from '@wharf/jobs';
 import { Redis } from 'ioredis';
@@ -204,11 +212,20 @@ export async function startJobService(config: WharfConfig, options: JobServiceOp
     }
     try {
       await worker.app.get(ScheduleService).syncAll();
+      await armEventTrim(worker.jobs);
     } catch (error) {
       log.warn({ err: (error as Error).message }, 'could not re-arm the schedules; trying again later');
     }
   };
+  // The built-in schedule of upload_purging, from this process's configuration: the last jobservice started wins.
+  try {
+    await worker.app.get(UploadPurgeService).applyConfig();
+  } catch (error) {
+    log.warn({ err: (error as Error).message }, 'could not set the upload purge schedule; the next start tries again');
+  }
   await reconcile();
+  // Registry events reach the audit log (and every event handler) from jobservice processes only.
+  worker.app.get(OutboxConsumerService).startPolling();
   let reconciling: Promise<void> = Promise.resolve();
   const reconcileTimer = setInterval(() => {
     reconciling = reconciling.then(reconcile);

@@ -75,6 +75,16 @@ export interface CoreProcess extends RegistryProcess {
   admin: { username: string; password: string };
   /** The plain HTTP listener: `url` itself, unless core serves HTTPS (then it redirects there). */
   httpUrl: string;
+  /** The harbor.yml core runs with, for a jobservice of the same installation. */
+  configPath: string;
+}
+
+/** `wharf start jobservice`: the background worker, as one child process. */
+export interface JobServiceProcess {
+  pid: number;
+  logPath: string;
+  /** SIGTERM, then SIGKILL if the process has not exited in time. */
+  stop(): Promise<void>;
 }
 
 const READY_TIMEOUT_MS = Number(process.env.WHARF_TEST_READY_TIMEOUT_MS ?? 30_000);
@@ -288,7 +298,69 @@ async function startCoreOn(port: number, root: string, cli: string, options: Wha
     readyPath: '/api/v2.0/ping',
     cleanup: ownsData ? () => rm(dataDir, { recursive: true, force: true }) : undefined,
   });
-  return Object.assign(core, { admin: { username: 'admin', password }, httpUrl: `http://127.0.0.1:${port}` });
+  return Object.assign(core, {
+    admin: { username: 'admin', password },
+    httpUrl: `http://127.0.0.1:${port}`,
+    configPath,
+  });
+}
+
+/**
+ * Starts `wharf start jobservice` on core's configuration and waits until it says it is ready. It runs what core
+ * leaves to the job platform: the delivery of registry events to the audit log and pull counts, schedules, jobs.
+ * Stop it before core, whose data directory holds its log.
+ */
+export async function startWharfJobService(core: CoreProcess): Promise<JobServiceProcess> {
+  const root = repoRoot();
+  const logPath = join(dirname(core.logPath), 'wharf-jobservice.log');
+  const logFd = openSync(logPath, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(wharfLauncher(root), ['start', 'jobservice', '--config', core.configPath], {
+      cwd: root,
+      stdio: ['ignore', logFd, logFd],
+      detached: true,
+      env: launcherEnv(),
+    });
+  } finally {
+    closeSync(logFd);
+  }
+  const pid = child.pid;
+  if (pid === undefined) {
+    const failure = await new Promise<Error>((resolveError) => child.once('error', resolveError));
+    throw new Error(`wharf jobservice: could not spawn: ${failure.message}`);
+  }
+  liveGroups.add(pid);
+  const exited = new Promise<void>((resolveExit) => {
+    child.once('exit', () => {
+      liveGroups.delete(pid);
+      resolveExit();
+    });
+  });
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    signalGroup(pid, 'SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<void>((resolveTimeout) => {
+      timer = setTimeout(resolveTimeout, STOP_TIMEOUT_MS);
+    });
+    await Promise.race([exited, timedOut]);
+    clearTimeout(timer);
+    signalGroup(pid, 'SIGKILL');
+    await exited;
+  };
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    const log = await readFile(logPath, 'utf8').catch(() => '');
+    if (log.includes('wharf jobservice running')) return { pid, logPath, stop };
+    const gone = child.exitCode !== null || child.signalCode !== null;
+    if (gone || Date.now() > deadline) {
+      await stop();
+      const problem = gone ? `exited during startup (${child.exitCode ?? child.signalCode})` : 'not ready in time';
+      throw new Error(`wharf jobservice ${problem}\n--- last lines of ${logPath} ---\n${await logTail(logPath)}`);
+    }
+    await new Promise((resolveDelay) => setTimeout(resolveDelay, 100));
+  }
 }
 
 const PORT_ATTEMPTS = 3;

@@ -7,7 +7,6 @@ import {
   TokenAccessController,
   registryFrameworkErrors,
   registryPlugin,
-  scheduleUploadPurge,
 } from '@wharf/registry';
 import { S3_MIN_PART_SIZE, type StorageDriver } from '@wharf/storage';
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
@@ -117,18 +116,13 @@ export async function mountRegistry(
     await grants.close();
     throw error;
   }
-  const stopPurge = config.uploadPurging.enabled
-    ? scheduleUploadPurge(repository, storage, config.uploadPurging, fastify.log)
-    : undefined;
   if (!handle) throw new Error('Fastify did not hand over its request handler');
   return {
     app: fastify,
     handle,
     close: async () => {
-      const purgeStopped = stopPurge?.();
       await fastify.close();
       await grants.close();
-      await purgeStopped;
       await pulls?.flush();
     },
   };

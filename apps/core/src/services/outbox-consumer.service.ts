@@ -1,6 +1,6 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { type RegistryEventType } from '@wharf/db';
-import { JobName, type JobPayload, OnJob } from '@wharf/jobs';
+import { JobName, type JobPayload, type JobRunner, OnJob, QueueName } from '@wharf/jobs';
 import { DataSource, type EntityManager } from 'typeorm';
 import { z } from 'zod';
 import { AuditRepository, type NewAuditRecord } from '../repositories/audit.repository.js';
@@ -25,9 +25,10 @@ const DEADLOCK_RETRIES = 3;
  * would grow by every push, pull and delete for ever.
  */
 export const OUTBOX_RETENTION_MS = 60 * 60 * 1000;
-/** How often a consumer deletes expired events, and how many at most in one statement. */
-const PURGE_INTERVAL_MS = 60 * 1000;
+/** How often the event trim job deletes expired events, and how many at most in one statement. */
+const TRIM_EVERY_MS = 60 * 1000;
 const PURGE_BATCH_SIZE = 10_000;
+const EVENT_TRIM_SCHEDULER = 'event-trim';
 
 const REGISTRY_EVENT_TYPES = [
   'PUSH_ARTIFACT',
@@ -46,7 +47,7 @@ const RegistryEventPayload = z.object({
 });
 type RegistryEventPayload = z.infer<typeof RegistryEventPayload>;
 
-interface RegistryEvent extends RegistryEventPayload {
+export interface RegistryEvent extends RegistryEventPayload {
   id: number;
   type: RegistryEventType;
   occurredAt: Date;
@@ -117,30 +118,57 @@ function pullsOf(events: readonly RegistryEvent[]): {
   };
 }
 
+/**
+ * What a feature does with the registry's events (queue a scan on push, a replication, a webhook): called with each
+ * batch in the transaction that marks it delivered. A handler that throws leaves the whole batch pending, to be
+ * delivered again; so delivery is at least once, and a handler must be idempotent.
+ */
+export type RegistryEventHandler = (events: readonly RegistryEvent[], manager: EntityManager) => Promise<void>;
+
+/**
+ * Arms the job scheduler that runs the event trim job once a minute, for the whole cluster: jobservice calls it at
+ * start and whenever it re-arms its schedules, so a Redis that lost its data gets it back.
+ */
+export async function armEventTrim(jobs: JobRunner): Promise<void> {
+  await jobs
+    .queue(QueueName.Maintenance)
+    .upsertJobScheduler(
+      EVENT_TRIM_SCHEDULER,
+      { every: TRIM_EVERY_MS },
+      { name: JobName.EventTrim, data: {}, opts: { attempts: 3 } },
+    );
+}
+
 function isDeadlock(error: unknown): boolean {
   const e = error as { code?: unknown; driverError?: { code?: unknown } } | undefined;
   return (e?.driverError?.code ?? e?.code) === '40P01';
 }
 
 /**
- * Delivers the registry's events from the outbox to the audit log and to the repositories' pull statistics. Each
- * batch is claimed, applied and marked delivered in one transaction, so a crash at any point leaves the events
- * pending for the next attempt and none is applied twice. Every core process runs one; `SKIP LOCKED` lets them
- * share the work. An idle consumer polls once a second; a full batch is followed at once by the next.
+ * Delivers the registry's events from the outbox to the audit log, to the repositories' pull statistics and to the
+ * registered event handlers: the one place where events become work. Each batch is claimed, applied and marked
+ * delivered in one transaction, so a crash at any point leaves the events pending for the next attempt and none is
+ * applied twice.
+ *
+ * The poller runs in jobservice only (`startPolling`), never in core; several jobservices share the work through
+ * `SKIP LOCKED`. It is a loop of this process rather than a job of the queue because events should reach the audit
+ * log within about a second: a repeating job at that pace would cost several Redis round trips a second per
+ * process for nothing while idle, and a single claim query is all the coordination delivery needs. An idle poller
+ * looks once a second; a full batch is followed at once by the next.
  *
  * Pulls arrive aggregated (identical pulls within the engine's flush interval are one event with a count): each
  * such event is one audit record, and the count goes in full to the repository's pull count. Delivered events are
- * deleted after OUTBOX_RETENTION_MS.
+ * deleted after OUTBOX_RETENTION_MS by the event trim job (`armEventTrim`), once a minute for the whole cluster.
  */
 @Injectable()
-export class OutboxConsumerService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class OutboxConsumerService implements OnApplicationShutdown {
   private readonly logger = new Logger(OutboxConsumerService.name);
+  private readonly handlers = new Map<string, RegistryEventHandler>();
   private timer: NodeJS.Timeout | undefined;
-  private stopped = false;
+  private polling = false;
   private failures = 0;
   /** Deliveries of this process run one after another: the poller's and drain()'s. */
   private queue: Promise<unknown> = Promise.resolve();
-  private lastPurge = 0;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -148,13 +176,23 @@ export class OutboxConsumerService implements OnApplicationBootstrap, OnApplicat
     private readonly audit: AuditRepository,
   ) {}
 
-  onApplicationBootstrap(): void {
-    this.stopped = false;
+  /** Registers what a feature does with each delivered batch; its service does it when the module starts. */
+  handle(name: string, handler: RegistryEventHandler): void {
+    if (this.handlers.has(name)) throw new Error(`registry events already have a handler named ${name}`);
+    this.handlers.set(name, handler);
+  }
+
+  /** Starts delivering in the background: jobservice does once its worker runs. */
+  startPolling(): void {
+    if (this.polling) return;
+    this.polling = true;
     this.schedule(0);
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
+  /** Stops the poller after delivering what is pending, for SHUTDOWN_DRAIN_MS at most. */
+  async stopPolling(): Promise<void> {
+    if (!this.polling) return;
+    this.polling = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     try {
@@ -162,6 +200,10 @@ export class OutboxConsumerService implements OnApplicationBootstrap, OnApplicat
     } catch (error) {
       this.logger.warn(`events left pending at shutdown: ${(error as Error).message}`);
     }
+  }
+
+  onApplicationShutdown(): Promise<void> {
+    return this.stopPolling();
   }
 
   /**
@@ -202,8 +244,8 @@ export class OutboxConsumerService implements OnApplicationBootstrap, OnApplicat
   }
 
   /**
-   * Deletes the events delivered more than `retentionMs` ago, in batches, and resolves to how many. The poller calls
-   * it once a minute; several processes may run it at once (each batch is one statement).
+   * Deletes the events delivered more than `retentionMs` ago, in batches, and resolves to how many. Several processes
+   * may run it at once (each batch is one statement).
    */
   async purgeDelivered(retentionMs = OUTBOX_RETENTION_MS): Promise<number> {
     let deleted = 0;
@@ -221,7 +263,7 @@ export class OutboxConsumerService implements OnApplicationBootstrap, OnApplicat
   }
 
   private schedule(delayMs: number): void {
-    if (this.stopped) return;
+    if (!this.polling) return;
     this.timer = setTimeout(() => void this.poll(), delayMs);
     // A pending poll alone must not keep the process alive.
     this.timer.unref();
@@ -234,26 +276,12 @@ export class OutboxConsumerService implements OnApplicationBootstrap, OnApplicat
       const n = await this.exclusive(() => this.deliverBatch());
       this.failures = 0;
       if (n >= OUTBOX_BATCH_SIZE) next = 0;
-      else if (Date.now() - this.lastPurge >= PURGE_INTERVAL_MS) await this.purgeInBackground();
     } catch (error) {
       this.failures += 1;
       next = Math.min(OUTBOX_POLL_INTERVAL_MS * 2 ** this.failures, MAX_BACKOFF_MS);
       this.logger.error(`delivering events failed (attempt ${this.failures}): ${(error as Error).message}`);
     }
     this.schedule(next);
-  }
-
-  /**
-   * The poller's purge. Its failure is its own: it is reported as such and tried again a minute later, while
-   * delivery goes on at its usual pace.
-   */
-  private async purgeInBackground(): Promise<void> {
-    this.lastPurge = Date.now();
-    try {
-      await this.exclusive(() => this.purgeDelivered());
-    } catch (error) {
-      this.logger.error(`purging delivered events failed (tried again in a minute): ${(error as Error).message}`);
-    }
   }
 
   /** One batch in one transaction; a deadlock with another process's batch is retried. */
@@ -291,6 +319,7 @@ export class OutboxConsumerService implements OnApplicationBootstrap, OnApplicat
     );
     const pulls = pullsOf(events);
     await this.outbox.recordPulls(manager, pulls.repositories, pulls.manifests, pulls.tags);
+    if (events.length > 0) for (const handler of this.handlers.values()) await handler(events, manager);
     await this.outbox.markDelivered(
       manager,
       claimed.map((e) => e.id),

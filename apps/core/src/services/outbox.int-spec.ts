@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { Logger } from '@nestjs/common';
 import { createDataSource } from '@wharf/db';
 import { type Fixtures, digestOf, fixtures } from '../testing/audit-log-fixtures.js';
 import { AuditRepository } from '../repositories/audit.repository.js';
@@ -247,8 +246,8 @@ describe('outbox consumer', () => {
 
   it('applies a batch whose delivery failed midway exactly once, when it is delivered again', async () => {
     const digest = await fx.push('library/fails', { tag: 'v1' });
-    // Shutdown delivers what is pending and stops the poller, so only this test's consumers run below.
-    await consumer.onApplicationShutdown();
+    // Stopping delivers what is pending and stops the poller, so only this test's consumers run below.
+    await consumer.stopPolling();
     try {
       expect(await pending()).toBe(0);
       // Fails at the last step, after the audit records and pull counts were written in the same transaction.
@@ -284,43 +283,38 @@ describe('outbox consumer', () => {
         ['pull', 'gina'],
       ]);
     } finally {
-      consumer.onApplicationBootstrap();
+      consumer.startPolling();
     }
   });
 
-  it('reports a failed purge as such, and goes on delivering at its usual pace', async () => {
-    await consumer.onApplicationShutdown();
-    class UnpurgeableOutbox extends OutboxRepository {
-      override purgeDelivered(): Promise<number> {
-        return Promise.reject(new Error('disk quota exceeded (simulated)'));
-      }
-    }
-    const errors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
-    const poller = new OutboxConsumerService(
+  it('hands each delivered batch to the registered handlers, and keeps a batch pending while one fails', async () => {
+    await consumer.stopPolling();
+    const alone = new OutboxConsumerService(
       fx.dataSource,
-      new UnpurgeableOutbox(fx.dataSource),
+      new OutboxRepository(fx.dataSource),
       new AuditRepository(fx.dataSource),
     );
+    const seen: string[] = [];
+    let failing = true;
+    alone.handle('scan on push', (events) => {
+      if (failing) return Promise.reject(new Error('queue unavailable (simulated)'));
+      seen.push(...events.map((e) => `${e.type} ${e.repository}:${e.tag ?? e.digest}`));
+      return Promise.resolve();
+    });
+    expect(() => alone.handle('scan on push', () => Promise.resolve())).toThrow(
+      'registry events already have a handler named scan on push',
+    );
     try {
-      // The first poll purges too (none has run yet).
-      poller.onApplicationBootstrap();
-      await fx.push('library/unpurged', { tag: 'v1', actor: 'ivy' });
-      const deadline = Date.now() + 5000;
-      let rows = await auditOf('library/unpurged:v1');
-      while (rows.length === 0 && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        rows = await auditOf('library/unpurged:v1');
-      }
-      expect(rows.map((r) => r.username)).toEqual(['ivy']);
-      const messages = errors.mock.calls.map((call) => String(call[0]));
-      expect(messages).toContain(
-        'purging delivered events failed (tried again in a minute): disk quota exceeded (simulated)',
-      );
-      expect(messages.filter((message) => message.startsWith('delivering events failed'))).toEqual([]);
+      await fx.push('library/handled', { tag: 'v1', actor: 'jill' });
+      await expect(alone.drain()).rejects.toThrow('queue unavailable (simulated)');
+      expect(await pending()).toBe(1);
+      expect(await auditOf('library/handled:v1')).toEqual([]);
+      failing = false;
+      expect(await alone.drain()).toBe(1);
+      expect(seen).toEqual(['PUSH_ARTIFACT library/handled:v1']);
+      expect((await auditOf('library/handled:v1')).map((r) => r.username)).toEqual(['jill']);
     } finally {
-      await poller.onApplicationShutdown();
-      errors.mockRestore();
-      consumer.onApplicationBootstrap();
+      consumer.startPolling();
     }
   });
 
@@ -356,5 +350,34 @@ describe('outbox consumer', () => {
       [[old, recent, waiting]],
     );
     expect(left.map((row) => Number(row.id))).toEqual([recent, waiting]);
+  });
+});
+
+describe('core without jobservice', () => {
+  let core: TestCore;
+
+  beforeAll(async () => {
+    core = await startTestCore({}, { inProcessEventDelivery: false });
+  });
+
+  afterAll(async () => {
+    await core.close();
+  });
+
+  it('leaves the events pending: only jobservice delivers them', async () => {
+    const fx = fixtures(core);
+    await fx.project('library', { public: true });
+    await fx.push('library/idle', { tag: 'v1', actor: 'kim' });
+    // Longer than a poll interval of the consumer, had core started one.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    const [{ n }] = await fx.dataSource.query<{ n: string }[]>(
+      `SELECT count(*) AS n FROM event_outbox WHERE delivered_at IS NULL`,
+    );
+    expect(Number(n)).toBe(1);
+    await core.server.app.get(OutboxConsumerService).drain();
+    const rows = await fx.dataSource.query<{ username: string }[]>(
+      `SELECT username FROM audit_log WHERE resource = 'library/idle:v1'`,
+    );
+    expect(rows.map((r) => r.username)).toEqual(['kim']);
   });
 });

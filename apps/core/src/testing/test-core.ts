@@ -13,6 +13,7 @@ import {
 } from '@wharf/testkit';
 import { Redis } from 'ioredis';
 import { type CoreServer, type CoreServerOptions, startCoreServer } from '../core.server.js';
+import { OutboxConsumerService } from '../services/outbox-consumer.service.js';
 
 export interface Credentials {
   username: string;
@@ -75,9 +76,14 @@ export async function startTestCore(
   serverOptions: Pick<CoreServerOptions, 'portalDir'> & {
     /** A PostgreSQL server of the test's own instead of the shared one. */
     databaseServer?: DatabaseServer;
+    /**
+     * Delivers the registry's events in this process, as jobservice does in a deployment (core never does), so the
+     * audit log and pull counts follow pushes and pulls without a jobservice. True unless a test says otherwise.
+     */
+    inProcessEventDelivery?: boolean;
   } = {},
 ): Promise<TestCore> {
-  const { databaseServer, ...coreOptions } = serverOptions;
+  const { databaseServer, inProcessEventDelivery = true, ...coreOptions } = serverOptions;
   const database = await createTestDatabase('wharf_core', databaseServer);
   const dataVolume = await mkdtemp(join(tmpdir(), 'wharf-core-'));
   const admin = { username: 'admin', password: `Adm1n-${randomBytes(9).toString('base64url')}` };
@@ -119,6 +125,7 @@ export async function startTestCore(
     throw error;
   }
   const started = server;
+  if (inProcessEventDelivery) started.app.get(OutboxConsumerService).startPolling();
   const url = started.url;
   return {
     url,
