@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { ProjectRole } from '@wharf/auth';
 import { DataSource } from 'typeorm';
 import { type Credentials, type TestCore, startTestCore } from '../testing/test-core.js';
@@ -20,6 +20,9 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 50
  * notices. Changes are made here behind their back (no notice: straight SQL, with the access triggers switched off
  * for the transaction), so what a request answers shows whether a cache answered it.
  */
+// Starting a server takes seconds on a busy machine.
+jest.setTimeout(30_000);
+
 describe('change notices of a core process', () => {
   let core: TestCore;
   let fx: RegistryFixtures;
