@@ -34,7 +34,13 @@ export default {
       displayName: 'unit',
       testMatch: ['<rootDir>/{packages,apps}/*/src/**/*.spec.ts', '<rootDir>/bench/src/**/*.spec.ts'],
     },
-    { ...base, displayName: 'integration', testMatch: ['<rootDir>/{packages,apps}/*/src/**/*.int-spec.ts'] },
+    {
+      ...base,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/{packages,apps}/*/src/**/*.int-spec.ts'],
+      // Real servers, databases and storage: on a busy 2-core machine a step takes seconds, not milliseconds.
+      setupFilesAfterEnv: ['<rootDir>/jest.integration-setup.js'],
+    },
     { ...base, displayName: 'e2e', testMatch: ['<rootDir>/e2e/src/**/*.e2e-spec.ts'] },
   ],
 };
