@@ -41,7 +41,7 @@ interface Found {
 
 const PROJECT = 'gc';
 /** Blob files with no row, as crashed uploads leave them: they keep the collection busy long enough to push during it. */
-const ORPHANS = 20_000;
+const ORPHANS = 30_000;
 
 /**
  * Online garbage collection end to end: `wharf start core` and `wharf start jobservice` on a PostgreSQL and a Redis of
@@ -246,9 +246,12 @@ describeCore('garbage collection with skopeo, core and jobservice', () => {
 
   afterAll(async () => {
     if (jobservice && jobservice.exitCode === null) {
-      const exited = new Promise((resolve) => jobservice!.once('exit', resolve));
-      jobservice.kill('SIGTERM');
-      await Promise.race([exited, sleep(10_000).then(() => jobservice!.kill('SIGKILL'))]);
+      const running = jobservice;
+      const exited = new Promise((resolve) => running.once('exit', resolve));
+      running.kill('SIGTERM');
+      const forced = setTimeout(() => running.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(forced);
     }
     await Promise.allSettled([core?.stop()]);
     await Promise.allSettled([database?.drop()]);
