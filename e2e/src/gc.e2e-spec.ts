@@ -147,13 +147,17 @@ describeCore('garbage collection with skopeo, core and jobservice', () => {
     await rm(dir, { recursive: true, force: true });
   }
 
+  /** The project's storage usage, which its quota and its summary show alike. */
   async function quotaUsed(): Promise<number> {
-    const response = await api<{ used: { storage: number } }[]>(
+    const quotas = await api<{ used: { storage: number } }[]>(
       'GET',
       `/quotas?reference=project&reference_id=${projectId}`,
     );
-    expect(response.status).toBe(200);
-    return response.body[0].used.storage;
+    expect(quotas.status).toBe(200);
+    const summary = await api<{ quota: { used: { storage: number } } }>('GET', `/projects/${PROJECT}/summary`);
+    expect(summary.status).toBe(200);
+    expect(summary.body.quota.used.storage).toBe(quotas.body[0].used.storage);
+    return quotas.body[0].used.storage;
   }
 
   async function startGc(parameters: Record<string, unknown>): Promise<number> {
@@ -313,6 +317,8 @@ describeCore('garbage collection with skopeo, core and jobservice', () => {
       await sleep(20);
     }
     await push(images.late, 'late');
+    // The collection had not finished its work when the push did.
+    expect((await api<string>('GET', `/system/gc/${id}/log`)).body).not.toContain('gc finished');
     expect(await status(id)).toBe('Running');
     expect(await finished(id)).toMatchObject({ job_status: 'Success' });
     expect(await found(id)).toEqual(dry);
