@@ -63,7 +63,7 @@ describeCore('garbage collection with skopeo, core and jobservice', () => {
   let blobsDir: string;
   let projectId: number;
   let base: ImageInfo['layers'][number];
-  const images: Record<'kept' | 'keptToo' | 'doomed' | 'doomedToo' | 'late', ImageInfo> = {} as never;
+  const images: Record<'kept' | 'keptToo' | 'doomed' | 'doomedToo' | 'late' | 'revived', ImageInfo> = {} as never;
 
   async function api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
     const headers: Record<string, string> = { authorization: `Basic ${Buffer.from(creds).toString('base64')}` };
@@ -229,17 +229,24 @@ describeCore('garbage collection with skopeo, core and jobservice', () => {
     layoutPath = join(workDir, 'images');
     const layout = await OciLayoutWriter.create(layoutPath);
     base = await layout.writeLayer('e2e-gc-base', 300 * 1024, 'base');
-    const own: Record<keyof typeof images, number[]> = {
+    const own: Record<Exclude<keyof typeof images, 'revived'>, number[]> = {
       kept: [40 * 1024],
       keptToo: [20 * 1024, 60 * 1024],
       doomed: [100 * 1024, 30 * 1024],
       doomedToo: [70 * 1024],
       late: [50 * 1024],
     };
-    for (const [name, layerSizes] of Object.entries(own) as [keyof typeof images, number[]][]) {
+    for (const [name, layerSizes] of Object.entries(own) as [keyof typeof own, number[]][]) {
       images[name] = await layout.addImage({ seed: `e2e-gc-${name}`, layerSizes, baseLayers: [base] });
       layout.tag(name, images[name].manifest);
     }
+    // Pushed once the collection has deleted the blobs it marked: one of them, a layer of a deleted image, comes back.
+    images.revived = await layout.addImage({
+      seed: 'e2e-gc-revived',
+      layerSizes: [10 * 1024],
+      baseLayers: [base, images.doomed.layers[1]],
+    });
+    layout.tag('revived', images.revived.manifest);
     await layout.save();
 
     const created = await api('POST', '/projects', { project_name: PROJECT, metadata: { public: 'false' } });
@@ -309,7 +316,8 @@ describeCore('garbage collection with skopeo, core and jobservice', () => {
     expect(dry).toEqual({ blobs: 5, manifests: 0, bytes: doomedBytes, orphanFiles: ORPHANS });
     expect(await blobFiles()).toEqual(before);
 
-    // The real run, with one worker; a push of an image on the same base goes on while it runs.
+    // The real run, with one worker. While it runs, an image on the same base is pushed; and once it has deleted the
+    // blobs it marked, an image with one of them, which skopeo then uploads again.
     const id = await startGc({ dry_run: false, delete_untagged: true, workers: 1 });
     const deadline = Date.now() + 30_000;
     while ((await status(id)) !== 'Running') {
@@ -317,17 +325,22 @@ describeCore('garbage collection with skopeo, core and jobservice', () => {
       await sleep(20);
     }
     await push(images.late, 'late');
-    // The collection had not finished its work when the push did.
+    while (!/^deleted 5 blobs, /m.test((await api<string>('GET', `/system/gc/${id}/log`)).body)) {
+      if (Date.now() > deadline) throw new Error(`garbage collection ${id} never deleted its blobs`);
+      await sleep(20);
+    }
+    await push(images.revived, 'revived');
+    // The collection had not finished its work when the pushes did.
     expect((await api<string>('GET', `/system/gc/${id}/log`)).body).not.toContain('gc finished');
     expect(await status(id)).toBe('Running');
     expect(await finished(id)).toMatchObject({ job_status: 'Success' });
     expect(await found(id)).toEqual(dry);
 
     const after = await blobFiles();
-    const lateBytes = blobBytes(images.late, [base.digest]);
-    expect(before.bytes - after.bytes).toBe(doomedBytes + orphanBytes - lateBytes);
-    expect(after.files).toBe(before.files - 5 - ORPHANS + 2);
-    for (const name of ['kept', 'keptToo', 'late'] as const) await expectPullable(images[name], name);
+    const newBytes = blobBytes(images.late, [base.digest]) + blobBytes(images.revived, [base.digest]);
+    expect(before.bytes - after.bytes).toBe(doomedBytes + orphanBytes - newBytes);
+    expect(after.files).toBe(before.files - 5 - ORPHANS + 2 + 3);
+    for (const name of ['kept', 'keptToo', 'late', 'revived'] as const) await expectPullable(images[name], name);
     await expect(
       skopeo.run([
         'inspect',
@@ -340,11 +353,11 @@ describeCore('garbage collection with skopeo, core and jobservice', () => {
     ).rejects.toThrow(/manifest unknown/i);
 
     // Every blob left on disk is one of the project's, and its usage counts each once, with the manifests.
-    expect(await quotaUsed()).toBe(after.bytes + manifests('kept', 'keptToo', 'late'));
+    expect(await quotaUsed()).toBe(after.bytes + manifests('kept', 'keptToo', 'late', 'revived'));
   });
 
   it('finds nothing more to free in a second run', async () => {
-    const kept = ['kept', 'keptToo', 'late'] as const;
+    const kept = ['kept', 'keptToo', 'late', 'revived'] as const;
     const before = await blobFiles();
     expect(await collect({ dry_run: false, delete_untagged: true, workers: 1 })).toEqual({
       blobs: 0,
