@@ -63,7 +63,8 @@ describeCore('garbage collection with skopeo, core and jobservice', () => {
   let blobsDir: string;
   let projectId: number;
   let base: ImageInfo['layers'][number];
-  const images: Record<'kept' | 'keptToo' | 'doomed' | 'doomedToo' | 'late' | 'revived', ImageInfo> = {} as never;
+  const images: Record<'kept' | 'keptToo' | 'doomed' | 'doomedToo' | 'untagged' | 'late' | 'revived', ImageInfo> =
+    {} as never;
 
   async function api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
     const headers: Record<string, string> = { authorization: `Basic ${Buffer.from(creds).toString('base64')}` };
@@ -234,6 +235,7 @@ describeCore('garbage collection with skopeo, core and jobservice', () => {
       keptToo: [20 * 1024, 60 * 1024],
       doomed: [100 * 1024, 30 * 1024],
       doomedToo: [70 * 1024],
+      untagged: [25 * 1024],
       late: [50 * 1024],
     };
     for (const [name, layerSizes] of Object.entries(own) as [keyof typeof own, number[]][]) {
@@ -270,17 +272,14 @@ describeCore('garbage collection with skopeo, core and jobservice', () => {
   });
 
   it('frees on disk exactly what the deleted images alone held, as the dry run said, while a push goes on', async () => {
-    for (const name of ['kept', 'keptToo', 'doomed', 'doomedToo'] as const) await push(images[name], name);
+    const first = ['kept', 'keptToo', 'doomed', 'doomedToo', 'untagged'] as const;
+    for (const name of first) await push(images[name], name);
     const manifests = (...names: (keyof typeof images)[]) => names.reduce((sum, n) => sum + images[n].manifest.size, 0);
-    const pushed =
-      blobBytes(images.kept) +
-      blobBytes(images.keptToo, [base.digest]) +
-      blobBytes(images.doomed, [base.digest]) +
-      blobBytes(images.doomedToo, [base.digest]);
+    const pushed = base.size + first.reduce((sum, name) => sum + blobBytes(images[name], [base.digest]), 0);
     // Configs and layers, the base layer once.
-    expect(await blobFiles()).toEqual({ files: 11, bytes: pushed });
+    expect(await blobFiles()).toEqual({ files: 13, bytes: pushed });
     // The project's usage counts manifests too, and each blob once.
-    expect(await quotaUsed()).toBe(pushed + manifests('kept', 'keptToo', 'doomed', 'doomedToo'));
+    expect(await quotaUsed()).toBe(pushed + manifests(...first));
 
     for (const name of ['doomed', 'doomedToo'] as const) {
       const deleted = await api(
@@ -289,9 +288,13 @@ describeCore('garbage collection with skopeo, core and jobservice', () => {
       );
       expect(deleted.status).toBe(200);
     }
+    // An artifact left without a tag, which the collection deletes first.
+    const untag = `/projects/${PROJECT}/repositories/app/artifacts/${images.untagged.manifest.digest}/tags/untagged`;
+    expect((await api('DELETE', untag)).status).toBe(200);
     // What the deleted images held alone: configs and own layers; the base layer stays referenced.
-    const doomedBytes = blobBytes(images.doomed, [base.digest]) + blobBytes(images.doomedToo, [base.digest]);
-    expect(await quotaUsed()).toBe(pushed - doomedBytes + manifests('kept', 'keptToo'));
+    const deletedBytes = blobBytes(images.doomed, [base.digest]) + blobBytes(images.doomedToo, [base.digest]);
+    expect(await quotaUsed()).toBe(pushed - deletedBytes + manifests('kept', 'keptToo', 'untagged'));
+    const doomedBytes = deletedBytes + blobBytes(images.untagged, [base.digest]);
 
     // Blob files no row knows of, left long enough ago that the time window does not keep them.
     let orphanBytes = 0;
@@ -313,7 +316,7 @@ describeCore('garbage collection with skopeo, core and jobservice', () => {
     expect(before.bytes).toBe(pushed + orphanBytes);
 
     const dry = await collect({ dry_run: true, delete_untagged: true, workers: 1 });
-    expect(dry).toEqual({ blobs: 5, manifests: 0, bytes: doomedBytes, orphanFiles: ORPHANS });
+    expect(dry).toEqual({ blobs: 7, manifests: 1, bytes: doomedBytes, orphanFiles: ORPHANS });
     expect(await blobFiles()).toEqual(before);
 
     // The real run, with one worker. While it runs, an image on the same base is pushed; and once it has deleted the
@@ -325,7 +328,7 @@ describeCore('garbage collection with skopeo, core and jobservice', () => {
       await sleep(20);
     }
     await push(images.late, 'late');
-    while (!/^deleted 5 blobs, /m.test((await api<string>('GET', `/system/gc/${id}/log`)).body)) {
+    while (!/^deleted 7 blobs, /m.test((await api<string>('GET', `/system/gc/${id}/log`)).body)) {
       if (Date.now() > deadline) throw new Error(`garbage collection ${id} never deleted its blobs`);
       await sleep(20);
     }
@@ -339,7 +342,7 @@ describeCore('garbage collection with skopeo, core and jobservice', () => {
     const after = await blobFiles();
     const newBytes = blobBytes(images.late, [base.digest]) + blobBytes(images.revived, [base.digest]);
     expect(before.bytes - after.bytes).toBe(doomedBytes + orphanBytes - newBytes);
-    expect(after.files).toBe(before.files - 5 - ORPHANS + 2 + 3);
+    expect(after.files).toBe(before.files - 7 - ORPHANS + 2 + 3);
     for (const name of ['kept', 'keptToo', 'late', 'revived'] as const) await expectPullable(images[name], name);
     await expect(
       skopeo.run([
@@ -351,6 +354,11 @@ describeCore('garbage collection with skopeo, core and jobservice', () => {
         `docker://${core.host}/${PROJECT}/app@${images.doomed.manifest.digest}`,
       ]),
     ).rejects.toThrow(/manifest unknown/i);
+    const untagged = await api(
+      'GET',
+      `/projects/${PROJECT}/repositories/app/artifacts/${images.untagged.manifest.digest}`,
+    );
+    expect(untagged.status).toBe(404);
 
     // Every blob left on disk is one of the project's, and its usage counts each once, with the manifests.
     expect(await quotaUsed()).toBe(after.bytes + manifests('kept', 'keptToo', 'late', 'revived'));
