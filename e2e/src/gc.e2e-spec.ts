@@ -66,7 +66,11 @@ describeCore('garbage collection with skopeo, core and jobservice', () => {
   const images: Record<'kept' | 'keptToo' | 'doomed' | 'doomedToo' | 'untagged' | 'late' | 'revived', ImageInfo> =
     {} as never;
 
-  async function api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  async function api<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; headers: Headers; body: T }> {
     const headers: Record<string, string> = { authorization: `Basic ${Buffer.from(creds).toString('base64')}` };
     if (body !== undefined) headers['content-type'] = 'application/json';
     const response = await fetch(`${core.url}/api/v2.0${path}`, {
@@ -76,7 +80,7 @@ describeCore('garbage collection with skopeo, core and jobservice', () => {
     });
     const text = await response.text();
     const isJson = (response.headers.get('content-type') ?? '').includes('json') && text.length > 0;
-    return { status: response.status, body: (isJson ? JSON.parse(text) : text) as T };
+    return { status: response.status, headers: response.headers, body: (isJson ? JSON.parse(text) : text) as T };
   }
 
   /** `wharf start jobservice` on core's harbor.yml, as install.sh runs it; resolves once it is running. */
@@ -103,7 +107,7 @@ describeCore('garbage collection with skopeo, core and jobservice', () => {
     return child;
   }
 
-  /** Bytes of the blob files in storage, as `du --apparent-size` counts them, and how many there are. */
+  /** How many blob files storage holds, and their bytes (what `du --apparent-size` counts for the files). */
   async function blobFiles(): Promise<{ files: number; bytes: number }> {
     let files = 0;
     let bytes = 0;
@@ -162,13 +166,9 @@ describeCore('garbage collection with skopeo, core and jobservice', () => {
   }
 
   async function startGc(parameters: Record<string, unknown>): Promise<number> {
-    const response = await fetch(`${core.url}/api/v2.0/system/gc/schedule`, {
-      method: 'POST',
-      headers: {
-        authorization: `Basic ${Buffer.from(creds).toString('base64')}`,
-        'content-type': 'application/json',
-      },
-      body: JSON.stringify({ schedule: { type: 'Manual' }, parameters: { time_window: 0, ...parameters } }),
+    const response = await api('POST', '/system/gc/schedule', {
+      schedule: { type: 'Manual' },
+      parameters: { time_window: 0, ...parameters },
     });
     expect(response.status).toBe(201);
     return Number(response.headers.get('location')?.split('/').at(-1));
