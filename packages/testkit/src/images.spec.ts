@@ -6,6 +6,7 @@ import { gunzipSync } from 'node:zlib';
 import {
   OCI_INDEX_MEDIA_TYPE,
   OCI_MANIFEST_MEDIA_TYPE,
+  OciLayoutWriter,
   buildArtifactLayout,
   buildImageLayout,
   buildMultiArchLayout,
@@ -64,6 +65,22 @@ describe('test image layouts', () => {
     const manifest = JSON.parse((await readLayoutBlob(image.path, image.manifest.digest)).toString()) as ManifestJson;
     expect(manifest.config.digest).toBe(image.config.digest);
     expect(manifest.layers.map((layer) => layer.digest)).toEqual(image.layers.map((layer) => layer.digest));
+  });
+
+  it('puts shared base layers below each image’s own, in one layout', async () => {
+    const layout = await OciLayoutWriter.create(join(root, 'shared'));
+    const base = await layout.writeLayer('shared', 4096, 'base');
+    const a = await layout.addImage({ seed: 'a', layerSizes: [100], baseLayers: [base] });
+    const b = await layout.addImage({ seed: 'b', layerSizes: [200, 300], baseLayers: [base] });
+    expect(a.layers.map((layer) => layer.digest)).toEqual([base.digest, a.layers[1].digest]);
+    expect(b.layers.map((layer) => layer.digest)).toEqual([base.digest, b.layers[1].digest, b.layers[2].digest]);
+    expect(b.layers[1].digest).not.toBe(a.layers[1].digest);
+    const config = JSON.parse((await readLayoutBlob(layout.path, b.config.digest)).toString()) as {
+      rootfs: { diff_ids: string[] };
+    };
+    expect(config.rootfs.diff_ids).toEqual(b.layers.map((layer) => layer.diffId));
+    const manifest = JSON.parse((await readLayoutBlob(layout.path, b.manifest.digest)).toString()) as ManifestJson;
+    expect(manifest.layers.map((layer) => layer.digest)).toEqual(b.layers.map((layer) => layer.digest));
   });
 
   it('writes layers as gzip-compressed ustar archives whose digest is the config diff_id', async () => {

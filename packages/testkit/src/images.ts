@@ -76,6 +76,11 @@ export interface ImageOptions {
   seed: string;
   /** Size in bytes of the random file inside each layer; one layer per entry. */
   layerSizes: number[];
+  /**
+   * Layers written before into the same layout (`writeLayer`), put below the image's own: images that share them
+   * share base layers, as images built FROM the same base do.
+   */
+  baseLayers?: LayerInfo[];
   platform?: Platform;
   annotations?: Record<string, string>;
 }
@@ -243,7 +248,7 @@ export class OciLayoutWriter {
       throw new TypeError('layerSizes must be an array of byte counts');
     }
     const platform = options.platform ?? { architecture: 'amd64', os: 'linux' };
-    const layers: LayerInfo[] = [];
+    const layers: LayerInfo[] = [...(options.baseLayers ?? [])];
     for (const [i, size] of options.layerSizes.entries()) {
       layers.push(await this.writeLayer(options.seed, size, `layer${i}`));
     }
