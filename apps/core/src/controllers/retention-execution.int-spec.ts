@@ -6,6 +6,7 @@ import { ExecutionRepository } from '@wharf/db';
 import { JobHandlerRegistry, JobName, JobRunner } from '@wharf/jobs';
 import { DataSource } from 'typeorm';
 import { RetentionExecutionService } from '../services/retention-execution.service.js';
+import { ScheduleService } from '../services/schedule.service.js';
 import { type ArtifactFixtures, type Pushed, type TestUser, artifactFixtures } from '../testing/artifact-fixtures.js';
 import { type HarborContract, harborContract } from '../testing/harbor-contract.js';
 import { type Credentials, type TestCore, type TestResponse, startTestCore } from '../testing/test-core.js';
@@ -242,6 +243,36 @@ describe('retention executions API', () => {
     await finished(policyId, later);
     expect((await tasksOf(policyId, executionId)).map((t) => t.status)).toEqual(['Stopped']);
     expect(await tagsIn(`${name}/app`)).toEqual(['a', 'b']);
+  });
+
+  it("runs a policy on its trigger's schedule, with trigger SCHEDULE, and drops the schedule with the cron or the policy", async () => {
+    const { projectId, name, policyId } = await setUp();
+    await push(`${name}/app`, 'v1');
+    await push(`${name}/app`, 'v2');
+    const policy = (await api<Record<string, unknown>>('GET', `/retentions/${policyId}`)).body;
+    const withCron = { ...policy, trigger: { kind: 'Schedule', settings: { cron: '0 0 3 * * *' } } };
+    expect((await api('PUT', `/retentions/${policyId}`, core.admin, withCron)).status).toBe(200);
+    const schedules = core.server.app.get(ScheduleService);
+    const schedule = await schedules.get({ vendorType: 'RETENTION', vendorId: policyId });
+    expect(schedule).toMatchObject({ cronType: 'Custom', cron: '0 0 3 * * *' });
+
+    await startWorker();
+    await schedules.fire(
+      { scheduleId: schedule!.id },
+      { id: 'fired', attempt: 1, signal: new AbortController().signal, log: () => Promise.resolve() },
+    );
+    const runs = await api<Execution[]>('GET', `/retentions/${policyId}/executions`);
+    expect(runs.body).toHaveLength(1);
+    expect(runs.body[0]).toMatchObject({ trigger: 'SCHEDULE', dry_run: false });
+    expect((await finished(policyId, runs.body[0].id)).status).toBe('Success');
+
+    const withoutCron = { ...policy, trigger: { kind: 'Schedule', settings: { cron: '' } } };
+    expect((await api('PUT', `/retentions/${policyId}`, core.admin, withoutCron)).status).toBe(200);
+    expect(await schedules.get({ vendorType: 'RETENTION', vendorId: policyId })).toBeUndefined();
+    expect((await api('PUT', `/retentions/${policyId}`, core.admin, withCron)).status).toBe(200);
+    expect((await api('DELETE', `/retentions/${policyId}`)).status).toBe(200);
+    expect(await schedules.get({ vendorType: 'RETENTION', vendorId: policyId })).toBeUndefined();
+    expect(projectId).toBeGreaterThan(0);
   });
 
   it('pages the runs of a policy, newest first', async () => {

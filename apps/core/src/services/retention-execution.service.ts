@@ -1,5 +1,5 @@
-import { Injectable } from '@nestjs/common';
-import { type Execution, ExecutionRepository, type Task } from '@wharf/db';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { type Execution, type ExecutionTrigger, ExecutionRepository, type Task } from '@wharf/db';
 import { type JobContext, JobName, type JobPayload, OnJob } from '@wharf/jobs';
 import { type RequestAuth, principalName } from '../auth/principal.js';
 import {
@@ -10,10 +10,15 @@ import {
 import { ApiError } from '../errors/api-error.js';
 import { Paged } from '../http/responses.js';
 import { repositoryNameInProject } from '../policy/selector.js';
-import { RETENTION_VENDOR_TYPE, RetentionRepository } from '../repositories/retention.repository.js';
+import {
+  RETENTION_VENDOR_TYPE,
+  type RetentionPolicyRecord,
+  RetentionRepository,
+} from '../repositories/retention.repository.js';
 import { ZERO_TIME } from './artifact.service.js';
 import { RetentionEngine, RetentionStoppedError } from './retention-engine.service.js';
 import { RetentionService } from './retention.service.js';
+import { ScheduleService } from './schedule.service.js';
 import { TaskService } from './task.service.js';
 
 function time(value: Date | null): string {
@@ -57,25 +62,57 @@ function taskDto(task: Task): RetentionExecutionTaskDto {
  * policy's scope, each task with its counts and its log. The job handler applies the policy to its repository.
  */
 @Injectable()
-export class RetentionExecutionService {
+export class RetentionExecutionService implements OnModuleInit {
   constructor(
     private readonly retentions: RetentionService,
     private readonly policies: RetentionRepository,
     private readonly engine: RetentionEngine,
     private readonly tasks: TaskService,
     private readonly executions: ExecutionRepository,
+    private readonly schedules: ScheduleService,
   ) {}
+
+  onModuleInit(): void {
+    // A policy's schedule (its trigger's cron) runs it for real, unless its previous run is unfinished.
+    this.schedules.handle(RETENTION_VENDOR_TYPE, async (schedule, log) => {
+      const policy = await this.policies.find(schedule.vendorId);
+      if (!policy) {
+        await this.schedules.remove({ vendorType: RETENTION_VENDOR_TYPE, vendorId: schedule.vendorId });
+        await log(`retention policy ${schedule.vendorId} no longer exists: its schedule is removed`);
+        return;
+      }
+      const unfinished = await this.executions.listExecutions(RETENTION_VENDOR_TYPE, policy.id, {
+        q: 'status={Pending Running}',
+        pageSize: '1',
+      });
+      if (unfinished.total > 0) {
+        await log(`retention policy ${policy.id} not run: its run ${unfinished.items[0].id} is unfinished`);
+        return;
+      }
+      const id = await this.launch(policy, false, 'SCHEDULE', 'scheduler');
+      await log(`started retention run ${id} of policy ${policy.id}`);
+    });
+  }
 
   /** Starts a run of the policy by hand; answers the execution's id. */
   async trigger(auth: RequestAuth, policyId: number, dryRun: boolean): Promise<number> {
     const policy = await this.retentions.authorized(auth, policyId, 'update');
+    return this.launch(policy, dryRun, 'MANUAL', principalName(auth.principal));
+  }
+
+  private async launch(
+    policy: RetentionPolicyRecord,
+    dryRun: boolean,
+    trigger: ExecutionTrigger,
+    operator: string,
+  ): Promise<number> {
     const repositories = await this.engine.repositoriesInScope(policy);
     const { execution } = await this.tasks.launchMany({
       vendorType: RETENTION_VENDOR_TYPE,
       vendorId: policy.id,
-      trigger: 'MANUAL',
+      trigger,
       jobName: JobName.Retention,
-      extraAttrs: { dry_run: dryRun, operator: principalName(auth.principal) },
+      extraAttrs: { dry_run: dryRun, operator },
       tasks: repositories.map((repo) => ({
         payload: { policyId: policy.id, repositoryId: repo.id, repository: repo.name, dryRun },
         extraAttrs: { repository: repositoryNameInProject(repo.name), dry_run: dryRun },

@@ -20,6 +20,7 @@ import {
   RetentionRepository,
 } from '../repositories/retention.repository.js';
 import { AccessService } from './access.service.js';
+import { ScheduleService } from './schedule.service.js';
 
 /** What `/retentions/metadatas` answers: the templates and selectors a policy may use. */
 export const RETENTION_METADATA: RetentionMetadataDto = {
@@ -100,6 +101,7 @@ export class RetentionService {
     private readonly projects: ProjectRepository,
     private readonly access: AccessService,
     private readonly executions: ExecutionRepository,
+    private readonly schedules: ScheduleService,
   ) {}
 
   /** The policy, when it exists and the caller may act on it with `action`. */
@@ -119,16 +121,21 @@ export class RetentionService {
     checkRuleConflicts(content.rules);
     const projectId = body.scope.ref;
     await this.requireAccess(auth, projectId, 'create');
-    return this.dataSource.transaction(async (m) => {
-      if (!(await this.projects.lock(m, projectId))) throw ApiError.badRequest(`invalid project id ${projectId}`);
-      const existing = (await this.projects.metadata(projectId, m))[RETENTION_ID_KEY];
-      if (existing) {
-        throw ApiError.badRequest(`project ${projectId} already has retention policy ${existing}`);
-      }
-      const id = await this.policies.create(m, projectId, content);
-      if (id === undefined) throw ApiError.badRequest(`project ${projectId} already has a retention policy`);
-      return id;
-    });
+    return this.dataSource
+      .transaction(async (m) => {
+        if (!(await this.projects.lock(m, projectId))) throw ApiError.badRequest(`invalid project id ${projectId}`);
+        const existing = (await this.projects.metadata(projectId, m))[RETENTION_ID_KEY];
+        if (existing) {
+          throw ApiError.badRequest(`project ${projectId} already has retention policy ${existing}`);
+        }
+        const id = await this.policies.create(m, projectId, content);
+        if (id === undefined) throw ApiError.badRequest(`project ${projectId} already has a retention policy`);
+        return id;
+      })
+      .then(async (id) => {
+        await this.schedule(id, content.trigger.settings.cron);
+        return id;
+      });
   }
 
   async update(auth: RequestAuth, id: number, body: RetentionPolicyDto): Promise<void> {
@@ -139,13 +146,21 @@ export class RetentionService {
       throw ApiError.badRequest(`retention policy ${id} belongs to project ${policy.projectId}, not ${body.scope.ref}`);
     }
     if (!(await this.policies.update(id, content))) throw ApiError.notFound(`retention policy ${id} not found`);
+    await this.schedule(id, content.trigger.settings.cron);
   }
 
   async delete(auth: RequestAuth, id: number): Promise<void> {
     await this.authorized(auth, id, 'delete');
     if (!(await this.policies.delete(id))) throw ApiError.notFound(`retention policy ${id} not found`);
+    await this.schedules.remove({ vendorType: RETENTION_VENDOR_TYPE, vendorId: id });
     // Its ended runs go with it, as in Harbor; one still running ends on its own, finding no policy.
     await this.executions.sweep(RETENTION_VENDOR_TYPE, 0, id);
+  }
+
+  /** The policy's schedule follows its trigger's cron: none when the cron is empty. */
+  private async schedule(id: number, cron: string | undefined): Promise<void> {
+    const ref = { vendorType: RETENTION_VENDOR_TYPE, vendorId: id };
+    await this.schedules.set(ref, cron ? { type: 'Custom', cron } : { type: 'None' });
   }
 
   private async requireAccess(auth: RequestAuth, projectId: number, action: Action): Promise<void> {
