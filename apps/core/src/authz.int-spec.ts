@@ -216,7 +216,13 @@ const ROWS: Record<string, RouteRow> = {
       return { params: { job_id: jobId } };
     },
   },
+  'GET /api/v2.0/jobservice/queues': {},
+  // Resuming a type that is not paused changes nothing, whoever is let through.
+  'PUT /api/v2.0/jobservice/queues/{job_type}': {
+    request: () => ({ params: { job_type: 'UPLOAD_PURGE' }, body: { action: 'resume' } }),
+  },
   'GET /api/v2.0/schedules': {},
+  'GET /api/v2.0/schedules/{job_type}/paused': { request: () => ({ params: { job_type: 'all' } }) },
 
   // Repositories, artifacts and tags, on the image <project>/app:v1; deletes get an image or tag of their own.
   'GET /api/v2.0/repositories': {},

@@ -1,9 +1,19 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Put } from '@nestjs/common';
 import { z } from 'zod';
 import { API_PREFIX } from '../constants.js';
-import { JobLogParams, ScheduleListQuery, type ScheduleTaskDto, ScheduleTaskListDto } from '../dtos/jobservice.dto.js';
+import {
+  ActionRequestDto,
+  JobLogParams,
+  type JobQueueDto,
+  JobQueueListDto,
+  JobTypeParams,
+  ScheduleListQuery,
+  type ScheduleTaskDto,
+  ScheduleTaskListDto,
+  SchedulerStatusDto,
+} from '../dtos/jobservice.dto.js';
 import { type Paged } from '../http/responses.js';
-import { Endpoint, Params, Query } from '../openapi/endpoint.decorator.js';
+import { Body, Endpoint, Params, Query } from '../openapi/endpoint.decorator.js';
 import { JobMonitorService } from '../services/job-monitor.service.js';
 
 const ACCESS = (action: 'list' | 'stop') => ({ kind: 'system', resource: 'jobservice-monitor', action }) as const;
@@ -39,5 +49,49 @@ export class JobServiceController {
   })
   listSchedules(@Query() query: ScheduleListQuery): Promise<Paged<ScheduleTaskDto>> {
     return this.monitor.listSchedules(query);
+  }
+
+  @Get('jobservice/queues')
+  @Endpoint({
+    operationId: 'listJobQueues',
+    summary:
+      'Per job type: the jobs waiting to run, how long the oldest has waited (seconds), and whether it is paused',
+    tag: 'jobservice',
+    access: ACCESS('list'),
+    response: { description: 'One entry per job type', schema: JobQueueListDto },
+  })
+  listQueues(): Promise<JobQueueDto[]> {
+    return this.monitor.listQueues();
+  }
+
+  @Put('jobservice/queues/:job_type')
+  @Endpoint({
+    operationId: 'actionPendingJobs',
+    summary:
+      "Stops a job type's waiting and running jobs (their tasks end Stopped), or pauses or resumes the type; " +
+      "'all' for every job type",
+    tag: 'jobservice',
+    access: ACCESS('stop'),
+    params: JobTypeParams,
+    body: ActionRequestDto,
+    response: { description: 'Done' },
+    errors: [400, 404],
+  })
+  async act(@Params() params: JobTypeParams, @Body() body: ActionRequestDto): Promise<void> {
+    await this.monitor.act(params.job_type, body);
+  }
+
+  @Get('schedules/:job_type/paused')
+  @Endpoint({
+    operationId: 'getSchedulePaused',
+    summary: "Whether scheduled runs are paused (the job type that starts them); job_type must be 'all'",
+    tag: 'schedule',
+    access: { kind: 'authenticated' },
+    params: JobTypeParams,
+    response: { description: 'The status', schema: SchedulerStatusDto },
+    errors: [400],
+  })
+  schedulerStatus(@Params() params: JobTypeParams): Promise<SchedulerStatusDto> {
+    return this.monitor.schedulerStatus(params.job_type);
   }
 }

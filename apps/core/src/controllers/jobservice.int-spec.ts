@@ -2,12 +2,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { redisConnection } from '@wharf/config';
 import { ExecutionRepository } from '@wharf/db';
-import { JobHandlerRegistry, JobName, JobRunner } from '@wharf/jobs';
+import { type JobContext, JobHandlerRegistry, JobName, JobRunner, OnJob } from '@wharf/jobs';
 import { DataSource } from 'typeorm';
 import { ScheduleService } from '../services/schedule.service.js';
 import { SystemJobService } from '../services/system-job.service.js';
 import { type HarborContract, harborContract } from '../testing/harbor-contract.js';
 import { type Credentials, type TestCore, startTestCore } from '../testing/test-core.js';
+
+interface JobQueue {
+  job_type: string;
+  count: number;
+  latency: number;
+  paused: boolean;
+}
 
 interface ScheduleTask {
   id: number;
@@ -29,15 +36,13 @@ describe('job service dashboard API', () => {
   const api = <T = unknown>(method: string, path: string, auth: Credentials | undefined = core.admin, body?: unknown) =>
     core.request<T>(method, `/api/v2.0${path}`, { auth, body });
 
-  async function finishedGc(id: number): Promise<void> {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const run = await api<{ job_status: string }>('GET', `/system/gc/${id}`);
-      if (['Success', 'Error', 'Stopped'].includes(run.body.job_status)) return;
-      if (Date.now() > deadline) throw new Error(`run ${id} still ${run.body.job_status}`);
-      await sleep(100);
-    }
-  }
+  const finishedGc = (id: number) => runStatus(api, `/system/gc/${id}`, ['Success', 'Error', 'Stopped']);
+  const queues = async () => {
+    const response = await api<JobQueue[]>('GET', '/jobservice/queues');
+    expect(response.status).toBe(200);
+    for (const queue of response.body) contract.assertValid('JobQueue', queue);
+    return Object.fromEntries(response.body.map((queue) => [queue.job_type, queue]));
+  };
 
   beforeAll(async () => {
     core = await startTestCore();
@@ -48,6 +53,7 @@ describe('job service dashboard API', () => {
       prefix: core.jobPrefix,
       tasks: executions,
       stopPollMs: 200,
+      pausePollMs: 100,
     });
     await worker.start(
       JobHandlerRegistry.bind([core.server.app.get(SystemJobService), core.server.app.get(ScheduleService)], {
@@ -68,7 +74,7 @@ describe('job service dashboard API', () => {
     });
     expect(started.status).toBe(201);
     const runId = Number(started.headers.get('location')?.split('/').at(-1));
-    await finishedGc(runId);
+    expect(await finishedGc(runId)).toBe('Success');
     const task = (await executions.listTasks(runId)).items[0];
     expect(task?.jobId).toEqual(expect.any(String));
 
@@ -124,5 +130,167 @@ describe('job service dashboard API', () => {
     expect((await api<ScheduleTask[]>('GET', '/schedules')).body.map((s) => s.vendor_type)).toEqual([
       'PURGE_AUDIT_LOG',
     ]);
+  });
+
+  it('holds the jobs of a paused job type until it is resumed, and says so in the queue list', async () => {
+    expect((await api('PUT', '/jobservice/queues/GARBAGE_COLLECTION', core.admin, { action: 'pause' })).status).toBe(
+      200,
+    );
+    const started = await api('POST', '/system/gc/schedule', core.admin, {
+      schedule: { type: 'Manual' },
+      parameters: { dry_run: true },
+    });
+    expect(started.status).toBe(201);
+    const runId = Number(started.headers.get('location')?.split('/').at(-1));
+    await sleep(1_200);
+    expect(await taskStatus(executions, runId)).toBe('Pending');
+    const held = await queues();
+    expect(Object.keys(held).sort()).toEqual(Object.values(JobName).sort());
+    expect(held.GARBAGE_COLLECTION).toMatchObject({ count: 1, paused: true });
+    expect(held.GARBAGE_COLLECTION.latency).toBeGreaterThanOrEqual(1);
+    expect(held.PURGE_AUDIT_LOG).toEqual({ job_type: 'PURGE_AUDIT_LOG', count: 0, latency: 0, paused: false });
+    expect((await api('GET', '/schedules/all/paused')).body).toEqual({ paused: false });
+
+    expect((await api('PUT', '/jobservice/queues/GARBAGE_COLLECTION', core.admin, { action: 'resume' })).status).toBe(
+      200,
+    );
+    expect(await finishedGc(runId)).toBe('Success');
+    expect((await queues()).GARBAGE_COLLECTION).toEqual({
+      job_type: 'GARBAGE_COLLECTION',
+      count: 0,
+      latency: 0,
+      paused: false,
+    });
+  });
+
+  it("pauses every job type with 'all', which pauses the schedules, and refuses what it does not know", async () => {
+    expect((await api('PUT', '/jobservice/queues/all', core.admin, { action: 'pause' })).status).toBe(200);
+    expect(Object.values(await queues()).every((queue) => queue.paused)).toBe(true);
+    expect((await api('GET', '/schedules/all/paused')).body).toEqual({ paused: true });
+    expect((await api('GET', '/schedules/ALL/paused')).body).toEqual({ paused: true });
+    const specific = await api<{ errors: { message: string }[] }>('GET', '/schedules/SCHEDULED_RUN/paused');
+    expect(specific.status).toBe(400);
+    expect(specific.body.errors[0]?.message).toContain("'all'");
+
+    expect((await api('PUT', '/jobservice/queues/NO_SUCH_JOB', core.admin, { action: 'resume' })).status).toBe(404);
+    expect((await api('PUT', '/jobservice/queues/all', core.admin, { action: 'restart' })).status).toBe(400);
+    expect((await api('PUT', '/jobservice/queues/all', core.admin, {})).status).toBe(400);
+    expect((await api('GET', '/schedules/all/paused')).body).toEqual({ paused: true });
+
+    expect((await api('PUT', '/jobservice/queues/all', core.admin, { action: 'resume' })).status).toBe(200);
+    expect(Object.values(await queues()).some((queue) => queue.paused)).toBe(false);
+    expect((await api('GET', '/schedules/all/paused')).body).toEqual({ paused: false });
+  });
+});
+
+/** Garbage collection and event trims that run until they are stopped; the other jobs of their queues do nothing. */
+class Blocking {
+  readonly trims: AbortSignal[] = [];
+
+  @OnJob(JobName.GarbageCollection)
+  collect(_payload: unknown, { signal }: JobContext) {
+    return untilAborted(signal);
+  }
+
+  @OnJob(JobName.EventTrim)
+  trim(_payload: unknown, { signal }: JobContext) {
+    this.trims.push(signal);
+    return untilAborted(signal);
+  }
+
+  @OnJob(JobName.PurgeAuditLog)
+  purge() {}
+
+  @OnJob(JobName.ScheduledRun)
+  fire() {}
+
+  @OnJob(JobName.UploadPurge)
+  purgeUploads() {}
+}
+
+function untilAborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}
+
+/** The status of the one task of a system job's run (the run itself shows Running while its task waits). */
+async function taskStatus(executions: ExecutionRepository, runId: number): Promise<string | undefined> {
+  return (await executions.listTasks(runId)).items[0]?.status;
+}
+
+async function runStatus(
+  api: <T>(method: string, path: string) => Promise<{ body: T }>,
+  path: string,
+  wanted: string[],
+): Promise<string> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const { job_status } = (await api<{ job_status: string }>('GET', path)).body;
+    if (wanted.includes(job_status)) return job_status;
+    if (Date.now() > deadline) throw new Error(`${path} still ${job_status}`);
+    await sleep(100);
+  }
+}
+
+describe('stopping job types', () => {
+  let core: TestCore;
+  let worker: JobRunner;
+  let executions: ExecutionRepository;
+  const handlers = new Blocking();
+
+  const api = <T = unknown>(method: string, path: string, body?: unknown) =>
+    core.request<T>(method, `/api/v2.0${path}`, { auth: core.admin, body });
+  const count = async (type: string) =>
+    (await api<JobQueue[]>('GET', '/jobservice/queues')).body.find((queue) => queue.job_type === type)?.count;
+
+  beforeAll(async () => {
+    core = await startTestCore();
+    executions = new ExecutionRepository(core.server.app.get(DataSource));
+    worker = new JobRunner({
+      connection: redisConnection(core.config, core.config.redis.jobserviceDb),
+      prefix: core.jobPrefix,
+      tasks: executions,
+      stopPollMs: 200,
+      pausePollMs: 100,
+    });
+    await worker.start(JobHandlerRegistry.bind([handlers], { jobs: [JobName.GarbageCollection, JobName.EventTrim] }));
+  });
+
+  afterAll(async () => {
+    await worker?.close();
+    await core?.close();
+  });
+
+  it('stops the running and waiting jobs of a type, their tasks ending Stopped, and of every type with all', async () => {
+    const gc = await api('POST', '/system/gc/schedule', { schedule: { type: 'Manual' } });
+    expect(gc.status).toBe(201);
+    const gcId = Number(gc.headers.get('location')?.split('/').at(-1));
+    const gcRun = `/system/gc/${gcId}`;
+    for (let i = 0; i < 100 && (await taskStatus(executions, gcId)) !== 'Running'; i++) await sleep(100);
+    expect(await taskStatus(executions, gcId)).toBe('Running');
+    await core.server.app.get(JobRunner).enqueue(JobName.EventTrim, {});
+    await sleep(300);
+    expect(handlers.trims).toHaveLength(1);
+    expect((await api('PUT', '/jobservice/queues/PURGE_AUDIT_LOG', { action: 'pause' })).status).toBe(200);
+    const purge = await api('POST', '/system/purgeaudit/schedule', {
+      schedule: { type: 'Manual' },
+      parameters: { audit_retention_hour: 24, include_event_types: 'pull' },
+    });
+    expect(purge.status).toBe(201);
+    const purgeId = Number(purge.headers.get('location')?.split('/').at(-1));
+    const purgeRun = `/system/purgeaudit/${purgeId}`;
+    expect(await count('PURGE_AUDIT_LOG')).toBe(1);
+
+    expect((await api('PUT', '/jobservice/queues/GARBAGE_COLLECTION', { action: 'stop' })).status).toBe(200);
+    expect(await runStatus(api, gcRun, ['Stopped', 'Success', 'Error'])).toBe('Stopped');
+    await sleep(300);
+    expect(handlers.trims[0].aborted).toBe(false);
+    expect(await taskStatus(executions, purgeId)).toBe('Pending');
+
+    expect((await api('PUT', '/jobservice/queues/all', { action: 'stop' })).status).toBe(200);
+    expect(await runStatus(api, purgeRun, ['Stopped', 'Success', 'Error'])).toBe('Stopped');
+    await sleep(300);
+    expect(handlers.trims[0].aborted).toBe(true);
+    expect(await count('PURGE_AUDIT_LOG')).toBe(0);
+    expect(await count('EVENT_TRIM')).toBe(0);
   });
 });

@@ -23,3 +23,30 @@ export const ScheduleTaskListDto = z.array(ScheduleTaskDto);
 
 export const ScheduleListQuery = z.object({ ...PageQuery });
 export type ScheduleListQuery = z.infer<typeof ScheduleListQuery>;
+
+/** Harbor's `JobQueue`: the jobs of one type waiting to run. */
+export const JobQueueDto = z
+  .object({
+    job_type: z.string(),
+    /** Jobs waiting, delayed or prioritized. */
+    count: z.number().int(),
+    /** Seconds the oldest of them has been waiting. */
+    latency: z.number().int(),
+    paused: z.boolean(),
+  })
+  .meta({ id: 'JobQueue' });
+export type JobQueueDto = z.infer<typeof JobQueueDto>;
+
+export const JobQueueListDto = z.array(JobQueueDto);
+
+/** A job type (`GARBAGE_COLLECTION`, …) or `all`. */
+export const JobTypeParams = z.object({ job_type: z.string().max(64) });
+export type JobTypeParams = z.infer<typeof JobTypeParams>;
+
+/** Harbor's `ActionRequest`. */
+export const ActionRequestDto = z.object({ action: z.enum(['stop', 'pause', 'resume']) }).meta({ id: 'ActionRequest' });
+export type ActionRequestDto = z.infer<typeof ActionRequestDto>;
+
+/** Harbor's `SchedulerStatus`. */
+export const SchedulerStatusDto = z.object({ paused: z.boolean() }).meta({ id: 'SchedulerStatus' });
+export type SchedulerStatusDto = z.infer<typeof SchedulerStatusDto>;
