@@ -216,6 +216,9 @@ const ROWS: Record<string, RouteRow> = {
       return { params: { job_id: jobId } };
     },
   },
+  'GET /api/v2.0/jobservice/pools': {},
+  // 'all' answers whatever pools are alive (none needed).
+  'GET /api/v2.0/jobservice/pools/{pool_id}/workers': { request: () => ({ params: { pool_id: 'all' } }) },
   'GET /api/v2.0/jobservice/queues': {},
   // Resuming a type that is not paused changes nothing, whoever is let through.
   'PUT /api/v2.0/jobservice/queues/{job_type}': {

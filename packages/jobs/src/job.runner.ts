@@ -14,6 +14,7 @@ import {
   type JobInput,
   type JobPayload,
 } from './job.declarations.js';
+import { type Heartbeat, readHeartbeats } from './heartbeat.js';
 import { type BoundJobHandler, type JobHandlerRegistry } from './job-handler.registry.js';
 import { type JobContext } from './on-job.decorator.js';
 import { type QueuedTask, type ReconcilableTaskStore, type TaskStore, isFinalTaskStatus } from './task-store.js';
@@ -182,6 +183,11 @@ export class JobRunner {
   /** Resumes paused job types: their waiting jobs run again, each at its next look (within `pausePollMs`). */
   async resume(names: readonly JobName[]): Promise<void> {
     if (names.length > 0) await this.control().srem(this.pausedKey, ...names);
+  }
+
+  /** The heartbeats of the jobservice processes alive on this Redis database. */
+  heartbeats(): Promise<Heartbeat[]> {
+    return readHeartbeats(this.control());
   }
 
   /** The job types paused now. */

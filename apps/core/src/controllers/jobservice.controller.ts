@@ -11,6 +11,11 @@ import {
   type ScheduleTaskDto,
   ScheduleTaskListDto,
   SchedulerStatusDto,
+  PoolParams,
+  type WorkerDto,
+  WorkerListDto,
+  type WorkerPoolDto,
+  WorkerPoolListDto,
 } from '../dtos/jobservice.dto.js';
 import { type Paged } from '../http/responses.js';
 import { Body, Endpoint, Params, Query } from '../openapi/endpoint.decorator.js';
@@ -22,6 +27,32 @@ const ACCESS = (action: 'list' | 'stop') => ({ kind: 'system', resource: 'jobser
 @Controller(API_PREFIX)
 export class JobServiceController {
   constructor(private readonly monitor: JobMonitorService) {}
+
+  @Get('jobservice/pools')
+  @Endpoint({
+    operationId: 'getWorkerPools',
+    summary: 'One worker pool per running jobservice process: its host, pid, start, last heartbeat and concurrency',
+    tag: 'jobservice',
+    access: ACCESS('list'),
+    response: { description: 'The pools', schema: WorkerPoolListDto },
+  })
+  listPools(): Promise<WorkerPoolDto[]> {
+    return this.monitor.listPools();
+  }
+
+  @Get('jobservice/pools/:pool_id/workers')
+  @Endpoint({
+    operationId: 'getWorkers',
+    summary: "The workers of a pool ('all' for every pool): one per concurrency slot, with the job running in it",
+    tag: 'jobservice',
+    access: ACCESS('list'),
+    params: PoolParams,
+    response: { description: 'The workers', schema: WorkerListDto },
+    errors: [400, 404],
+  })
+  listWorkers(@Params() params: PoolParams): Promise<WorkerDto[]> {
+    return this.monitor.listWorkers(params.pool_id);
+  }
 
   @Get('jobservice/jobs/:job_id/log')
   @Endpoint({

@@ -1,8 +1,20 @@
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { redisConnection } from '@wharf/config';
 import { ExecutionRepository } from '@wharf/db';
-import { type JobContext, JobHandlerRegistry, JobName, JobRunner, OnJob } from '@wharf/jobs';
+import {
+  type Heartbeat,
+  type JobContext,
+  JobHandlerRegistry,
+  JobName,
+  JobRunner,
+  OnJob,
+  QUEUES,
+  QueueName,
+  heartbeatKey,
+} from '@wharf/jobs';
+import { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { ScheduleService } from '../services/schedule.service.js';
 import { SystemJobService } from '../services/system-job.service.js';
@@ -231,11 +243,41 @@ async function runStatus(
   }
 }
 
-describe('stopping job types', () => {
+interface WorkerPool {
+  worker_pool_id: string;
+  pid: number;
+  host: string;
+  start_at: string;
+  heartbeat_at: string;
+  concurrency: number;
+}
+
+interface Worker {
+  id: string;
+  pool_id: string;
+  job_name: string;
+  job_id: string;
+  start_at?: string;
+}
+
+describe('worker pools and stopping job types', () => {
   let core: TestCore;
+  let contract: HarborContract;
   let worker: JobRunner;
   let executions: ExecutionRepository;
+  let redis: Redis;
   const handlers = new Blocking();
+  // A jobservice process of this test's own, as jobservice names itself and beats; others may share the database.
+  const host = `test-${randomBytes(6).toString('hex')}`;
+  const pool = `${host}:${process.pid}`;
+  const idle = `${host}-idle`;
+  const beat: Heartbeat = {
+    host,
+    pid: process.pid,
+    startedAt: new Date(Date.now() - 60_000).toISOString(),
+    beatAt: new Date().toISOString(),
+    jobTypes: [],
+  };
 
   const api = <T = unknown>(method: string, path: string, body?: unknown) =>
     core.request<T>(method, `/api/v2.0${path}`, { auth: core.admin, body });
@@ -251,13 +293,81 @@ describe('stopping job types', () => {
       tasks: executions,
       stopPollMs: 200,
       pausePollMs: 100,
+      name: pool,
     });
-    await worker.start(JobHandlerRegistry.bind([handlers], { jobs: [JobName.GarbageCollection, JobName.EventTrim] }));
+    const registry = JobHandlerRegistry.bind([handlers], { jobs: [JobName.GarbageCollection, JobName.EventTrim] });
+    await worker.start(registry);
+    contract = await harborContract();
+    redis = new Redis({ host: '127.0.0.1', port: 6379, db: core.config.redis.jobserviceDb });
+    beat.jobTypes = registry.jobs.sort();
+    await redis.set(heartbeatKey(host, process.pid), JSON.stringify(beat), 'EX', 120);
+    // A second process working the same queues, idle.
+    await redis.set(heartbeatKey(idle, 1), JSON.stringify({ ...beat, host: idle, pid: 1 }), 'EX', 120);
   });
 
   afterAll(async () => {
+    await redis?.del(heartbeatKey(host, process.pid), heartbeatKey(idle, 1));
+    await redis?.quit();
     await worker?.close();
     await core?.close();
+  });
+
+  it('shows a pool per live jobservice process and its workers, one per slot, with the job running in each', async () => {
+    const pools = await api<WorkerPool[]>('GET', '/jobservice/pools');
+    expect(pools.status).toBe(200);
+    for (const item of pools.body) contract.assertValid('WorkerPool', item);
+    const slots = QUEUES[QueueName.System].concurrency + QUEUES[QueueName.Maintenance].concurrency;
+    expect(pools.body.find((p) => p.worker_pool_id === pool)).toEqual({
+      worker_pool_id: pool,
+      pid: process.pid,
+      host,
+      start_at: beat.startedAt,
+      heartbeat_at: beat.beatAt,
+      concurrency: slots,
+    });
+
+    const gc = await api('POST', '/system/gc/schedule', { schedule: { type: 'Manual' } });
+    expect(gc.status).toBe(201);
+    const gcId = Number(gc.headers.get('location')?.split('/').at(-1));
+    for (let i = 0; i < 100 && (await taskStatus(executions, gcId)) !== 'Running'; i++) await sleep(100);
+    const task = (await executions.listTasks(gcId)).items[0];
+    expect(task.status).toBe('Running');
+
+    const workers = await api<Worker[]>('GET', `/jobservice/pools/${pool}/workers`);
+    expect(workers.status).toBe(200);
+    for (const item of workers.body) contract.assertValid('Worker', item);
+    expect(workers.body.map((w) => w.id).sort()).toEqual(
+      [`${pool}:maintenance:1`, `${pool}:system:1`, `${pool}:system:2`].sort(),
+    );
+    expect(workers.body.length).toBe(slots);
+    const busy = workers.body.filter((w) => w.job_id !== '');
+    expect(busy).toEqual([
+      {
+        id: `${pool}:system:1`,
+        pool_id: pool,
+        job_name: 'GARBAGE_COLLECTION',
+        job_id: task.jobId,
+        start_at: expect.any(String),
+      },
+    ]);
+    expect(Math.abs(Date.parse(busy[0].start_at!) - task.startTime!.getTime())).toBeLessThan(5_000);
+    expect(workers.body.filter((w) => w.job_id === '').every((w) => w.job_name === '' && !('start_at' in w))).toBe(
+      true,
+    );
+    const all = await api<Worker[]>('GET', '/jobservice/pools/all/workers');
+    expect(all.body.filter((w) => w.pool_id === pool)).toEqual(workers.body);
+    const idleWorkers = all.body.filter((w) => w.pool_id === `${idle}:1`);
+    expect(idleWorkers).toHaveLength(slots);
+    expect(idleWorkers.every((w) => w.job_id === '' && w.job_name === '')).toBe(true);
+    expect((await api('GET', '/jobservice/pools/nowhere:1/workers')).status).toBe(404);
+
+    expect((await api('PUT', `/system/gc/${gcId}`)).status).toBe(200);
+    expect(await runStatus(api, `/system/gc/${gcId}`, ['Stopped', 'Success', 'Error'])).toBe('Stopped');
+    await redis.del(heartbeatKey(host, process.pid));
+    expect((await api<WorkerPool[]>('GET', '/jobservice/pools')).body.some((p) => p.worker_pool_id === pool)).toBe(
+      false,
+    );
+    expect((await api('GET', `/jobservice/pools/${pool}/workers`)).status).toBe(404);
   });
 
   it('stops the running and waiting jobs of a type, their tasks ending Stopped, and of every type with all', async () => {

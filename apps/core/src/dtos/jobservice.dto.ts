@@ -50,3 +50,41 @@ export type ActionRequestDto = z.infer<typeof ActionRequestDto>;
 /** Harbor's `SchedulerStatus`. */
 export const SchedulerStatusDto = z.object({ paused: z.boolean() }).meta({ id: 'SchedulerStatus' });
 export type SchedulerStatusDto = z.infer<typeof SchedulerStatusDto>;
+
+/** Harbor's `WorkerPool`: one running jobservice process. */
+export const WorkerPoolDto = z
+  .object({
+    /** The process's host and pid: `host:pid`. */
+    worker_pool_id: z.string(),
+    pid: z.number().int(),
+    host: z.string(),
+    start_at: z.iso.datetime(),
+    heartbeat_at: z.iso.datetime(),
+    /** Jobs it runs at once: the concurrency of every queue it works, summed. */
+    concurrency: z.number().int(),
+  })
+  .meta({ id: 'WorkerPool' });
+export type WorkerPoolDto = z.infer<typeof WorkerPoolDto>;
+
+export const WorkerPoolListDto = z.array(WorkerPoolDto);
+
+/** Harbor's `Worker`: one slot of a queue in a pool, and the job running in it, if any. */
+export const WorkerDto = z
+  .object({
+    /** `host:pid:queue:slot`. */
+    id: z.string(),
+    pool_id: z.string(),
+    /** Empty while the slot is idle. */
+    job_name: z.string(),
+    job_id: z.string(),
+    /** When its job started; absent while idle. */
+    start_at: z.iso.datetime().optional(),
+  })
+  .meta({ id: 'Worker' });
+export type WorkerDto = z.infer<typeof WorkerDto>;
+
+export const WorkerListDto = z.array(WorkerDto);
+
+/** A pool's id (`host:pid`) or `all`. */
+export const PoolParams = z.object({ pool_id: z.string().max(300) });
+export type PoolParams = z.infer<typeof PoolParams>;

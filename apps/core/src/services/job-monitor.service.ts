@@ -1,12 +1,24 @@
 import { Injectable } from '@nestjs/common';
 import { ExecutionRepository, ScheduleRepository } from '@wharf/db';
-import { JOBS, JobName, JobRunner, isFinalTaskStatus, isJobName, isTaskBacked } from '@wharf/jobs';
+import {
+  type Heartbeat,
+  JOBS,
+  JobName,
+  JobRunner,
+  QUEUES,
+  type QueueName,
+  isFinalTaskStatus,
+  isJobName,
+  isTaskBacked,
+} from '@wharf/jobs';
 import {
   type ActionRequestDto,
   type JobQueueDto,
   type ScheduleListQuery,
   type ScheduleTaskDto,
   type SchedulerStatusDto,
+  type WorkerDto,
+  type WorkerPoolDto,
 } from '../dtos/jobservice.dto.js';
 import { ApiError } from '../errors/api-error.js';
 import { Paged } from '../http/responses.js';
@@ -36,6 +48,53 @@ export class JobMonitorService {
     const log = task && (await this.executions.taskLog(task.id));
     if (!log) throw ApiError.notFound(`no task log for job ${jobId}`);
     return log.text;
+  }
+
+  /** One pool per live jobservice process (its heartbeat), by id. */
+  async listPools(): Promise<WorkerPoolDto[]> {
+    const beats = await this.jobs.heartbeats();
+    return beats
+      .map((beat) => ({
+        worker_pool_id: poolId(beat),
+        pid: beat.pid,
+        host: beat.host,
+        start_at: new Date(beat.startedAt).toISOString(),
+        heartbeat_at: new Date(beat.beatAt).toISOString(),
+        concurrency: queuesOf(beat).reduce((sum, queue) => sum + QUEUES[queue].concurrency, 0),
+      }))
+      .sort((a, b) => a.worker_pool_id.localeCompare(b.worker_pool_id));
+  }
+
+  /**
+   * The workers of a pool (or of every pool, `all`): one per concurrency slot of each queue it works, with the job
+   * that process is running in it (BullMQ's active jobs, by the process that took them).
+   */
+  async listWorkers(pool: string): Promise<WorkerDto[]> {
+    const beats = (await this.jobs.heartbeats()).filter((beat) => pool === ALL || poolId(beat) === pool);
+    if (beats.length === 0 && pool !== ALL) throw ApiError.notFound(`no worker pool ${pool}`);
+    const active = new Map<QueueName, Job[]>();
+    const workers: WorkerDto[] = [];
+    for (const beat of beats.sort((a, b) => poolId(a).localeCompare(poolId(b)))) {
+      const id = poolId(beat);
+      for (const queue of queuesOf(beat)) {
+        if (!active.has(queue)) active.set(queue, await this.jobs.queue(queue).getJobs(['active'], 0, -1));
+        const running = active
+          .get(queue)!
+          .filter((job) => job?.processedBy === id)
+          .sort((a, b) => (a.processedOn ?? 0) - (b.processedOn ?? 0));
+        for (let slot = 0; slot < QUEUES[queue].concurrency; slot++) {
+          const job = running[slot];
+          workers.push({
+            id: `${id}:${queue}:${slot + 1}`,
+            pool_id: id,
+            job_name: job?.name ?? '',
+            job_id: job?.id ?? '',
+            ...(job?.processedOn ? { start_at: new Date(job.processedOn).toISOString() } : {}),
+          });
+        }
+      }
+    }
+    return workers;
   }
 
   /** Every schedule of background work, by id. */
@@ -121,4 +180,14 @@ export class JobMonitorService {
     }
     return found;
   }
+}
+
+/** A pool's id: the host and pid of its process, as its runner names itself in the jobs it takes. */
+function poolId(beat: Heartbeat): string {
+  return `${beat.host}:${beat.pid}`;
+}
+
+/** The queues a jobservice process works: those of the job types it runs. */
+function queuesOf(beat: Heartbeat): QueueName[] {
+  return [...new Set(beat.jobTypes.filter(isJobName).map((type) => JOBS[type].queue))].sort();
 }
