@@ -88,6 +88,46 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v2.0/jobservice/pools': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * One worker pool per running jobservice process: its host, pid, start, last heartbeat and concurrency
+     * @description Requires the system permission `jobservice-monitor:list`: system administrators, and system robot accounts granted it.
+     */
+    get: operations['getWorkerPools'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v2.0/jobservice/pools/{pool_id}/workers': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The workers of a pool ('all' for every pool): one per concurrency slot, with the job running in it
+     * @description Requires the system permission `jobservice-monitor:list`: system administrators, and system robot accounts granted it.
+     */
+    get: operations['getWorkers'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v2.0/jobservice/queues': {
     parameters: {
       query?: never;
@@ -2102,6 +2142,24 @@ export interface components {
     UserSysAdminFlag: {
       sysadmin_flag: boolean;
     };
+    Worker: {
+      id: string;
+      pool_id: string;
+      job_name: string;
+      job_id: string;
+      /** Format: date-time */
+      start_at?: string;
+    };
+    WorkerPool: {
+      worker_pool_id: string;
+      pid: number;
+      host: string;
+      /** Format: date-time */
+      start_at: string;
+      /** Format: date-time */
+      heartbeat_at: string;
+      concurrency: number;
+    };
   };
   responses: {
     /** @description Bad Request */
@@ -2338,6 +2396,56 @@ export interface operations {
         };
         content: {
           'text/plain': string;
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  getWorkerPools: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The pools */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['WorkerPool'][];
+        };
+      };
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  getWorkers: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        pool_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The workers */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Worker'][];
         };
       };
       400: components['responses']['BadRequest'];
