@@ -202,6 +202,31 @@ const ROWS: Record<string, RouteRow> = {
     request: async (ctx) => ({ params: { gc_id: await newRun(ctx, GARBAGE_COLLECTION.vendorType) } }),
   },
 
+  // The job service dashboard: a job of a task of its own, with a log.
+  'GET /api/v2.0/jobservice/jobs/{job_id}/log': {
+    request: async (ctx) => {
+      const executions = ctx.core.server.app.get(ExecutionRepository);
+      const execution = await executions.createExecution({
+        vendorType: GARBAGE_COLLECTION.vendorType,
+        trigger: 'MANUAL',
+      });
+      const jobId = ctx.unique('job');
+      const task = await executions.createTask(execution.id, { jobId });
+      await executions.appendTaskLog(task!.id, 'collected\n');
+      return { params: { job_id: jobId } };
+    },
+  },
+  'GET /api/v2.0/jobservice/pools': {},
+  // 'all' answers whatever pools are alive (none needed).
+  'GET /api/v2.0/jobservice/pools/{pool_id}/workers': { request: () => ({ params: { pool_id: 'all' } }) },
+  'GET /api/v2.0/jobservice/queues': {},
+  // Resuming a type that is not paused changes nothing, whoever is let through.
+  'PUT /api/v2.0/jobservice/queues/{job_type}': {
+    request: () => ({ params: { job_type: 'UPLOAD_PURGE' }, body: { action: 'resume' } }),
+  },
+  'GET /api/v2.0/schedules': {},
+  'GET /api/v2.0/schedules/{job_type}/paused': { request: () => ({ params: { job_type: 'all' } }) },
+
   // Repositories, artifacts and tags, on the image <project>/app:v1; deletes get an image or tag of their own.
   'GET /api/v2.0/repositories': {},
   'GET /api/v2.0/projects/{project_name}/repositories': {},

@@ -10,7 +10,7 @@ import { type TestDatabase, createTestDatabase, freePort } from '@wharf/testkit'
 import { Redis } from 'ioredis';
 import { JobName, JobRunner, QueueName } from '@wharf/jobs';
 import { type Logger, pino } from 'pino';
-import { parseHeartbeat } from './heartbeat.js';
+import { parseHeartbeat } from '@wharf/jobs';
 import { type JobService, startJobService } from './jobservice.js';
 import { probeJobService, probeRedis } from './probe.js';
 

@@ -12,10 +12,9 @@ import {
   openWorkerDependencies,
 } from '@wharf/core';
 import { ExecutionRepository, createDataSource, pendingMigrations } from '@wharf/db';
-import { JobHandlerRegistry, JobRunner, providerInstances } from '@wharf/jobs';
+import { type Heartbeat, JobHandlerRegistry, JobRunner, heartbeatKey, providerInstances } from '@wharf/jobs';
 import { Redis } from 'ioredis';
 import { type Logger, pino } from 'pino';
-import { type Heartbeat, heartbeatKey } from './heartbeat.js';
 import { localHeartbeatHost } from './probe.js';
 
 export interface JobServiceOptions {

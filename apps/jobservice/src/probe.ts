@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { type WharfConfig, redisConnection } from '@wharf/config';
 import { Redis } from 'ioredis';
-import { HEARTBEAT_KEY_PREFIX, type Heartbeat, heartbeatKey, parseHeartbeat } from './heartbeat.js';
+import { type Heartbeat, heartbeatKey, parseHeartbeat, readHeartbeats } from '@wharf/jobs';
 
 const PROBE_TIMEOUT_MS = 5_000;
 
@@ -47,16 +47,6 @@ export async function probeJobService(config: WharfConfig, pid?: number): Promis
       const beat = parseHeartbeat(await redis.get(heartbeatKey(localHeartbeatHost(), pid)));
       return beat ? [beat] : [];
     }
-    const beats: Heartbeat[] = [];
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${HEARTBEAT_KEY_PREFIX}*`, 'COUNT', 100);
-      cursor = next;
-      for (const key of keys) {
-        const beat = parseHeartbeat(await redis.get(key));
-        if (beat) beats.push(beat);
-      }
-    } while (cursor !== '0');
-    return beats;
+    return readHeartbeats(redis);
   });
 }

@@ -68,6 +68,106 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v2.0/jobservice/jobs/{job_id}/log': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The log of the task a job ran for
+     * @description Requires the system permission `jobservice-monitor:list`: system administrators, and system robot accounts granted it.
+     */
+    get: operations['actionGetJobLog'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v2.0/jobservice/pools': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * One worker pool per running jobservice process: its host, pid, start, last heartbeat and concurrency
+     * @description Requires the system permission `jobservice-monitor:list`: system administrators, and system robot accounts granted it.
+     */
+    get: operations['getWorkerPools'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v2.0/jobservice/pools/{pool_id}/workers': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The workers of a pool ('all' for every pool): one per concurrency slot, with the job running in it
+     * @description Requires the system permission `jobservice-monitor:list`: system administrators, and system robot accounts granted it.
+     */
+    get: operations['getWorkers'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v2.0/jobservice/queues': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Per job type: the jobs waiting to run, how long the oldest has waited (seconds), and whether it is paused
+     * @description Requires the system permission `jobservice-monitor:list`: system administrators, and system robot accounts granted it.
+     */
+    get: operations['listJobQueues'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v2.0/jobservice/queues/{job_type}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /**
+     * Stops a job type's waiting and running jobs (their tasks end Stopped), or pauses or resumes the type; 'all' for every job type
+     * @description Requires the system permission `jobservice-monitor:stop`: system administrators, and system robot accounts granted it.
+     */
+    put: operations['actionPendingJobs'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v2.0/openapi.json': {
     parameters: {
       query?: never;
@@ -796,6 +896,46 @@ export interface paths {
     patch: operations['RefreshSec'];
     trace?: never;
   };
+  '/api/v2.0/schedules': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Every schedule of background work: its vendor, cron and last change
+     * @description Requires the system permission `jobservice-monitor:list`: system administrators, and system robot accounts granted it.
+     */
+    get: operations['listSchedules'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v2.0/schedules/{job_type}/paused': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Whether scheduled runs are paused (the job type that starts them); job_type must be 'all'
+     * @description Requires an authenticated user or robot account; what it may see or change is checked per item.
+     */
+    get: operations['getSchedulePaused'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v2.0/search': {
     parameters: {
       query?: never;
@@ -1314,6 +1454,10 @@ export interface components {
       icon: string;
       creation_time: string;
     };
+    ActionRequest: {
+      /** @enum {string} */
+      action: 'stop' | 'pause' | 'resume';
+    };
     AdditionLink: {
       href: string;
       absolute: boolean;
@@ -1450,6 +1594,12 @@ export interface components {
     IntegerConfigItem: {
       value: number;
       editable: boolean;
+    };
+    JobQueue: {
+      job_type: string;
+      count: number;
+      latency: number;
+      paused: boolean;
     };
     Label: {
       id: number;
@@ -1877,6 +2027,17 @@ export interface components {
       /** Format: date-time */
       next_scheduled_time?: string;
     };
+    ScheduleTask: {
+      id: number;
+      vendor_type: string;
+      vendor_id: number;
+      cron: string;
+      /** Format: date-time */
+      update_time: string;
+    };
+    SchedulerStatus: {
+      paused: boolean;
+    };
     Search: {
       project: components['schemas']['SearchProject'][];
       repository: components['schemas']['SearchRepository'][];
@@ -1980,6 +2141,24 @@ export interface components {
     };
     UserSysAdminFlag: {
       sysadmin_flag: boolean;
+    };
+    Worker: {
+      id: string;
+      pool_id: string;
+      job_name: string;
+      job_id: string;
+      /** Format: date-time */
+      start_at?: string;
+    };
+    WorkerPool: {
+      worker_pool_id: string;
+      pid: number;
+      host: string;
+      /** Format: date-time */
+      start_at: string;
+      /** Format: date-time */
+      heartbeat_at: string;
+      concurrency: number;
     };
   };
   responses: {
@@ -2196,6 +2375,136 @@ export interface operations {
         };
       };
       401: components['responses']['Unauthorized'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  actionGetJobLog: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        job_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The log */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/plain': string;
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  getWorkerPools: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The pools */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['WorkerPool'][];
+        };
+      };
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  getWorkers: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        pool_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The workers */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Worker'][];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  listJobQueues: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One entry per job type */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['JobQueue'][];
+        };
+      };
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  actionPendingJobs: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        job_type: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['ActionRequest'];
+      };
+    };
+    responses: {
+      /** @description Done */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalServerError'];
     };
   };
@@ -3930,6 +4239,65 @@ export interface operations {
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
       415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  listSchedules: {
+    parameters: {
+      query?: {
+        /** @description The page to answer, from 1 */
+        page?: number;
+        /** @description Items per page, 10 unless given */
+        page_size?: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One page of schedules */
+      200: {
+        headers: {
+          /** @description The number of items in the whole list, over all pages */
+          'X-Total-Count'?: number;
+          /** @description Links to the previous and next pages of the list (RFC 8288, rel="prev"/"next") */
+          Link?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ScheduleTask'][];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  getSchedulePaused: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        job_type: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The status */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['SchedulerStatus'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
       500: components['responses']['InternalServerError'];
     };
   };

@@ -6,3 +6,4 @@ export * from './task-store.js';
 export * from './job-handler.registry.js';
 export * from './job.runner.js';
 export { isTransientError } from './retryable.js';
+export * from './heartbeat.js';

@@ -293,6 +293,34 @@ describe('JobRunner on Redis', () => {
     expect(runs.some(([who]) => who === 'b')).toBe(true);
   });
 
+  it('holds the jobs of a paused type, for every runner, runs the other types of its queue, and runs them on resume', async () => {
+    const ran: string[] = [];
+    const producer = runner();
+    await producer.pause([JobName.EventTrim]);
+    expect([...(await producer.pausedJobTypes())]).toEqual([JobName.EventTrim]);
+    const worker = runner({ pausePollMs: 100 });
+    await worker.start(
+      JobHandlerRegistry.bind([
+        new Handlers({ trim: () => void ran.push('trim'), purge: () => void ran.push('purge') }),
+      ]),
+    );
+    const trim = await producer.enqueue(JobName.EventTrim, {});
+    await producer.enqueue(JobName.UploadPurge, { taskId: await newTask(), ageMs: 1 });
+    await waitFor(() => ran.includes('purge'), 'the purge');
+    // Taken and put back several times over, and never run nor counted as an attempt.
+    await sleep(500);
+    expect(ran).toEqual(['purge']);
+    const held = await producer.queue(QueueName.Maintenance).getJob(trim.id);
+    expect(['delayed', 'waiting', 'active']).toContain(await held?.getState());
+    expect(held?.attemptsMade).toBe(0);
+    expect(held?.processedOn).toBeGreaterThan(0);
+
+    await producer.resume([JobName.EventTrim]);
+    expect((await producer.pausedJobTypes()).size).toBe(0);
+    await waitFor(() => ran.includes('trim'), 'the trim after resume');
+    expect(ran).toEqual(['purge', 'trim']);
+  });
+
   it('works only the queues of the jobs it was started with', async () => {
     const worker = runner();
     await worker.start(JobHandlerRegistry.bind([new Handlers()], { jobs: [JobName.OutboxDelivery] }));

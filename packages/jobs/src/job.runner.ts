@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { type JobName, QueueName } from './enum.js';
 import { JobPayloadError } from './errors.js';
@@ -14,6 +14,7 @@ import {
   type JobInput,
   type JobPayload,
 } from './job.declarations.js';
+import { type Heartbeat, readHeartbeats } from './heartbeat.js';
 import { type BoundJobHandler, type JobHandlerRegistry } from './job-handler.registry.js';
 import { type JobContext } from './on-job.decorator.js';
 import { type QueuedTask, type ReconcilableTaskStore, type TaskStore, isFinalTaskStatus } from './task-store.js';
@@ -60,6 +61,8 @@ export interface JobRunnerOptions {
    * away for a moment) still ends the run.
    */
   stopPollMs?: number;
+  /** How long a job of a paused type waits (delayed) before it is looked at again. */
+  pausePollMs?: number;
 }
 
 export interface EnqueueOptions {
@@ -76,6 +79,7 @@ export interface EnqueuedJob {
 const DEFAULT_PREFIX = 'wharf:jobs';
 const DEFAULT_BACKOFF_MS = 5_000;
 const DEFAULT_STOP_POLL_MS = 5_000;
+const DEFAULT_PAUSE_POLL_MS = 5_000;
 const DEFAULT_LOCK_DURATION_MS = 30_000;
 const SHUTDOWN_MESSAGE = 'the worker shut down during the run';
 /** The status message of a task whose run ended with its worker (killed, or its host lost). */
@@ -165,8 +169,30 @@ export class JobRunner {
         await queue.remove(id).catch(() => 0);
       }
     }
-    this.publisher ??= new Redis({ ...this.options.connection, maxRetriesPerRequest: 1 });
-    await this.publisher.publish(this.cancelChannel, JSON.stringify(jobIds));
+    await this.control().publish(this.cancelChannel, JSON.stringify(jobIds));
+  }
+
+  /**
+   * Pauses job types, for every runner on the same Redis and prefix: a job of a paused type that a worker takes goes
+   * back to wait (delayed by `pausePollMs`) instead of running, until its type is resumed. Running jobs go on.
+   */
+  async pause(names: readonly JobName[]): Promise<void> {
+    if (names.length > 0) await this.control().sadd(this.pausedKey, ...names);
+  }
+
+  /** Resumes paused job types: their waiting jobs run again, each at its next look (within `pausePollMs`). */
+  async resume(names: readonly JobName[]): Promise<void> {
+    if (names.length > 0) await this.control().srem(this.pausedKey, ...names);
+  }
+
+  /** The heartbeats of the jobservice processes alive on this Redis database. */
+  heartbeats(): Promise<Heartbeat[]> {
+    return readHeartbeats(this.control());
+  }
+
+  /** The job types paused now. */
+  async pausedJobTypes(): Promise<Set<string>> {
+    return new Set(await this.control().smembers(this.pausedKey));
   }
 
   /** Starts one Worker per queue of the registry's jobs, with the queue's concurrency. */
@@ -185,7 +211,7 @@ export class JobRunner {
     this.subscriber = subscriber;
     for (const queue of registry.queues) {
       const concurrency = this.options.concurrency?.[queue] ?? QUEUES[queue].concurrency;
-      const worker = new Worker(queue, (job, _token, signal) => this.process(registry, job, signal), {
+      const worker = new Worker(queue, (job, token, signal) => this.process(registry, job, token, signal), {
         connection: { ...this.options.connection },
         prefix: this.prefix,
         concurrency,
@@ -251,10 +277,10 @@ export class JobRunner {
    */
   async reconcile(store: ReconcilableTaskStore): Promise<ReconcileResult> {
     const result: ReconcileResult = { requeued: [], failed: [] };
-    this.publisher ??= new Redis({ ...this.options.connection, maxRetriesPerRequest: 1 });
+    const publisher = this.control();
     const lock = `${this.prefix}:reconcile`;
     const token = randomUUID();
-    if ((await this.publisher.set(lock, token, 'PX', 60_000, 'NX')) !== 'OK') return result;
+    if ((await publisher.set(lock, token, 'PX', 60_000, 'NX')) !== 'OK') return result;
     try {
       for (let afterId = 0; ;) {
         const batch = await store.listUnfinishedJobTasks(afterId, RECONCILE_BATCH);
@@ -264,7 +290,7 @@ export class JobRunner {
       }
     } finally {
       // Released only if still ours: a reconciliation longer than the lock's life does not free another's.
-      await this.publisher.eval(
+      await publisher.eval(
         `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`,
         1,
         lock,
@@ -315,6 +341,16 @@ export class JobRunner {
     return (this.options.rerunnable ?? isRerunnable)(name);
   }
 
+  /** The connection for stop notices, pauses and the reconciliation lock; opened on first use. */
+  private control(): Redis {
+    this.publisher ??= new Redis({ ...this.options.connection, maxRetriesPerRequest: 1 });
+    return this.publisher;
+  }
+
+  private get pausedKey(): string {
+    return `${this.prefix}:paused-job-types`;
+  }
+
   private get cancelChannel(): string {
     return `${this.prefix}:cancel`;
   }
@@ -333,10 +369,20 @@ export class JobRunner {
     }
   }
 
-  private async process(registry: JobHandlerRegistry, job: Job, signal?: AbortSignal): Promise<unknown> {
+  private async process(
+    registry: JobHandlerRegistry,
+    job: Job,
+    token: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<unknown> {
     const name = job.name;
     const handler = isJobName(name) ? registry.handler(name) : undefined;
     if (!isJobName(name) || !handler) throw new UnrecoverableError(`no handler for job ${name} in this process`);
+    if (token !== undefined && (await this.control().sismember(this.pausedKey, name)) === 1) {
+      // Its type is paused: back to wait without counting an attempt, to be looked at again later.
+      await job.moveToDelayed(Date.now() + (this.options.pausePollMs ?? DEFAULT_PAUSE_POLL_MS), token);
+      throw new DelayedError();
+    }
     let payload: unknown;
     try {
       payload = parsePayload(name, job.data);

@@ -19,6 +19,7 @@ import { ImmutableRuleController } from './immutable-rule.controller.js';
 import { PurgeAuditController } from './purge-audit.controller.js';
 import { GcController } from './gc.controller.js';
 import { RetentionController } from './retention.controller.js';
+import { JobServiceController } from './jobservice.controller.js';
 
 /** Every controller of the API; the OpenAPI document is generated from these. */
 export const CONTROLLERS = [
@@ -43,4 +44,5 @@ export const CONTROLLERS = [
   PurgeAuditController,
   GcController,
   RetentionController,
+  JobServiceController,
 ];

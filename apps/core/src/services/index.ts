@@ -24,6 +24,7 @@ import { ScheduleService } from './schedule.service.js';
 import { SystemJobService } from './system-job.service.js';
 import { ImmutableRuleService } from './immutable-rule.service.js';
 import { TaskService } from './task.service.js';
+import { JobMonitorService } from './job-monitor.service.js';
 import { UploadPurgeService } from './upload-purge.service.js';
 import {
   ArtifactRetentionDeleter,
@@ -58,6 +59,7 @@ export const SERVICES = [
   TagService,
   ImmutableRuleService,
   TaskService,
+  JobMonitorService,
   ScheduleService,
   SystemJobService,
   UploadPurgeService,

@@ -1,3 +1,5 @@
+import { type Redis } from 'ioredis';
+
 /** Prefix of the Redis keys by which each running jobservice process says it is alive (in jobservice_db_index). */
 export const HEARTBEAT_KEY_PREFIX = 'wharf:jobservice:heartbeat:';
 
@@ -8,7 +10,7 @@ export interface Heartbeat {
   startedAt: string;
   /** When the process last checked PostgreSQL and Redis and found both answering. */
   beatAt: string;
-  /** Job types this process runs; none until jobs are implemented. */
+  /** Job types this process runs. */
   jobTypes: string[];
 }
 
@@ -47,4 +49,19 @@ export function parseHeartbeat(text: string | null): Heartbeat | undefined {
     beatAt: beat.beatAt,
     jobTypes: beat.jobTypes,
   };
+}
+
+/** Every live heartbeat in this Redis database (jobservice's): one per running jobservice process. */
+export async function readHeartbeats(redis: Redis): Promise<Heartbeat[]> {
+  const beats: Heartbeat[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${HEARTBEAT_KEY_PREFIX}*`, 'COUNT', 100);
+    cursor = next;
+    for (const key of keys) {
+      const beat = parseHeartbeat(await redis.get(key));
+      if (beat) beats.push(beat);
+    }
+  } while (cursor !== '0');
+  return beats;
 }
