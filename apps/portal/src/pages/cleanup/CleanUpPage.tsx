@@ -59,14 +59,14 @@ function WithSchedule({ job, children }: { job: SystemJob; children: (stored: St
 export function GcTab() {
   const job = useGcJob();
   return (
-    <div className="section">
+    <>
       <p className="hint">
         Deletes the blobs no artifact references any more, and with them the space they take. Pushes and pulls go on
         while it runs.
       </p>
       <WithSchedule job={job}>{(stored) => <GcOptions job={job} stored={stored} />}</WithSchedule>
       <JobRuns job={job} title="Garbage collection history" />
-    </div>
+    </>
   );
 }
 
@@ -134,11 +134,11 @@ function GcOptions({ job, stored }: { job: SystemJob; stored: StoredSchedule }) 
 export function PurgeTab() {
   const job = usePurgeJob();
   return (
-    <div className="section">
+    <>
       <p className="hint">Deletes the audit log&apos;s records older than the retention, of the event types chosen.</p>
       <WithSchedule job={job}>{(stored) => <PurgeOptions job={job} stored={stored} />}</WithSchedule>
       <JobRuns job={job} title="Audit log rotation history" />
-    </div>
+    </>
   );
 }
 

@@ -53,7 +53,13 @@ export function JobForm({
   const busy = run.error instanceof WharfApiError && run.error.status === 409;
   return (
     <>
-      <form className="form" noValidate aria-label={`Options of ${job.label}`} onSubmit={(e) => e.preventDefault()}>
+      <form
+        className="form section"
+        noValidate
+        aria-label={`Options of ${job.label}`}
+        onSubmit={(e) => e.preventDefault()}
+      >
+        <h3>Options</h3>
         {children}
         {run.isError ? (
           <p className={busy ? 'notice' : 'form-error'} role={busy ? 'status' : 'alert'}>
@@ -132,7 +138,8 @@ function JobSchedule({
   }
 
   return (
-    <form className="form" onSubmit={submit} noValidate aria-label={`Schedule of ${job.label}`}>
+    <form className="form section" onSubmit={submit} noValidate aria-label={`Schedule of ${job.label}`}>
+      <h3>Schedule</h3>
       <div className="field">
         <label htmlFor={ids.kind}>Schedule</label>
         <div className="field-row">
