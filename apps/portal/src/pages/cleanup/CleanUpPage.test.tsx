@@ -116,6 +116,24 @@ describe('CleanUpPage (HTTP replaced by a fetch test double)', () => {
     await waitFor(() => expect(server.requests.some((r) => r.method === 'PUT' && r.path === `${GC}/9`)).toBe(true));
   });
 
+  it('asks for the history again every 2 s while a run is unfinished, and stops asking once it has ended', async () => {
+    let status = 'Running';
+    const server = gcServer().on('GET', GC, () => ({
+      body: [run(3, status, { dry_run: false })],
+      headers: { 'X-Total-Count': '1' },
+    }));
+    const history = () => server.requests.filter((r) => r.method === 'GET' && r.path === GC).length;
+    renderWithApp(page(<GcTab />), { at: '/admin/cleanup/gc', path: '/admin/cleanup/*', server });
+    await screen.findByRole('button', { name: 'Stop run 3' });
+    status = 'Success';
+    await waitFor(() => expect(screen.queryByRole('button', { name: 'Stop run 3' })).not.toBeInTheDocument(), {
+      timeout: 3000,
+    });
+    const asked = history();
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect(history()).toBe(asked);
+  });
+
   it('refuses a custom cron without six fields, then sets the schedule with the options (POST)', async () => {
     const server = gcServer();
     renderWithApp(page(<GcTab />), { at: '/admin/cleanup/gc', path: '/admin/cleanup/*', server });
