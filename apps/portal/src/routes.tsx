@@ -18,6 +18,7 @@ import { UsersPage } from './pages/admin/UsersPage.js';
 import { SystemRobotsPage } from './pages/admin/SystemRobotsPage.js';
 import { QuotasPage } from './pages/admin/QuotasPage.js';
 import { AuditLogsPage } from './pages/admin/AuditLogsPage.js';
+import { CleanUpPage, GcTab, PurgeTab } from './pages/cleanup/CleanUpPage.js';
 
 /** Every address of the portal. Others link to these paths and tests open them; keep them stable. */
 export function AppRoutes() {
@@ -53,6 +54,11 @@ export function AppRoutes() {
           <Route path="robots" element={<SystemRobotsPage />} />
           <Route path="quotas" element={<QuotasPage />} />
           <Route path="audit-logs" element={<AuditLogsPage />} />
+          <Route path="cleanup" element={<CleanUpPage />}>
+            <Route index element={<Navigate to="gc" replace />} />
+            <Route path="gc" element={<GcTab />} />
+            <Route path="purge-audit" element={<PurgeTab />} />
+          </Route>
         </Route>
         <Route path="*" element={<NotFound />} />
       </Route>

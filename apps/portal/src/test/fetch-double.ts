@@ -15,7 +15,10 @@ export interface RecordedRequest {
 
 export interface Reply {
   status?: number;
+  /** Sent as JSON. */
   body?: unknown;
+  /** Sent as it is, as text/plain (a log); instead of `body`. */
+  text?: string;
   headers?: Record<string, string>;
 }
 
@@ -74,6 +77,9 @@ export function createFetchDouble(handlers: Handler[] = []): FetchDouble {
     }
     const reply = typeof handler.reply === 'function' ? await handler.reply(recorded) : handler.reply;
     const status = reply.status ?? 200;
+    if (reply.text !== undefined) {
+      return new Response(reply.text, { status, headers: { 'Content-Type': 'text/plain', ...reply.headers } });
+    }
     const hasBody = reply.body !== undefined && status !== 204;
     return new Response(hasBody ? JSON.stringify(reply.body) : null, {
       status,
