@@ -26,6 +26,7 @@ const HARBOR_CATALOG: GrantableCatalog = {
     'scan-all': ['create', 'read', 'update', 'stop'],
     'garbage-collection': ['create', 'read', 'update', 'list', 'stop'],
     'purge-audit': ['create', 'read', 'update', 'list', 'stop'],
+    'jobservice-monitor': ['list', 'stop'],
     scanner: CRUDL,
     label: ['create', 'read', 'update', 'delete'],
     catalog: ['read'],
@@ -176,6 +177,7 @@ describe('RobotFormDialog permission presets', () => {
     expect([...resources].sort()).toEqual([
       'Audit log',
       'Garbage collection',
+      'Jobservice monitor',
       'Project',
       'Purge audit',
       'Quota',

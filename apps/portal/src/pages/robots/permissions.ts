@@ -182,6 +182,7 @@ export const WHARF_PERMISSIONS: Readonly<Record<PermissionKind, ReadonlySet<stri
   system: keySet({
     'audit-log': ['list'],
     'garbage-collection': ['create', 'read', 'update', 'list', 'stop'],
+    'jobservice-monitor': ['list', 'stop'],
     'purge-audit': ['create', 'read', 'update', 'list', 'stop'],
     project: ['create', 'list'],
     quota: ['read', 'update', 'list'],
