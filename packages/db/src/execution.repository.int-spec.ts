@@ -151,6 +151,19 @@ describe('ExecutionRepository against PostgreSQL', () => {
     });
   });
 
+  it('names the newest unfinished execution of a vendor, of one vendor id or of any', async () => {
+    expect(await repo.unfinishedExecutionId('UNFINISHED_SPEC')).toBeUndefined();
+    const older = await repo.createExecution({ vendorType: 'UNFINISHED_SPEC', vendorId: 1, trigger: 'MANUAL' });
+    const newer = await repo.createExecution({ vendorType: 'UNFINISHED_SPEC', vendorId: 2, trigger: 'MANUAL' });
+    expect(await repo.unfinishedExecutionId('UNFINISHED_SPEC')).toBe(newer.id);
+    expect(await repo.unfinishedExecutionId('UNFINISHED_SPEC', 1)).toBe(older.id);
+    await repo.markExecution(newer.id, 'Success');
+    expect(await repo.unfinishedExecutionId('UNFINISHED_SPEC')).toBe(older.id);
+    expect(await repo.unfinishedExecutionId('UNFINISHED_SPEC', 2)).toBeUndefined();
+    await repo.stopExecution(older.id);
+    expect(await repo.unfinishedExecutionId('UNFINISHED_SPEC')).toBeUndefined();
+  });
+
   it('lets an execution without tasks keep its own status, set by markExecution only', async () => {
     const e = await factory.execution();
     expect(await repo.markExecution(e.id, 'Error', 'nothing to collect: storage unreachable')).toBe(true);

@@ -81,12 +81,9 @@ export class RetentionExecutionService implements OnModuleInit {
         await log(`retention policy ${schedule.vendorId} no longer exists: its schedule is removed`);
         return;
       }
-      const unfinished = await this.executions.listExecutions(RETENTION_VENDOR_TYPE, policy.id, {
-        q: 'status={Pending Running}',
-        pageSize: '1',
-      });
-      if (unfinished.total > 0) {
-        await log(`retention policy ${policy.id} not run: its run ${unfinished.items[0].id} is unfinished`);
+      const unfinished = await this.executions.unfinishedExecutionId(RETENTION_VENDOR_TYPE, policy.id);
+      if (unfinished !== undefined) {
+        await log(`retention policy ${policy.id} not run: its run ${unfinished} is unfinished`);
         return;
       }
       const id = await this.launch(policy, false, 'SCHEDULE', 'scheduler');

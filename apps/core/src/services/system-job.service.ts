@@ -259,12 +259,9 @@ export class SystemJobService implements OnModuleInit {
     trigger: ExecutionTrigger,
   ): Promise<number> {
     const parameters = parametersOf(kind, input);
-    const running = await this.executions.listExecutions(kind.vendorType, undefined, {
-      q: 'status={Pending Running}',
-      pageSize: '1',
-    });
-    if (running.total > 0) {
-      throw new AlreadyRunning(`a ${kind.label} is already running (${running.items[0].id}); stop it or wait for it`);
+    const running = await this.executions.unfinishedExecutionId(kind.vendorType);
+    if (running !== undefined) {
+      throw new AlreadyRunning(`a ${kind.label} is already running (${running}); stop it or wait for it`);
     }
     const { execution, tasks } = await this.tasks.launch({
       vendorType: kind.vendorType,

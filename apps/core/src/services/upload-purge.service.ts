@@ -91,12 +91,9 @@ export class UploadPurgeService implements OnModuleInit {
 
   /** A scheduled run, with this process's `upload_purging`; none while another run is unfinished. */
   private async launchScheduled(schedule: Schedule, log: (line: string) => Promise<void>): Promise<void> {
-    const running = await this.executions.listExecutions(UPLOAD_PURGE, undefined, {
-      q: 'status={Pending Running}',
-      pageSize: '1',
-    });
-    if (running.total > 0) {
-      await log(`upload purge not started: run ${running.items[0].id} is not finished`);
+    const running = await this.executions.unfinishedExecutionId(UPLOAD_PURGE);
+    if (running !== undefined) {
+      await log(`upload purge not started: run ${running} is not finished`);
       return;
     }
     const { ageMs, dryRun } = this.config.uploadPurging;

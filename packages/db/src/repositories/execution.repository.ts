@@ -471,6 +471,22 @@ export class ExecutionRepository {
     return this.readExecution(this.dataSource.manager, executionId);
   }
 
+  /**
+   * The id of the newest execution of the vendor (any vendor id when left out) that is still Pending or Running, or
+   * undefined: what keeps a second run of the same work from starting beside the first.
+   */
+  async unfinishedExecutionId(vendorType: string, vendorId?: number): Promise<number | undefined> {
+    checkVendorType(vendorType);
+    const params: unknown[] = [vendorType];
+    let where = `vendor_type = $1 AND status IN ('Pending', 'Running')`;
+    if (vendorId !== undefined) where += ` AND vendor_id = $${params.push(checkVendorId(vendorId))}`;
+    const rows = await this.dataSource.query<{ id: string }[]>(
+      `SELECT id FROM execution WHERE ${where} ORDER BY start_time DESC, id DESC LIMIT 1`,
+      params,
+    );
+    return rows[0] ? Number(rows[0].id) : undefined;
+  }
+
   async getTask(taskId: number): Promise<Task | undefined> {
     checkId('task_id', taskId);
     const rows = await this.dataSource.query<TaskRow[]>(`SELECT ${TASK_COLUMNS} FROM task t WHERE t.id = $1`, [taskId]);
