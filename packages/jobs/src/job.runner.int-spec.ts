@@ -296,8 +296,16 @@ describe('JobRunner on Redis', () => {
   it('holds the jobs of a paused type, for every runner, runs the other types of its queue, and runs them on resume', async () => {
     const ran: string[] = [];
     const producer = runner();
+    const before = Date.now();
     await producer.pause([JobName.EventTrim]);
-    expect([...(await producer.pausedJobTypes())]).toEqual([JobName.EventTrim]);
+    const paused = await producer.pausedJobTypes();
+    expect([...paused.keys()]).toEqual([JobName.EventTrim]);
+    expect(paused.get(JobName.EventTrim)).toBeGreaterThanOrEqual(before);
+    expect(paused.get(JobName.EventTrim)).toBeLessThanOrEqual(Date.now());
+    // Pausing again keeps the time it was first paused.
+    await sleep(5);
+    await producer.pause([JobName.EventTrim]);
+    expect((await producer.pausedJobTypes()).get(JobName.EventTrim)).toBe(paused.get(JobName.EventTrim));
     const worker = runner({ pausePollMs: 100 });
     await worker.start(
       JobHandlerRegistry.bind([

@@ -175,14 +175,19 @@ export class JobRunner {
   /**
    * Pauses job types, for every runner on the same Redis and prefix: a job of a paused type that a worker takes goes
    * back to wait (delayed by `pausePollMs`) instead of running, until its type is resumed. Running jobs go on.
+   * Pausing a paused type keeps the time it was first paused.
    */
   async pause(names: readonly JobName[]): Promise<void> {
-    if (names.length > 0) await this.control().sadd(this.pausedKey, ...names);
+    if (names.length === 0) return;
+    const now = String(Date.now());
+    const batch = this.control().multi();
+    for (const name of names) batch.hsetnx(this.pausedKey, name, now);
+    await batch.exec();
   }
 
   /** Resumes paused job types: their waiting jobs run again, each at its next look (within `pausePollMs`). */
   async resume(names: readonly JobName[]): Promise<void> {
-    if (names.length > 0) await this.control().srem(this.pausedKey, ...names);
+    if (names.length > 0) await this.control().hdel(this.pausedKey, ...names);
   }
 
   /** The heartbeats of the jobservice processes alive on this Redis database. */
@@ -190,9 +195,13 @@ export class JobRunner {
     return readHeartbeats(this.control());
   }
 
-  /** The job types paused now. */
-  async pausedJobTypes(): Promise<Set<string>> {
-    return new Set(await this.control().smembers(this.pausedKey));
+  /**
+   * The job types paused now, each with the time (epoch ms) it was paused: a job of such a type that a worker took
+   * since then is only on its way back to wait.
+   */
+  async pausedJobTypes(): Promise<Map<string, number>> {
+    const paused = await this.control().hgetall(this.pausedKey);
+    return new Map(Object.entries(paused).map(([name, since]) => [name, Number(since)]));
   }
 
   /** Starts one Worker per queue of the registry's jobs, with the queue's concurrency. */
@@ -348,7 +357,7 @@ export class JobRunner {
   }
 
   private get pausedKey(): string {
-    return `${this.prefix}:paused-job-types`;
+    return `${this.prefix}:paused-job-types-since`;
   }
 
   private get cancelChannel(): string {
@@ -378,7 +387,7 @@ export class JobRunner {
     const name = job.name;
     const handler = isJobName(name) ? registry.handler(name) : undefined;
     if (!isJobName(name) || !handler) throw new UnrecoverableError(`no handler for job ${name} in this process`);
-    if (token !== undefined && (await this.control().sismember(this.pausedKey, name)) === 1) {
+    if (token !== undefined && (await this.control().hexists(this.pausedKey, name)) === 1) {
       // Its type is paused: back to wait without counting an attempt, to be looked at again later.
       await job.moveToDelayed(Date.now() + (this.options.pausePollMs ?? DEFAULT_PAUSE_POLL_MS), token);
       throw new DelayedError();

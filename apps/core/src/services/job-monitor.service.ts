@@ -123,13 +123,23 @@ export class JobMonitorService {
     return { paused: (await this.jobs.pausedJobTypes()).has(JobName.ScheduledRun) };
   }
 
-  /** Per job type: the jobs waiting to run, how long the oldest has waited, and whether the type is paused. */
+  /**
+   * Per job type: the jobs waiting to run, how long the oldest has waited, and whether the type is paused. A job of a
+   * paused type that a worker took after the pause is only on its way back to wait, and counts as waiting; it is
+   * looked for among the active jobs before and after reading the waiting ones, so that it is seen wherever it is.
+   */
   async listQueues(): Promise<JobQueueDto[]> {
     const paused = await this.jobs.pausedJobTypes();
+    const pausedTypes = Object.values(JobName).filter((type) => paused.has(type));
+    const held = (jobs: Job[]) =>
+      jobs.filter((job) => job.processedOn !== undefined && job.processedOn >= (paused.get(job.name) ?? Infinity));
+    const before = pausedTypes.length > 0 ? held(await this.jobsOf(pausedTypes, ['active'])) : [];
     const pending = await this.jobsOf(Object.values(JobName), PENDING_STATES);
+    const after = pausedTypes.length > 0 ? held(await this.jobsOf(pausedTypes, ['active'])) : [];
+    const byId = new Map([...before, ...pending, ...after].map((job) => [job.id, job]));
     const now = Date.now();
     return Object.values(JobName).map((type) => {
-      const waiting = pending.filter((job) => job.name === String(type));
+      const waiting = [...byId.values()].filter((job) => job.name === String(type));
       // A job enqueued to run later waits from the time it was due.
       const since = Math.min(now, ...waiting.map((job) => job.timestamp + (job.opts.delay ?? 0)));
       return {
