@@ -16,8 +16,7 @@ import { ArtifactController } from './artifact.controller.js';
 import { RepositoryController } from './repository.controller.js';
 import { TagController } from './tag.controller.js';
 import { ImmutableRuleController } from './immutable-rule.controller.js';
-import { PurgeAuditController } from './purge-audit.controller.js';
-import { GcController } from './gc.controller.js';
+import { GcController, PurgeAuditController } from './system-job.controller.js';
 import { RetentionController } from './retention.controller.js';
 import { JobServiceController } from './jobservice.controller.js';
 

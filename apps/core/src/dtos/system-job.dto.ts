@@ -45,10 +45,10 @@ const id = z
   .transform(Number)
   .meta({ type: 'integer', minimum: 1 });
 
-export const GcParams = z.object({ gc_id: id });
-export type GcParams = z.infer<typeof GcParams>;
-export const PurgeParams = z.object({ purge_id: id });
-export type PurgeParams = z.infer<typeof PurgeParams>;
+/** The path parameters naming one run of a system job, its id under the name Harbor gives it (`gc_id`, `purge_id`). */
+export function runIdParams(name: string) {
+  return z.object({ [name]: id });
+}
 
 /** Harbor's `Schedule` as a request: when to run, and with which parameters. */
 export const ScheduleRequestDto = z

@@ -33,7 +33,7 @@ import { ScheduleService } from './schedule.service.js';
 import { TaskService } from './task.service.js';
 
 /** A system-wide job of Harbor's `/system/...` APIs: one execution with one task per run. */
-interface SystemJobKind<N extends TaskBackedJobName, P> {
+export interface SystemJobKind<N extends TaskBackedJobName, P> {
   /** The execution's vendor type, which Harbor's history shows as `job_name`. */
   vendorType: string;
   jobName: N;
