@@ -209,6 +209,16 @@ describe('ExecutionRepository against PostgreSQL', () => {
     expect((await repo.getTaskByJobId('bull-42'))!.id).toBe(task.id);
   });
 
+  it("adds to a task's extra attributes, replacing the keys given, and refuses what is not a JSON object", async () => {
+    const e = await factory.execution();
+    const task = (await repo.createTask(e.id, { extraAttrs: { repository: 'library/a', total: 1 } }))!;
+    expect(await repo.mergeTaskExtraAttrs(task.id, { total: 5, retained: 2 })).toBe(true);
+    expect((await repo.getTask(task.id))?.extraAttrs).toEqual({ repository: 'library/a', total: 5, retained: 2 });
+    expect(await repo.mergeTaskExtraAttrs(task.id + 1000, { total: 1 })).toBe(false);
+    await expect(repo.mergeTaskExtraAttrs(task.id, [1] as never)).rejects.toThrow(ExecutionInputError);
+    expect((await repo.getTask(task.id))?.extraAttrs).toEqual({ repository: 'library/a', total: 5, retained: 2 });
+  });
+
   it("appends to a task's log and keeps its last characters with a truncation marker", async () => {
     const e = await factory.execution();
     const task = await factory.task(e.id);

@@ -124,18 +124,6 @@ export class RetentionRepository {
     });
   }
 
-  /**
-   * Records a retention task's counts in its extra attributes, where Harbor keeps them: `total` candidates and how
-   * many are `retained`.
-   */
-  async recordTaskResult(taskId: number, total: number, retained: number): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE task SET extra_attrs = extra_attrs || jsonb_build_object('total', $2::int, 'retained', $3::int)
-        WHERE id = $1`,
-      [taskId, total, retained],
-    );
-  }
-
   /** The repositories of a project, by name. */
   async repositoriesOf(projectId: number): Promise<RetentionRepositoryRef[]> {
     const rows = await this.dataSource.query<{ id: string; name: string }[]>(

@@ -171,7 +171,7 @@ export class RetentionExecutionService implements OnModuleInit {
         { id: payload.repositoryId, name: payload.repository },
         { dryRun: payload.dryRun, log, signal },
       );
-      await this.policies.recordTaskResult(payload.taskId, result.total, result.retained);
+      await this.executions.mergeTaskExtraAttrs(payload.taskId, { total: result.total, retained: result.retained });
     } catch (error) {
       // A stopped run ends as its task says (Stopped); what it deleted stays deleted.
       if (error instanceof RetentionStoppedError) return;

@@ -359,6 +359,21 @@ export class ExecutionRepository {
   }
 
   /**
+   * Adds attributes to a task's extra attributes, where a job records what it found (a key given replaces the one
+   * there). False if there is no such task.
+   */
+  async mergeTaskExtraAttrs(taskId: number, attrs: ExtraAttrs): Promise<boolean> {
+    checkId('task_id', taskId);
+    const json = checkExtraAttrs(attrs);
+    const rows = await changedRows<{ id: string }>(
+      this.dataSource.manager,
+      `UPDATE task SET extra_attrs = extra_attrs || $2::jsonb WHERE id = $1 RETURNING id`,
+      [taskId, json],
+    );
+    return rows.length === 1;
+  }
+
+  /**
    * Applies a status report to a task if Harbor's rules take it: a higher revision always (the job ran again: its
    * run count goes up and its start time is now), the same revision only forward (Pending < Scheduled < Running <
    * Stopped | Error | Success), an older one never. The execution's status and end time are derived again in the
