@@ -25,3 +25,11 @@ export class JobHandlerBindingError extends Error {
 export class JobDeclarationError extends Error {
   override readonly name = 'JobDeclarationError';
 }
+
+/** The job queue (Redis) did not answer in time; what was asked of it may still happen later. */
+export class QueueTimeoutError extends Error {
+  override readonly name = 'QueueTimeoutError';
+  constructor(readonly ms: number) {
+    super(`the job queue did not answer within ${ms} ms`);
+  }
+}

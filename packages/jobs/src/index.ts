@@ -6,4 +6,5 @@ export * from './task-store.js';
 export * from './job-handler.registry.js';
 export * from './job.runner.js';
 export { isTransientError } from './retryable.js';
+export { QUEUE_TIMEOUT_MS, withinQueueTimeout } from './queue-timeout.js';
 export * from './heartbeat.js';

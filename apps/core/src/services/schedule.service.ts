@@ -1,6 +1,14 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { type CronType, type ExtraAttrs, type Schedule, type ScheduleRef, ScheduleRepository } from '@wharf/db';
-import { type JobContext, JobName, type JobPayload, JobRunner, OnJob, QueueName } from '@wharf/jobs';
+import {
+  type JobContext,
+  JobName,
+  type JobPayload,
+  JobRunner,
+  OnJob,
+  QueueName,
+  withinQueueTimeout,
+} from '@wharf/jobs';
 import { ApiError } from '../errors/api-error.js';
 import { cronProblem } from '../policy/cron.js';
 
@@ -156,14 +164,8 @@ export class ScheduleService {
   }
 
   private async queueCall<T>(call: () => Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
     try {
-      return await Promise.race([
-        call(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('the job queue did not answer within 10 s')), 10_000);
-        }),
-      ]);
+      return await withinQueueTimeout(call());
     } catch (error) {
       this.logger.warn(`schedule not armed yet (the next sync arms it): ${(error as Error).message}`);
       throw new ApiError(
@@ -171,8 +173,6 @@ export class ScheduleService {
         'the job queue is unavailable; the schedule is kept and armed when it is back',
         { 'Retry-After': '5' },
       );
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

@@ -8,6 +8,8 @@ import {
   type TaskBackedJobName,
   type TaskJobInput,
   isTaskBacked,
+  QUEUE_TIMEOUT_MS,
+  withinQueueTimeout,
 } from '@wharf/jobs';
 
 export interface LaunchManyInput<N extends TaskBackedJobName> {
@@ -37,13 +39,10 @@ export interface Launched {
  * Starts and stops task-backed background work: an execution with its tasks in PostgreSQL, a job per task on the
  * job platform. The runner (in jobservice) records each run in its task; `stop` reaches runs in any process.
  */
-/** How long a launch waits for Redis to take a job before it gives up and records the task as failed. */
-export const ENQUEUE_TIMEOUT_MS = 10_000;
-
 @Injectable()
 export class TaskService {
-  /** Tests shorten it. */
-  enqueueTimeoutMs = ENQUEUE_TIMEOUT_MS;
+  /** How long a launch waits for Redis to take a job before it gives up and records the task as failed; tests shorten it. */
+  enqueueTimeoutMs = QUEUE_TIMEOUT_MS;
 
   constructor(
     private readonly executions: ExecutionRepository,
@@ -59,7 +58,7 @@ export class TaskService {
   /**
    * One execution with a task per entry of `tasks`, each queued as one job. Every payload is checked first, so a bad
    * one creates nothing. A task whose job is deduplicated (the same job already waits or runs) ends Stopped at once
-   * with a message saying so; a task that cannot be queued (Redis away for ENQUEUE_TIMEOUT_MS) ends as Error, and the
+   * with a message saying so; a task that cannot be queued (Redis away for `enqueueTimeoutMs`) ends as Error, and the
    * error is thrown.
    */
   async launchMany<N extends TaskBackedJobName>(input: LaunchManyInput<N>): Promise<Launched> {
@@ -105,20 +104,13 @@ export class TaskService {
 
   private async enqueue<N extends TaskBackedJobName>(name: N, task: Task, payload: TaskJobInput<N>): Promise<Task> {
     let job: { id: string; added: boolean };
-    let timer: NodeJS.Timeout | undefined;
     try {
-      // BullMQ waits for Redis for ever; a launch answers instead. Should the job reach the queue later all the same,
-      // its task has ended by then and the runner does not run it.
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`the job queue did not answer within ${this.enqueueTimeoutMs} ms`)),
-          this.enqueueTimeoutMs,
-        );
-      });
-      job = await Promise.race([
+      // A launch answers instead of waiting for Redis. Should the job reach the queue later all the same, its task has
+      // ended by then and the runner does not run it.
+      job = await withinQueueTimeout(
         this.jobs.enqueue(name, { ...payload, taskId: task.id } as unknown as JobInput<N>),
-        timeout,
-      ]);
+        this.enqueueTimeoutMs,
+      );
     } catch (error) {
       await this.executions.updateTaskStatus(task.id, {
         status: 'Error',
@@ -126,8 +118,6 @@ export class TaskService {
         message: `could not be queued: ${(error as Error).message}`,
       });
       throw error;
-    } finally {
-      clearTimeout(timer);
     }
     if (!job.added) {
       await this.executions.updateTaskStatus(task.id, {
