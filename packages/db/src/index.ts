@@ -13,3 +13,4 @@ export * from './unavailable.js';
 export * from './execution-status.js';
 export * from './repositories/execution.repository.js';
 export * from './repositories/schedule.repository.js';
+export * from './repositories/registry-stats.js';

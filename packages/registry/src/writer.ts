@@ -1,4 +1,12 @@
-import { type RegistryRepository, type StoredArtifact } from '@wharf/db';
+import {
+  type ManifestPull,
+  type RegistryRepository,
+  type RepositoryPulls,
+  type StoredArtifact,
+  type TagPull,
+  recordPulls,
+  setRepositoryDescription,
+} from '@wharf/db';
 import { type EntityManager } from 'typeorm';
 import {
   type BlobCommitContext,
@@ -185,6 +193,23 @@ export class RegistryWriter {
       for (const tag of stored ? others : moves) await this.repository.pointTag(to, tag, root.digest, actor, m);
       return { digest: root.digest, tags: root.tags };
     });
+  }
+
+  /**
+   * Adds a batch of pulls to the repositories' pull counts and moves the last pull times of manifests and tags forward.
+   * Statistics only: no policy looks at them.
+   */
+  async recordPulls(
+    pulls: { repositories: readonly RepositoryPulls[]; manifests: readonly ManifestPull[]; tags: readonly TagPull[] },
+    options: WriteOptions = {},
+  ): Promise<void> {
+    if (pulls.repositories.length + pulls.manifests.length + pulls.tags.length === 0) return;
+    await this.run(options, (m) => recordPulls(m, pulls.repositories, pulls.manifests, pulls.tags));
+  }
+
+  /** Sets a repository's description, which no policy looks at. False when there is no such repository. */
+  async setDescription(repositoryId: number, description: string, options: WriteOptions = {}): Promise<boolean> {
+    return this.run(options, (m) => setRepositoryDescription(m, repositoryId, description));
   }
 
   /**

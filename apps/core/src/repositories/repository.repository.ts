@@ -121,12 +121,4 @@ export class ImageRepositoryRepository {
     ]);
     return { items: rows.map(toRecord), total: Number(counted[0]?.total ?? 0) };
   }
-
-  async updateDescription(id: number, description: string, manager: EntityManager): Promise<boolean> {
-    const rows = await manager.query<[unknown[], number]>(
-      `UPDATE registry_repository SET description = $2, updated_at = now() WHERE id = $1 RETURNING id`,
-      [id, description],
-    );
-    return (rows[0]?.length ?? 0) > 0;
-  }
 }

@@ -1,16 +1,11 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { type RegistryEventType } from '@wharf/db';
+import { type ManifestPull, type RegistryEventType, type RepositoryPulls, type TagPull } from '@wharf/db';
+import { RegistryWriter } from '@wharf/registry';
 import { JobName, type JobPayload, type JobRunner, OnJob, QueueName } from '@wharf/jobs';
 import { DataSource, type EntityManager } from 'typeorm';
 import { z } from 'zod';
 import { AuditRepository, type NewAuditRecord } from '../repositories/audit.repository.js';
-import {
-  type ManifestPull,
-  type TagPull,
-  type OutboxEvent,
-  OutboxRepository,
-  type RepositoryPulls,
-} from '../repositories/outbox.repository.js';
+import { type OutboxEvent, OutboxRepository } from '../repositories/outbox.repository.js';
 
 /** Events delivered per transaction: large enough to keep up with bursts, small enough to keep locks brief. */
 export const OUTBOX_BATCH_SIZE = 500;
@@ -174,6 +169,7 @@ export class OutboxConsumerService implements OnApplicationShutdown {
     private readonly dataSource: DataSource,
     private readonly outbox: OutboxRepository,
     private readonly audit: AuditRepository,
+    private readonly writer: RegistryWriter,
   ) {}
 
   /** Registers what a feature does with each delivered batch; its service does it when the module starts. */
@@ -318,7 +314,7 @@ export class OutboxConsumerService implements OnApplicationShutdown {
       manager,
     );
     const pulls = pullsOf(events);
-    await this.outbox.recordPulls(manager, pulls.repositories, pulls.manifests, pulls.tags);
+    await this.writer.recordPulls(pulls, { manager });
     if (events.length > 0) for (const handler of this.handlers.values()) await handler(events, manager);
     await this.outbox.markDelivered(
       manager,

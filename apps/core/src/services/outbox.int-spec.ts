@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { createDataSource } from '@wharf/db';
+import { RegistryRepository, createDataSource } from '@wharf/db';
+import { RegistryWriter } from '@wharf/registry';
 import { type Fixtures, digestOf, fixtures } from '../testing/audit-log-fixtures.js';
 import { AuditRepository } from '../repositories/audit.repository.js';
 import { OutboxRepository } from '../repositories/outbox.repository.js';
@@ -220,7 +221,12 @@ describe('outbox consumer', () => {
     const other = createDataSource({ ...core.config.database, applicationName: 'wharf-test-second-core' });
     await other.initialize();
     try {
-      const second = new OutboxConsumerService(other, new OutboxRepository(other), new AuditRepository(other));
+      const second = new OutboxConsumerService(
+        other,
+        new OutboxRepository(other),
+        new AuditRepository(other),
+        new RegistryWriter(new RegistryRepository(other)),
+      );
       const total = OUTBOX_BATCH_SIZE * 4;
       await fx.registry.recordEvents(
         Array.from({ length: total }, (_, i) => ({
@@ -260,6 +266,7 @@ describe('outbox consumer', () => {
         fx.dataSource,
         new BrokenOutbox(fx.dataSource),
         new AuditRepository(fx.dataSource),
+        new RegistryWriter(new RegistryRepository(fx.dataSource)),
       );
       await fx.registry.recordEvents([
         { type: 'PULL_ARTIFACT', repository: 'library/fails', digest, tag: 'v1', actor: 'gina', count: 4 },
@@ -293,6 +300,7 @@ describe('outbox consumer', () => {
       fx.dataSource,
       new OutboxRepository(fx.dataSource),
       new AuditRepository(fx.dataSource),
+      new RegistryWriter(new RegistryRepository(fx.dataSource)),
     );
     const seen: string[] = [];
     let failing = true;

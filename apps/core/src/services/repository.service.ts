@@ -88,7 +88,7 @@ export class ImageRepositoryService {
   ): Promise<void> {
     const record = await this.find(project, params.repository_name);
     await this.dataSource.transaction(async (m) => {
-      if (!(await this.repositories.updateDescription(record.id, body.description, m))) {
+      if (!(await this.writer.setDescription(record.id, body.description, { manager: m }))) {
         throw ApiError.notFound(`repository ${record.name} not found`);
       }
       await this.audit.record(m, {
