@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { parsePagination, parseQuery, parseSort } from '@wharf/db';
-import { type Descriptor, type ParsedManifest, parseManifest } from '@wharf/oci';
+import { AccessoryType, type Descriptor, type ParsedManifest, parseManifest } from '@wharf/oci';
 import { RegistryWriter } from '@wharf/registry';
 import { type EntityManager } from 'typeorm';
 import { type ProjectRef, type RequestAuth, principalName } from '../auth/principal.js';
@@ -23,13 +23,11 @@ import { Paged, type WithHeaders, created } from '../http/responses.js';
 import { ImmutabilityRules } from '../policy/immutability.js';
 import { throughPolicies } from '../registry/registry-errors.js';
 import {
-  ACCESSORY_TYPES,
   ARTIFACT_TYPE_ANNOTATION,
   type ArtifactRecord,
   ArtifactRepository,
   CNAB_MEDIA_TYPE,
   CONFIG_TYPE_PATTERN,
-  GENERIC_ACCESSORY,
   HELM_CONFIG_MEDIA_TYPE,
   IMAGE_MEDIA_TYPES,
   type TagRecord,
@@ -282,7 +280,7 @@ export class ArtifactService {
     }
     const source = await this.repositories.find(sourceProject, sourceName.slice(slash + 1));
     const artifact = await this.find(source, reference);
-    if (artifact.subjectDigest) {
+    if (artifact.accessorySubject) {
       throw new ApiError('DENIED', "the operation isn't supported for an artifact accessory");
     }
     const target = `${project.name}/${params.repository_name}`;
@@ -362,7 +360,7 @@ export class ArtifactService {
     }
     const accessoriesOf = new Map<string, Loaded[]>();
     for (const accessory of loadedAccessories) {
-      const subject = accessory.record.subjectDigest ?? '';
+      const subject = accessory.record.accessorySubject ?? '';
       accessoriesOf.set(subject, [...(accessoriesOf.get(subject) ?? []), accessory]);
     }
     const children = new Map<string, ArtifactRecord>();
@@ -437,7 +435,7 @@ export class ArtifactService {
       subject_artifact_repo: repository.name,
       size: sizes.of(record.digest),
       digest: record.digest,
-      type: (record.artifactType && ACCESSORY_TYPES[record.artifactType]) || GENERIC_ACCESSORY,
+      type: record.accessoryType ?? AccessoryType.Subject,
       icon: '',
       creation_time: record.pushTime.toISOString(),
     };
