@@ -548,7 +548,7 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Lists the accessories of an artifact: signatures, SBOMs and other manifests whose subject it is
+     * Lists the accessories of an artifact, oldest first: manifests attached to it by their subject field or by cosign's sha256-<hex>.sig/.att/.sbom tag; q takes type (signature.cosign, signature.notation, sbom.harbor, accelerator.nydus, subject.accessory), digest and creation_time ranges
      * @description Requires the permission `accessory:list` in the project named by `project_name` (a name, or an id unless X-Is-Resource-Name is true). Project roles holding it: projectAdmin, maintainer, developer, guest, limitedGuest; also system administrators and robot accounts granted it in the project. On a public project anyone may, also without credentials.
      */
     get: operations['listAccessories'];

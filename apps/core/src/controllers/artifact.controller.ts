@@ -114,7 +114,10 @@ export class ArtifactController {
   @Get(`${ARTIFACTS}/:reference/accessories`)
   @Endpoint({
     operationId: 'listAccessories',
-    summary: 'Lists the accessories of an artifact: signatures, SBOMs and other manifests whose subject it is',
+    summary:
+      'Lists the accessories of an artifact, oldest first: manifests attached to it by their subject field or by ' +
+      "cosign's sha256-<hex>.sig/.att/.sbom tag; q takes type (signature.cosign, signature.notation, sbom.harbor, " +
+      'accelerator.nydus, subject.accessory), digest and creation_time ranges',
     tag: 'artifact',
     access: { kind: 'project', resource: 'accessory', action: 'list', param: 'project_name' },
     params: ArtifactParams,
