@@ -26,6 +26,7 @@ interface Artifact {
   id: number;
   digest: string;
   accessories?: Accessory[];
+  inherited_accessories?: Accessory[];
   tags?: { name: string }[];
 }
 
@@ -194,6 +195,44 @@ describe('accessory API', () => {
       { auth: admin },
     );
     expect(refused.status).toBe(403);
+  });
+
+  it("gives an index's children its signatures as inherited accessories, when asked", async () => {
+    const amd64 = await fx.image('lab/multi');
+    const arm64 = await fx.image('lab/multi');
+    const index = await fx.index(
+      'lab/multi',
+      [
+        { image: amd64, platform: { architecture: 'amd64', os: 'linux' } },
+        { image: arm64, platform: { architecture: 'arm64', os: 'linux' } },
+      ],
+      { tag: 'v1' },
+    );
+    const indexCosign = await cosignSignature('lab/multi', index);
+    const indexNotation = await referrer('lab/multi', index, NOTATION_SIGNATURE_ARTIFACT_TYPE);
+    // An SBOM describes the index itself: not a signature, so not inherited.
+    await referrer('lab/multi', index, HARBOR_SBOM_ARTIFACT_TYPE);
+    const childSbom = await referrer('lab/multi', amd64, HARBOR_SBOM_ARTIFACT_TYPE);
+    const multi = artifacts('multi');
+
+    const plain = await get(`${multi}/${amd64.digest}?with_accessory=true`);
+    expect(plain.body.inherited_accessories).toBeUndefined();
+    const child = await get(`${multi}/${amd64.digest}?with_accessory=true&with_inherited_accessory=true`);
+    expect(child.status).toBe(200);
+    expect(child.body.accessories?.map((a) => a.digest)).toEqual([childSbom.digest]);
+    expect(child.body.inherited_accessories?.map((a) => [a.digest, a.type, a.subject_artifact_digest])).toEqual([
+      [indexCosign.digest, AccessoryType.CosignSignature, index.digest],
+      [indexNotation.digest, AccessoryType.NotationSignature, index.digest],
+    ]);
+    const { extra_attrs: _ignored, ...rest } = child.body as Artifact & { extra_attrs?: unknown };
+    contract.assertValid('Artifact', rest);
+
+    const all = await get<Artifact[]>(`${multi}?q=${encodeURIComponent('base=*')}&with_inherited_accessory=true`);
+    const inheritedBy = Object.fromEntries(
+      all.body.map((a) => [a.digest, a.inherited_accessories?.map((s) => s.digest) ?? null]),
+    );
+    expect(inheritedBy[arm64.digest]).toEqual([indexCosign.digest, indexNotation.digest]);
+    expect(inheritedBy[index.digest]).toEqual([]);
   });
 
   it('deletes a subject with its accessories, and theirs', async () => {

@@ -75,7 +75,9 @@ export class ArtifactController {
   @Get(`${ARTIFACTS}/:reference`)
   @Endpoint({
     operationId: 'getArtifact',
-    summary: 'One artifact by digest or tag, with its build facts (extra_attrs) read from its config',
+    summary:
+      'One artifact by digest or tag, with its build facts (extra_attrs) read from its config; with_accessory adds ' +
+      'its accessories, with_inherited_accessory the signatures of the indexes that list it',
     tag: 'artifact',
     access: { kind: 'project', resource: 'artifact', action: 'read', param: 'project_name' },
     params: ArtifactParams,

@@ -415,6 +415,26 @@ export class ArtifactRepository {
     return rows.map(toRecord);
   }
 
+  /** The indexes of the repository that list any of `digests`, each with the digests among them it lists. */
+  async parentsOf(
+    repositoryId: number,
+    digests: readonly string[],
+  ): Promise<{ parent: ArtifactRecord; children: string[] }[]> {
+    if (digests.length === 0) return [];
+    const rows = await this.dataSource.query<(ArtifactRow & { children: string[] })[]>(
+      `SELECT ${COLUMNS}, ARRAY(SELECT DISTINCT ref.digest FROM registry_manifest_reference ref
+                                 WHERE ref.manifest_id = m.id AND ref.kind = 'manifest'
+                                   AND ref.digest = ANY($2::text[])) AS children
+         FROM registry_manifest m
+        WHERE m.repository_id = $1 AND m.id IN (
+          SELECT ref.manifest_id FROM registry_manifest_reference ref
+           WHERE ref.kind = 'manifest' AND ref.digest = ANY($2::text[]))
+        ORDER BY m.created_at, m.id`,
+      [repositoryId, digests],
+    );
+    return rows.map((row) => ({ parent: toRecord(row), children: row.children }));
+  }
+
   /** One page of the accessories of the artifact `subjectDigest` that match `terms`, and how many match. */
   async listAccessories(
     repositoryId: number,

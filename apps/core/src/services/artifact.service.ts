@@ -51,6 +51,9 @@ const CONFIG_READS_AT_ONCE = 16;
 
 const CONFIG_TYPE_RE = new RegExp(CONFIG_TYPE_PATTERN);
 
+/** The accessories an index's children inherit from it: its signatures. */
+const SIGNATURE_TYPES: ReadonlySet<string> = new Set([AccessoryType.CosignSignature, AccessoryType.NotationSignature]);
+
 interface Loaded {
   record: ArtifactRecord;
   manifest: ParsedManifest;
@@ -349,7 +352,11 @@ export class ArtifactService {
         : Promise.resolve([]),
     ]);
     const loadedAccessories = this.load(repository, accessories);
-    const sizes = await this.sizes(repository, [...loaded, ...loadedAccessories]);
+    const inherited = options.with_inherited_accessory
+      ? await this.inheritedSignatures(repository, records)
+      : new Map<string, { subject: ArtifactRecord; signature: Loaded }[]>();
+    const inheritedLoaded = [...inherited.values()].flat().map((entry) => entry.signature);
+    const sizes = await this.sizes(repository, [...loaded, ...loadedAccessories, ...inheritedLoaded]);
     const attributes = await this.extraAttributes(loaded);
     const immutable = await this.immutability.matcher(repository.projectId);
     const tagsOf = new Map<number, TagDto[]>();
@@ -415,8 +422,47 @@ export class ArtifactService {
           this.accessoryDto(repository, record, item, sizes),
         );
       }
+      if (options.with_inherited_accessory) {
+        artifact.inherited_accessories = (inherited.get(record.digest) ?? []).map(({ subject, signature }) =>
+          this.accessoryDto(repository, subject, signature, sizes),
+        );
+      }
       return artifact;
     });
+  }
+
+  /**
+   * The cosign and notation signatures of the indexes that list each of `records`, by the listed artifact's digest: a
+   * signature of an index covers its children, which carry none of their own. Each keeps the index as its subject.
+   */
+  private async inheritedSignatures(
+    repository: ImageRepositoryRecord,
+    records: readonly ArtifactRecord[],
+  ): Promise<Map<string, { subject: ArtifactRecord; signature: Loaded }[]>> {
+    const inherited = new Map<string, { subject: ArtifactRecord; signature: Loaded }[]>();
+    const parents = await this.artifacts.parentsOf(
+      repository.id,
+      records.map((r) => r.digest),
+    );
+    if (parents.length === 0) return inherited;
+    const signatures = this.load(
+      repository,
+      (
+        await this.artifacts.accessoriesOf(
+          repository.id,
+          parents.map((p) => p.parent.digest),
+        )
+      ).filter((a) => a.accessoryType !== null && SIGNATURE_TYPES.has(a.accessoryType)),
+    );
+    for (const { parent, children } of parents) {
+      const ofParent = signatures.filter((s) => s.record.accessorySubject === parent.digest);
+      for (const child of children) {
+        const list = inherited.get(child) ?? [];
+        for (const signature of ofParent) list.push({ subject: parent, signature });
+        inherited.set(child, list);
+      }
+    }
+    return inherited;
   }
 
   private accessoryDto(
