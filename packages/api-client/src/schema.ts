@@ -524,7 +524,7 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * One artifact by digest or tag, with its build facts (extra_attrs) read from its config
+     * One artifact by digest or tag, with its build facts (extra_attrs) read from its config; with_accessory adds its accessories, with_inherited_accessory the signatures of the indexes that list it
      * @description Requires the permission `artifact:read` in the project named by `project_name` (a name, or an id unless X-Is-Resource-Name is true). Project roles holding it: projectAdmin, maintainer, developer, guest, limitedGuest; also system administrators and robot accounts granted it in the project. On a public project anyone may, also without credentials.
      */
     get: operations['getArtifact'];
@@ -548,7 +548,7 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Lists the accessories of an artifact: signatures, SBOMs and other manifests whose subject it is
+     * Lists the accessories of an artifact, oldest first: manifests attached to it by their subject field or by cosign's sha256-<hex>.sig/.att/.sbom tag; q takes type (signature.cosign, signature.notation, sbom.harbor, accelerator.nydus, subject.accessory), digest and creation_time ranges
      * @description Requires the permission `accessory:list` in the project named by `project_name` (a name, or an id unless X-Is-Resource-Name is true). Project roles holding it: projectAdmin, maintainer, developer, guest, limitedGuest; also system administrators and robot accounts granted it in the project. On a public project anyone may, also without credentials.
      */
     get: operations['listAccessories'];
@@ -1488,6 +1488,7 @@ export interface components {
       };
       labels?: components['schemas']['Label'][];
       accessories?: components['schemas']['Accessory'][];
+      inherited_accessories?: components['schemas']['Accessory'][];
     };
     AuditLog: {
       id: number;
@@ -3326,6 +3327,8 @@ export interface operations {
         with_immutable_status?:
           '0' | '1' | 'true' | 'false' | 'True' | 'False' | 'TRUE' | 'FALSE' | 't' | 'f' | 'T' | 'F';
         with_accessory?: '0' | '1' | 'true' | 'false' | 'True' | 'False' | 'TRUE' | 'FALSE' | 't' | 'f' | 'T' | 'F';
+        with_inherited_accessory?:
+          '0' | '1' | 'true' | 'false' | 'True' | 'False' | 'TRUE' | 'FALSE' | 't' | 'f' | 'T' | 'F';
         with_signature?: '0' | '1' | 'true' | 'false' | 'True' | 'False' | 'TRUE' | 'FALSE' | 't' | 'f' | 'T' | 'F';
       };
       header?: never;
@@ -3399,6 +3402,8 @@ export interface operations {
         with_immutable_status?:
           '0' | '1' | 'true' | 'false' | 'True' | 'False' | 'TRUE' | 'FALSE' | 't' | 'f' | 'T' | 'F';
         with_accessory?: '0' | '1' | 'true' | 'false' | 'True' | 'False' | 'TRUE' | 'FALSE' | 't' | 'f' | 'T' | 'F';
+        with_inherited_accessory?:
+          '0' | '1' | 'true' | 'false' | 'True' | 'False' | 'TRUE' | 'FALSE' | 't' | 'f' | 'T' | 'F';
         with_signature?: '0' | '1' | 'true' | 'false' | 'True' | 'False' | 'TRUE' | 'FALSE' | 't' | 'f' | 'T' | 'F';
       };
       header?: never;

@@ -12,6 +12,7 @@ import { BlobGcState1765500000000 } from './migrations/1765500000000-blob-gc-sta
 import { ImmutableTagRules1765600000000 } from './migrations/1765600000000-immutable-tag-rules.js';
 import { RetentionPolicy1765700000000 } from './migrations/1765700000000-retention-policy.js';
 import { Schedules1765800000000 } from './migrations/1765800000000-schedules.js';
+import { ManifestAccessory1766000000000 } from './migrations/1766000000000-manifest-accessory.js';
 
 /** Connection settings, as resolved from harbor.yml by @wharf/config. */
 export interface DatabaseOptions {
@@ -79,6 +80,7 @@ export const MIGRATIONS = [
   ImmutableTagRules1765600000000,
   RetentionPolicy1765700000000,
   Schedules1765800000000,
+  ManifestAccessory1766000000000,
 ];
 export const ENTITIES = [...REGISTRY_ENTITIES];
 

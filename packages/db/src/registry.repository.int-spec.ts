@@ -28,6 +28,7 @@ describe('RegistryRepository against PostgreSQL', () => {
       'ImmutableTagRules1765600000000',
       'RetentionPolicy1765700000000',
       'Schedules1765800000000',
+      'ManifestAccessory1766000000000',
     ];
     expect(await pendingMigrations(ds)).toEqual(all);
     expect(await runMigrations(ds)).toEqual(all);
@@ -223,5 +224,71 @@ describe('RegistryRepository against PostgreSQL', () => {
         [rows[0].id, repository, manifest],
       ),
     ).rejects.toThrow(/registry_tag_id_key/);
+  });
+
+  it('classifies the accessories that exist when accessories get their columns', async () => {
+    await repo.linkBlob('lib/signed', d('s'), 1);
+    const names = ds.migrations.map((migration) => migration.name ?? migration.constructor.name);
+    const from = names.indexOf('ManifestAccessory1766000000000');
+    for (let i = from; i < names.length; i++) await ds.undoLastMigration({ transaction: 'each' });
+    const [{ repository }] = await ds.query<{ repository: string }[]>(
+      `SELECT id AS repository FROM registry_repository WHERE name = 'lib/signed'`,
+    );
+    const subject = d('1');
+    const put = async (digest: string, fields: { artifactType?: string; subject?: string; payload?: unknown }) => {
+      const [{ id }] = await ds.query<{ id: string }[]>(
+        `INSERT INTO registry_manifest (repository_id, digest, media_type, artifact_type, subject_digest, payload, size)
+           VALUES ($1, $2, 'application/vnd.oci.image.manifest.v1+json', $3, $4, $5, 2) RETURNING id`,
+        [
+          repository,
+          digest,
+          fields.artifactType ?? null,
+          fields.subject ?? null,
+          Buffer.from(JSON.stringify(fields.payload ?? {})),
+        ],
+      );
+      return id;
+    };
+    await put(subject, { artifactType: 'application/vnd.oci.image.config.v1+json' });
+    await put(d('2'), { artifactType: 'application/vnd.cncf.notary.signature', subject });
+    await put(d('3'), { artifactType: 'application/example', subject });
+    await put(d('4'), {
+      artifactType: 'application/vnd.oci.image.config.v1+json',
+      subject,
+      payload: { layers: [{}, { annotations: { 'containerd.io/snapshot/nydus-bootstrap': 'true' } }] },
+    });
+    const signed = await put(d('5'), {});
+    const unsigned = await put(d('6'), {});
+    const attestation = await put(d('7'), {});
+    await ds.query(
+      `INSERT INTO registry_manifest_reference (manifest_id, position, kind, digest, media_type, size)
+         VALUES ($1, 0, 'layer', $2, 'application/vnd.dev.cosign.simplesigning.v1+json', 1)`,
+      [signed, d('s')],
+    );
+    const tag = `sha256-${'1'.repeat(64)}`;
+    await ds.query(
+      `INSERT INTO registry_tag (repository_id, name, manifest_id) VALUES ($1, $2, $3), ($1, $4, $5), ($1, $6, $7)`,
+      [repository, `${tag}.sig`, signed, `${tag}.sig.old`, unsigned, `${tag}.att`, attestation],
+    );
+    expect(await runMigrations(ds)).toEqual(names.slice(from));
+    const rows = await ds.query<{ digest: string; accessory_subject: string | null; accessory_type: string | null }[]>(
+      `SELECT digest, accessory_subject, accessory_type FROM registry_manifest WHERE repository_id = $1 ORDER BY digest`,
+      [repository],
+    );
+    expect(rows.map((r) => [r.digest, r.accessory_subject, r.accessory_type])).toEqual([
+      [subject, null, null],
+      [d('2'), subject, 'signature.notation'],
+      [d('3'), subject, 'subject.accessory'],
+      [d('4'), subject, 'accelerator.nydus'],
+      [d('5'), subject, 'signature.cosign'],
+      [d('6'), null, null],
+      [d('7'), subject, 'subject.accessory'],
+    ]);
+    await expect(
+      ds.query(`UPDATE registry_manifest SET accessory_type = 'x' WHERE digest = $1 AND repository_id = $2`, [
+        subject,
+        repository,
+      ]),
+    ).rejects.toThrow(/registry_manifest_accessory_check/);
   });
 });

@@ -1,3 +1,4 @@
+export * from './accessory.js';
 export * from './digest.js';
 export * from './errors.js';
 export * from './manifest.js';

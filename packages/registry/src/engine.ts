@@ -6,6 +6,7 @@ import {
   StorageLimitExceededError,
 } from '@wharf/db';
 import {
+  accessoryOf,
   type Descriptor,
   MediaType,
   OciError,
@@ -318,6 +319,7 @@ export class RegistryEngine {
       payload: body,
       subjectDigest: manifest.subject?.digest,
       annotations: manifest.annotations,
+      accessory: accessoryOf(manifest, digest, tag),
       references,
       requiredBlobs,
       requiredManifests,

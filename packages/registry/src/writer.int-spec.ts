@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type ManifestReference, type RegistryRepository } from '@wharf/db';
-import { MediaType, OciError, OciErrorCode } from '@wharf/oci';
+import { MediaType, OciError, OciErrorCode, accessoryOf, parseManifest } from '@wharf/oci';
 import { startTestRegistry, type TestRegistry } from './testing/test-registry.js';
 import { type RegistryPolicy, type TagChangeContext } from './types.js';
 import { RegistryWriter } from './writer.js';
@@ -48,6 +48,8 @@ describe('registry writer', () => {
       mediaType: MediaType.OciManifest,
       payload,
       subjectDigest: options.subject,
+      // As the engine classifies a push.
+      accessory: accessoryOf(parseManifest(payload, MediaType.OciManifest), sha(payload), options.tag),
       references,
       tag: options.tag,
     });

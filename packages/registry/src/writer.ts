@@ -7,6 +7,7 @@ import {
   recordPulls,
   setRepositoryDescription,
 } from '@wharf/db';
+import { conventionAccessory, cosignTagSubject } from '@wharf/oci';
 import { type EntityManager } from 'typeorm';
 import {
   type BlobCommitContext,
@@ -144,7 +145,11 @@ export class RegistryWriter {
     });
   }
 
-  /** Adds a tag to a stored manifest; a tag of that name already in the repository is left where it points. */
+  /**
+   * Adds a tag to a stored manifest; a tag of that name already in the repository is left where it points. A tag of
+   * cosign's convention (`sha256-<hex>.sig`, …) makes the manifest an accessory of the one it names, as a push under
+   * that tag does.
+   */
   async createTag(
     repository: string,
     tag: string,
@@ -152,9 +157,20 @@ export class RegistryWriter {
     options: WriteOptions = {},
   ): Promise<TagCreateOutcome> {
     return this.run(options, async (m) => {
-      if (await this.repository.createTag(repository, tag, digest, m)) return 'created';
+      if (await this.repository.createTag(repository, tag, digest, m)) {
+        if (cosignTagSubject(tag)) await this.attachByTag(repository, tag, digest, m);
+        return 'created';
+      }
       return (await this.repository.tagTarget(repository, tag, m)) === null ? 'not-found' : 'exists';
     });
+  }
+
+  private async attachByTag(repository: string, tag: string, digest: string, m: EntityManager): Promise<void> {
+    const artifact = await this.repository.lockManifest(repository, digest, m);
+    if (!artifact || artifact.accessory) return;
+    const layers = artifact.references.filter((r) => r.kind === 'layer').map((r) => r.mediaType);
+    const accessory = conventionAccessory(tag, digest, layers);
+    if (accessory) await this.repository.attachAccessory(repository, digest, accessory, m);
   }
 
   /**
@@ -240,7 +256,7 @@ export class RegistryWriter {
     actor: string | undefined,
     m: EntityManager,
   ): Promise<void> {
-    const accessories = await this.repository.referrerDigests(repository, artifact.digest, m);
+    const accessories = await this.repository.accessoryDigests(repository, artifact.digest, m);
     const children = [...new Set(artifact.references.filter((r) => r.kind === 'manifest').map((r) => r.digest))];
     await this.deleteOne(repository, artifact, actor, m);
     for (const digest of accessories) {
@@ -256,8 +272,10 @@ export class RegistryWriter {
   }
 
   /**
-   * Stores `artifact` in `to` after the children it lists, then its accessories. True when the artifact itself was
-   * new there (and got `tag`); a child or accessory the target already holds is left as it is.
+   * Stores `artifact` in `to` after the children it lists, then its accessories, each with the tags of cosign's
+   * convention that attach it to its subject (by which cosign finds signatures), unless the target has such a tag
+   * already. True when the artifact itself was new there (and got `tag`); a child or accessory the target already
+   * holds is left as it is.
    */
   private async copyDeeply(
     from: string,
@@ -275,10 +293,14 @@ export class RegistryWriter {
       if (child) await this.copyDeeply(from, child, to, undefined, actor, m, seen);
     }
     const stored = await this.repository.copyManifest(to, artifact, tag, actor, m);
-    for (const digest of await this.repository.referrerDigests(from, artifact.digest, m)) {
+    for (const digest of await this.repository.accessoryDigests(from, artifact.digest, m)) {
       if (seen.has(digest)) continue;
       const accessory = await this.repository.lockManifest(from, digest, m);
-      if (accessory) await this.copyDeeply(from, accessory, to, undefined, actor, m, seen);
+      if (!accessory) continue;
+      await this.copyDeeply(from, accessory, to, undefined, actor, m, seen);
+      for (const name of accessory.tags) {
+        if (cosignTagSubject(name)?.subject === artifact.digest) await this.repository.createTag(to, name, digest, m);
+      }
     }
     return stored;
   }

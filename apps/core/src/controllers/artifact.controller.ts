@@ -75,7 +75,9 @@ export class ArtifactController {
   @Get(`${ARTIFACTS}/:reference`)
   @Endpoint({
     operationId: 'getArtifact',
-    summary: 'One artifact by digest or tag, with its build facts (extra_attrs) read from its config',
+    summary:
+      'One artifact by digest or tag, with its build facts (extra_attrs) read from its config; with_accessory adds ' +
+      'its accessories, with_inherited_accessory the signatures of the indexes that list it',
     tag: 'artifact',
     access: { kind: 'project', resource: 'artifact', action: 'read', param: 'project_name' },
     params: ArtifactParams,
@@ -114,7 +116,10 @@ export class ArtifactController {
   @Get(`${ARTIFACTS}/:reference/accessories`)
   @Endpoint({
     operationId: 'listAccessories',
-    summary: 'Lists the accessories of an artifact: signatures, SBOMs and other manifests whose subject it is',
+    summary:
+      'Lists the accessories of an artifact, oldest first: manifests attached to it by their subject field or by ' +
+      "cosign's sha256-<hex>.sig/.att/.sbom tag; q takes type (signature.cosign, signature.notation, sbom.harbor, " +
+      'accelerator.nydus, subject.accessory), digest and creation_time ranges',
     tag: 'artifact',
     access: { kind: 'project', resource: 'accessory', action: 'list', param: 'project_name' },
     params: ArtifactParams,

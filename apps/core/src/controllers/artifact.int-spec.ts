@@ -327,7 +327,7 @@ describe('artifact and tag API', () => {
       expect(listed.headers.get('x-total-count')).toBe('1');
       expect(listed.body[0]).toMatchObject({ digest: signature.digest, type: 'signature.cosign' });
       contract.assertValid('Accessory', listed.body[0]);
-      const filtered = await get<unknown[]>(`${base}/v1/accessories?q=${encodeURIComponent('type=harbor.sbom')}`);
+      const filtered = await get<unknown[]>(`${base}/v1/accessories?q=${encodeURIComponent('type=sbom.harbor')}`);
       expect(filtered.body).toEqual([]);
     });
 

@@ -19,6 +19,8 @@ const ArtifactOptionsQuery = {
   with_sbom_overview: queryFlag(false),
   with_immutable_status: queryFlag(false),
   with_accessory: queryFlag(false),
+  /** The signatures of the indexes that list the artifact, in `inherited_accessories`. */
+  with_inherited_accessory: queryFlag(false),
   with_signature: queryFlag(false),
 };
 
@@ -34,7 +36,10 @@ export const ArtifactGetQuery = z.object(ArtifactOptionsQuery);
 export type ArtifactGetQuery = z.infer<typeof ArtifactGetQuery>;
 
 /** The parts of the list and get queries that shape each artifact of the answer. */
-export type ArtifactOptions = Pick<ArtifactGetQuery, 'with_tag' | 'with_label' | 'with_accessory'>;
+export type ArtifactOptions = Pick<
+  ArtifactGetQuery,
+  'with_tag' | 'with_label' | 'with_accessory' | 'with_inherited_accessory'
+>;
 
 /**
  * Harbor's `Platform`. Its contract spells the two dotted keys with quotes around them (`'os.version'`), and
@@ -123,6 +128,11 @@ export const ArtifactDto = z
     addition_links: z.record(z.string(), AdditionLinkDto).optional(),
     labels: z.array(LabelDto).optional(),
     accessories: z.array(AccessoryDto).optional(),
+    /**
+     * The cosign and notation signatures of the indexes that list this artifact: their subject is the index, whose
+     * signature covers its children. Only with with_inherited_accessory=true.
+     */
+    inherited_accessories: z.array(AccessoryDto).optional(),
   })
   .meta({ id: 'Artifact' });
 export type ArtifactDto = z.infer<typeof ArtifactDto>;

@@ -28,6 +28,10 @@ export interface ArtifactRecord {
   payload: Buffer;
   subjectDigest: string | null;
   annotations: Record<string, string> | null;
+  /** The artifact this one is an accessory of, by its subject field or cosign's tag convention. */
+  accessorySubject: string | null;
+  /** Harbor's accessory type (signature.cosign, sbom.harbor, …) when it is an accessory. */
+  accessoryType: string | null;
   pushTime: Date;
   pullTime: Date | null;
 }
@@ -90,18 +94,20 @@ interface ArtifactRow {
   payload: Buffer;
   subject_digest: string | null;
   annotations: Record<string, string> | null;
+  accessory_subject: string | null;
+  accessory_type: string | null;
   created_at: Date;
   pull_time: Date | null;
 }
 
 const COLUMNS = `m.id, m.repository_id, m.project_id, m.digest, m.media_type, m.artifact_type, m.payload,
-  m.subject_digest, m.annotations, m.created_at, m.pull_time`;
+  m.subject_digest, m.annotations, m.accessory_subject, m.accessory_type, m.created_at, m.pull_time`;
 
 /**
  * What Harbor lists by default: artifacts that are neither a child of an index in the same repository nor an
- * accessory (a manifest with a subject, such as a signature or an SBOM).
+ * accessory (a signature, an SBOM: a manifest attached to a subject by its subject field or cosign's tag convention).
  */
-export const TOP_LEVEL = `m.subject_digest IS NULL AND NOT EXISTS (
+export const TOP_LEVEL = `m.accessory_subject IS NULL AND NOT EXISTS (
     SELECT 1 FROM registry_manifest_reference ref JOIN registry_manifest parent ON parent.id = ref.manifest_id
      WHERE ref.kind = 'manifest' AND ref.digest = m.digest AND parent.repository_id = m.repository_id)`;
 
@@ -129,14 +135,6 @@ export const WASM_ANNOTATIONS = {
   variant: ['module.wasm.image/variant', 'compat'],
   handler: ['run.oci.handler', 'wasm'],
 } as const;
-
-/** Harbor's accessory types by the accessory's artifact type; any other manifest with a subject is generic. */
-export const ACCESSORY_TYPES: Readonly<Record<string, string>> = {
-  'application/vnd.dev.cosign.artifact.sig.v1+json': 'signature.cosign',
-  'application/vnd.cncf.notary.signature': 'signature.notation',
-  'application/vnd.goharbor.harbor.sbom.v1': 'harbor.sbom',
-};
-export const GENERIC_ACCESSORY = 'subject.accessory';
 
 function sqlText(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
@@ -191,20 +189,16 @@ const SORTABLE: Record<string, string> = {
   pull_time: `COALESCE(m.pull_time, '-infinity')`,
 };
 
-const ACCESSORY_TYPE_SQL = `(CASE m.artifact_type ${Object.entries(ACCESSORY_TYPES)
-  .map(([artifactType, type]) => `WHEN ${sqlText(artifactType)} THEN ${sqlText(type)}`)
-  .join(' ')} ELSE ${sqlText(GENERIC_ACCESSORY)} END)`;
-
 const ACCESSORY_FIELDS: Record<string, FieldSpec> = {
   digest: { column: 'm.digest', type: 'text', fuzzy: true },
-  type: { column: ACCESSORY_TYPE_SQL, type: 'text' },
+  type: { column: 'm.accessory_type', type: 'text' },
   creation_time: { column: 'm.created_at', type: 'time', range: true },
 };
 
 const ACCESSORY_SORTABLE: Record<string, string> = {
   creation_time: 'm.created_at',
   digest: 'm.digest',
-  type: ACCESSORY_TYPE_SQL,
+  type: 'm.accessory_type',
 };
 
 function toRecord(row: ArtifactRow): ArtifactRecord {
@@ -218,6 +212,8 @@ function toRecord(row: ArtifactRow): ArtifactRecord {
     payload: row.payload,
     subjectDigest: row.subject_digest,
     annotations: row.annotations,
+    accessorySubject: row.accessory_subject,
+    accessoryType: row.accessory_type,
     pushTime: row.created_at,
     pullTime: row.pull_time,
   };
@@ -404,7 +400,7 @@ export class ArtifactRepository {
     return rows.map(toTagRecord);
   }
 
-  /** Accessories (manifests whose subject is one of `digests`) in the repository, oldest first. */
+  /** Accessories of the artifacts `digests` in the repository, oldest first. */
   async accessoriesOf(
     repositoryId: number,
     digests: readonly string[],
@@ -413,10 +409,30 @@ export class ArtifactRepository {
     if (digests.length === 0) return [];
     const rows = await (manager ?? this.dataSource.manager).query<ArtifactRow[]>(
       `SELECT ${COLUMNS} FROM registry_manifest m
-        WHERE m.repository_id = $1 AND m.subject_digest = ANY($2::text[]) ORDER BY m.created_at, m.id`,
+        WHERE m.repository_id = $1 AND m.accessory_subject = ANY($2::text[]) ORDER BY m.created_at, m.id`,
       [repositoryId, digests],
     );
     return rows.map(toRecord);
+  }
+
+  /** The indexes of the repository that list any of `digests`, each with the digests among them it lists. */
+  async parentsOf(
+    repositoryId: number,
+    digests: readonly string[],
+  ): Promise<{ parent: ArtifactRecord; children: string[] }[]> {
+    if (digests.length === 0) return [];
+    const rows = await this.dataSource.query<(ArtifactRow & { children: string[] })[]>(
+      `SELECT ${COLUMNS}, ARRAY(SELECT DISTINCT ref.digest FROM registry_manifest_reference ref
+                                 WHERE ref.manifest_id = m.id AND ref.kind = 'manifest'
+                                   AND ref.digest = ANY($2::text[])) AS children
+         FROM registry_manifest m
+        WHERE m.repository_id = $1 AND m.id IN (
+          SELECT ref.manifest_id FROM registry_manifest_reference ref
+           WHERE ref.kind = 'manifest' AND ref.digest = ANY($2::text[]))
+        ORDER BY m.created_at, m.id`,
+      [repositoryId, digests],
+    );
+    return rows.map((row) => ({ parent: toRecord(row), children: row.children }));
   }
 
   /** One page of the accessories of the artifact `subjectDigest` that match `terms`, and how many match. */
@@ -428,7 +444,7 @@ export class ArtifactRepository {
     page: Pagination,
   ): Promise<{ items: ArtifactRecord[]; total: number }> {
     const params: unknown[] = [repositoryId, subjectDigest];
-    const where = `m.repository_id = $1 AND m.subject_digest = $2 AND ${buildFilter(terms, ACCESSORY_FIELDS, params)}`;
+    const where = `m.repository_id = $1 AND m.accessory_subject = $2 AND ${buildFilter(terms, ACCESSORY_FIELDS, params)}`;
     const order = sort.length === 0 ? 'm.created_at, m.id' : buildOrderBy(sort, ACCESSORY_SORTABLE, 'm.id');
     const [rows, counted] = await Promise.all([
       this.dataSource.query<ArtifactRow[]>(

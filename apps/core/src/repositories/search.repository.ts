@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { escapeLike } from '@wharf/db';
 import { DataSource } from 'typeorm';
+import { TOP_LEVEL } from './artifact.repository.js';
 
 /**
  * The projects a caller may see: every project, or the public ones plus those the caller is a member of and those
@@ -128,7 +129,7 @@ export class SearchRepository {
     const visible = visibleProjectCondition(request.visibility, params);
     const rows = await this.dataSource.query<RepositoryRow[]>(
       `SELECT r.name, p.project_id, p.name AS project_name, ${PROJECT_IS_PUBLIC} AS project_public, r.pull_count,
-              (SELECT count(*) FROM registry_manifest m WHERE m.repository_id = r.id) AS artifact_count
+              (SELECT count(*) FROM registry_manifest m WHERE m.repository_id = r.id AND ${TOP_LEVEL}) AS artifact_count
          FROM registry_repository r
          JOIN project p ON p.project_id = r.project_id
         WHERE r.name ILIKE $1 ESCAPE '\\' AND ${visible}

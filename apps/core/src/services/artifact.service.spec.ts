@@ -14,6 +14,8 @@ function record(manifestMediaType: string): ArtifactRecord {
     payload: Buffer.from('{}'),
     subjectDigest: null,
     annotations: null,
+    accessorySubject: null,
+    accessoryType: null,
     pushTime: new Date(0),
     pullTime: null,
   };

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { parsePagination, parseQuery, parseSort } from '@wharf/db';
-import { type Descriptor, type ParsedManifest, parseManifest } from '@wharf/oci';
+import { AccessoryType, type Descriptor, type ParsedManifest, parseManifest } from '@wharf/oci';
 import { RegistryWriter } from '@wharf/registry';
 import { type EntityManager } from 'typeorm';
 import { type ProjectRef, type RequestAuth, principalName } from '../auth/principal.js';
@@ -23,13 +23,11 @@ import { Paged, type WithHeaders, created } from '../http/responses.js';
 import { ImmutabilityRules } from '../policy/immutability.js';
 import { throughPolicies } from '../registry/registry-errors.js';
 import {
-  ACCESSORY_TYPES,
   ARTIFACT_TYPE_ANNOTATION,
   type ArtifactRecord,
   ArtifactRepository,
   CNAB_MEDIA_TYPE,
   CONFIG_TYPE_PATTERN,
-  GENERIC_ACCESSORY,
   HELM_CONFIG_MEDIA_TYPE,
   IMAGE_MEDIA_TYPES,
   type TagRecord,
@@ -52,6 +50,9 @@ const CONFIG_CACHE_BYTES = 32 * 1024 * 1024;
 const CONFIG_READS_AT_ONCE = 16;
 
 const CONFIG_TYPE_RE = new RegExp(CONFIG_TYPE_PATTERN);
+
+/** The accessories an index's children inherit from it: its signatures. */
+const SIGNATURE_TYPES: ReadonlySet<string> = new Set([AccessoryType.CosignSignature, AccessoryType.NotationSignature]);
 
 interface Loaded {
   record: ArtifactRecord;
@@ -282,7 +283,7 @@ export class ArtifactService {
     }
     const source = await this.repositories.find(sourceProject, sourceName.slice(slash + 1));
     const artifact = await this.find(source, reference);
-    if (artifact.subjectDigest) {
+    if (artifact.accessorySubject) {
       throw new ApiError('DENIED', "the operation isn't supported for an artifact accessory");
     }
     const target = `${project.name}/${params.repository_name}`;
@@ -351,7 +352,11 @@ export class ArtifactService {
         : Promise.resolve([]),
     ]);
     const loadedAccessories = this.load(repository, accessories);
-    const sizes = await this.sizes(repository, [...loaded, ...loadedAccessories]);
+    const inherited = options.with_inherited_accessory
+      ? await this.inheritedSignatures(repository, records)
+      : new Map<string, { subject: ArtifactRecord; signature: Loaded }[]>();
+    const inheritedLoaded = [...inherited.values()].flat().map((entry) => entry.signature);
+    const sizes = await this.sizes(repository, [...loaded, ...loadedAccessories, ...inheritedLoaded]);
     const attributes = await this.extraAttributes(loaded);
     const immutable = await this.immutability.matcher(repository.projectId);
     const tagsOf = new Map<number, TagDto[]>();
@@ -362,7 +367,7 @@ export class ArtifactService {
     }
     const accessoriesOf = new Map<string, Loaded[]>();
     for (const accessory of loadedAccessories) {
-      const subject = accessory.record.subjectDigest ?? '';
+      const subject = accessory.record.accessorySubject ?? '';
       accessoriesOf.set(subject, [...(accessoriesOf.get(subject) ?? []), accessory]);
     }
     const children = new Map<string, ArtifactRecord>();
@@ -417,8 +422,47 @@ export class ArtifactService {
           this.accessoryDto(repository, record, item, sizes),
         );
       }
+      if (options.with_inherited_accessory) {
+        artifact.inherited_accessories = (inherited.get(record.digest) ?? []).map(({ subject, signature }) =>
+          this.accessoryDto(repository, subject, signature, sizes),
+        );
+      }
       return artifact;
     });
+  }
+
+  /**
+   * The cosign and notation signatures of the indexes that list each of `records`, by the listed artifact's digest: a
+   * signature of an index covers its children, which carry none of their own. Each keeps the index as its subject.
+   */
+  private async inheritedSignatures(
+    repository: ImageRepositoryRecord,
+    records: readonly ArtifactRecord[],
+  ): Promise<Map<string, { subject: ArtifactRecord; signature: Loaded }[]>> {
+    const inherited = new Map<string, { subject: ArtifactRecord; signature: Loaded }[]>();
+    const parents = await this.artifacts.parentsOf(
+      repository.id,
+      records.map((r) => r.digest),
+    );
+    if (parents.length === 0) return inherited;
+    const signatures = this.load(
+      repository,
+      (
+        await this.artifacts.accessoriesOf(
+          repository.id,
+          parents.map((p) => p.parent.digest),
+        )
+      ).filter((a) => a.accessoryType !== null && SIGNATURE_TYPES.has(a.accessoryType)),
+    );
+    for (const { parent, children } of parents) {
+      const ofParent = signatures.filter((s) => s.record.accessorySubject === parent.digest);
+      for (const child of children) {
+        const list = inherited.get(child) ?? [];
+        for (const signature of ofParent) list.push({ subject: parent, signature });
+        inherited.set(child, list);
+      }
+    }
+    return inherited;
   }
 
   private accessoryDto(
@@ -437,7 +481,7 @@ export class ArtifactService {
       subject_artifact_repo: repository.name,
       size: sizes.of(record.digest),
       digest: record.digest,
-      type: (record.artifactType && ACCESSORY_TYPES[record.artifactType]) || GENERIC_ACCESSORY,
+      type: record.accessoryType ?? AccessoryType.Subject,
       icon: '',
       creation_time: record.pushTime.toISOString(),
     };

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { COSIGN_SIMPLESIGNING_MEDIA_TYPE } from '@wharf/oci';
 import { type RetentionRuleOutDto } from '../dtos/retention.dto.js';
 import { type RetentionPolicyRecord, RetentionRepository } from '../repositories/retention.repository.js';
 import { type ArtifactFixtures, type Pushed, artifactFixtures } from '../testing/artifact-fixtures.js';
@@ -325,15 +326,27 @@ describe('the retention engine against PostgreSQL', () => {
       artifactType: 'application/vnd.dev.cosign.artifact.sig.v1+json',
     });
     const kept = await image(repo, ['kept'], 0);
+    // A cosign signature by tag, pushed last: an accessory, so never the newest candidate.
+    const signatureTag = `${kept.digest.replace(':', '-')}.sig`;
+    const keptSignature = await fx.image(repo, {
+      tag: signatureTag,
+      layerMediaType: COSIGN_SIMPLESIGNING_MEDIA_TYPE,
+      layers: [Buffer.from('{"critical":{}}')],
+    });
     await fx.dataSource.query(`UPDATE registry_manifest SET created_at = $1 WHERE digest = ANY($2::text[])`, [
       daysAgo(3),
       [index.digest, amd.digest, arm.digest, signature.digest],
     ]);
     await fx.dataSource.query(`UPDATE registry_tag SET updated_at = $1 WHERE name = 'multi'`, [daysAgo(3)]);
+    await fx.dataSource.query(`UPDATE registry_manifest SET created_at = $1 WHERE digest = $2`, [
+      NOW,
+      keptSignature.digest,
+    ]);
+    await fx.dataSource.query(`UPDATE registry_tag SET updated_at = $1 WHERE name = $2`, [NOW, signatureTag]);
     const policy = policyOf(p.projectId, [rule('latestPushedK', 1, [{ decoration: 'matches', pattern: '**' }])]);
     const [result] = await engine.run(policy, { dryRun: false, now: NOW });
     expect(outcomes(result)).toEqual({ [kept.digest]: 'RETAIN', [index.digest]: 'DEL' });
-    expect(await tagsIn(repo)).toEqual({ [kept.digest]: ['kept'] });
+    expect(await tagsIn(repo)).toEqual({ [kept.digest]: ['kept'], [keptSignature.digest]: [signatureTag] });
   });
 
   it('stops before deleting when its signal is aborted', async () => {

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { type ProjectRole, hashPassword } from '@wharf/auth';
 import { type ManifestReference, RegistryRepository } from '@wharf/db';
-import { MediaType, type Platform, parseDigest } from '@wharf/oci';
+import { MediaType, type Platform, accessoryOf, parseDigest, parseManifest } from '@wharf/oci';
 import { blobDataPath } from '@wharf/registry';
 import { type StorageDriver } from '@wharf/storage';
 import { DataSource } from 'typeorm';
@@ -36,6 +36,8 @@ export interface ImageOptions {
   configMediaType?: string;
   /** Layer contents; one small random layer when absent. */
   layers?: Buffer[];
+  /** The media type of every layer; a gzipped OCI layer when absent. */
+  layerMediaType?: string;
   annotations?: Record<string, string>;
   artifactType?: string;
   subject?: Pushed;
@@ -136,7 +138,7 @@ export function artifactFixtures(core: TestCore): ArtifactFixtures {
       const layers = [];
       for (const content of options.layers ?? [randomBytes(64)]) {
         layers.push({
-          mediaType: MediaType.OciLayerTarGzip,
+          mediaType: options.layerMediaType ?? MediaType.OciLayerTarGzip,
           digest: await blob(repository, content),
           size: content.length,
         });
@@ -172,6 +174,8 @@ export function artifactFixtures(core: TestCore): ArtifactFixtures {
         payload,
         subjectDigest: options.subject?.digest,
         annotations: options.annotations,
+        // As the engine classifies a push.
+        accessory: accessoryOf(parseManifest(payload, MediaType.OciManifest), digest, options.tag),
         references,
         tag: options.tag,
         actor: options.actor,

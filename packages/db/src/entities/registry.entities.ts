@@ -70,6 +70,14 @@ export class ManifestEntity {
   @Column({ type: 'jsonb', nullable: true })
   annotations!: Record<string, string> | null;
 
+  /** The manifest this one is an accessory of, by its subject field or cosign's tag convention. */
+  @Column({ name: 'accessory_subject', type: 'text', nullable: true })
+  accessorySubject!: string | null;
+
+  /** Harbor's accessory type (signature.cosign, sbom.harbor, …), set with accessory_subject. */
+  @Column({ name: 'accessory_type', type: 'text', nullable: true })
+  accessoryType!: string | null;
+
   @Column({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 }

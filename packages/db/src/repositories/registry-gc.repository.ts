@@ -86,7 +86,7 @@ export class GcSession {
               WHERE r.manifest_id = k.id AND r.kind = 'manifest'
              UNION ALL
              SELECT a.id, a.repository_id, a.digest FROM registry_manifest a
-              WHERE a.repository_id = k.repository_id AND a.subject_digest = k.digest
+              WHERE a.repository_id = k.repository_id AND a.accessory_subject = k.digest
            ) n
        )
        SELECT m.id FROM registry_manifest m WHERE NOT EXISTS (SELECT 1 FROM kept WHERE kept.id = m.id)`,
@@ -186,9 +186,9 @@ export class RegistryGcRepository {
             AND NOT EXISTS (SELECT 1 FROM registry_manifest_reference r
                               JOIN registry_manifest p ON p.id = r.manifest_id AND p.repository_id = mf.repository_id
                              WHERE r.kind = 'manifest' AND r.digest = mf.digest)
-            AND (mf.subject_digest IS NULL OR NOT EXISTS (
+            AND (mf.accessory_subject IS NULL OR NOT EXISTS (
                    SELECT 1 FROM registry_manifest s
-                    WHERE s.repository_id = mf.repository_id AND s.digest = mf.subject_digest
+                    WHERE s.repository_id = mf.repository_id AND s.digest = mf.accessory_subject
                       AND (s.id <> ALL($2::bigint[]) OR EXISTS (SELECT 1 FROM registry_tag t WHERE t.manifest_id = s.id))))
             AS deletable
            FROM registry_manifest mf WHERE mf.id = $1`,

@@ -33,6 +33,15 @@ export interface StoredManifest {
   payload?: Buffer;
 }
 
+/**
+ * What a manifest is an accessory of (by its subject field or cosign's tag convention), and Harbor's type for it
+ * (`signature.cosign`, `sbom.harbor`, …), as @wharf/oci classifies it.
+ */
+export interface ManifestAccessory {
+  subject: string;
+  type: string;
+}
+
 /** A manifest as the writer reads it to delete or copy it: its content, references and tags. */
 export interface StoredArtifact {
   digest: string;
@@ -41,6 +50,7 @@ export interface StoredArtifact {
   payload: Buffer;
   subjectDigest?: string;
   annotations?: Record<string, string>;
+  accessory?: ManifestAccessory;
   references: ManifestReference[];
   tags: string[];
 }
@@ -53,6 +63,8 @@ interface ArtifactRow {
   payload: Buffer;
   subject_digest: string | null;
   annotations: Record<string, string> | null;
+  accessory_subject: string | null;
+  accessory_type: string | null;
   tags: string[];
 }
 
@@ -71,6 +83,11 @@ export interface NewManifest {
   payload: Buffer;
   subjectDigest?: string;
   annotations?: Record<string, string>;
+  /**
+   * The subject this manifest is an accessory of, by its subject field or by `tag` (cosign's convention). A manifest
+   * stored already that is no accessory yet becomes this one; an accessory stays what it was.
+   */
+  accessory?: ManifestAccessory;
   references: ManifestReference[];
   /**
    * Blobs the references need stored and manifests of the repository its index lists: the push is refused with a
@@ -494,12 +511,17 @@ export class RegistryRepository {
     await this.holdReferences(m, repositoryId, manifest);
     // DO UPDATE (a no-op: same digest, same content) rather than DO NOTHING: it always returns the row and
     // waits on a concurrent delete of it, so a push racing a delete of the same digest still ends stored.
-    // xmax = 0 tells a row this statement inserted from one that was there before.
+    // xmax = 0 tells a row this statement inserted from one that was there before. A stored manifest pushed again
+    // under a cosign convention tag becomes an accessory then; one that is an accessory already stays as it is (the
+    // check constraint keeps the two accessory columns set together, so both come from the same row).
     const [row] = await m.query<{ id: string; inserted: boolean }[]>(
       `INSERT INTO registry_manifest
-         (repository_id, digest, media_type, artifact_type, size, payload, subject_digest, annotations)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-       ON CONFLICT (repository_id, digest) DO UPDATE SET media_type = EXCLUDED.media_type
+         (repository_id, digest, media_type, artifact_type, size, payload, subject_digest, annotations,
+          accessory_subject, accessory_type)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+       ON CONFLICT (repository_id, digest) DO UPDATE SET media_type = EXCLUDED.media_type,
+         accessory_subject = COALESCE(registry_manifest.accessory_subject, EXCLUDED.accessory_subject),
+         accessory_type = COALESCE(registry_manifest.accessory_type, EXCLUDED.accessory_type)
        RETURNING id, (xmax = 0) AS inserted`,
       [
         repositoryId,
@@ -510,6 +532,8 @@ export class RegistryRepository {
         manifest.payload,
         manifest.subjectDigest ?? null,
         manifest.annotations ? JSON.stringify(manifest.annotations) : null,
+        manifest.accessory?.subject ?? null,
+        manifest.accessory?.type ?? null,
       ],
     );
     const manifestId = row.id;
@@ -731,6 +755,7 @@ export class RegistryRepository {
   async lockManifest(name: string, digest: string, m: EntityManager): Promise<StoredArtifact | null> {
     const rows = await m.query<ArtifactRow[]>(
       `SELECT mf.id, mf.digest, mf.media_type, mf.artifact_type, mf.payload, mf.subject_digest, mf.annotations,
+              mf.accessory_subject, mf.accessory_type,
               ARRAY(SELECT t.name FROM registry_tag t WHERE t.manifest_id = mf.id ORDER BY t.name) AS tags
          FROM registry_repository r JOIN registry_manifest mf ON mf.repository_id = r.id AND mf.digest = $2
         WHERE r.name = $1
@@ -752,6 +777,9 @@ export class RegistryRepository {
       payload: row.payload,
       subjectDigest: row.subject_digest ?? undefined,
       annotations: row.annotations ?? undefined,
+      ...(row.accessory_subject !== null && row.accessory_type !== null
+        ? { accessory: { subject: row.accessory_subject, type: row.accessory_type } }
+        : {}),
       tags: row.tags,
       references: references.map((r) => ({
         kind: r.kind,
@@ -762,15 +790,40 @@ export class RegistryRepository {
     };
   }
 
-  /** The digests of the repository's manifests whose subject is `digest` (its accessories), oldest first. */
-  async referrerDigests(name: string, digest: string, m: EntityManager): Promise<string[]> {
+  /**
+   * The digests of the repository's accessories of the manifest `digest` (manifests whose subject it is, by their
+   * subject field or by cosign's tag convention), oldest first.
+   */
+  async accessoryDigests(name: string, digest: string, m: EntityManager): Promise<string[]> {
     const rows = await m.query<{ digest: string }[]>(
       `SELECT mf.digest FROM registry_repository r
-         JOIN registry_manifest mf ON mf.repository_id = r.id AND mf.subject_digest = $2
+         JOIN registry_manifest mf ON mf.repository_id = r.id AND mf.accessory_subject = $2
         WHERE r.name = $1 ORDER BY mf.created_at, mf.id`,
       [name, digest],
     );
     return rows.map((r) => r.digest);
+  }
+
+  /**
+   * Makes a stored manifest of the repository an accessory (a tag of cosign's convention was given to it). False when
+   * the repository does not hold it or it is an accessory already, which it stays.
+   */
+  async attachAccessory(
+    name: string,
+    digest: string,
+    accessory: ManifestAccessory,
+    m: EntityManager,
+  ): Promise<boolean> {
+    const rows = await m.query<[unknown[], number]>(
+      `UPDATE registry_manifest mf SET accessory_subject = $3, accessory_type = $4
+         FROM registry_repository r
+        WHERE mf.repository_id = r.id AND r.name = $1 AND mf.digest = $2 AND mf.accessory_subject IS NULL
+        RETURNING mf.id`,
+      [name, digest, accessory.subject, accessory.type],
+    );
+    if ((rows[0]?.length ?? 0) === 0) return false;
+    await this.notifyManifestChange(m, name);
+    return true;
   }
 
   /** The digests of the repository's indexes that list the manifest `digest`. */
@@ -847,6 +900,7 @@ export class RegistryRepository {
         payload: artifact.payload,
         subjectDigest: artifact.subjectDigest,
         annotations: artifact.annotations,
+        accessory: artifact.accessory,
         references: artifact.references,
         // Held against garbage collection as a push's are: the copy commits only with every blob and child stored.
         requiredBlobs: blobs,

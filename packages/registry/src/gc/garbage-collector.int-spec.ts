@@ -3,6 +3,7 @@ import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { BlobGoneError, GcBusyError } from '@wharf/db';
+import { COSIGN_SIMPLESIGNING_MEDIA_TYPE } from '@wharf/oci';
 import { FilesystemDriver, type StorageDriver } from '@wharf/storage';
 import {
   GcTestClient,
@@ -83,10 +84,27 @@ describe('online garbage collection (PostgreSQL + filesystem storage)', () => {
         subject: { digest: untagged.digest, size: untagged.manifest.length },
       });
       for (const tag of ['sig-tmp', 'sig2-tmp']) expect(await client.deleteManifest('lib/app', tag)).toBe(202);
+      // A cosign signature by tag, signed again: the tag moves to the new one, the first stays an accessory.
+      const cosignTag = `${tagged.digest.replace(':', '-')}.sig`;
+      const cosign = { layerMediaType: COSIGN_SIMPLESIGNING_MEDIA_TYPE };
+      const resigned = await client.pushImage('lib/app', cosignTag, { ...randomImage(), ...cosign });
+      await client.pushImage('lib/app', cosignTag, { ...randomImage(), ...cosign });
       const loose = randomBytes(700);
       await client.pushBlob('lib/app', loose);
       await ageEverything(reg.dataSource, 2);
-      return { base, tagged, untagged, child, keptIndex, orphanChild, goneIndex, signature, untaggedSignature, loose };
+      return {
+        base,
+        tagged,
+        untagged,
+        child,
+        keptIndex,
+        orphanChild,
+        goneIndex,
+        signature,
+        untaggedSignature,
+        resigned,
+        loose,
+      };
     }
 
     it(
@@ -125,7 +143,7 @@ describe('online garbage collection (PostgreSQL + filesystem storage)', () => {
             (m) => m.digest,
           ),
         );
-        for (const kept of [s.tagged, s.child, s.signature]) expect(manifests.has(kept.digest)).toBe(true);
+        for (const kept of [s.tagged, s.child, s.signature, s.resigned]) expect(manifests.has(kept.digest)).toBe(true);
         expect(manifests.has(s.keptIndex.digest)).toBe(true);
         for (const gone of [s.untagged, s.orphanChild, s.untaggedSignature])
           expect(manifests.has(gone.digest)).toBe(false);

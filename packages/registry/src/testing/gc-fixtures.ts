@@ -78,9 +78,9 @@ export class GcTestClient {
   async pushImage(
     name: string,
     reference: string,
-    image: { config: Buffer; layers: Buffer[]; subject?: { digest: string; size: number } },
+    image: { config: Buffer; layers: Buffer[]; subject?: { digest: string; size: number }; layerMediaType?: string },
   ): Promise<PushedImage> {
-    const manifest = imageManifest(image.config, image.layers, image.subject);
+    const manifest = imageManifest(image.config, image.layers, image.subject, image.layerMediaType);
     for (let attempt = 0; attempt < 10; attempt++) {
       for (const blob of [image.config, ...image.layers]) {
         if (attempt > 0 || (await this.headBlob(name, sha(blob))) !== 200) await this.pushBlob(name, blob);
@@ -111,13 +111,18 @@ export class GcTestClient {
   }
 }
 
-export function imageManifest(config: Buffer, layers: Buffer[], subject?: { digest: string; size: number }): Buffer {
+export function imageManifest(
+  config: Buffer,
+  layers: Buffer[],
+  subject?: { digest: string; size: number },
+  layerMediaType: string = MediaType.OciLayerTarGzip,
+): Buffer {
   return Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
       mediaType: MediaType.OciManifest,
       config: { mediaType: MediaType.OciConfig, digest: sha(config), size: config.length },
-      layers: layers.map((l) => ({ mediaType: MediaType.OciLayerTarGzip, digest: sha(l), size: l.length })),
+      layers: layers.map((l) => ({ mediaType: layerMediaType, digest: sha(l), size: l.length })),
       ...(subject ? { subject: { mediaType: MediaType.OciManifest, ...subject } } : {}),
     }),
   );
