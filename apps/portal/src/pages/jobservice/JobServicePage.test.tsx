@@ -67,7 +67,7 @@ function dashboardServer(): FetchDouble & { paused: Set<string> } {
         {
           id: 1,
           vendor_type: 'GARBAGE_COLLECTION',
-          vendor_id: 0,
+          vendor_id: -1,
           cron: '0 0 0 * * *',
           update_time: '2026-12-01T08:00:00Z',
         },

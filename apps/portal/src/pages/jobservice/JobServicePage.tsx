@@ -10,6 +10,7 @@ import { NotAllowed } from '../../components/Guards.js';
 import { LogDialog } from '../../components/LogDialog.js';
 import { PagedTable } from '../../components/PagedTable.js';
 import { PageHeader } from '../../components/PageHeader.js';
+import { Table } from '../../components/Table.js';
 import { QueryState } from '../../components/QueryState.js';
 import { useToast } from '../../components/Toast.js';
 import { formatDate, formatRelative } from '../../lib/format.js';
@@ -178,45 +179,42 @@ function QueueTable({
 }) {
   const everyOne = queues.length > 0 && queues.every((queue) => chosen.has(queue.job_type));
   return (
-    <div className="table-wrap">
-      <table className="table">
-        <caption className="visually-hidden">Pending jobs per job type</caption>
-        <thead>
-          <tr>
-            <th scope="col">
-              <input
-                type="checkbox"
-                aria-label="Choose every job type"
-                checked={everyOne}
-                onChange={(e) => onChooseAll(e.target.checked)}
-              />
-            </th>
-            <th scope="col">Job type</th>
-            <th scope="col">Pending</th>
-            <th scope="col">Waiting for</th>
-            <th scope="col">Status</th>
-          </tr>
-        </thead>
-        <tbody>
-          {queues.map((queue) => (
-            <tr key={queue.job_type}>
-              <td>
-                <input
-                  type="checkbox"
-                  aria-label={`Choose ${queue.job_type}`}
-                  checked={chosen.has(queue.job_type)}
-                  onChange={(e) => onChoose(queue.job_type, e.target.checked)}
-                />
-              </td>
-              <td>{queue.job_type}</td>
-              <td>{queue.count}</td>
-              <td className="nowrap">{queue.count > 0 ? waitText(queue.latency) : '—'}</td>
-              <td>{queue.paused ? <Badge tone="warning">Paused</Badge> : <Badge tone="success">Running</Badge>}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <Table
+      caption="Pending jobs per job type"
+      headers={
+        <>
+          <th scope="col">
+            <input
+              type="checkbox"
+              aria-label="Choose every job type"
+              checked={everyOne}
+              onChange={(e) => onChooseAll(e.target.checked)}
+            />
+          </th>
+          <th scope="col">Job type</th>
+          <th scope="col">Pending</th>
+          <th scope="col">Waiting for</th>
+          <th scope="col">Status</th>
+        </>
+      }
+    >
+      {queues.map((queue) => (
+        <tr key={queue.job_type}>
+          <td>
+            <input
+              type="checkbox"
+              aria-label={`Choose ${queue.job_type}`}
+              checked={chosen.has(queue.job_type)}
+              onChange={(e) => onChoose(queue.job_type, e.target.checked)}
+            />
+          </td>
+          <td>{queue.job_type}</td>
+          <td>{queue.count}</td>
+          <td className="nowrap">{queue.count > 0 ? waitText(queue.latency) : '—'}</td>
+          <td>{queue.paused ? <Badge tone="warning">Paused</Badge> : <Badge tone="success">Running</Badge>}</td>
+        </tr>
+      ))}
+    </Table>
   );
 }
 
@@ -292,44 +290,41 @@ function PoolWorkers({
           {busy} of {pool.concurrency}
         </dd>
       </dl>
-      <div className="table-wrap">
-        <table className="table">
-          <caption className="visually-hidden">Workers of {pool.worker_pool_id}</caption>
-          <thead>
-            <tr>
-              <th scope="col">Worker</th>
-              <th scope="col">Job</th>
-              <th scope="col">Job id</th>
-              <th scope="col">Since</th>
-              <th scope="col">
-                <span className="visually-hidden">Log</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {workers.map((worker) => (
-              <tr key={worker.id}>
-                <td className="nowrap">{worker.id.slice(pool.worker_pool_id.length + 1)}</td>
-                <td>{worker.job_name || <span className="hint">Idle</span>}</td>
-                <td>{worker.job_id}</td>
-                <td className="nowrap">{worker.start_at ? formatDate(worker.start_at) : ''}</td>
-                <td className="actions">
-                  {worker.job_id ? (
-                    <button
-                      type="button"
-                      className="button button-small"
-                      aria-label={`Log of job ${worker.job_id}`}
-                      onClick={() => onLog(worker)}
-                    >
-                      Log
-                    </button>
-                  ) : null}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table
+        caption={`Workers of ${pool.worker_pool_id}`}
+        headers={
+          <>
+            <th scope="col">Worker</th>
+            <th scope="col">Job</th>
+            <th scope="col">Job id</th>
+            <th scope="col">Since</th>
+            <th scope="col">
+              <span className="visually-hidden">Log</span>
+            </th>
+          </>
+        }
+      >
+        {workers.map((worker) => (
+          <tr key={worker.id}>
+            <td className="nowrap">{worker.id.slice(pool.worker_pool_id.length + 1)}</td>
+            <td>{worker.job_name || <span className="hint">Idle</span>}</td>
+            <td>{worker.job_id}</td>
+            <td className="nowrap">{worker.start_at ? formatDate(worker.start_at) : ''}</td>
+            <td className="actions">
+              {worker.job_id ? (
+                <button
+                  type="button"
+                  className="button button-small"
+                  aria-label={`Log of job ${worker.job_id}`}
+                  onClick={() => onLog(worker)}
+                >
+                  Log
+                </button>
+              ) : null}
+            </td>
+          </tr>
+        ))}
+      </Table>
     </div>
   );
 }
