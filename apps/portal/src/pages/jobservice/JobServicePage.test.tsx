@@ -83,7 +83,8 @@ const puts = (server: FetchDouble) =>
 const asked = (server: FetchDouble, path: string) =>
   server.requests.filter((r) => r.method === 'GET' && r.path === `${API}${path}`).length;
 
-describe('JobServicePage (HTTP replaced by a fetch test double)', () => {
+// Each test clicks through a dialog or two; on a loaded machine that takes longer than the default 5 s.
+describe('JobServicePage (HTTP replaced by a fetch test double)', { timeout: 15_000 }, () => {
   it('says "Not allowed" to a user who is not a system administrator and asks the server nothing', () => {
     const server = createFetchDouble();
     renderWithApp(<JobServicePage />, { at: AT, user: DEVELOPER, server });
@@ -184,5 +185,5 @@ describe('JobServicePage (HTTP replaced by a fetch test double)', () => {
         ).toEqual([2, 2, 2]),
       { timeout: REFRESH_MS + 2000 },
     );
-  }, 15_000);
+  });
 });
