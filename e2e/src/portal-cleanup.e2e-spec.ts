@@ -2,25 +2,14 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, type Locator, type Page, chromium } from 'playwright-core';
+import { type Browser, type Locator, type Page } from 'playwright-core';
 import { type InstalledWharf, installWharf } from './install-kit.js';
+import { launchChromium } from './support/browser.js';
 import { e2eTarget } from './support/target.js';
 
 jest.setTimeout(600_000);
 
 const SCREENSHOTS = fileURLToPath(new URL('../screenshots/portal-cleanup/', import.meta.url));
-const CHROMIUM = process.env.WHARF_CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-dev-shm-usage',
-];
 
 /**
  * Administration → Clean Up in a real browser, against Wharf installed by install.sh (core and jobservice, so the
@@ -68,7 +57,7 @@ describeCleanUp('the portal: clean up, in Chromium', () => {
     await mkdir(SCREENSHOTS, { recursive: true });
     wharf = await installWharf({ skipBuild: true });
     creds = `${wharf.admin.username}:${wharf.admin.password}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     page = await context.newPage();
     await page.goto(`${wharf.url}/`);

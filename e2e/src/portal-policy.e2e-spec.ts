@@ -4,26 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type TestImageLayout, buildImageLayout } from '@wharf/testkit';
-import { type Browser, type Locator, type Page, chromium } from 'playwright-core';
+import { type Browser, type Locator, type Page } from 'playwright-core';
 import { type InstalledWharf, installWharf } from './install-kit.js';
+import { launchChromium } from './support/browser.js';
 import { CommandError, Skopeo } from './support/clients.js';
 import { e2eTarget } from './support/target.js';
 
 jest.setTimeout(600_000);
 
 const SCREENSHOTS = fileURLToPath(new URL('../screenshots/portal-policy/', import.meta.url));
-const CHROMIUM = process.env.WHARF_CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-dev-shm-usage',
-];
 const PROJECT = 'policies';
 const TARGET = 'copies';
 const REPOSITORY = 'app';
@@ -100,7 +89,7 @@ describePolicy('the portal: policies and artifact copy, in Chromium', () => {
     ).body.filter((p) => p.name === PROJECT);
     projectPath = `/projects/${project.project_id}`;
 
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     page = await context.newPage();
     await page.goto(`${wharf.url}/`);

@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type TestImageLayout, buildImageLayout } from '@wharf/testkit';
-import { type Browser, type BrowserContext, type Locator, type Page, chromium } from 'playwright-core';
+import { type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { type InstalledWharf, installWharf } from './install-kit.js';
+import { launchChromium } from './support/browser.js';
 import { Skopeo } from './support/clients.js';
 import { e2eTarget } from './support/target.js';
 
@@ -13,18 +14,6 @@ jest.setTimeout(900_000);
 
 /** Where the screenshots of this test go, one PNG per step, numbered in order. */
 const SCREENSHOTS = fileURLToPath(new URL('../screenshots/portal/', import.meta.url));
-const CHROMIUM = process.env.WHARF_CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-dev-shm-usage',
-];
 const PROJECT = 'frontend';
 const REPOSITORY = 'web/app';
 const ROBOT = 'ci';
@@ -120,7 +109,7 @@ describePortal('the portal after ./install.sh, in Chromium', () => {
     skopeo = await Skopeo.create(await mkdtemp(join(workDir, 'skopeo-')));
     wharf = await installWharf({ extraConfig: { hostname: HOSTNAME } });
     registry = `${HOSTNAME}:${wharf.httpPort}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+    browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: wharf.url });
     page = await context.newPage();

@@ -19,6 +19,7 @@ import { SystemRobotsPage } from './pages/admin/SystemRobotsPage.js';
 import { QuotasPage } from './pages/admin/QuotasPage.js';
 import { AuditLogsPage } from './pages/admin/AuditLogsPage.js';
 import { CleanUpPage, GcTab, PurgeTab } from './pages/cleanup/CleanUpPage.js';
+import { JobServicePage } from './pages/jobservice/JobServicePage.js';
 
 /** Every address of the portal. Others link to these paths and tests open them; keep them stable. */
 export function AppRoutes() {
@@ -54,6 +55,7 @@ export function AppRoutes() {
           <Route path="robots" element={<SystemRobotsPage />} />
           <Route path="quotas" element={<QuotasPage />} />
           <Route path="audit-logs" element={<AuditLogsPage />} />
+          <Route path="job-service-dashboard" element={<JobServicePage />} />
           <Route path="cleanup" element={<CleanUpPage />}>
             <Route index element={<Navigate to="gc" replace />} />
             <Route path="gc" element={<GcTab />} />

@@ -41,6 +41,10 @@ describe('Layout and guards', () => {
     const nav = screen.getByRole('navigation', { name: 'Main' });
     expect(within(nav).getByRole('link', { name: 'Users' })).toHaveAttribute('href', '/admin/users');
     expect(within(nav).getByRole('link', { name: 'Audit log' })).toBeInTheDocument();
+    expect(within(nav).getByRole('link', { name: 'Job Service Dashboard' })).toHaveAttribute(
+      'href',
+      '/admin/job-service-dashboard',
+    );
     unmount();
 
     renderShell('/projects');
@@ -48,6 +52,7 @@ describe('Layout and guards', () => {
     expect(within(plain).getByRole('link', { name: 'Projects' })).toBeInTheDocument();
     expect(within(plain).queryByText('Administration')).not.toBeInTheDocument();
     expect(within(plain).queryByRole('link', { name: 'Users' })).not.toBeInTheDocument();
+    expect(within(plain).queryByRole('link', { name: 'Job Service Dashboard' })).not.toBeInTheDocument();
   });
 
   it('shows a clear Not allowed page when a non-administrator reaches an admin page', () => {

@@ -10,6 +10,7 @@ const ADMIN_LINKS = [
   { to: '/admin/quotas', label: 'Quotas' },
   { to: '/admin/audit-logs', label: 'Audit log' },
   { to: '/admin/cleanup', label: 'Clean Up' },
+  { to: '/admin/job-service-dashboard', label: 'Job Service Dashboard' },
 ];
 
 function navClass({ isActive }: { isActive: boolean }) {

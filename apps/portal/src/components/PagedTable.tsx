@@ -1,5 +1,6 @@
 import { type ReactNode } from 'react';
 import { Pagination, type PaginationProps } from './Pagination.js';
+import { Table } from './Table.js';
 
 export interface PagedTableProps extends PaginationProps {
   /** Names the table for screen readers (the caption is visually hidden). */
@@ -27,22 +28,14 @@ export function PagedTable({
 }: PagedTableProps) {
   return (
     <>
-      <div className="table-wrap">
-        <table className="table">
-          <caption className="visually-hidden">{caption}</caption>
-          <thead>
-            <tr>{headers}</tr>
-          </thead>
-          <tbody>
-            {itemCount === 0 ? (
-              <tr>
-                <td colSpan={columns}>{emptyText}</td>
-              </tr>
-            ) : null}
-            {children}
-          </tbody>
-        </table>
-      </div>
+      <Table caption={caption} headers={headers}>
+        {itemCount === 0 ? (
+          <tr>
+            <td colSpan={columns}>{emptyText}</td>
+          </tr>
+        ) : null}
+        {children}
+      </Table>
       <Pagination {...pagination} />
     </>
   );

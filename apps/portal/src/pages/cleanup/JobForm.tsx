@@ -1,10 +1,11 @@
-import { type FormEvent, type ReactNode, useId, useState } from 'react';
+import { type FormEvent, type ReactNode, useState } from 'react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { WharfApiError } from '@wharf/api-client';
+import { ScheduleField } from '../../components/ScheduleField.js';
 import { useToast } from '../../components/Toast.js';
 import { errorText } from '../../lib/errors.js';
 import { formatDate } from '../../lib/format.js';
-import { SCHEDULE_LABELS, type ScheduleKind } from '../policy/rules.js';
+import { SCHEDULE_LABELS, type ScheduleKind } from '../../lib/schedule.js';
 import { scheduleKindOf, scheduleObjectOf, scheduleProblem, utcText } from './cleanup.js';
 import { type StoredSchedule, type SystemJob, jobKey } from './jobs.js';
 
@@ -104,7 +105,6 @@ function JobSchedule({
 }) {
   const queryClient = useQueryClient();
   const toast = useToast();
-  const ids = { kind: useId(), cron: useId() };
   const [kind, setKind] = useState<ScheduleKind>(scheduleKindOf(stored.schedule));
   const [custom, setCustom] = useState(stored.schedule.cron ?? '');
   const [checked, setChecked] = useState(false);
@@ -140,48 +140,18 @@ function JobSchedule({
   return (
     <form className="form section" onSubmit={submit} noValidate aria-label={`Schedule of ${job.label}`}>
       <h3>Schedule</h3>
-      <div className="field">
-        <label htmlFor={ids.kind}>Schedule</label>
-        <div className="field-row">
-          <select id={ids.kind} value={kind} onChange={(e) => setKind(e.target.value as ScheduleKind)}>
-            {(Object.keys(SCHEDULE_LABELS) as ScheduleKind[]).map((k) => (
-              <option key={k} value={k}>
-                {SCHEDULE_LABELS[k]}
-              </option>
-            ))}
-          </select>
-          {kind === 'custom' ? (
-            <>
-              <label htmlFor={ids.cron} className="visually-hidden">
-                Cron
-              </label>
-              <input
-                id={ids.cron}
-                type="text"
-                spellCheck={false}
-                placeholder="0 0 3 * * *"
-                value={custom}
-                aria-invalid={checked && problem ? true : undefined}
-                aria-describedby={`${ids.cron}-help`}
-                onChange={(e) => setCustom(e.target.value)}
-              />
-            </>
-          ) : null}
-        </div>
-        {checked && problem ? (
-          <p id={`${ids.cron}-help`} className="field-error" role="alert">
-            {problem}
-          </p>
-        ) : (
-          <span id={`${ids.cron}-help`} className="hint">
-            {kind === 'none'
-              ? 'It runs only when started here.'
-              : kind === 'custom'
-                ? 'Six fields, seconds first, in UTC: "0 0 3 * * *" runs at 03:00 UTC every day.'
-                : `Cron ${scheduleObjectOf(kind, '').cron} (seconds first, UTC), with the options above.`}
-          </span>
-        )}
-      </div>
+      <ScheduleField
+        kind={kind}
+        custom={custom}
+        problem={checked ? problem : undefined}
+        hints={{
+          none: 'It runs only when started here.',
+          custom: 'Six fields, seconds first, in UTC: "0 0 3 * * *" runs at 03:00 UTC every day.',
+          preset: `Cron ${scheduleObjectOf(kind, '').cron} (seconds first, UTC), with the options above.`,
+        }}
+        onKindChange={setKind}
+        onCustomChange={setCustom}
+      />
       {exists && next ? (
         <p>
           <strong>Next run:</strong> {formatDate(next)} ({utcText(next)})

@@ -1,5 +1,5 @@
 import type { components } from '@wharf/api-client';
-import { SCHEDULE_CRON, type ScheduleKind, cronProblem } from '../policy/rules.js';
+import { SCHEDULE_CRON, type ScheduleKind, cronProblem } from '../../lib/schedule.js';
 
 /** One run of a system job (Harbor's `ExecHistory`). */
 export type SystemJobRun = components['schemas']['ExecHistory'];

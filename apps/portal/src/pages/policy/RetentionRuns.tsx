@@ -1,23 +1,21 @@
-import { Fragment, useState } from 'react';
+import { useState } from 'react';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type components, unwrap } from '@wharf/api-client';
 import { useApi } from '../../api/client.js';
 import { toPage } from '../../api/paging.js';
 import { Badge } from '../../components/Badge.js';
 import { ConfirmDialog } from '../../components/ConfirmDialog.js';
-import { Modal } from '../../components/Modal.js';
+import { LogDialog } from '../../components/LogDialog.js';
 import { PagedTable } from '../../components/PagedTable.js';
 import { QueryState } from '../../components/QueryState.js';
+import { RunsTable } from '../../components/RunsTable.js';
 import { useToast } from '../../components/Toast.js';
 import { errorText } from '../../lib/errors.js';
 import { formatDate } from '../../lib/format.js';
-import { durationText, isUnfinished, statusTone, triggerText } from './rules.js';
+import { POLL_MS, durationText, isUnfinished, pollWhileUnfinished, statusTone } from '../../lib/runs.js';
 
 type Execution = components['schemas']['RetentionExecution'];
 type Task = components['schemas']['RetentionExecutionTask'];
-
-/** How often the lists are asked again while a run is unfinished. */
-const POLL_MS = 2000;
 
 /**
  * The runs of a retention policy: "Dry run" and "Run now", each run with its status, dry-run flag, trigger, start and
@@ -52,7 +50,7 @@ export function RetentionRuns({
         pageSize,
       ),
     placeholderData: keepPreviousData,
-    refetchInterval: (query) => (query.state.data?.items.some((e) => isUnfinished(e.status)) ? POLL_MS : false),
+    refetchInterval: pollWhileUnfinished((execution: Execution) => execution.status),
   });
 
   async function run(dryRun: boolean): Promise<void> {
@@ -109,79 +107,43 @@ export function RetentionRuns({
       ) : null}
       <QueryState query={executions} action="load the retention runs">
         {(data) => (
-          <PagedTable
+          <RunsTable
             caption="Runs of the retention policy"
-            headers={
-              <>
-                <th scope="col">Run</th>
-                <th scope="col">Status</th>
-                <th scope="col">Dry run</th>
-                <th scope="col">Trigger</th>
-                <th scope="col">Started</th>
-                <th scope="col">Duration</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </>
-            }
-            columns={7}
-            itemCount={data.items.length}
             emptyText="The policy has not run yet."
-            label="runs"
+            runs={data.items}
+            cellsOf={(execution) => ({
+              id: execution.id,
+              status: execution.status,
+              dryRun: execution.dry_run,
+              trigger: execution.trigger,
+              started: execution.start_time,
+            })}
+            last={{ header: 'Duration', cell: (execution) => durationText(execution.start_time, execution.end_time) }}
+            idCell={(execution) => {
+              const open = expanded === execution.id;
+              return (
+                <button
+                  type="button"
+                  className="button-link"
+                  aria-expanded={open}
+                  aria-label={`${open ? 'Hide' : 'Show'} the repositories of run ${execution.id}`}
+                  onClick={() => setExpanded(open ? null : execution.id)}
+                >
+                  {open ? '▾' : '▸'} {execution.id}
+                </button>
+              );
+            }}
+            {...(mayRun ? { onStop: (execution: Execution) => stop.mutate(execution) } : {})}
+            stopping={stop.isPending}
+            below={(execution) =>
+              expanded === execution.id ? <RunTasks policyId={policyId} execution={execution} /> : null
+            }
             page={page}
             pageSize={pageSize}
             total={data.total}
             onPageChange={setPage}
             onPageSizeChange={setPageSize}
-          >
-            {data.items.map((execution) => {
-              const open = expanded === execution.id;
-              return (
-                <Fragment key={execution.id}>
-                  <tr>
-                    <td className="nowrap">
-                      <button
-                        type="button"
-                        className="button-link"
-                        aria-expanded={open}
-                        aria-label={`${open ? 'Hide' : 'Show'} the repositories of run ${execution.id}`}
-                        onClick={() => setExpanded(open ? null : execution.id)}
-                      >
-                        {open ? '▾' : '▸'} {execution.id}
-                      </button>
-                    </td>
-                    <td>
-                      <Badge tone={statusTone(execution.status)}>{execution.status}</Badge>
-                    </td>
-                    <td>{execution.dry_run ? 'Yes' : 'No'}</td>
-                    <td>{triggerText(execution.trigger)}</td>
-                    <td className="nowrap">{formatDate(execution.start_time)}</td>
-                    <td className="nowrap">{durationText(execution.start_time, execution.end_time)}</td>
-                    <td className="actions">
-                      {mayRun && isUnfinished(execution.status) ? (
-                        <button
-                          type="button"
-                          className="button button-small"
-                          aria-label={`Stop run ${execution.id}`}
-                          disabled={stop.isPending}
-                          onClick={() => stop.mutate(execution)}
-                        >
-                          Stop
-                        </button>
-                      ) : null}
-                    </td>
-                  </tr>
-                  {open ? (
-                    <tr>
-                      <td colSpan={7}>
-                        <RunTasks policyId={policyId} execution={execution} />
-                      </td>
-                    </tr>
-                  ) : null}
-                </Fragment>
-              );
-            })}
-          </PagedTable>
+          />
         )}
       </QueryState>
       {confirmRun ? (
@@ -221,7 +183,7 @@ function RunTasks({ policyId, execution }: { policyId: string; execution: Execut
         pageSize,
       ),
     placeholderData: keepPreviousData,
-    refetchInterval: (query) => (query.state.data?.items.some((t) => isUnfinished(t.status)) ? POLL_MS : false),
+    refetchInterval: pollWhileUnfinished((task: Task) => task.status),
   });
 
   return (
@@ -297,19 +259,11 @@ function TaskLog({ policyId, task, onClose }: { policyId: string; task: Task; on
     refetchInterval: isUnfinished(task.status) ? POLL_MS : false,
   });
   return (
-    <Modal
+    <LogDialog
       title={`Log of ${task.repository}`}
-      wide
+      log={text}
+      action={`load the log of ${task.repository}`}
       onClose={onClose}
-      footer={
-        <button type="button" className="button" onClick={onClose}>
-          Close
-        </button>
-      }
-    >
-      <QueryState query={text} action={`load the log of ${task.repository}`}>
-        {(log) => <pre className="log-view">{log || 'The log is empty.'}</pre>}
-      </QueryState>
-    </Modal>
+    />
   );
 }

@@ -1,27 +1,23 @@
-import { useId, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type components, unwrap } from '@wharf/api-client';
 import { useApi } from '../../api/client.js';
 import { projectKey, useProject } from '../../api/project.js';
 import { ConfirmDialog } from '../../components/ConfirmDialog.js';
 import { QueryState } from '../../components/QueryState.js';
+import { ScheduleField } from '../../components/ScheduleField.js';
 import { useToast } from '../../components/Toast.js';
 import { errorText } from '../../lib/errors.js';
 import { RetentionRuleDialog } from './RetentionRuleDialog.js';
 import { RetentionRuns } from './RetentionRuns.js';
+import { type ScheduleKind, cronOf, cronProblem, scheduleKind, scheduleText } from '../../lib/schedule.js';
 import {
   MAX_RULES,
-  SCHEDULE_LABELS,
-  cronOf,
-  cronProblem,
   retentionRuleInput,
   retentionSentence,
-  scheduleKind,
-  scheduleText,
   type RetentionMetadata,
   type RetentionPolicy,
   type RetentionRule,
-  type ScheduleKind,
 } from './rules.js';
 
 type RuleInput = components['schemas']['RetentionRule'];
@@ -221,7 +217,6 @@ function Schedule({
   onSave: (cron: string) => Promise<void>;
 }) {
   const toast = useToast();
-  const ids = { kind: useId(), cron: useId() };
   const [kind, setKind] = useState<ScheduleKind>(scheduleKind(cron));
   const [custom, setCustom] = useState(cron);
   const [checked, setChecked] = useState(false);
@@ -249,48 +244,18 @@ function Schedule({
   }
   return (
     <form className="form" onSubmit={submit} noValidate aria-label="Retention schedule">
-      <div className="field">
-        <label htmlFor={ids.kind}>Schedule</label>
-        <div className="field-row">
-          <select id={ids.kind} value={kind} onChange={(e) => setKind(e.target.value as ScheduleKind)}>
-            {(Object.keys(SCHEDULE_LABELS) as ScheduleKind[]).map((k) => (
-              <option key={k} value={k}>
-                {SCHEDULE_LABELS[k]}
-              </option>
-            ))}
-          </select>
-          {kind === 'custom' ? (
-            <>
-              <label htmlFor={ids.cron} className="visually-hidden">
-                Cron
-              </label>
-              <input
-                id={ids.cron}
-                type="text"
-                spellCheck={false}
-                placeholder="0 0 3 * * *"
-                value={custom}
-                aria-invalid={checked && problem ? true : undefined}
-                aria-describedby={`${ids.cron}-help`}
-                onChange={(e) => setCustom(e.target.value)}
-              />
-            </>
-          ) : null}
-        </div>
-        {kind === 'custom' && checked && problem ? (
-          <p id={`${ids.cron}-help`} className="field-error" role="alert">
-            {problem}
-          </p>
-        ) : (
-          <span id={`${ids.cron}-help`} className="hint">
-            {kind === 'none'
-              ? 'The policy runs only when started by hand.'
-              : kind === 'custom'
-                ? 'Six fields, seconds first: "0 0 3 * * *" runs at 03:00 every day.'
-                : `Cron ${next} (seconds first).`}
-          </span>
-        )}
-      </div>
+      <ScheduleField
+        kind={kind}
+        custom={custom}
+        problem={checked ? problem : undefined}
+        hints={{
+          none: 'The policy runs only when started by hand.',
+          custom: 'Six fields, seconds first: "0 0 3 * * *" runs at 03:00 every day.',
+          preset: `Cron ${next} (seconds first).`,
+        }}
+        onKindChange={setKind}
+        onCustomChange={setCustom}
+      />
       {save.isError ? (
         <p className="form-error" role="alert">
           {errorText(save.error, 'save the retention schedule')}
