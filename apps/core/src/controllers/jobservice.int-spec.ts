@@ -56,6 +56,12 @@ describe('job service dashboard API', () => {
     return Object.fromEntries(response.body.map((queue) => [queue.job_type, queue]));
   };
 
+  /** The SCHEDULED_RUN jobs its schedulers have queued for later. */
+  const schedulerJobs = async () =>
+    (await worker.queue(QueueName.System).getJobs(['delayed'], 0, -1)).filter(
+      (job) => job?.name === String(JobName.ScheduledRun) && job.timestamp + (job.opts.delay ?? 0) > Date.now(),
+    ).length;
+
   beforeAll(async () => {
     core = await startTestCore();
     contract = await harborContract();
@@ -156,11 +162,23 @@ describe('job service dashboard API', () => {
     const runId = Number(started.headers.get('location')?.split('/').at(-1));
     await sleep(1_200);
     expect(await taskStatus(executions, runId)).toBe('Pending');
-    const held = await queues();
+    let held = await queues();
     expect(Object.keys(held).sort()).toEqual(Object.values(JobName).sort());
     expect(held.GARBAGE_COLLECTION).toMatchObject({ count: 1, paused: true });
     expect(held.GARBAGE_COLLECTION.latency).toBeGreaterThanOrEqual(1);
     expect(held.PURGE_AUDIT_LOG).toEqual({ job_type: 'PURGE_AUDIT_LOG', count: 0, latency: 0, paused: false });
+    // A daily schedule has its next run queued for later: not waiting yet.
+    const daily = {
+      schedule: { type: 'Daily' },
+      parameters: { audit_retention_hour: 24, include_event_types: 'pull' },
+    };
+    expect((await api('PUT', '/system/purgeaudit/schedule', core.admin, daily)).status).toBe(200);
+    expect(await schedulerJobs()).toBeGreaterThan(0);
+    held = await queues();
+    expect(held.SCHEDULED_RUN).toMatchObject({ count: 0, latency: 0 });
+    expect((await api('PUT', '/system/purgeaudit/schedule', core.admin, { schedule: { type: 'None' } })).status).toBe(
+      200,
+    );
     expect((await api('GET', '/schedules/all/paused')).body).toEqual({ paused: false });
 
     expect((await api('PUT', '/jobservice/queues/GARBAGE_COLLECTION', core.admin, { action: 'resume' })).status).toBe(

@@ -124,7 +124,7 @@ export class JobMonitorService {
   }
 
   /**
-   * Per job type: the jobs waiting to run, how long the oldest has waited, and whether the type is paused. A job of a
+   * Per job type: the jobs due that wait to run, how long the oldest has waited, and whether the type is paused. A job of a
    * paused type that a worker took after the pause is only on its way back to wait, and counts as waiting; it is
    * looked for among the active jobs before and after reading the waiting ones, so that it is seen wherever it is.
    */
@@ -138,10 +138,12 @@ export class JobMonitorService {
     const after = pausedTypes.length > 0 ? held(await this.jobsOf(pausedTypes, ['active'])) : [];
     const byId = new Map([...before, ...pending, ...after].map((job) => [job.id, job]));
     const now = Date.now();
+    const dueAt = (job: Job) => job.timestamp + (job.opts.delay ?? 0);
     return Object.values(JobName).map((type) => {
-      const waiting = [...byId.values()].filter((job) => job.name === String(type));
-      // A job enqueued to run later waits from the time it was due.
-      const since = Math.min(now, ...waiting.map((job) => job.timestamp + (job.opts.delay ?? 0)));
+      // A job enqueued to run later (a schedule's next run, a retry after its backoff) is not waiting before it is due,
+      // and waits from the time it was due.
+      const waiting = [...byId.values()].filter((job) => job.name === String(type) && dueAt(job) <= now);
+      const since = Math.min(now, ...waiting.map(dueAt));
       return {
         job_type: type,
         count: waiting.length,
