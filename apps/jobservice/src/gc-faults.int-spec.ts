@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, readFile, readdir, utimes, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, readdir, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ExecutionRepository, RegistryRepository, createDataSource } from '@wharf/db';
@@ -284,28 +284,11 @@ describe('garbage collection whose worker is killed mid-sweep', () => {
     await writeFile(join(storageRoot, 'uploads', freshUpload, 'data'), randomBytes(700));
     const freshBlob = await blob('bulk/r0', randomBytes(900));
 
-    const blobRows = await count(`SELECT count(*) AS n FROM registry_blob`);
-
-    // ---- A collection through the API, run by a jobservice process that is killed once the sweep is deleting.
-    const first = await startJobservice();
-    const { executionId, taskId } = await runGc();
-    const underWay = await until(
-      'the sweep to be deleting blobs',
-      async () => {
-        const [state] = await dataSource.query<{ rows: number; deleting: number }[]>(
-          `SELECT count(*)::int AS rows, count(*) FILTER (WHERE gc_state = 'deleting')::int AS deleting
-             FROM registry_blob`,
-        );
-        return state.rows < blobRows || state.deleting > 0 ? state : undefined;
-      },
-      60_000,
-      10,
-    );
-    // A push while the sweep runs, of an image made of blobs the collection had chosen and not reached yet (it sweeps
-    // in digest order): they are referenced again, and kept.
+    // An image to push while the sweep runs, made of blobs the collection chooses and reaches last (it sweeps in
+    // digest order): they are referenced again before their turn, and kept.
     const late = await dataSource.query<{ digest: string; size: string }[]>(
       `SELECT b.digest, b.size FROM registry_blob b JOIN registry_repository_blob l ON l.digest = b.digest
-        WHERE l.repository_id = (SELECT id FROM registry_repository WHERE name = 'bulk/r1') AND b.gc_state = 'none'
+        WHERE l.repository_id = (SELECT id FROM registry_repository WHERE name = 'bulk/r1')
           AND b.digest = ANY($1::text[]) ORDER BY b.digest DESC LIMIT 3`,
       [unreferenced],
     );
@@ -317,14 +300,43 @@ describe('garbage collection whose worker is killed mid-sweep', () => {
         layers: late.slice(1).map((b) => ({ mediaType: LAYER_TYPE, digest: b.digest, size: Number(b.size) })),
       }),
     );
-    const pushed = await v2(
+    await token('bulk/r1', 'pull,push');
+    // The blob the sweep deletes first: once its file is gone, the first batch's bytes are being deleted.
+    const keptBlobs = new Set(kept.flatMap((k) => k.blobs));
+    const candidates = [...unreferenced, ...doomed.flatMap((d) => d.blobs), ...untagged.flatMap((u) => u.blobs)]
+      .filter((digest) => !keptBlobs.has(digest))
+      .sort();
+    const firstSwept = blobPath(storageRoot, candidates[0]);
+
+    // ---- A collection through the API, run by a jobservice process that is killed while the sweep deletes bytes.
+    const first = await startJobservice();
+    const { executionId, taskId } = await runGc();
+    await until(
+      'the collection to mark blobs',
+      async () =>
+        (await count(`SELECT count(*) AS n FROM registry_blob WHERE gc_state <> 'none'`)) > 0 ? true : undefined,
+      60_000,
+      5,
+    );
+    const pushing = v2(
       'PUT',
       'bulk/r1',
       'manifests/late',
       { body: lateManifest, headers: { 'content-type': MANIFEST_TYPE } },
       'pull,push',
     );
-    expect(pushed.status).toBe(201);
+    await until(
+      'the sweep to delete bytes',
+      () =>
+        access(firstSwept).then(
+          () => undefined,
+          () => true,
+        ),
+      60_000,
+      5,
+    );
+    await first.kill();
+    expect((await pushing).status).toBe(201);
     kept.push({
       repository: 'bulk/r1',
       tag: 'late',
@@ -332,18 +344,15 @@ describe('garbage collection whose worker is killed mid-sweep', () => {
       payload: lateManifest,
       blobs: late.map((b) => b.digest),
     });
-
-    await first.kill();
-    const crashed = await dataSource.query<{ rows: number; marked: number; unswept: number }[]>(
-      `SELECT count(*)::int AS rows, count(*) FILTER (WHERE gc_state <> 'none')::int AS marked,
-              count(*) FILTER (WHERE digest = ANY($1::text[]))::int AS unswept
-         FROM registry_blob`,
+    const [crashed] = await dataSource.query<{ unswept: number; deleting: number; marked: number }[]>(
+      `SELECT count(*)::int AS unswept, count(*) FILTER (WHERE gc_state = 'deleting')::int AS deleting,
+              count(*) FILTER (WHERE gc_state = 'delete')::int AS marked
+         FROM registry_blob WHERE digest = ANY($1::text[])`,
       [unreferenced],
     );
-    // Killed mid-sweep: some blobs were deleted or being deleted, others not yet.
-    expect(underWay.rows < blobRows || underWay.deleting > 0).toBe(true);
-    expect(crashed[0].unswept).toBeGreaterThan(0);
-    expect(crashed[0].unswept).toBeLessThan(UNREFERENCED);
+    // Killed mid-sweep: blobs deleted or being deleted, and others still to sweep.
+    expect(UNREFERENCED - crashed.unswept + crashed.deleting).toBeGreaterThan(0);
+    expect(crashed.unswept - crashed.deleting).toBeGreaterThan(0);
     expect((await executions.getTask(taskId))!.status).toBe('Running');
 
     // ---- The run is not left Running: a jobservice started again takes the lost job, which runs again as the GC
@@ -454,7 +463,8 @@ describe('garbage collection whose worker is killed mid-sweep', () => {
 
     // The crash itself, for the record of what the next run had to finish.
     process.stderr.write(
-      `killed with ${crashed[0].unswept} of ${UNREFERENCED} blobs still to sweep, ${crashed[0].marked} marked\n`,
+      `killed with ${UNREFERENCED - crashed.unswept} of ${UNREFERENCED} blobs deleted, ${crashed.deleting} being ` +
+        `deleted and ${crashed.marked} marked\n`,
     );
   }, 300_000);
 });
