@@ -357,14 +357,8 @@ describe('jobservice', () => {
   });
 
   it('stops beating while PostgreSQL does not answer, so status sees it unhealthy', async () => {
-    const lost = await createTestDatabase('wharf_jobservice_lost');
-    const lostConfig = configFor(lost);
-    const dataSource = createDataSource(lostConfig.database);
-    await dataSource.initialize();
-    await runMigrations(dataSource);
-    await dataSource.destroy();
     const { logger, lines } = capturingLogger();
-    service = await startJobService(lostConfig, {
+    service = await startJobService(config, {
       logger,
       host,
       jobPrefix,
@@ -373,9 +367,23 @@ describe('jobservice', () => {
     });
     const key = service.heartbeatKey;
     expect(await redis.exists(key)).toBe(1);
-    await lost.drop();
-    await until('the heartbeat to expire', async () => ((await redis.exists(key)) === 0 ? true : undefined), 5_000);
-    expect(lines().map((line) => line.msg)).toContainEqual(expect.stringMatching(/^PostgreSQL at .* does not answer$/));
+    // PostgreSQL stops answering the jobservice: its connections are cut and no new one is let in. (Dropping its
+    // database would do as well, but a drop waits for a checkpoint, which on a busy disk took longer than the test.)
+    const admin = createDataSource({ ...config.database, database: 'postgres' });
+    await admin.initialize();
+    try {
+      await admin.query(`ALTER DATABASE "${database.database}" WITH ALLOW_CONNECTIONS false`);
+      await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, [
+        database.database,
+      ]);
+      await until('the heartbeat to expire', async () => ((await redis.exists(key)) === 0 ? true : undefined), 10_000);
+      expect(lines().map((line) => line.msg)).toContainEqual(
+        expect.stringMatching(/^PostgreSQL at .* does not answer$/),
+      );
+    } finally {
+      await admin.query(`ALTER DATABASE "${database.database}" WITH ALLOW_CONNECTIONS true`);
+      await admin.destroy();
+    }
   });
 
   it('names PostgreSQL when it cannot connect to it', async () => {
