@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -156,12 +156,19 @@ describe('jobservice', () => {
 
   it('sets the upload purge schedule from upload_purging, runs it with trigger SCHEDULE, and removes it when disabled', async () => {
     const purging = configFor(database, REDIS_PORT, 'upload_purging:\n  interval: 2h\n  age: 1h\n  dryrun: true\n');
-    service = await startJobService(purging, { logger: capturingLogger().logger, host, jobPrefix });
+    // Queues of its own: the firing after start of another test's jobservice is not this one's.
+    const ownPrefix = `${jobPrefix}:purge-schedule`;
+    service = await startJobService(purging, {
+      logger: capturingLogger().logger,
+      host,
+      jobPrefix: ownPrefix,
+      uploadPurgeDelayMs: 2_000,
+    });
     const dataSource = createDataSource(config.database);
     await dataSource.initialize();
     const producer = new JobRunner({
       connection: { host: REDIS_HOST, port: REDIS_PORT, db: JOBSERVICE_DB },
-      prefix: jobPrefix,
+      prefix: ownPrefix,
     });
     try {
       const schedules = new ScheduleRepository(dataSource);
@@ -170,8 +177,9 @@ describe('jobservice', () => {
       const armed = await producer.queue(QueueName.System).getJobScheduler(`schedule:${schedule.id}`);
       expect(armed).toMatchObject({ pattern: '0 0 */2 * * *', tz: 'UTC' });
 
-      // Its time comes: one run, recorded as scheduled, with the configured age and mode.
-      await producer.enqueue(JobName.ScheduledRun, { scheduleId: schedule.id });
+      // Its time comes, shortly after start: one run, recorded as scheduled, with the configured age and mode. A
+      // firing asked for meanwhile is the same one.
+      expect((await producer.enqueue(JobName.ScheduledRun, { scheduleId: schedule.id })).added).toBe(false);
       const executions = new ExecutionRepository(dataSource);
       const run = await until('the scheduled purge to succeed', async () => {
         const { items } = await executions.listExecutions('UPLOAD_PURGE', undefined, { pageSize: '100' });
@@ -187,12 +195,85 @@ describe('jobservice', () => {
       service = await startJobService(configFor(database, REDIS_PORT, 'upload_purging:\n  enabled: false\n'), {
         logger: capturingLogger().logger,
         host,
-        jobPrefix,
+        jobPrefix: ownPrefix,
+        uploadPurgeDelayMs: 0,
       });
       expect(await schedules.get({ vendorType: 'UPLOAD_PURGE' })).toBeUndefined();
       expect(await producer.queue(QueueName.System).getJobScheduler(`schedule:${schedule.id}`)).toBeUndefined();
     } finally {
       await producer.close();
+      await dataSource.destroy();
+    }
+  });
+
+  it('purges abandoned uploads shortly after start, once for jobservices that start together', async () => {
+    const purging = configFor(database, REDIS_PORT, 'upload_purging:\n  age: 1h\n');
+    const ownPrefix = `${jobPrefix}:start-purge`;
+    const dataSource = createDataSource(config.database);
+    await dataSource.initialize();
+    const others: JobService[] = [];
+    try {
+      const executions = new ExecutionRepository(dataSource);
+      const earlier = new Set(
+        (await executions.listExecutions('UPLOAD_PURGE', undefined, { pageSize: '100' })).items.map((e) => e.id),
+      );
+      // An upload session abandoned two hours ago, and an upload file that no session names.
+      const uploads = join(DATA_VOLUME, 'registry', 'uploads');
+      mkdirSync(uploads, { recursive: true });
+      const [abandoned, unnamed] = [randomUUID(), randomUUID()];
+      await dataSource.query(
+        `INSERT INTO registry_upload (id, repository_name, path, started_at, updated_at)
+         VALUES ($1, 'library/app', $2, now() - interval '2 hours', now() - interval '2 hours')`,
+        [abandoned, `uploads/${abandoned}`],
+      );
+      const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000);
+      for (const id of [abandoned, unnamed]) {
+        writeFileSync(join(uploads, id), randomBytes(100));
+        utimesSync(join(uploads, id), twoHoursAgo, twoHoursAgo);
+      }
+
+      const captured = [capturingLogger(), capturingLogger()];
+      others.push(
+        ...(await Promise.all(
+          captured.map(({ logger }, i) =>
+            startJobService(purging, { logger, host: `${host}-${i}`, jobPrefix: ownPrefix, uploadPurgeDelayMs: 1_000 }),
+          ),
+        )),
+      );
+      // One of the two queued the run; the other found it queued.
+      const queued = captured.map(({ lines }) =>
+        lines().some((line) => line.msg === 'abandoned uploads are purged shortly after start'),
+      );
+      expect(queued.sort()).toEqual([false, true]);
+
+      const run = await until('the purge after start to succeed', async () => {
+        const { items } = await executions.listExecutions('UPLOAD_PURGE', undefined, { pageSize: '100' });
+        const fresh = items.filter((e) => !earlier.has(e.id));
+        return fresh.length > 0 && fresh.every((e) => e.status === 'Success') ? fresh : undefined;
+      });
+      expect(run).toHaveLength(1);
+      expect(run[0].trigger).toBe('SCHEDULE');
+      const {
+        items: [task],
+      } = await executions.listTasks(run[0].id);
+      expect((await executions.taskLog(task.id))!.text).toBe(
+        'removed 1 abandoned upload sessions and 1 uploads with no session\n',
+      );
+      expect(await dataSource.query(`SELECT id FROM registry_upload WHERE id = $1`, [abandoned])).toEqual([]);
+      expect(existsSync(join(uploads, abandoned)) || existsSync(join(uploads, unnamed))).toBe(false);
+      // Nothing more is queued: the next run is the schedule's.
+      const pending = new JobRunner({
+        connection: { host: REDIS_HOST, port: REDIS_PORT, db: JOBSERVICE_DB },
+        prefix: ownPrefix,
+      });
+      try {
+        const waiting = await pending.queue(QueueName.System).getJobs(['waiting', 'delayed', 'active']);
+        expect(waiting.filter((job) => !job.repeatJobKey)).toEqual([]);
+      } finally {
+        await pending.close();
+      }
+    } finally {
+      for (const other of others) await other.close();
       await dataSource.destroy();
     }
   });
@@ -276,14 +357,8 @@ describe('jobservice', () => {
   });
 
   it('stops beating while PostgreSQL does not answer, so status sees it unhealthy', async () => {
-    const lost = await createTestDatabase('wharf_jobservice_lost');
-    const lostConfig = configFor(lost);
-    const dataSource = createDataSource(lostConfig.database);
-    await dataSource.initialize();
-    await runMigrations(dataSource);
-    await dataSource.destroy();
     const { logger, lines } = capturingLogger();
-    service = await startJobService(lostConfig, {
+    service = await startJobService(config, {
       logger,
       host,
       jobPrefix,
@@ -292,9 +367,23 @@ describe('jobservice', () => {
     });
     const key = service.heartbeatKey;
     expect(await redis.exists(key)).toBe(1);
-    await lost.drop();
-    await until('the heartbeat to expire', async () => ((await redis.exists(key)) === 0 ? true : undefined), 5_000);
-    expect(lines().map((line) => line.msg)).toContainEqual(expect.stringMatching(/^PostgreSQL at .* does not answer$/));
+    // PostgreSQL stops answering the jobservice: its connections are cut and no new one is let in. (Dropping its
+    // database would do as well, but a drop waits for a checkpoint, which on a busy disk took longer than the test.)
+    const admin = createDataSource({ ...config.database, database: 'postgres' });
+    await admin.initialize();
+    try {
+      await admin.query(`ALTER DATABASE "${database.database}" WITH ALLOW_CONNECTIONS false`);
+      await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, [
+        database.database,
+      ]);
+      await until('the heartbeat to expire', async () => ((await redis.exists(key)) === 0 ? true : undefined), 10_000);
+      expect(lines().map((line) => line.msg)).toContainEqual(
+        expect.stringMatching(/^PostgreSQL at .* does not answer$/),
+      );
+    } finally {
+      await admin.query(`ALTER DATABASE "${database.database}" WITH ALLOW_CONNECTIONS true`);
+      await admin.destroy();
+    }
   });
 
   it('names PostgreSQL when it cannot connect to it', async () => {

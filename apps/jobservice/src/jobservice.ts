@@ -30,6 +30,8 @@ export interface JobServiceOptions {
   jobPrefix?: string;
   /** How often the unfinished tasks in PostgreSQL are compared with the queues (and once at start). */
   reconcileIntervalMs?: number;
+  /** How long after start abandoned uploads are purged (when `upload_purging` is enabled), besides its schedule. */
+  uploadPurgeDelayMs?: number;
 }
 
 export interface JobService {
@@ -44,6 +46,7 @@ export interface JobService {
 const DEFAULT_HEARTBEAT_INTERVAL_MS = 10_000;
 const DEFAULT_HEARTBEAT_TTL_SECONDS = 30;
 const DEFAULT_RECONCILE_INTERVAL_MS = 60_000;
+const DEFAULT_UPLOAD_PURGE_DELAY_MS = 60_000;
 const CONNECT_TIMEOUT_MS = 10_000;
 
 export function createJobServiceLogger(config: WharfConfig): Logger {
@@ -216,9 +219,15 @@ export async function startJobService(config: WharfConfig, options: JobServiceOp
       log.warn({ err: (error as Error).message }, 'could not re-arm the schedules; trying again later');
     }
   };
-  // The built-in schedule of upload_purging, from this process's configuration: the last jobservice started wins.
+  // The built-in schedule of upload_purging, from this process's configuration: the last jobservice started wins. It
+  // also fires once shortly after start, for the uploads abandoned while no jobservice ran.
   try {
-    await worker.app.get(UploadPurgeService).applyConfig();
+    const purging = worker.app.get(UploadPurgeService);
+    const schedule = await purging.applyConfig();
+    const delayMs = options.uploadPurgeDelayMs ?? DEFAULT_UPLOAD_PURGE_DELAY_MS;
+    if (await purging.purgeSoon(schedule, delayMs)) {
+      log.info({ delayMs }, 'abandoned uploads are purged shortly after start');
+    }
   } catch (error) {
     log.warn({ err: (error as Error).message }, 'could not set the upload purge schedule; the next start tries again');
   }

@@ -83,6 +83,11 @@ export interface JobDeclaration<N extends JobName = JobName> {
    * every enqueue through.
    */
   deduplicationId: (payload: JobPayload<N>) => string | undefined;
+  /**
+   * What a job of this type does when it comes due while its type is paused: `hold` (the default) waits until the
+   * type is resumed, `skip` is dropped (a firing of a schedule, as Harbor skips the firings due while paused).
+   */
+  whilePaused?: 'hold' | 'skip';
 }
 
 export interface QueueDeclaration {
@@ -141,12 +146,14 @@ export const JOBS: JobDeclarations = {
     deduplicationId: () => 'garbage-collection',
   },
   // A schedule's time has come: the handler starts the vendor's run unless one is still unfinished. Only the job
-  // queue's schedulers make these, once per due time; a missed start is not made up, as Harbor's are not.
+  // queue's schedulers make these, once per due time; a missed start is not made up, as Harbor's are not, and neither
+  // is one that falls due while SCHEDULED_RUN is paused: on resume only the firings still to come run.
   [JobName.ScheduledRun]: {
     queue: QueueName.System,
     maxFails: 3,
     retryable: isTransientError,
     deduplicationId: ({ scheduleId }) => `scheduled-run:${scheduleId}`,
+    whilePaused: 'skip',
   },
   // One run of a policy at a time in a repository; a run that lost its worker starts the repository over.
   [JobName.Retention]: {

@@ -174,8 +174,9 @@ export class JobRunner {
 
   /**
    * Pauses job types, for every runner on the same Redis and prefix: a job of a paused type that a worker takes goes
-   * back to wait (delayed by `pausePollMs`) instead of running, until its type is resumed. Running jobs go on.
-   * Pausing a paused type keeps the time it was first paused.
+   * back to wait (delayed by `pausePollMs`) instead of running, until its type is resumed, or is dropped if its type
+   * is declared to skip the runs due while paused (`whilePaused`). Running jobs go on. Pausing a paused type keeps
+   * the time it was first paused.
    */
   async pause(names: readonly JobName[]): Promise<void> {
     if (names.length === 0) return;
@@ -388,6 +389,13 @@ export class JobRunner {
     const handler = isJobName(name) ? registry.handler(name) : undefined;
     if (!isJobName(name) || !handler) throw new UnrecoverableError(`no handler for job ${name} in this process`);
     if (token !== undefined && (await this.control().hexists(this.pausedKey, name)) === 1) {
+      if (JOBS[name].whilePaused === 'skip') {
+        this.options.logger?.info(
+          { job: name, jobId: job.id, data: job.data as unknown },
+          'job type paused: this run is skipped, not held',
+        );
+        return undefined;
+      }
       // Its type is paused: back to wait without counting an attempt, to be looked at again later.
       await job.moveToDelayed(Date.now() + (this.options.pausePollMs ?? DEFAULT_PAUSE_POLL_MS), token);
       throw new DelayedError();

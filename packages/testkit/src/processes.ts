@@ -85,6 +85,8 @@ export interface JobServiceProcess {
   logPath: string;
   /** SIGTERM, then SIGKILL if the process has not exited in time. */
   stop(): Promise<void>;
+  /** SIGKILL (a crash, as far as the jobs it was running can tell); resolves once the process has exited. */
+  kill(): Promise<void>;
 }
 
 const READY_TIMEOUT_MS = Number(process.env.WHARF_TEST_READY_TIMEOUT_MS ?? 30_000);
@@ -313,6 +315,8 @@ async function startCoreOn(port: number, root: string, cli: string, options: Wha
 export async function startWharfJobService(core: CoreProcess): Promise<JobServiceProcess> {
   const root = repoRoot();
   const logPath = join(dirname(core.logPath), 'wharf-jobservice.log');
+  // Several jobservices of one installation share the log: only what this one writes tells that it is ready.
+  const logStart = (await readFile(logPath).catch(() => Buffer.alloc(0))).length;
   const logFd = openSync(logPath, 'a');
   let child: ChildProcess;
   try {
@@ -349,10 +353,15 @@ export async function startWharfJobService(core: CoreProcess): Promise<JobServic
     signalGroup(pid, 'SIGKILL');
     await exited;
   };
+  const kill = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    signalGroup(pid, 'SIGKILL');
+    await exited;
+  };
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
-    const log = await readFile(logPath, 'utf8').catch(() => '');
-    if (log.includes('wharf jobservice running')) return { pid, logPath, stop };
+    const log = (await readFile(logPath).catch(() => Buffer.alloc(0))).subarray(logStart).toString('utf8');
+    if (log.includes('wharf jobservice running')) return { pid, logPath, stop, kill };
     const gone = child.exitCode !== null || child.signalCode !== null;
     if (gone || Date.now() > deadline) {
       await stop();

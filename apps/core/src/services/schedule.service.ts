@@ -136,6 +136,15 @@ export class ScheduleService {
     return rows.length;
   }
 
+  /**
+   * Fires a schedule once `delayMs` from now, besides its cron. A firing of it already waiting (another process asked
+   * first) is this one too: the job's deduplication id makes them one. Answers whether this call queued it.
+   */
+  async fireOnce(schedule: Pick<Schedule, 'id'>, delayMs: number): Promise<boolean> {
+    const { added } = await this.jobs.enqueue(JobName.ScheduledRun, { scheduleId: schedule.id }, { delayMs });
+    return added;
+  }
+
   @OnJob(JobName.ScheduledRun)
   async fire({ scheduleId }: JobPayload<JobName.ScheduledRun>, { log }: JobContext): Promise<void> {
     const schedule = await this.schedules.getById(scheduleId);

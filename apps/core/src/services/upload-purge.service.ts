@@ -46,7 +46,8 @@ export function uploadPurgeCron(intervalMs: number): string {
 /**
  * Removes abandoned uploads (`upload_purging`) as a job of jobservice, each run recorded with what it removed. Runs
  * come from a built-in schedule that jobservice sets from the configuration when it starts (`applyConfig`), so they
- * happen once for the whole cluster whatever the number of core and jobservice processes.
+ * happen once for the whole cluster whatever the number of core and jobservice processes, and from one firing of it
+ * shortly after a jobservice starts (`purgeSoon`).
  */
 @Injectable()
 export class UploadPurgeService implements OnModuleInit {
@@ -78,6 +79,17 @@ export class UploadPurgeService implements OnModuleInit {
       return undefined;
     }
     return this.schedules.set(ref, { type: 'Custom', cron: uploadPurgeCron(purging.intervalMs) });
+  }
+
+  /**
+   * A run of the built-in schedule soon after a jobservice starts (`delayMs`), so that uploads abandoned while none ran
+   * are purged without waiting for the schedule's next time. Jobservices that start together, within the delay, share
+   * one run (see ScheduleService.fireOnce). Answers whether this call queued it; nothing is queued while
+   * `upload_purging` is disabled.
+   */
+  async purgeSoon(schedule: Schedule | undefined, delayMs: number): Promise<boolean> {
+    if (!schedule || !this.config.uploadPurging.enabled) return false;
+    return this.schedules.fireOnce(schedule, delayMs);
   }
 
   @OnJob(JobName.UploadPurge)
