@@ -22,16 +22,19 @@ import { blobDataPath, isUploadId } from '../uploads/blob-store.js';
  *
  * Sweep, a batch of blobs at a time, several batches at once. The collection never waits for a row lock a push holds
  * (SKIP LOCKED): a row locked at a step is left alone by that step, which only ever means kept.
- *  1. mark: 'none' → 'delete' (committed). From then on every data path that relies on the blob takes it back
+ *  1. mark: 'none' → 'delete' (committed), for rows no push holds locked. From then on every data path that relies
+ *     on the blob takes it back
  *     ('delete' → 'none', touched now) under the row's lock: a manifest push for each blob it references
  *     (holdReferences, which share-locks the rows it does not take back), a blob link when an upload completes or a
  *     mount links (LINK_BLOB, which locks the row).
- *  2. begin: 'delete' → 'deleting' (committed) for the rows still marked and referenced by no manifest, in a locked
- *     update whose snapshot is later than every push that held a row when the mark was written (the mark waited for
- *     them). A push that takes a blob back wrote its row, and the locked update sees that and leaves it. From here on
+ *  2. begin: 'delete' → 'deleting' (committed) for the rows still marked and referenced by no manifest, in one locked
+ *     update. Every marked row was unlocked when marked, so a push that uses it locked it after the mark committed:
+ *     it took the row back (the locked update sees that and leaves it), or holds it now (the update skips it), or
+ *     committed its reference before the update's snapshot (the update sees it). From here on
  *     the data path treats the blob as absent: HEAD and GET answer BLOB_UNKNOWN, a manifest push that names it
  *     MANIFEST_BLOB_UNKNOWN, a mount falls back to an upload; clients upload it again.
- *  3. finish: one transaction locks the 'deleting' rows, deletes their bytes, then their links and rows, and commits.
+ *  3. finish: one transaction locks the 'deleting' rows, deletes their bytes, then the links and rows of those whose
+ *     bytes went (storage may fail some: they stay 'deleting' for a later run), and commits.
  *     Bytes are only ever deleted under that lock. A blob upload that completes meanwhile links under the same lock
  *     (LINK_BLOB): it waits, then finds the row gone (or still 'deleting', after a crash) and, holding its own lock,
  *     makes sure the bytes are in storage — putting its own copy there — before its link commits. So an upload of
