@@ -356,7 +356,12 @@ external_database:
       'upload_purging.enabled',
       expect.stringContaining('"maybe"'),
     ],
-    ['a zero duty cycle', 'gc:\n  duty_cycle: 0', 'gc.duty_cycle', expect.stringContaining('more than 0 and at most 1')],
+    [
+      'a zero duty cycle',
+      'gc:\n  duty_cycle: 0',
+      'gc.duty_cycle',
+      expect.stringContaining('more than 0 and at most 1'),
+    ],
     ['a duty cycle over 1', 'gc:\n  duty_cycle: 1.5', 'gc.duty_cycle', expect.stringContaining('got "1.5"')],
     ['a bad duration', 'upload_purging:\n  age: 7d', 'upload_purging.age', expect.stringContaining('168h')],
     ['a zero interval', 'upload_purging:\n  interval: 0', 'upload_purging.interval', expect.stringMatching(/positive/)],
