@@ -1,10 +1,13 @@
 import { execFile, spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { type StorageOptions } from '@wharf/storage';
+import { S3Driver } from '@wharf/storage/s3';
 import { type TestDatabase, createTestDatabase, startWharfRegistry } from '@wharf/testkit';
 import pg from 'pg';
 import { closeConnections, expectStatus } from './http.js';
@@ -16,6 +19,7 @@ import { closeConnections, expectStatus } from './http.js';
  *      GETs and of small pushes while the collection runs, against the same load with no collection.
  *  (b) The same `--compare-blobs` blobs (half unreferenced) in the reference, Debian's `docker-registry` (CNCF
  *      Distribution 2.8) and in Wharf: the reference's offline `garbage-collect` against Wharf's online run.
+ *  With `--storage s3`, instead: Wharf's collection of those blobs stored in the s3rver emulator.
  */
 
 const execFileAsync = promisify(execFile);
@@ -34,9 +38,10 @@ interface GcBenchOptions {
   workers: number;
   loadSeconds: number;
   only: 'all' | 'online' | 'compare';
+  storage: 'filesystem' | 's3';
 }
 
-const USAGE = `Usage: pnpm bench:gc [--quick] [--blobs N] [--files N] [--compare-blobs N] [--workers N] [--load-seconds N] [--only online|compare]
+const USAGE = `Usage: pnpm bench:gc [--quick] [--blobs N] [--files N] [--compare-blobs N] [--workers N] [--load-seconds N] [--only online|compare] [--storage s3]
 
   --quick            20,000 blob rows (2,000 files), 2,000 blobs compared, 5 s of idle load: a smoke run
   --blobs N          blob rows of the online run (default 1,000,000), half of them unreferenced
@@ -44,7 +49,9 @@ const USAGE = `Usage: pnpm bench:gc [--quick] [--blobs N] [--files N] [--compare
   --compare-blobs N  blobs of the side-by-side run with docker-registry (default 20,000)
   --workers N        the collection's workers, 1 to 10 (default 4)
   --load-seconds N   how long the load without collection is measured (default 20)
-  --only W           run only the online run or only the comparison`;
+  --only W           run only the online run or only the comparison
+  --storage s3       instead of both: Wharf's collection of the --compare-blobs blobs stored in s3rver (S3
+                     emulated), 1,000 of them referenced and the rest not`;
 
 function parseOptions(argv: string[]): GcBenchOptions {
   const options: GcBenchOptions = {
@@ -54,6 +61,7 @@ function parseOptions(argv: string[]): GcBenchOptions {
     workers: 4,
     loadSeconds: 20,
     only: 'all',
+    storage: 'filesystem',
   };
   const quick = argv.includes('--quick');
   if (quick) Object.assign(options, { blobs: 20_000, files: 2_000, compareBlobs: 2_000, loadSeconds: 5 });
@@ -71,6 +79,7 @@ function parseOptions(argv: string[]): GcBenchOptions {
     else if (flag === '--workers') options.workers = count();
     else if (flag === '--load-seconds') options.loadSeconds = count();
     else if (flag === '--only' && (value === 'online' || value === 'compare')) options.only = value;
+    else if (flag === '--storage' && (value === 'filesystem' || value === 's3')) options.storage = value;
     else throw new Error(`unknown option ${flag}\n\n${USAGE}`);
   }
   if (options.files > options.blobs) throw new Error('--files cannot exceed --blobs');
@@ -131,15 +140,20 @@ interface GcRun {
   orphanFiles: number;
   markMs: number;
   sweepMs: number;
+  pausedMs: number;
   totalMs: number;
+  /** The sweep's deletion of the marked blobs alone, from its log line (the rest of the sweep walks storage). */
+  deleteMs: number;
 }
 
-/** A collection in a process of its own (gc-child.ts), as a job worker runs it. */
-function runGc(database: TestDatabase, storageRoot: string, workers: number): Promise<GcRun> {
+const filesystem = (rootDirectory: string): StorageOptions => ({ driver: 'filesystem', rootDirectory });
+
+/** A collection in a process of its own (gc-child.ts), as a job worker runs it, with the collector's defaults. */
+function runGc(database: TestDatabase, storage: StorageOptions, workers: number): Promise<GcRun> {
   const { host, port, database: name, username, password } = database;
   const args = JSON.stringify({
     database: { host, port, database: name, username, password },
-    storageRoot,
+    storage,
     options: { deleteUntagged: false, dryRun: false, workers, timeWindowHours: 2 },
   });
   return new Promise((resolve, reject) => {
@@ -153,7 +167,8 @@ function runGc(database: TestDatabase, storageRoot: string, workers: number): Pr
     });
     child.on('error', reject);
     child.on('exit', (code) => {
-      if (code === 0) resolve(JSON.parse(out) as GcRun);
+      const deleted = /deleted \d+ blobs, [\d.]+ MB, in ([\d.]+) s/.exec(err);
+      if (code === 0) resolve({ ...(JSON.parse(out) as GcRun), deleteMs: Number(deleted?.[1] ?? NaN) * 1000 });
       else reject(new Error(`the collection exited with ${code}: ${err.slice(-2000)}`));
     });
   });
@@ -294,7 +309,7 @@ async function online(options: GcBenchOptions, root: string): Promise<string[]> 
     log(`load without collection for ${options.loadSeconds} s`);
     const idle = await load(registry.url, manifests, delay(options.loadSeconds * 1000));
     log('load during the collection');
-    const gc = runGc(database, storageRoot, options.workers);
+    const gc = runGc(database, filesystem(storageRoot), options.workers);
     const during = await load(
       registry.url,
       manifests,
@@ -315,6 +330,7 @@ async function online(options: GcBenchOptions, root: string): Promise<string[]> 
       `| mark | ${(result.markMs / 1000).toFixed(2)} s | < 60 s at 1,000,000 rows |`,
       `| sweep | ${(result.sweepMs / 1000).toFixed(2)} s | |`,
       `| blobs deleted | ${result.blobsDeleted} (${(result.bytesFreed / 1024 / 1024).toFixed(1)} MiB) | |`,
+      `| paused to yield to the registry | ${(result.pausedMs / 1000).toFixed(2)} s, summed over ${options.workers} workers | |`,
       `| sweep rate | ${Math.round(result.blobsDeleted / sweepSeconds)} blobs/s, ${(result.bytesFreed / 1024 / 1024 / sweepSeconds).toFixed(1)} MiB/s | ≥ 2,000 blobs/s |`,
       `| manifest GET p99 idle / during | ${getIdle.toFixed(1)} / ${getDuring.toFixed(1)} ms (${ratio(getDuring, getIdle)}×, ${idle.manifestGet.length} / ${during.manifestGet.length} requests) | ≤ 1.5× |`,
       `| small push p99 idle / during | ${pushIdle.toFixed(1)} / ${pushDuring.toFixed(1)} ms (${ratio(pushDuring, pushIdle)}×, ${idle.push.length} / ${during.push.length} pushes) | ≤ 1.5× |`,
@@ -346,10 +362,13 @@ function newBlob(): Blob {
   return { hex: sha256(data), data };
 }
 
-/** `count` blobs: images of a config and 9 layers holding half of them, and as many unreferenced layers. */
-function compareContent(count: number): { images: Image[]; loose: Blob[] } {
+/**
+ * `count` blobs: images of a config and 9 layers holding `referenced` of them (half by default), and the rest
+ * unreferenced layers.
+ */
+function compareContent(count: number, referenced = count / 2): { images: Image[]; loose: Blob[] } {
   const images: Image[] = [];
-  for (let i = 0; i < Math.floor(count / 2 / (LAYERS_PER_IMAGE + 1)); i++) {
+  for (let i = 0; i < Math.floor(referenced / (LAYERS_PER_IMAGE + 1)); i++) {
     const config = newBlob();
     const layers = Array.from({ length: LAYERS_PER_IMAGE }, newBlob);
     const manifest = Buffer.from(
@@ -390,15 +409,16 @@ async function writeDistribution(root: string, content: { images: Image[]; loose
   await writeFiles(files());
 }
 
-/** The same content in Wharf: rows as its pushes would write them (touched 3 hours ago), and blob files. */
-async function writeWharf(
-  database: TestDatabase,
-  storageRoot: string,
-  content: { images: Image[]; loose: Blob[] },
-): Promise<void> {
+const blobsOf = (content: { images: Image[]; loose: Blob[] }): Blob[] => [
+  ...content.loose,
+  ...content.images.flatMap((i) => [i.config, ...i.layers]),
+];
+
+/** The same content in Wharf: rows as its pushes would write them (touched 3 hours ago); the blobs' bytes apart. */
+async function writeWharfRows(database: TestDatabase, content: { images: Image[]; loose: Blob[] }): Promise<void> {
   const client = await connect(database);
   try {
-    const blobs = [...content.loose, ...content.images.flatMap((i) => [i.config, ...i.layers])];
+    const blobs = blobsOf(content);
     const [{ id }] = (
       await client.query<{ id: string }>(`INSERT INTO registry_repository (name) VALUES ($1) RETURNING id`, [
         REPOSITORY,
@@ -439,15 +459,19 @@ async function writeWharf(
       ]);
     }
     await client.query(`ANALYZE`);
-    function* files() {
-      for (const blob of blobs) {
-        yield { path: join(storageRoot, 'blobs', 'sha256', blob.hex.slice(0, 2), blob.hex), data: blob.data };
-      }
-    }
-    await writeFiles(files());
   } finally {
     await client.end();
   }
+}
+
+/** The blobs' files in Wharf's layout. */
+async function writeWharfFiles(storageRoot: string, content: { images: Image[]; loose: Blob[] }): Promise<void> {
+  function* files() {
+    for (const blob of blobsOf(content)) {
+      yield { path: join(storageRoot, 'blobs', 'sha256', blob.hex.slice(0, 2), blob.hex), data: blob.data };
+    }
+  }
+  await writeFiles(files());
 }
 
 async function countFiles(directory: string): Promise<number> {
@@ -493,10 +517,11 @@ async function compare(options: GcBenchOptions, root: string): Promise<string[]>
   await registry.stop();
   try {
     const storageRoot = join(dataDir, 'registry');
-    await writeWharf(database, storageRoot, content);
+    await writeWharfRows(database, content);
+    await writeWharfFiles(storageRoot, content);
     log(`Wharf's online collection over ${total} blobs`);
     const wharfStarted = performance.now();
-    const result = await runGc(database, storageRoot, options.workers);
+    const result = await runGc(database, filesystem(storageRoot), options.workers);
     const wharfMs = performance.now() - wharfStarted;
     return [
       `### Side by side: ${total.toLocaleString('en')} blobs, ${content.loose.length.toLocaleString('en')} unreferenced`,
@@ -513,6 +538,91 @@ async function compare(options: GcBenchOptions, root: string): Promise<string[]>
   }
 }
 
+interface S3rverInstance {
+  run(): Promise<{ port: number }>;
+  close(): Promise<void>;
+}
+
+/**
+ * s3rver, the S3 emulator the storage tests use, borrowed from @wharf/storage's development dependencies so that the
+ * benchmark adds none of its own.
+ */
+function s3rver(options: Record<string, unknown>): S3rverInstance {
+  const require = createRequire(new URL('../../packages/storage/package.json', import.meta.url));
+  const S3rver = require('s3rver') as new (options: Record<string, unknown>) => S3rverInstance;
+  return new S3rver(options);
+}
+
+/**
+ * Wharf's collection of the `--compare-blobs` blobs, stored in s3rver: the sweep's rate on S3. 1,000 of them are
+ * referenced and kept, so that the walk after the sweep lists one page: on Node 20 s3rver fails every listing
+ * continued past its first 1,000 keys (its continuation tokens are DES-encrypted, which OpenSSL 3 no longer has).
+ */
+async function s3Sweep(options: GcBenchOptions, root: string): Promise<string[]> {
+  const content = compareContent(options.compareBlobs, Math.min(1000, options.compareBlobs / 2));
+  const total = content.loose.length + content.images.length * (LAYERS_PER_IMAGE + 1);
+  const bucket = 'wharf-bench-gc';
+  const emulator = s3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory: join(root, 's3rver'),
+    configureBuckets: [{ name: bucket }],
+  });
+  const { port } = await emulator.run();
+  const storage: StorageOptions = {
+    driver: 's3',
+    bucket,
+    region: 'us-east-1',
+    endpoint: `http://127.0.0.1:${port}`,
+    accessKey: 'S3RVER',
+    secretKey: 'S3RVER',
+    forcePathStyle: true,
+    rootDirectory: 'registry',
+    redirect: false,
+  };
+  const database = await createTestDatabase('wharf_bench_gc_s3');
+  try {
+    // Started once to migrate the database, then stopped: the collection runs alone.
+    const registry = await startWharfRegistry({ database, dataDir: join(root, 'wharf-s3') });
+    await registry.stop();
+    await writeWharfRows(database, content);
+    log(`writing ${total} blobs into s3rver`);
+    const driver = new S3Driver(storage);
+    try {
+      const blobs = blobsOf(content);
+      let next = 0;
+      const writer = async () => {
+        while (next < blobs.length) {
+          const blob = blobs[next++];
+          await driver.putContent(`blobs/sha256/${blob.hex.slice(0, 2)}/${blob.hex}`, blob.data);
+        }
+      };
+      await Promise.all(Array.from({ length: 16 }, writer));
+    } finally {
+      driver.destroy();
+    }
+    log(`Wharf's online collection over ${total} blobs in s3rver`);
+    const result = await runGc(database, storage, options.workers);
+    const sweepSeconds = result.sweepMs / 1000;
+    return [
+      `### S3 (s3rver): ${total.toLocaleString('en')} blobs, ${content.loose.length.toLocaleString('en')} unreferenced, ${options.workers} workers`,
+      '',
+      '| figure | value |',
+      '|---|---|',
+      `| blobs deleted | ${result.blobsDeleted} |`,
+      `| mark | ${(result.markMs / 1000).toFixed(2)} s |`,
+      `| deleting the marked blobs (DeleteObjects) | ${(result.deleteMs / 1000).toFixed(2)} s, ${Math.round(result.blobsDeleted / (result.deleteMs / 1000))} blobs/s |`,
+      `| sweep (deletes, then the listing of every blob object) | ${sweepSeconds.toFixed(2)} s, ${Math.round(result.blobsDeleted / sweepSeconds)} blobs/s |`,
+      `| the whole run | ${(result.totalMs / 1000).toFixed(2)} s |`,
+      '',
+    ];
+  } finally {
+    await database.drop();
+    await emulator.close();
+  }
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const root = await mkdtemp(join(tmpdir(), 'wharf-bench-gc-'));
@@ -521,8 +631,12 @@ async function main(): Promise<void> {
     '',
   ];
   try {
-    if (options.only !== 'compare') report.push(...(await online(options, root)));
-    if (options.only !== 'online') report.push(...(await compare(options, root)));
+    if (options.storage === 's3') {
+      report.push(...(await s3Sweep(options, root)));
+    } else {
+      if (options.only !== 'compare') report.push(...(await online(options, root)));
+      if (options.only !== 'online') report.push(...(await compare(options, root)));
+    }
   } finally {
     await rm(root, { recursive: true, force: true });
   }

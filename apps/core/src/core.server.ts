@@ -10,7 +10,13 @@ import { type INestApplication, ShutdownSignal } from '@nestjs/common';
 import { NestFactory, Reflector } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type WharfConfig, redisConnection } from '@wharf/config';
-import { IMMUTABLE_RULE_CHANGE_CHANNEL, NotificationHub, createDataSource, pendingMigrations } from '@wharf/db';
+import {
+  CORE_APPLICATION_NAME,
+  IMMUTABLE_RULE_CHANGE_CHANNEL,
+  NotificationHub,
+  createDataSource,
+  pendingMigrations,
+} from '@wharf/db';
 import { JobRunner } from '@wharf/jobs';
 import { createStorageDriver } from '@wharf/storage';
 import Fastify, {
@@ -141,11 +147,11 @@ async function connectRedis(redis: Redis, config: WharfConfig, log: FastifyBaseL
 export async function startCoreServer(config: WharfConfig, options: CoreServerOptions = {}): Promise<CoreServer> {
   // First, so a certificate problem is reported alone, before anything needs closing again.
   const served = config.https ? await ServedCertificate.load(config.https, httpsHost(config)) : undefined;
-  const dataSource = createDataSource({ ...config.database, applicationName: 'wharf-core' });
+  const dataSource = createDataSource({ ...config.database, applicationName: CORE_APPLICATION_NAME });
   await dataSource.initialize();
   const redis = createRedis(config);
   // One LISTEN connection for every cache of the process, however many channels they follow.
-  const notices = new NotificationHub({ ...config.database, applicationName: 'wharf-core' });
+  const notices = new NotificationHub({ ...config.database, applicationName: CORE_APPLICATION_NAME });
   // Core only enqueues and stops jobs; its queues connect to Redis on first use.
   const jobs = new JobRunner({
     connection: redisConnection(config, config.redis.jobserviceDb),

@@ -3,6 +3,7 @@ import { type WharfConfig } from '@wharf/config';
 import {
   MANIFEST_CHANGE_CHANNEL,
   NotificationHub,
+  REGISTRY_APPLICATION_NAME,
   RegistryRepository,
   createDataSource,
   pendingMigrations,
@@ -80,10 +81,10 @@ export async function startRegistryServer(config: WharfConfig): Promise<Registry
   const dataSource = createDataSource({
     ...config.database,
     maxOpenConns: config.database.maxOpenConns,
-    applicationName: 'wharf-registry',
+    applicationName: REGISTRY_APPLICATION_NAME,
   });
   await dataSource.initialize();
-  const notices = new NotificationHub({ ...config.database, applicationName: 'wharf-registry' });
+  const notices = new NotificationHub({ ...config.database, applicationName: REGISTRY_APPLICATION_NAME });
   let pulls: PullRecorder | undefined;
   let stopPurge: (() => Promise<void>) | undefined;
   try {

@@ -122,6 +122,7 @@ describe('defaults', () => {
       storageRedirect: true,
       log: { level: 'info', location: '/var/log/wharf', rotateCount: 50, rotateSizeBytes: 200 * 1024 ** 2 },
       jobservice: { workerLostAfterMs: 30_000 },
+      gc: { dutyCycle: 0.5 },
       uploadPurging: { enabled: true, ageMs: 168 * 3_600_000, intervalMs: 24 * 3_600_000, dryRun: false },
       registry: { host: '0.0.0.0', port: 5000, auth: 'token', maxManifestBytes: 4 * 1024 ** 2 },
     });
@@ -198,6 +199,8 @@ database:
 upload_purging:
   enabled: no
   dryrun: yes
+gc:
+  duty_cycle: .25
 external_redis:
   host: "[::1]:6390"
 `);
@@ -205,6 +208,7 @@ external_redis:
     expect(config.database.connMaxLifetimeMs).toBe(0);
     expect(config.database.connMaxIdleTimeMs).toBe(90_000);
     expect(config.uploadPurging).toMatchObject({ enabled: false, dryRun: true });
+    expect(config.gc).toEqual({ dutyCycle: 0.25 });
     expect(config.redis).toMatchObject({ host: '::1', port: 6390, external: true });
   });
 });
@@ -352,6 +356,13 @@ external_database:
       'upload_purging.enabled',
       expect.stringContaining('"maybe"'),
     ],
+    [
+      'a zero duty cycle',
+      'gc:\n  duty_cycle: 0',
+      'gc.duty_cycle',
+      expect.stringContaining('more than 0 and at most 1'),
+    ],
+    ['a duty cycle over 1', 'gc:\n  duty_cycle: 1.5', 'gc.duty_cycle', expect.stringContaining('got "1.5"')],
     ['a bad duration', 'upload_purging:\n  age: 7d', 'upload_purging.age', expect.stringContaining('168h')],
     ['a zero interval', 'upload_purging:\n  interval: 0', 'upload_purging.interval', expect.stringMatching(/positive/)],
     ['a bad size', 'log:\n  local:\n    rotate_size: big', 'log.local.rotate_size', expect.stringContaining('"big"')],

@@ -20,6 +20,8 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 
 export const DEFAULTS = {
+  /** The share of time garbage collection's sweep works while core or a registry serves clients. */
+  gcDutyCycle: 0.5,
   httpPort: 8080,
   httpsPort: 443,
   bindAddress: '0.0.0.0',
@@ -88,6 +90,13 @@ function int(min: number, max: number) {
 }
 
 const port = int(1, 65535);
+
+/** A share: more than 0, at most 1. */
+const share = leaf('a number more than 0 and at most 1, such as 0.5', (text) => {
+  if (!/^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(text)) return undefined;
+  const n = Number(text);
+  return n > 0 && n <= 1 ? n : undefined;
+});
 
 const BOOLEANS = new Map([
   ['true', true],
@@ -310,6 +319,9 @@ const rawSchema = section({
   }).optional(),
   jobservice: section({
     worker_lost_after: duration({ positive: true }).optional(),
+  }).optional(),
+  gc: section({
+    duty_cycle: share.optional(),
   }).optional(),
   upload_purging: section({
     enabled: bool.optional(),
@@ -569,6 +581,9 @@ function resolveConfig(raw: RawConfig, issues: Issue[], warnings: string[]): Wha
     },
     jobservice: {
       workerLostAfterMs: raw.jobservice?.worker_lost_after ?? DEFAULTS.jobserviceWorkerLostAfterMs,
+    },
+    gc: {
+      dutyCycle: raw.gc?.duty_cycle ?? DEFAULTS.gcDutyCycle,
     },
     uploadPurging: {
       enabled: raw.upload_purging?.enabled ?? true,

@@ -87,6 +87,15 @@ export interface JobserviceConfig {
   workerLostAfterMs: number;
 }
 
+/** Garbage collection settings Harbor has no knob for (its own are parameters of each run). */
+export interface GcConfig {
+  /**
+   * While core or a registry is serving clients, the share of the time each worker of the sweep works: after each
+   * batch it pauses for the rest (1: never pauses).
+   */
+  dutyCycle: number;
+}
+
 export interface UploadPurgingConfig {
   enabled: boolean;
   /** Uploads left unfinished for longer than this are deleted. */
@@ -140,6 +149,7 @@ export interface WharfConfig {
   storageCaBundleFile?: string;
   log: LogConfig;
   jobservice: JobserviceConfig;
+  gc: GcConfig;
   uploadPurging: UploadPurgingConfig;
   registry: RegistryConfig;
   /** harbor.yml's `_version`: the version of the file's layout. */

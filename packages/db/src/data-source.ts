@@ -32,6 +32,14 @@ export interface DatabaseOptions {
   applicationName?: string;
 }
 
+/**
+ * The PostgreSQL application names of the processes that serve clients (their listener and lease connections add a
+ * suffix): garbage collection yields to the data path while it sees them at work.
+ */
+export const CORE_APPLICATION_NAME = 'wharf-core';
+export const REGISTRY_APPLICATION_NAME = 'wharf-registry';
+export const DATA_PATH_APPLICATION_NAMES: readonly string[] = [CORE_APPLICATION_NAME, REGISTRY_APPLICATION_NAME];
+
 /** The connection pool's settings (node-postgres' pg-pool) for harbor.yml's database settings. */
 export interface PoolSettings {
   max: number;

@@ -5,8 +5,10 @@ import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { TEMP_NAME_PREFIX, assertByteRange, assertStoragePath, storagePathSegments } from './paths.js';
 import {
+  type DeleteFailure,
   type FileInfo,
   type FileWriter,
+  type ListedFile,
   type RedirectOptions,
   type WriterOptions,
   type StorageDriver,
@@ -108,6 +110,11 @@ function writeTo(destination: Writable, chunk: Buffer): Promise<void> {
     });
   });
 }
+
+/** Unlinks in flight at once in deleteFiles: enough to keep libuv's file threads busy, no more. */
+const UNLINKS_AT_ONCE = 16;
+/** Directories read at once by listFiles. */
+const READDIRS_AT_ONCE = 8;
 
 function errorCode(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
@@ -362,27 +369,45 @@ export class FilesystemDriver implements StorageDriver {
     }
   }
 
-  async *listFiles(path: string): AsyncIterable<string> {
-    for await (const files of this.filesByDirectory(path)) yield* files;
+  async *listFiles(path: string): AsyncIterable<ListedFile> {
+    // Only the names are needed: several directories are read at once, and no file is looked at.
+    let pending = [path];
+    while (pending.length > 0) {
+      const round = pending.slice(0, READDIRS_AT_ONCE);
+      pending = pending.slice(READDIRS_AT_ONCE);
+      const listings = await Promise.all(round.map((directory) => this.readDirectory(directory)));
+      for (const { files, directories } of listings) {
+        pending.push(...directories);
+        for (const file of files) yield { path: file };
+      }
+    }
+  }
+
+  /** A directory's files and subdirectories (full paths); nothing when it does not exist. */
+  private async readDirectory(directory: string): Promise<{ files: string[]; directories: string[] }> {
+    const files: string[] = [];
+    const directories: string[] = [];
+    let entries;
+    try {
+      entries = await readdir(this.fullPath(directory), { withFileTypes: true });
+    } catch (error) {
+      if (isMissing(error)) return { files, directories };
+      throw error;
+    }
+    for (const entry of entries) {
+      if (entry.name.startsWith(TEMP_NAME_PREFIX)) continue;
+      if (entry.isDirectory()) directories.push(`${directory}/${entry.name}`);
+      else if (entry.isFile()) files.push(`${directory}/${entry.name}`);
+    }
+    return { files, directories };
   }
 
   /** The files under a directory path, at any depth, a directory's at a time; nothing when the path does not exist. */
   private async *filesByDirectory(path: string): AsyncIterable<string[]> {
     const pending = [path];
     for (let directory = pending.pop(); directory !== undefined; directory = pending.pop()) {
-      let entries;
-      try {
-        entries = await readdir(this.fullPath(directory), { withFileTypes: true });
-      } catch (error) {
-        if (isMissing(error)) continue;
-        throw error;
-      }
-      const files: string[] = [];
-      for (const entry of entries) {
-        if (entry.name.startsWith(TEMP_NAME_PREFIX)) continue;
-        if (entry.isDirectory()) pending.push(`${directory}/${entry.name}`);
-        else if (entry.isFile()) files.push(`${directory}/${entry.name}`);
-      }
+      const { files, directories } = await this.readDirectory(directory);
+      pending.push(...directories);
       yield files;
     }
   }
@@ -441,6 +466,25 @@ export class FilesystemDriver implements StorageDriver {
       if (known === full || known.startsWith(full + sep)) durableDirectories.delete(known);
     }
     await rm(full, { recursive: true, force: true });
+  }
+
+  async deleteFiles(paths: string[]): Promise<DeleteFailure[]> {
+    const files = paths.map((path) => ({ path, full: this.fullPath(path) }));
+    const failures: DeleteFailure[] = [];
+    let next = 0;
+    const unlinkNext = async () => {
+      while (next < files.length) {
+        const { path, full } = files[next++];
+        forgetPendingFlushes(full);
+        try {
+          await unlink(full);
+        } catch (error) {
+          if (!isMissing(error)) failures.push({ path, reason: (error as Error).message });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(UNLINKS_AT_ONCE, files.length) }, unlinkNext));
+    return failures;
   }
 
   // eslint-disable-next-line @typescript-eslint/require-await -- async so that a bad path rejects, as elsewhere

@@ -19,8 +19,10 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { assertByteRange, assertStoragePath, storagePathSegments } from './paths.js';
 import {
+  type DeleteFailure,
   type FileInfo,
   type FileWriter,
+  type ListedFile,
   type RedirectOptions,
   type StorageDriver,
   PathNotFoundError,
@@ -34,6 +36,8 @@ export { S3_DEFAULT_CHUNK_SIZE, S3_MIN_PART_SIZE, type S3StorageOptions } from '
 /** S3's largest part, and the largest object a single CopyObject may copy. */
 const S3_MAX_PART_SIZE = 5 * 1024 * MiB;
 const S3_MAX_PARTS = 10_000;
+/** The most keys one DeleteObjects request may name. */
+const S3_MAX_DELETE_KEYS = 1000;
 /** SigV4 presigned URLs live at most seven days. */
 const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
 
@@ -360,17 +364,33 @@ class S3Objects {
   }
 
   async deleteKeys(keys: string[]): Promise<void> {
-    if (keys.length === 0) return;
-    const out = await this.client.send(
-      new DeleteObjectsCommand({
-        Bucket: this.bucket,
-        Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
-      }),
-    );
-    const failed = (out.Errors ?? []).filter((error) => error.Code !== 'NoSuchKey');
+    const failed = await this.deleteObjects(keys);
     if (failed.length > 0) {
-      throw new StorageError(`s3 could not delete ${failed.length} object(s), first: ${failed[0]?.Key ?? '?'}`);
+      throw new StorageError(`s3 could not delete ${failed.length} object(s), first: ${failed[0]?.key ?? '?'}`);
     }
+  }
+
+  /**
+   * Deletes keys with DeleteObjects, up to 1,000 a request; resolves to the keys S3 reported it could not delete (a
+   * key that was not there is deleted as far as anyone can tell). A request that fails as a whole rejects.
+   */
+  async deleteObjects(keys: string[]): Promise<Array<{ key: string; reason: string }>> {
+    const failed: Array<{ key: string; reason: string }> = [];
+    for (let start = 0; start < keys.length; start += S3_MAX_DELETE_KEYS) {
+      const page = keys.slice(start, start + S3_MAX_DELETE_KEYS);
+      const out = await this.client.send(
+        new DeleteObjectsCommand({
+          Bucket: this.bucket,
+          // Quiet: only the keys that failed are answered.
+          Delete: { Objects: page.map((Key) => ({ Key })), Quiet: true },
+        }),
+      );
+      for (const error of out.Errors ?? []) {
+        if (error.Code === 'NoSuchKey') continue;
+        failed.push({ key: error.Key ?? '', reason: `${error.Code ?? 'error'}: ${error.Message ?? 'not deleted'}` });
+      }
+    }
+    return failed;
   }
 
   /** The x-amz-copy-source value: reserved characters stay literal, as both S3 and simpler servers decode them. */
@@ -513,8 +533,9 @@ export class S3Driver implements StorageDriver {
     }
   }
 
-  async *listFiles(path: string): AsyncIterable<string> {
-    for await (const file of this.walk(path)) yield file.path;
+  /** The listing carries every object's size and time, so they are given: no HeadObject per file. */
+  listFiles(path: string): AsyncIterable<ListedFile> {
+    return this.walk(path);
   }
 
   async move(src: string, dst: string): Promise<void> {
@@ -533,6 +554,18 @@ export class S3Driver implements StorageDriver {
     for await (const page of this.objects.listKeys(`${key}/`)) {
       await this.objects.deleteKeys(page.keys);
     }
+  }
+
+  async deleteFiles(paths: string[]): Promise<DeleteFailure[]> {
+    const keys = paths.map((path) => this.key(path));
+    const failed = await this.objects.deleteObjects(keys);
+    // A key S3 names that was not asked for cannot be matched to a path: the whole answer is then in doubt.
+    const pathByKey = new Map(keys.map((key, index) => [key, paths[index]]));
+    return failed.map(({ key, reason }) => {
+      const path = pathByKey.get(key);
+      if (path === undefined) throw new StorageError(`s3 reported a delete failure for a key not asked for: ${key}`);
+      return { path, reason };
+    });
   }
 
   async redirectURL(path: string, options: RedirectOptions): Promise<string | null> {

@@ -7,6 +7,19 @@ export interface FileInfo {
   modTime: Date;
 }
 
+/** A file listFiles() found: its size and time too where the listing gives them at no cost (S3's does). */
+export interface ListedFile {
+  path: string;
+  size?: number;
+  modTime?: Date;
+}
+
+/** A file deleteFiles() could not delete, and why. */
+export interface DeleteFailure {
+  path: string;
+  reason: string;
+}
+
 /**
  * A writer for one object. Writes may be buffered; `close()` flushes and keeps the object open for
  * a later `writer(path, true)` append (possibly from another process), `commit()` makes the content
@@ -60,8 +73,11 @@ export interface StorageDriver {
    * when the path does not exist. Garbage collection finds the bytes no row knows of with it.
    */
   walk(path: string): AsyncIterable<FileInfo>;
-  /** The paths of the files walk() finds, without looking at each one: cheaper where that takes a call per file. */
-  listFiles(path: string): AsyncIterable<string>;
+  /**
+   * The files walk() finds, without looking at each one where that takes a call per file (a filesystem's stat): then
+   * only their paths. Where the listing itself carries the size and time, they are given.
+   */
+  listFiles(path: string): AsyncIterable<ListedFile>;
   /** Atomic where the backend allows: dst appears complete or not at all. Overwrites dst. */
   move(src: string, dst: string): Promise<void>;
   /**
@@ -71,6 +87,13 @@ export interface StorageDriver {
   ensureDurable?(path: string): Promise<void>;
   /** Deletes a file or a whole directory tree; deleting what does not exist is not an error. */
   delete(path: string): Promise<void>;
+  /**
+   * Deletes many files (not directories) at once, as cheaply as the backend allows: S3's DeleteObjects of up to 1,000
+   * keys a request, a filesystem's unlinks with bounded concurrency. A file that does not exist counts as deleted.
+   * Resolves to the files it could not delete; rejects when a whole request failed, and then any of them may or may
+   * not be deleted.
+   */
+  deleteFiles(paths: string[]): Promise<DeleteFailure[]>;
   /** A URL the client may fetch the object from directly, or null when the driver cannot redirect. */
   redirectURL(path: string, options: RedirectOptions): Promise<string | null>;
   /**

@@ -7,6 +7,7 @@ import {
   RegistryRepository,
   isFinal,
 } from '@wharf/db';
+import { type WharfConfig } from '@wharf/config';
 import { GarbageCollector } from '@wharf/registry';
 import { type StorageDriver } from '@wharf/storage';
 import { DataSource } from 'typeorm';
@@ -19,7 +20,7 @@ import {
   type TaskJobInput,
 } from '@wharf/jobs';
 import { z } from 'zod';
-import { STORAGE } from '../constants.js';
+import { CORE_CONFIG, STORAGE } from '../constants.js';
 import {
   type ScheduleRequestDto,
   type SystemJobListQuery,
@@ -129,6 +130,7 @@ export class SystemJobService implements OnModuleInit {
     private readonly auditPurge: AuditPurgeService,
     private readonly dataSource: DataSource,
     @Inject(STORAGE) private readonly storage: StorageDriver,
+    @Inject(CORE_CONFIG) private readonly config: WharfConfig,
   ) {}
 
   onModuleInit(): void {
@@ -241,7 +243,9 @@ export class SystemJobService implements OnModuleInit {
 
   @OnJob(JobName.GarbageCollection)
   async collectGarbage(payload: JobPayload<JobName.GarbageCollection>, context: JobContext): Promise<void> {
-    const collector = new GarbageCollector(this.dataSource, new RegistryRepository(this.dataSource), this.storage);
+    const collector = new GarbageCollector(this.dataSource, new RegistryRepository(this.dataSource), this.storage, {
+      busyDutyCycle: this.config.gc.dutyCycle,
+    });
     await collector.run(
       {
         deleteUntagged: payload.deleteUntagged,

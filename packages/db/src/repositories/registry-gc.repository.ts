@@ -201,42 +201,64 @@ export class RegistryGcRepository {
 
   /**
    * First step of deleting blobs: marks those of `digests` still unmarked, untouched since the cutoff, as 'delete',
-   * committing at once. From this commit on, a push that uses one of them takes it back (state 'none') under its
-   * row lock, which the next step's locked update sees; a push that locked a row before waits to commit first, and the
-   * next step's later snapshot sees its reference.
+   * committing at once. A row a push holds locked is skipped (the collection never waits for a push, so a push never
+   * queues behind rows the collection has locked meanwhile): it stays 'none' and is not deleted by this run. Every row
+   * marked was unlocked when marked, so a push that uses it later locks it after this commit and takes it back (state
+   * 'none'), which the next step's locked update sees. Resolves to how many rows were marked.
    */
-  async markForDeletion(digests: string[], cutoff: Date): Promise<void> {
+  async markForDeletion(digests: string[], cutoff: Date): Promise<number> {
     // Its commit need not wait for the WAL flush: the next step's (synchronous) commit flushes it, and a database
     // crash before that stops the collection and the pushes alike.
-    await this.dataSource.query(
+    const [, count] = await this.dataSource.query<[unknown[], number]>(
       `WITH settings AS (SELECT set_config('synchronous_commit', 'off', true))
        UPDATE registry_blob b SET gc_state = 'delete'
-         FROM (SELECT digest FROM registry_blob WHERE digest = ANY($1::text[]) AND gc_state = 'none'
-                ORDER BY digest FOR NO KEY UPDATE) c
+         FROM (SELECT digest FROM registry_blob
+                WHERE digest = ANY($1::text[]) AND gc_state = 'none' AND touched_at < $2
+                  FOR NO KEY UPDATE SKIP LOCKED) c
         WHERE b.digest = c.digest AND b.touched_at < $2 AND EXISTS (SELECT 1 FROM settings)`,
       [digests, cutoff],
     );
+    return count ?? 0;
   }
 
   /**
-   * Second step: the blobs of `digests` still marked, and still referenced by no manifest in a snapshot taken after
-   * the marks committed, become 'deleting' (committed at once: from here on the data path treats them as absent, and
-   * a crash leaves them to the next collection to finish). Those no longer eligible go back to 'none'.
+   * Second step, one statement: the blobs of `digests` still marked become 'deleting' when no manifest references
+   * them in this statement's snapshot, taken after the marks committed, and go back to 'none' when one does; it
+   * commits at once, and from then on the data path treats the 'deleting' ones as absent (a crash leaves them to the
+   * next collection to finish). A marked row a push holds locked is skipped: the push takes it back, and if the push
+   * fails it stays 'delete' until the end of the sweep (`clearStaleMarks`). Resolves to the digests now 'deleting'.
    */
-  async beginDeletion(digests: string[]): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE registry_blob b SET gc_state = 'deleting'
+  async beginDeletion(digests: string[]): Promise<string[]> {
+    const rows = await this.dataSource.query<{ digest: string; gc_state: string }[]>(
+      `UPDATE registry_blob b
+          SET gc_state = CASE WHEN EXISTS (SELECT 1 FROM registry_manifest_reference r WHERE r.digest = b.digest)
+                                OR EXISTS (SELECT 1 FROM registry_manifest m WHERE m.digest = b.digest)
+                              THEN 'none' ELSE 'deleting' END
          FROM (SELECT digest FROM registry_blob WHERE digest = ANY($1::text[]) AND gc_state = 'delete'
-                ORDER BY digest FOR NO KEY UPDATE) c
+                  FOR NO KEY UPDATE SKIP LOCKED) c
         WHERE b.digest = c.digest
-          AND NOT EXISTS (SELECT 1 FROM registry_manifest_reference r WHERE r.digest = b.digest)
-          AND NOT EXISTS (SELECT 1 FROM registry_manifest m WHERE m.digest = b.digest)`,
+       RETURNING b.digest, b.gc_state`,
       [digests],
     );
-    await this.dataSource.query(
-      `UPDATE registry_blob SET gc_state = 'none' WHERE digest = ANY($1::text[]) AND gc_state = 'delete'`,
-      [digests],
+    return rows.filter((r) => r.gc_state === 'deleting').map((r) => r.digest);
+  }
+
+  /**
+   * Whether the data path (core's or a registry's connections, `applications` with any suffix) used the database
+   * within the last `withinMs`: a query running or a transaction open now, or a state change since. The collection
+   * yields to it.
+   */
+  async dataPathBusy(applications: readonly string[], withinMs: number): Promise<boolean> {
+    const rows = await this.dataSource.query<{ busy: boolean }[]>(
+      `SELECT EXISTS (
+         SELECT 1 FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+            AND (application_name = ANY($1::text[]) OR application_name LIKE ANY($2::text[]))
+            AND (state <> 'idle' OR state_change > now() - $3 * interval '1 millisecond')
+       ) AS busy`,
+      [applications, applications.map((name) => `${name}-%`), withinMs],
     );
+    return rows[0]?.busy ?? false;
   }
 
   /**
@@ -276,26 +298,33 @@ export class RegistryGcRepository {
   }
 
   /**
-   * Last step: locks the rows of `digests` that are 'deleting', runs `deleteBytes` on them with the locks held,
-   * then deletes their repository links and rows, and commits. A link of one of them waits for the commit and then
-   * finds no row (see LINK_BLOB). A failure (or a crash) rolls back: the rows stay 'deleting' for the next try.
+   * Last step: locks the rows of `digests` that are 'deleting' (skipping one a link holds: the link takes it back),
+   * runs `deleteBytes` on them with the locks held, then deletes the links and rows of those whose bytes went, and
+   * commits. `deleteBytes` resolves to the digests whose bytes it could not delete: their rows stay 'deleting', for a
+   * later run. A link of one of them waits for the commit and then finds no row (see LINK_BLOB). A failure (or a
+   * crash) rolls back: the rows stay 'deleting' for the next try. Resolves to the blobs deleted.
    */
-  async finishDeletion(digests: string[], deleteBytes: (blobs: GcBlob[]) => Promise<void>): Promise<GcBlob[]> {
+  async finishDeletion(digests: string[], deleteBytes: (blobs: GcBlob[]) => Promise<Set<string>>): Promise<GcBlob[]> {
     return this.dataSource.transaction(async (m) => {
       // Losing this commit in a database crash leaves the rows 'deleting', which the next collection finishes: it
       // need not wait for the WAL flush. The 'deleting' before it must, and does: it is committed before any byte goes.
-      await m.query(`SET LOCAL synchronous_commit = off`);
       const rows = await m.query<{ digest: string; size: string }[]>(
-        `SELECT digest, size FROM registry_blob WHERE digest = ANY($1::text[]) AND gc_state = 'deleting'
-          ORDER BY digest FOR UPDATE`,
+        `SELECT b.digest, b.size FROM registry_blob b, (SELECT set_config('synchronous_commit', 'off', true)) s
+          WHERE b.digest = ANY($1::text[]) AND b.gc_state = 'deleting'
+          ORDER BY b.digest FOR UPDATE OF b SKIP LOCKED`,
         [digests],
       );
-      const blobs = rows.map((r) => ({ digest: r.digest, size: Number(r.size) }));
+      const locked = rows.map((r) => ({ digest: r.digest, size: Number(r.size) }));
+      if (locked.length === 0) return locked;
+      const kept = await deleteBytes(locked);
+      const blobs = kept.size === 0 ? locked : locked.filter((b) => !kept.has(b.digest));
       if (blobs.length === 0) return blobs;
-      await deleteBytes(blobs);
-      const locked = blobs.map((b) => b.digest);
-      await m.query(`DELETE FROM registry_repository_blob WHERE digest = ANY($1::text[])`, [locked]);
-      await m.query(`DELETE FROM registry_blob WHERE digest = ANY($1::text[])`, [locked]);
+      // One statement: the links go with the rows (the foreign key is checked at the statement's end).
+      await m.query(
+        `WITH links AS (DELETE FROM registry_repository_blob WHERE digest = ANY($1::text[]))
+         DELETE FROM registry_blob WHERE digest = ANY($1::text[])`,
+        [blobs.map((b) => b.digest)],
+      );
       return blobs;
     });
   }

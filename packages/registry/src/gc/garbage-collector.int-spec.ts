@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { BlobGoneError, GcBusyError } from '@wharf/db';
+import { BlobGoneError, CORE_APPLICATION_NAME, GcBusyError, REGISTRY_APPLICATION_NAME } from '@wharf/db';
 import { COSIGN_SIMPLESIGNING_MEDIA_TYPE } from '@wharf/oci';
 import { FilesystemDriver, type StorageDriver } from '@wharf/storage';
 import {
@@ -29,7 +29,7 @@ const dry: GcOptions = { ...real, dryRun: true };
 
 /** The counts a run reports, without its durations. */
 function freed(result: GcResult) {
-  const { markMs: _markMs, sweepMs: _sweepMs, dryRun: _dryRun, ...counts } = result;
+  const { markMs: _markMs, sweepMs: _sweepMs, pausedMs: _pausedMs, dryRun: _dryRun, ...counts } = result;
   return counts;
 }
 
@@ -485,6 +485,41 @@ describe('online garbage collection (PostgreSQL + filesystem storage)', () => {
     );
 
     it(
+      'keeps, uncounted and still hidden, a blob whose bytes storage failed to delete (a storage double failing one)',
+      async () => {
+        const digests = await garbageBlobs(6);
+        const failing = digests[2];
+        const real_ = storage;
+        const double: StorageDriver = Object.create(real_) as StorageDriver;
+        double.deleteFiles = async (paths) => {
+          const others = paths.filter((path) => path !== blobPath(failing));
+          const failures = await real_.deleteFiles(others);
+          return others.length === paths.length ? failures : [...failures, { path: blobPath(failing), reason: 'EIO' }];
+        };
+        const lines: string[] = [];
+        const result = await new GarbageCollector(reg.dataSource, reg.repository, double, { batchSize: 4 }).run(
+          real,
+          gcContext(lines),
+        );
+        expect(result.blobsDeleted).toBe(5);
+        expect(result.bytesFreed).toBe(5 * 300);
+        expect(await blobRow(failing)).toBe('deleting');
+        expect(await stored(failing)).toBe(true);
+        expect(await client.headBlob('lib/junk', failing)).toBe(404);
+        expect(lines.some((line) => line.includes(`could not delete blob ${failing}`) && line.includes('EIO'))).toBe(
+          true,
+        );
+        // The next run, with storage working again, finishes it.
+        const rerun = await collector().run(real, gcContext());
+        expect(rerun.blobsDeleted).toBe(1);
+        expect(await blobRow(failing)).toBeNull();
+        expect(await stored(failing)).toBe(false);
+        expect(await danglingReferences(reg.dataSource, storage)).toEqual([]);
+      },
+      SLOW,
+    );
+
+    it(
       'refuses to run beside another collection',
       async () => {
         await garbageBlobs(2);
@@ -500,6 +535,86 @@ describe('online garbage collection (PostgreSQL + filesystem storage)', () => {
       },
       SLOW,
     );
+  });
+
+  describe('yielding to the data path', () => {
+    /** A connection named as a registry server's, running a query every 50 ms, until the returned stop is called. */
+    async function busyRegistry(applicationName = REGISTRY_APPLICATION_NAME): Promise<() => Promise<void>> {
+      const connection = reg.dataSource.createQueryRunner();
+      await connection.connect();
+      await connection.query(`SELECT set_config('application_name', $1, false)`, [applicationName]);
+      let running = true;
+      const loop = (async () => {
+        while (running) {
+          await connection.query('SELECT 1');
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      })();
+      return async () => {
+        running = false;
+        await loop;
+        await connection.query('RESET application_name');
+        await connection.release();
+      };
+    }
+
+    async function garbage(count: number): Promise<void> {
+      for (let i = 0; i < count; i++) await client.pushBlob('lib/junk', randomBytes(200));
+      await ageEverything(reg.dataSource, 2);
+    }
+
+    it(
+      'pauses between batches for as long as its duty cycle leaves while a registry uses the database',
+      async () => {
+        await garbage(12);
+        const stop = await busyRegistry();
+        let result: GcResult;
+        const lines: string[] = [];
+        try {
+          result = await collector({ batchSize: 3, busyDutyCycle: 0.25 }).run(
+            { ...real, workers: 1 },
+            gcContext(lines),
+          );
+        } finally {
+          await stop();
+        }
+        expect(result.blobsDeleted).toBe(12);
+        // Four batches, each followed by a pause three times its length: the sweep worked a quarter of its time.
+        expect(result.pausedMs).toBeGreaterThan(0);
+        expect(result.pausedMs).toBeGreaterThanOrEqual(0.6 * result.sweepMs);
+        expect(lines.some((line) => /^paused \d+\.\d\d s in all to yield/.test(line))).toBe(true);
+      },
+      SLOW,
+    );
+
+    it(
+      'does not pause when no registry or core is at work, or when its duty cycle is 1',
+      async () => {
+        await garbage(6);
+        // Another program's connection is not the data path.
+        const stop = await busyRegistry('psql');
+        try {
+          expect((await collector({ batchSize: 2 }).run(real, gcContext())).pausedMs).toBe(0);
+        } finally {
+          await stop();
+        }
+        await garbage(6);
+        const stopRegistry = await busyRegistry(`${CORE_APPLICATION_NAME}-listener`);
+        try {
+          const result = await collector({ batchSize: 2, busyDutyCycle: 1 }).run(real, gcContext());
+          expect(result.blobsDeleted).toBe(6);
+          expect(result.pausedMs).toBe(0);
+        } finally {
+          await stopRegistry();
+        }
+      },
+      SLOW,
+    );
+
+    it('refuses a duty cycle outside (0, 1]', () => {
+      for (const busyDutyCycle of [0, -0.5, 1.5, Number.NaN])
+        expect(() => collector({ busyDutyCycle })).toThrow(RangeError);
+    });
   });
 
   describe('bytes no row knows of', () => {
@@ -585,8 +700,15 @@ describe('online garbage collection on S3 storage (S3 emulated by s3rver)', () =
         orphanBytes: 900,
         uploadDirs: 2,
       });
+      s3.requests.length = 0;
       const result = await collector.run({ ...real, timeWindowHours: 0 }, gcContext());
       expect(freed(result)).toEqual(freed(dryRun));
+      // Blob objects go in DeleteObjects requests (POST ?delete), never one DeleteObject each, and the listing's sizes
+      // and times are used: no HeadObject per object.
+      const blobRequests = s3.requests.filter((r) => r.includes('/blobs/'));
+      expect(blobRequests.filter((r) => r.startsWith('DELETE ') || r.startsWith('HEAD '))).toEqual([]);
+      // One for the sweep's batch, one for the orphan, one for what the legacy upload folder held.
+      expect(s3.requests.filter((r) => r.startsWith('POST ') && /[?&]delete(=|&|$)/.test(r))).toHaveLength(3);
       expect(await storage.stat(blobPath(garbage))).toBeNull();
       expect(await storage.stat(blobPath(sha(orphan)))).toBeNull();
       expect(await storage.stat(`uploads/${upload}`)).toBeNull();

@@ -1,7 +1,15 @@
 import { performance } from 'node:perf_hooks';
-import { type GcBlob, type GcManifest, GcSession, RegistryGcRepository, type RegistryRepository } from '@wharf/db';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  DATA_PATH_APPLICATION_NAMES,
+  type GcBlob,
+  type GcManifest,
+  GcSession,
+  RegistryGcRepository,
+  type RegistryRepository,
+} from '@wharf/db';
 import { parseDigest } from '@wharf/oci';
-import { type FileInfo, type StorageDriver } from '@wharf/storage';
+import { type FileInfo, type ListedFile, type StorageDriver } from '@wharf/storage';
 import { type DataSource } from 'typeorm';
 import { blobDataPath, isUploadId } from '../uploads/blob-store.js';
 
@@ -12,17 +20,21 @@ import { blobDataPath, isUploadId } from '../uploads/blob-store.js';
  * blobs no manifest references, touched by no push within the time window. A blob row's `gc_state` is 'none' until
  * then; nothing is written yet (a dry run stops after counting).
  *
- * Sweep, a batch of blobs at a time, several batches at once:
- *  1. mark: 'none' → 'delete' (committed). From then on every data path that relies on the blob takes it back
+ * Sweep, a batch of blobs at a time, several batches at once. The collection never waits for a row lock a push holds
+ * (SKIP LOCKED): a row locked at a step is left alone by that step, which only ever means kept.
+ *  1. mark: 'none' → 'delete' (committed), for rows no push holds locked. From then on every data path that relies
+ *     on the blob takes it back
  *     ('delete' → 'none', touched now) under the row's lock: a manifest push for each blob it references
  *     (holdReferences, which share-locks the rows it does not take back), a blob link when an upload completes or a
  *     mount links (LINK_BLOB, which locks the row).
- *  2. begin: 'delete' → 'deleting' (committed) for the rows still marked and referenced by no manifest, in a locked
- *     update whose snapshot is later than every push that held a row when the mark was written (the mark waited for
- *     them). A push that takes a blob back wrote its row, and the locked update sees that and leaves it. From here on
+ *  2. begin: 'delete' → 'deleting' (committed) for the rows still marked and referenced by no manifest, in one locked
+ *     update. Every marked row was unlocked when marked, so a push that uses it locked it after the mark committed:
+ *     it took the row back (the locked update sees that and leaves it), or holds it now (the update skips it), or
+ *     committed its reference before the update's snapshot (the update sees it). From here on
  *     the data path treats the blob as absent: HEAD and GET answer BLOB_UNKNOWN, a manifest push that names it
  *     MANIFEST_BLOB_UNKNOWN, a mount falls back to an upload; clients upload it again.
- *  3. finish: one transaction locks the 'deleting' rows, deletes their bytes, then their links and rows, and commits.
+ *  3. finish: one transaction locks the 'deleting' rows, deletes their bytes, then the links and rows of those whose
+ *     bytes went (storage may fail some: they stay 'deleting' for a later run), and commits.
  *     Bytes are only ever deleted under that lock. A blob upload that completes meanwhile links under the same lock
  *     (LINK_BLOB): it waits, then finds the row gone (or still 'deleting', after a crash) and, holding its own lock,
  *     makes sure the bytes are in storage — putting its own copy there — before its link commits. So an upload of
@@ -69,6 +81,8 @@ export interface GcResult {
   uploadBytes: number;
   markMs: number;
   sweepMs: number;
+  /** Time the sweep paused to yield to the data path, summed over its workers. */
+  pausedMs: number;
 }
 
 /** A step of the sweep, for tests to hold a batch where a race is to happen. */
@@ -77,6 +91,11 @@ export type GcStep = 'marked' | 'deleting' | 'bytesDeleted';
 export interface GarbageCollectorOptions {
   /** Blobs per batch of the sweep. */
   batchSize?: number;
+  /**
+   * While the data path is at work (core or a registry ran a query within the last second), the fraction of the time
+   * each worker of the sweep works: after a batch it pauses for as long again times (1 − d) / d. 1 never pauses.
+   */
+  busyDutyCycle?: number;
   /** Called after each step of a batch with its digests; a test drives races through it. */
   onStep?: (step: GcStep, digests: string[]) => Promise<void> | void;
 }
@@ -84,8 +103,9 @@ export interface GarbageCollectorOptions {
 export const GC_ACTOR = 'garbage collection';
 const DEFAULT_TIME_WINDOW_HOURS = 2;
 const DEFAULT_BATCH_SIZE = 1000;
-/** Storage deletes in flight per batch. */
-const DELETES_PER_BATCH = 16;
+export const DEFAULT_GC_BUSY_DUTY_CYCLE = 0.5;
+/** The data path counts as at work when it used the database this recently. */
+const DATA_PATH_RECENT_MS = 1000;
 /** Files looked up in the database at once when walking storage. */
 const WALK_BATCH = 1000;
 const PROGRESS_EVERY_MS = 5000;
@@ -128,10 +148,14 @@ async function eachLimited<T>(items: T[], limit: number, work: (item: T) => Prom
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
 }
 
+/** Files whose size and time are looked up at once when the listing did not give them. */
+const STATS_AT_ONCE = 16;
+
 /** Online garbage collection of one registry's database and storage; see the protocol above. */
 export class GarbageCollector {
   private readonly gc: RegistryGcRepository;
   private readonly batchSize: number;
+  private readonly busyDutyCycle: number;
   private readonly onStep: GarbageCollectorOptions['onStep'];
 
   constructor(
@@ -142,6 +166,10 @@ export class GarbageCollector {
   ) {
     this.gc = new RegistryGcRepository(dataSource, registry);
     this.batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+    this.busyDutyCycle = options.busyDutyCycle ?? DEFAULT_GC_BUSY_DUTY_CYCLE;
+    if (!(this.busyDutyCycle > 0 && this.busyDutyCycle <= 1)) {
+      throw new RangeError(`busyDutyCycle must be more than 0 and at most 1, not ${this.busyDutyCycle}`);
+    }
     this.onStep = options.onStep;
   }
 
@@ -163,6 +191,7 @@ export class GarbageCollector {
       uploadBytes: 0,
       markMs: 0,
       sweepMs: 0,
+      pausedMs: 0,
     };
     await log(
       `start to run gc: dry run ${settings.dryRun}, delete untagged ${settings.deleteUntagged}, ` +
@@ -204,6 +233,8 @@ export class GarbageCollector {
         await this.sweepBlobs(session, cutoff, settings.workers, blobs.count, result, signal, log);
       }
       await this.reclaimOrphans(cutoff, settings.dryRun, result, signal, log);
+      if (result.pausedMs > 0)
+        await log(`paused ${seconds(result.pausedMs)} s in all to yield to the registry's traffic`);
       result.sweepMs = performance.now() - runStarted - result.markMs;
       await log(
         `${settings.dryRun ? 'dry run finished, nothing was deleted; it would delete' : 'gc finished, deleted'} ` +
@@ -290,13 +321,15 @@ export class GarbageCollector {
         signal.throwIfAborted();
         const digests = await nextBatch();
         if (digests.length === 0) return;
-        const deleted = await this.deleteBatch(digests, cutoff);
+        const batchStarted = performance.now();
+        const deleted = await this.deleteBatch(digests, cutoff, log);
         result.blobsDeleted += deleted.length;
         for (const blob of deleted) result.bytesFreed += blob.size;
         if (performance.now() - lastProgress >= PROGRESS_EVERY_MS) {
           lastProgress = performance.now();
           await log(`deleted ${result.blobsDeleted} of ${total} blobs, ${megabytes(result.bytesFreed)} MB`);
         }
+        result.pausedMs += await this.yieldToDataPath(performance.now() - batchStarted, signal);
       }
     };
     const started = performance.now();
@@ -304,29 +337,60 @@ export class GarbageCollector {
     const outcomes = await Promise.allSettled(running);
     const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failed) throw failed.reason;
+    // Rows a push held at the second step and then let go of without taking them back are still marked.
+    await this.gc.clearStaleMarks();
     await log(
       `deleted ${result.blobsDeleted} blobs, ${megabytes(result.bytesFreed)} MB, ` +
         `in ${seconds(performance.now() - started)} s`,
     );
   }
 
+  /**
+   * After a batch that took `workMs`, pauses for the rest of the duty cycle if the data path is at work; resolves to
+   * the pause. The data path then gets the CPU, the disk and the database for that long.
+   */
+  private async yieldToDataPath(workMs: number, signal: AbortSignal): Promise<number> {
+    if (this.busyDutyCycle >= 1) return 0;
+    if (!(await this.gc.dataPathBusy(DATA_PATH_APPLICATION_NAMES, DATA_PATH_RECENT_MS))) return 0;
+    const pauseMs = (workMs * (1 - this.busyDutyCycle)) / this.busyDutyCycle;
+    try {
+      await sleep(pauseMs, undefined, { signal });
+    } catch (error) {
+      signal.throwIfAborted();
+      throw error;
+    }
+    return pauseMs;
+  }
+
   /** Steps 1 to 3 for one batch; resolves to the blobs deleted. */
-  private async deleteBatch(digests: string[], cutoff: Date): Promise<GcBlob[]> {
-    await this.gc.markForDeletion(digests, cutoff);
+  private async deleteBatch(digests: string[], cutoff: Date, log: (line: string) => Promise<void>): Promise<GcBlob[]> {
+    const marked = await this.gc.markForDeletion(digests, cutoff);
     await this.onStep?.('marked', digests);
-    await this.gc.beginDeletion(digests);
+    // The second step takes only rows the first marked; rows an earlier run left 'deleting' go straight to the third.
+    if (marked > 0) await this.gc.beginDeletion(digests);
     await this.onStep?.('deleting', digests);
     return this.gc.finishDeletion(digests, async (blobs) => {
-      await this.deleteBytes(blobs);
+      const kept = await this.deleteBytes(blobs, log);
       await this.onStep?.('bytesDeleted', digests);
+      return kept;
     });
   }
 
-  private async deleteBytes(blobs: GcBlob[]): Promise<void> {
-    await eachLimited(blobs, DELETES_PER_BATCH, async (blob) => {
+  /** Deletes the blobs' files; resolves to the digests whose files could not be deleted (logged). */
+  private async deleteBytes(blobs: GcBlob[], log: (line: string) => Promise<void>): Promise<Set<string>> {
+    const digestByPath = new Map<string, string>();
+    for (const blob of blobs) {
       const parsed = parseDigest(blob.digest);
-      if (parsed) await this.storage.delete(blobDataPath(parsed));
-    });
+      if (parsed) digestByPath.set(blobDataPath(parsed), blob.digest);
+    }
+    const kept = new Set<string>();
+    for (const failure of await this.storage.deleteFiles([...digestByPath.keys()])) {
+      const digest = digestByPath.get(failure.path);
+      if (digest === undefined) continue;
+      kept.add(digest);
+      await log(`could not delete blob ${digest}, kept for a later run: ${failure.reason}`);
+    }
+    return kept;
   }
 
   /**
@@ -342,16 +406,20 @@ export class GarbageCollector {
   ): Promise<void> {
     const started = performance.now();
     // Files are matched with rows by name first: only those with no row are looked at (their age and size).
-    let batch: string[] = [];
+    let batch: Array<ListedFile & { digest: string }> = [];
     const flush = async () => {
-      const known = await this.gc.existingBlobs(batch.map((path) => digestOfBlobPath(path)!));
-      const unknown = batch.filter((path) => !known.has(digestOfBlobPath(path)!));
+      const known = await this.gc.existingBlobs(batch.map((file) => file.digest));
+      const unknown = batch.filter((file) => !known.has(file.digest));
       batch = [];
       const orphans: GcBlob[] = [];
-      for (const path of unknown) {
-        const info = await this.storage.stat(path);
-        if (info && info.modTime < cutoff) orphans.push({ digest: digestOfBlobPath(path)!, size: info.size });
-      }
+      // Looked at only where the listing did not say (a filesystem's), several at once.
+      await eachLimited(unknown, STATS_AT_ONCE, async (file) => {
+        const info =
+          file.size !== undefined && file.modTime !== undefined
+            ? { size: file.size, modTime: file.modTime }
+            : await this.storage.stat(file.path);
+        if (info && info.modTime < cutoff) orphans.push({ digest: file.digest, size: info.size });
+      });
       if (orphans.length === 0) return;
       if (dryRun) {
         result.orphanFiles += orphans.length;
@@ -362,15 +430,16 @@ export class GarbageCollector {
       const sizes = new Map(orphans.map((o) => [o.digest, o.size]));
       for (let i = 0; i < adopted.size; i += this.batchSize) {
         const digests = [...adopted].slice(i, i + this.batchSize);
-        const deleted = await this.gc.finishDeletion(digests, (blobs) => this.deleteBytes(blobs));
+        const deleted = await this.gc.finishDeletion(digests, (blobs) => this.deleteBytes(blobs, log));
         result.orphanFiles += deleted.length;
         for (const blob of deleted) result.orphanBytes += sizes.get(blob.digest) ?? blob.size;
       }
     };
-    for await (const path of this.storage.listFiles('blobs')) {
+    for await (const file of this.storage.listFiles('blobs')) {
       signal.throwIfAborted();
-      if (digestOfBlobPath(path) === null) continue;
-      batch.push(path);
+      const digest = digestOfBlobPath(file.path);
+      if (digest === null) continue;
+      batch.push({ ...file, digest });
       if (batch.length >= WALK_BATCH) await flush();
     }
     await flush();

@@ -19,6 +19,8 @@ export interface EmulatedS3 {
   readonly completedUploads: number[][];
   /** Multipart completions refused because a part other than the last was under 5 MiB. */
   readonly refusedCompletions: string[];
+  /** Every request the drivers sent, as `METHOD /bucket/key?query`, in order; a test may empty it. */
+  readonly requests: string[];
   stop(): Promise<void>;
 }
 
@@ -35,6 +37,7 @@ function startPartSizeProxy(
   upstreamPort: number,
   completedUploads: number[][],
   refusedCompletions: string[],
+  requests: string[],
 ): Promise<Server> {
   const partSizes = new Map<string, Map<number, number>>();
   const forward = (incoming: IncomingMessage, outgoing: ServerResponse, body?: Buffer, onOk?: () => void) => {
@@ -52,6 +55,7 @@ function startPartSizeProxy(
   };
 
   const server = createServer((incoming, outgoing) => {
+    requests.push(`${incoming.method ?? '?'} ${incoming.url ?? ''}`);
     const query = queryOf(incoming.url);
     const uploadId = query.get('uploadId');
     const partNumber = Number(query.get('partNumber'));
@@ -110,7 +114,8 @@ export async function startEmulatedS3(): Promise<EmulatedS3> {
   const { port } = await emulator.run();
   const completedUploads: number[][] = [];
   const refusedCompletions: string[] = [];
-  const proxy = await startPartSizeProxy(port, completedUploads, refusedCompletions);
+  const requests: string[] = [];
+  const proxy = await startPartSizeProxy(port, completedUploads, refusedCompletions, requests);
   const endpoint = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
   const drivers: S3Driver[] = [];
   const options = (overrides: Partial<S3StorageOptions> = {}): S3StorageOptions => ({
@@ -136,6 +141,7 @@ export async function startEmulatedS3(): Promise<EmulatedS3> {
     },
     completedUploads,
     refusedCompletions,
+    requests,
     stop: async () => {
       for (const driver of drivers) driver.destroy();
       proxy.closeAllConnections();

@@ -451,8 +451,15 @@ export function describeStorageDriverContract(
           { path: at('repo/sub/deeper/d'), size: 4 },
         ]);
         const listed: string[] = [];
-        for await (const path of driver.listFiles(at('repo'))) listed.push(path);
+        for await (const file of driver.listFiles(at('repo'))) {
+          listed.push(file.path);
+          // What a listing gives beyond the path must be what walk() says.
+          const walkedFile = walked.find((w) => w.path === file.path);
+          if (file.size !== undefined) expect(file.size).toBe(walkedFile?.size);
+          if (file.modTime !== undefined) expect(file.modTime.getTime()).toBeGreaterThan(before - 5000);
+        }
         expect(listed.sort()).toEqual([at('repo/a'), at('repo/sub/deeper/d')]);
+        for await (const file of driver.listFiles(at('nothing-here'))) throw new Error(`listed ${file.path}`);
         for await (const file of driver.walk(at('nothing-here'))) throw new Error(`walked ${file.path}`);
       });
 
@@ -492,6 +499,20 @@ export function describeStorageDriverContract(
       it('accepts deleting what does not exist', async () => {
         await expect(driver.delete(at('never/was'))).resolves.toBeUndefined();
       });
+
+      it('deletes many files at once, more than one request holds, counting a missing one as deleted', async () => {
+        const paths = Array.from({ length: 1001 }, (_, i) => at(`many/${String(i % 7)}/f${String(i)}`));
+        for (let i = 0; i < paths.length; i += 50) {
+          await Promise.all(paths.slice(i, i + 50).map((path) => driver.putContent(path, Buffer.from('x'))));
+        }
+        await driver.putContent(at('many/kept'), Buffer.from('k'));
+        const failures = await driver.deleteFiles([...paths, at('many/never-was')]);
+        expect(failures).toEqual([]);
+        const left: string[] = [];
+        for await (const file of driver.walk(at('many'))) left.push(file.path);
+        expect(left).toEqual([at('many/kept')]);
+        await expect(driver.deleteFiles([])).resolves.toEqual([]);
+      });
     });
 
     describe('paths', () => {
@@ -507,6 +528,7 @@ export function describeStorageDriverContract(
           () => driver.move(path, at('ok')),
           () => driver.move(at('ok'), path),
           () => driver.delete(path),
+          () => driver.deleteFiles([at('ok'), path]),
           () => driver.redirectURL(path, { method: 'GET', expiresInSeconds: 60 }),
         ];
         await driver.putContent(at('ok'), Buffer.from('x'));
