@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { type DataSource } from 'typeorm';
-import { connectionSettings, pooledClient } from '../prepared-query.js';
+import { connectionSettings } from '../prepared-query.js';
 import { type RegistryRepository } from './registry.repository.js';
 
 /** The first key of the advisory lock one garbage collection at a time holds (the second is 0). */
@@ -146,21 +146,6 @@ export class GcSession {
     return rows.map((r) => ({ digest: r.digest, size: Number(r.size) }));
   }
 }
-
-/**
- * The last step when storage deletes every file: locks the rows of `$1` that are 'deleting' (skipping one a link
- * holds) and deletes them with their links, one statement; its transaction then deletes their bytes and commits.
- */
-const FINISH_DELETION = `
-  WITH settings AS (SELECT set_config('synchronous_commit', 'off', true)),
-  locked AS (
-    SELECT digest FROM registry_blob WHERE digest = ANY($1::text[]) AND gc_state = 'deleting'
-     ORDER BY digest FOR UPDATE SKIP LOCKED
-  ),
-  links AS (DELETE FROM registry_repository_blob l USING locked c WHERE l.digest = c.digest)
-  DELETE FROM registry_blob b USING locked c
-   WHERE b.digest = c.digest AND EXISTS (SELECT 1 FROM settings)
-  RETURNING b.digest, b.size`;
 
 /**
  * The rows garbage collection changes, and the protocol that keeps it safe while pushes go on (see the registry's
@@ -317,35 +302,9 @@ export class RegistryGcRepository {
    * runs `deleteBytes` on them with the locks held, then deletes the links and rows of those whose bytes went, and
    * commits. `deleteBytes` resolves to the digests whose bytes it could not delete: their rows stay 'deleting', for a
    * later run. A link of one of them waits for the commit and then finds no row (see LINK_BLOB). A failure (or a
-   * crash) rolls back: the rows stay 'deleting' for the next try. Resolves to the blobs deleted. `deleteBytes` runs
-   * twice when storage keeps some files the first time (see below); a file already gone counts as deleted.
+   * crash) rolls back: the rows stay 'deleting' for the next try. Resolves to the blobs deleted.
    */
   async finishDeletion(digests: string[], deleteBytes: (blobs: GcBlob[]) => Promise<Set<string>>): Promise<GcBlob[]> {
-    // Mostly storage deletes every file: the rows are then deleted as they are locked, in the one statement, and the
-    // transaction commits once the bytes are gone. Should storage keep any, that is rolled back (the rows stay
-    // 'deleting', bytes deleted or not) and the batch goes through the steps below, which keep the rows of those.
-    const client = await pooledClient(this.dataSource);
-    let outcome: GcBlob[] | 'kept' = 'kept';
-    let failure: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      const { rows } = await client.query<{ digest: string; size: string }>({
-        name: 'gc-finish-deletion',
-        text: FINISH_DELETION,
-        values: [digests],
-      });
-      const deleted = rows.map((r) => ({ digest: r.digest, size: Number(r.size) }));
-      const kept = deleted.length > 0 ? await deleteBytes(deleted) : new Set<string>();
-      if (kept.size === 0) outcome = deleted;
-      await client.query(kept.size === 0 ? 'COMMIT' : 'ROLLBACK');
-    } catch (error) {
-      failure = error as Error;
-      await client.query('ROLLBACK').catch(() => undefined);
-    } finally {
-      client.release(failure);
-    }
-    if (failure) throw failure;
-    if (outcome !== 'kept') return outcome;
     return this.dataSource.transaction(async (m) => {
       // Losing this commit in a database crash leaves the rows 'deleting', which the next collection finishes: it
       // need not wait for the WAL flush. The 'deleting' before it must, and does: it is committed before any byte goes.

@@ -33,11 +33,9 @@ import { blobDataPath, isUploadId } from '../uploads/blob-store.js';
  *     committed its reference before the update's snapshot (the update sees it). From here on
  *     the data path treats the blob as absent: HEAD and GET answer BLOB_UNKNOWN, a manifest push that names it
  *     MANIFEST_BLOB_UNKNOWN, a mount falls back to an upload; clients upload it again.
- *  3. finish: one transaction locks the 'deleting' rows and deletes them with their links (one statement), deletes
- *     their bytes, and commits. Should storage fail to delete some, it rolls back instead (the rows stay 'deleting'),
- *     and a second transaction locks the rows, deletes the bytes again (a file already gone counts as deleted), then
- *     the links and rows of those whose bytes went, and commits; those storage still fails stay 'deleting' for a
- *     later run. Bytes are only ever deleted under that lock. A blob upload that completes meanwhile links under the same lock
+ *  3. finish: one transaction locks the 'deleting' rows, deletes their bytes, then the links and rows of those whose
+ *     bytes went (storage may fail some: they stay 'deleting' for a later run), and commits.
+ *     Bytes are only ever deleted under that lock. A blob upload that completes meanwhile links under the same lock
  *     (LINK_BLOB): it waits, then finds the row gone (or still 'deleting', after a crash) and, holding its own lock,
  *     makes sure the bytes are in storage — putting its own copy there — before its link commits. So an upload of
  *     the same digest during the deletion ends with its bytes present.
@@ -371,43 +369,26 @@ export class GarbageCollector {
     // The second step takes only rows the first marked; rows an earlier run left 'deleting' go straight to the third.
     if (marked > 0) await this.gc.beginDeletion(digests);
     await this.onStep?.('deleting', digests);
-    return this.finishDeletion(digests, log, true);
-  }
-
-  /**
-   * Step 3 for `digests` (reporting its step when a batch of the sweep); logs the blobs whose files storage could not
-   * delete. Resolves to the blobs deleted.
-   */
-  private async finishDeletion(
-    digests: string[],
-    log: (line: string) => Promise<void>,
-    sweep: boolean,
-  ): Promise<GcBlob[]> {
-    // Storage may be asked twice (see RegistryGcRepository.finishDeletion): the failures of the last time are those
-    // of the blobs kept.
-    let failures = new Map<string, string>();
-    const deleted = await this.gc.finishDeletion(digests, async (blobs) => {
-      failures = await this.deleteBytes(blobs);
-      if (sweep) await this.onStep?.('bytesDeleted', digests);
-      return new Set(failures.keys());
+    return this.gc.finishDeletion(digests, async (blobs) => {
+      const kept = await this.deleteBytes(blobs, log);
+      await this.onStep?.('bytesDeleted', digests);
+      return kept;
     });
-    for (const [digest, reason] of failures) {
-      await log(`could not delete blob ${digest}, kept for a later run: ${reason}`);
-    }
-    return deleted;
   }
 
-  /** Deletes the blobs' files; resolves to the digests whose files could not be deleted, with the reasons. */
-  private async deleteBytes(blobs: GcBlob[]): Promise<Map<string, string>> {
+  /** Deletes the blobs' files; resolves to the digests whose files could not be deleted (logged). */
+  private async deleteBytes(blobs: GcBlob[], log: (line: string) => Promise<void>): Promise<Set<string>> {
     const digestByPath = new Map<string, string>();
     for (const blob of blobs) {
       const parsed = parseDigest(blob.digest);
       if (parsed) digestByPath.set(blobDataPath(parsed), blob.digest);
     }
-    const kept = new Map<string, string>();
+    const kept = new Set<string>();
     for (const failure of await this.storage.deleteFiles([...digestByPath.keys()])) {
       const digest = digestByPath.get(failure.path);
-      if (digest !== undefined) kept.set(digest, failure.reason);
+      if (digest === undefined) continue;
+      kept.add(digest);
+      await log(`could not delete blob ${digest}, kept for a later run: ${failure.reason}`);
     }
     return kept;
   }
@@ -449,7 +430,7 @@ export class GarbageCollector {
       const sizes = new Map(orphans.map((o) => [o.digest, o.size]));
       for (let i = 0; i < adopted.size; i += this.batchSize) {
         const digests = [...adopted].slice(i, i + this.batchSize);
-        const deleted = await this.finishDeletion(digests, log, false);
+        const deleted = await this.gc.finishDeletion(digests, (blobs) => this.deleteBytes(blobs, log));
         result.orphanFiles += deleted.length;
         for (const blob of deleted) result.orphanBytes += sizes.get(blob.digest) ?? blob.size;
       }
