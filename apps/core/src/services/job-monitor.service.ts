@@ -140,9 +140,11 @@ export class JobMonitorService {
     const now = Date.now();
     const dueAt = (job: Job) => job.timestamp + (job.opts.delay ?? 0);
     return Object.values(JobName).map((type) => {
-      // A job enqueued to run later (a schedule's next run, a retry after its backoff) is not waiting before it is due,
-      // and waits from the time it was due.
-      const waiting = [...byId.values()].filter((job) => job.name === String(type) && dueAt(job) <= now);
+      // A job enqueued to run later (a schedule's next run) is not waiting before it is due; one a worker has taken was
+      // due (a held job put back to wait may carry a new delay). It waits from the time it was due.
+      const waiting = [...byId.values()].filter(
+        (job) => job.name === String(type) && (dueAt(job) <= now || job.processedOn !== undefined),
+      );
       const since = Math.min(now, ...waiting.map(dueAt));
       return {
         job_type: type,
