@@ -56,6 +56,8 @@ export interface OperationContext {
   request: FastifyRequest;
   reply: FastifyReply;
   actor?: string;
+  /** The verified claims of the bearer token that allowed the request, when it came with one. */
+  claims?: Readonly<Record<string, unknown>>;
   /** Whether the caller may pull from another repository (for cross-repository mounts). */
   canPull(repository: string): Promise<boolean>;
 }
@@ -239,6 +241,17 @@ export class RegistryEngine {
         `the manifest is ${manifest.mediaType}, which the request's Accept header does not allow`,
         { name, reference, mediaType: manifest.mediaType },
       );
+    }
+    if (this.writer.policies.guardsReads) {
+      await this.writer.policies.beforeManifestGet({
+        repository: name,
+        reference,
+        digest: manifest.digest,
+        mediaType: manifest.mediaType,
+        method,
+        actor: ctx.actor,
+        claims: ctx.claims,
+      });
     }
     const { reply } = ctx;
     reply.header('Content-Type', manifest.mediaType);

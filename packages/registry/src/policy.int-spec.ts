@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { MediaType, OciError, OciErrorCode } from '@wharf/oci';
 import { startTestRegistry, type TestRegistry } from './testing/test-registry.js';
-import { type ManifestDeleteContext, type RegistryPolicy, type TagChangeContext } from './types.js';
+import {
+  type ManifestDeleteContext,
+  type ManifestGetContext,
+  type RegistryPolicy,
+  type TagChangeContext,
+} from './types.js';
 
 const sha = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
@@ -184,5 +189,88 @@ describe('tag and delete policies', () => {
     expect((await fetch(url(`/v2/pins/app/manifests/${sha(loose)}`), { method: 'DELETE' })).status).toBe(202);
     expect(manifestDeletes).toEqual([{ repository: 'pins/app', digest: sha(loose), tags: ['loose'] }]);
     expect(tagChanges.at(-1)).toMatchObject({ tag: 'loose', change: 'delete', digest: sha(loose) });
+  });
+});
+
+describe('read policies', () => {
+  let reg: TestRegistry;
+  const url = (path: string) => `${reg.url}${path}`;
+  const reads: ManifestGetContext[] = [];
+  /** A host's gate: manifests annotated `blocked` are not served, whoever asks and however. */
+  const blocked = new Set<string>();
+  const gatePolicy: RegistryPolicy = {
+    name: 'gate',
+    beforeManifestGet: (context) => {
+      reads.push(context);
+      if (blocked.has(context.digest)) {
+        return Promise.reject(new OciError(OciErrorCode.DENIED, `${context.digest} is blocked`, undefined, 412));
+      }
+      return Promise.resolve();
+    },
+  };
+  const config = Buffer.from('{"gate":1}');
+  const manifestOf = (note: string) =>
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaType.OciManifest,
+      config: { mediaType: MediaType.OciConfig, digest: sha(config), size: config.length },
+      layers: [],
+      annotations: { note },
+    });
+  const put = (reference: string, body: string, mediaType: string = MediaType.OciManifest) =>
+    fetch(url(`/v2/gated/app/manifests/${reference}`), { method: 'PUT', body, headers: { 'content-type': mediaType } });
+
+  beforeAll(async () => {
+    reg = await startTestRegistry({ policies: [gatePolicy] });
+    await fetch(url(`/v2/gated/app/blobs/uploads/?digest=${sha(config)}`), { method: 'POST', body: config });
+  });
+  afterAll(async () => {
+    await reg?.close();
+  });
+
+  it('asks before serving a manifest by tag or digest, on GET and HEAD, cached or not, and sends nothing refused', async () => {
+    const open = manifestOf('open');
+    const shut = manifestOf('blocked');
+    expect((await put('open', open)).status).toBe(201);
+    expect((await put('shut', shut)).status).toBe(201);
+    blocked.add(sha(shut));
+    for (const round of [1, 2]) {
+      for (const method of ['GET', 'HEAD'] as const) {
+        for (const reference of ['shut', sha(shut)]) {
+          const refused = await fetch(url(`/v2/gated/app/manifests/${reference}`), { method });
+          expect([round, method, reference, refused.status]).toEqual([round, method, reference, 412]);
+          expect(refused.headers.get('docker-content-digest')).toBeNull();
+          if (method === 'GET') {
+            const body = (await refused.json()) as { errors: { code: string; message: string }[] };
+            expect(body.errors[0]).toMatchObject({ code: 'DENIED', message: `${sha(shut)} is blocked` });
+          }
+        }
+        const served = await fetch(url('/v2/gated/app/manifests/open'), { method });
+        expect(served.status).toBe(200);
+        if (method === 'GET') expect(await served.text()).toBe(open);
+      }
+    }
+    expect(reads.find((r) => r.reference === 'shut' && r.method === 'HEAD')).toMatchObject({
+      repository: 'gated/app',
+      digest: sha(shut),
+      mediaType: MediaType.OciManifest,
+    });
+
+    // An index is served on its own terms; each child is asked for by its digest, and refused by it.
+    const index = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaType.OciIndex,
+      manifests: [
+        { mediaType: MediaType.OciManifest, digest: sha(open), size: Buffer.byteLength(open) },
+        { mediaType: MediaType.OciManifest, digest: sha(shut), size: Buffer.byteLength(shut) },
+      ],
+    });
+    expect((await put('multi', index, MediaType.OciIndex)).status).toBe(201);
+    expect((await fetch(url('/v2/gated/app/manifests/multi'))).status).toBe(200);
+    expect((await fetch(url(`/v2/gated/app/manifests/${sha(open)}`))).status).toBe(200);
+    expect((await fetch(url(`/v2/gated/app/manifests/${sha(shut)}`))).status).toBe(412);
+
+    blocked.clear();
+    expect((await fetch(url('/v2/gated/app/manifests/shut'))).status).toBe(200);
   });
 });

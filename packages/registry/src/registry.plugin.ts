@@ -181,6 +181,7 @@ export function registryPlugin(app: FastifyInstance, options: RegistryPluginOpti
       request,
       reply,
       actor: decision.actor,
+      claims: decision.claims,
       canPull: async (repository) =>
         (await options.access.authorize(request, [{ type: 'repository', name: repository, actions: ['pull'] }]))
           .allowed,

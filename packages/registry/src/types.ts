@@ -72,6 +72,22 @@ export interface ManifestDeleteContext {
 }
 
 /**
+ * A manifest about to be served (GET or HEAD, by tag or by digest, the children of an index included, each fetched by
+ * its own digest). A policy that refuses it (a vulnerability or signature gate) throws, and nothing is sent.
+ */
+export interface ManifestGetContext {
+  repository: string;
+  /** The tag or digest the request named. */
+  reference: string;
+  digest: string;
+  mediaType: string;
+  method: 'GET' | 'HEAD';
+  actor?: string;
+  /** The verified claims of the bearer token that allowed the request, when it came with one. */
+  claims?: Readonly<Record<string, unknown>>;
+}
+
+/**
  * Policy checks run in order before a change commits, on /v2 and on every write core's API makes through the
  * writer alike; a check refuses by throwing an OciError (for example DENIED with the reason, and the status to answer
  * with). Nothing is stored when a check refuses.
@@ -82,4 +98,6 @@ export interface RegistryPolicy {
   beforeManifestPut?(context: ManifestPutContext): Promise<void>;
   beforeTagChange?(context: TagChangeContext): Promise<void>;
   beforeManifestDelete?(context: ManifestDeleteContext): Promise<void>;
+  /** Runs before a manifest is served; unlike the others it guards a read, and changes nothing. */
+  beforeManifestGet?(context: ManifestGetContext): Promise<void>;
 }

@@ -12,6 +12,7 @@ import { type EntityManager } from 'typeorm';
 import {
   type BlobCommitContext,
   type ManifestDeleteContext,
+  type ManifestGetContext,
   type ManifestPutContext,
   type RegistryPolicy,
   type TagChangeContext,
@@ -44,6 +45,15 @@ export class PolicyChain {
 
   async beforeManifestDelete(context: ManifestDeleteContext): Promise<void> {
     for (const policy of this.policies) await policy.beforeManifestDelete?.(context);
+  }
+
+  /** Whether a policy guards manifest reads: without one, serving a manifest asks nothing more. */
+  get guardsReads(): boolean {
+    return this.policies.some((p) => p.beforeManifestGet !== undefined);
+  }
+
+  async beforeManifestGet(context: ManifestGetContext): Promise<void> {
+    for (const policy of this.policies) await policy.beforeManifestGet?.(context);
   }
 }
 
