@@ -1,2 +1,1 @@
-/** The scan report model shared by every scanner, and the scanners that produce it. */
-export const SCANNER_PACKAGE = '@wharf/scanner';
+export * from './types.js';
