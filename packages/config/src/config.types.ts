@@ -90,8 +90,8 @@ export interface JobserviceConfig {
 /** Garbage collection settings Harbor has no knob for (its own are parameters of each run). */
 export interface GcConfig {
   /**
-   * While core or a registry is serving clients, the share of the time each worker of the sweep works: after each
-   * batch it pauses for the rest (1: never pauses).
+   * While core or a registry is serving clients, the share of the time the sweep works, all its workers together:
+   * they take turns, a batch at a time, each followed by a pause for the rest (1: never pauses).
    */
   dutyCycle: number;
 }

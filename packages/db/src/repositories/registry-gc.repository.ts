@@ -208,14 +208,16 @@ export class RegistryGcRepository {
    */
   async markForDeletion(digests: string[], cutoff: Date): Promise<number> {
     // Its commit need not wait for the WAL flush: the next step's (synchronous) commit flushes it, and a database
-    // crash before that stops the collection and the pushes alike.
+    // crash before that stops the collection and the pushes alike. The update finds the rows by the versions the
+    // subquery locked (ctid), with no second index probe per row; a row another transaction changed after this
+    // statement's snapshot is locked but not seen, and so left as it is, which only ever means kept.
     const [, count] = await this.dataSource.query<[unknown[], number]>(
       `WITH settings AS (SELECT set_config('synchronous_commit', 'off', true))
        UPDATE registry_blob b SET gc_state = 'delete'
-         FROM (SELECT digest FROM registry_blob
+         FROM (SELECT ctid FROM registry_blob
                 WHERE digest = ANY($1::text[]) AND gc_state = 'none' AND touched_at < $2
                   FOR NO KEY UPDATE SKIP LOCKED) c
-        WHERE b.digest = c.digest AND b.touched_at < $2 AND EXISTS (SELECT 1 FROM settings)`,
+        WHERE b.ctid = c.ctid AND b.touched_at < $2 AND EXISTS (SELECT 1 FROM settings)`,
       [digests, cutoff],
     );
     return count ?? 0;
@@ -229,14 +231,15 @@ export class RegistryGcRepository {
    * fails it stays 'delete' until the end of the sweep (`clearStaleMarks`). Resolves to the digests now 'deleting'.
    */
   async beginDeletion(digests: string[]): Promise<string[]> {
+    // As in the first step, the rows are found by the versions locked (ctid); one changed since the snapshot is left.
     const rows = await this.dataSource.query<{ digest: string; gc_state: string }[]>(
       `UPDATE registry_blob b
           SET gc_state = CASE WHEN EXISTS (SELECT 1 FROM registry_manifest_reference r WHERE r.digest = b.digest)
                                 OR EXISTS (SELECT 1 FROM registry_manifest m WHERE m.digest = b.digest)
                               THEN 'none' ELSE 'deleting' END
-         FROM (SELECT digest FROM registry_blob WHERE digest = ANY($1::text[]) AND gc_state = 'delete'
+         FROM (SELECT ctid FROM registry_blob WHERE digest = ANY($1::text[]) AND gc_state = 'delete'
                   FOR NO KEY UPDATE SKIP LOCKED) c
-        WHERE b.digest = c.digest
+        WHERE b.ctid = c.ctid
        RETURNING b.digest, b.gc_state`,
       [digests],
     );
@@ -308,8 +311,9 @@ export class RegistryGcRepository {
     return this.dataSource.transaction(async (m) => {
       // Losing this commit in a database crash leaves the rows 'deleting', which the next collection finishes: it
       // need not wait for the WAL flush. The 'deleting' before it must, and does: it is committed before any byte goes.
-      const rows = await m.query<{ digest: string; size: string }[]>(
-        `SELECT b.digest, b.size FROM registry_blob b, (SELECT set_config('synchronous_commit', 'off', true)) s
+      const rows = await m.query<{ digest: string; size: string; ctid: string }[]>(
+        `SELECT b.digest, b.size, b.ctid::text FROM registry_blob b,
+                (SELECT set_config('synchronous_commit', 'off', true)) s
           WHERE b.digest = ANY($1::text[]) AND b.gc_state = 'deleting'
           ORDER BY b.digest FOR UPDATE OF b SKIP LOCKED`,
         [digests],
@@ -317,15 +321,18 @@ export class RegistryGcRepository {
       const locked = rows.map((r) => ({ digest: r.digest, size: Number(r.size) }));
       if (locked.length === 0) return locked;
       const kept = await deleteBytes(locked);
-      const blobs = kept.size === 0 ? locked : locked.filter((b) => !kept.has(b.digest));
-      if (blobs.length === 0) return blobs;
-      // One statement: the links go with the rows (the foreign key is checked at the statement's end).
+      const gone = kept.size === 0 ? rows : rows.filter((r) => !kept.has(r.digest));
+      if (gone.length === 0) return [];
+      // One statement: the links go with the rows (the foreign key is checked at the statement's end). The rows are
+      // found by the versions locked above, which no other transaction can replace while the lock is held; the links
+      // by the digest index, one probe per digest.
       await m.query(
-        `WITH links AS (DELETE FROM registry_repository_blob WHERE digest = ANY($1::text[]))
-         DELETE FROM registry_blob WHERE digest = ANY($1::text[])`,
-        [blobs.map((b) => b.digest)],
+        `WITH links AS (DELETE FROM registry_repository_blob l USING unnest($1::text[]) AS g (digest)
+                         WHERE l.digest = g.digest)
+         DELETE FROM registry_blob WHERE ctid = ANY($2::tid[])`,
+        [gone.map((r) => r.digest), gone.map((r) => r.ctid)],
       );
-      return blobs;
+      return gone.map((r) => ({ digest: r.digest, size: Number(r.size) }));
     });
   }
 }

@@ -81,7 +81,7 @@ export interface GcResult {
   uploadBytes: number;
   markMs: number;
   sweepMs: number;
-  /** Time the sweep paused to yield to the data path, summed over its workers. */
+  /** Time the sweep paused to yield to the data path (no batch runs during a pause). */
   pausedMs: number;
 }
 
@@ -93,7 +93,8 @@ export interface GarbageCollectorOptions {
   batchSize?: number;
   /**
    * While the data path is at work (core or a registry ran a query within the last second), the fraction of the time
-   * each worker of the sweep works: after a batch it pauses for as long again times (1 − d) / d. 1 never pauses.
+   * the sweep works, whatever its workers: its batches then run one at a time, each followed by a pause of its length
+   * times (1 − d) / d. 1 never pauses. With the data path idle, the workers run side by side without pausing.
    */
   busyDutyCycle?: number;
   /** Called after each step of a batch with its digests; a test drives races through it. */
@@ -146,6 +147,26 @@ async function eachLimited<T>(items: T[], limit: number, work: (item: T) => Prom
     while (next < items.length) await work(items[next++]);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
+}
+
+/**
+ * The sweep's share of the machine while the data path is at work: one gate for all its workers, held for a batch and
+ * the pause after it, so that the collection as a whole (not each worker) works its duty cycle. While the data path
+ * is idle, no worker takes the gate.
+ */
+class SweepThrottle {
+  /** Whether the data path was at work when a worker last looked. */
+  busy = false;
+  private tail: Promise<void> = Promise.resolve();
+
+  /** Waits for the gate; resolves to the function that opens it again. */
+  async acquire(): Promise<() => void> {
+    const previous = this.tail;
+    let open!: () => void;
+    this.tail = new Promise<void>((resolve) => (open = resolve));
+    await previous;
+    return open;
+  }
 }
 
 /** Files whose size and time are looked up at once when the listing did not give them. */
@@ -316,20 +337,34 @@ export class GarbageCollector {
       }
     };
     let lastProgress = performance.now();
+    const throttle = new SweepThrottle();
+    throttle.busy = await this.dataPathBusy();
     const worker = async () => {
       for (;;) {
         signal.throwIfAborted();
         const digests = await nextBatch();
         if (digests.length === 0) return;
-        const batchStarted = performance.now();
-        const deleted = await this.deleteBatch(digests, cutoff, log);
-        result.blobsDeleted += deleted.length;
-        for (const blob of deleted) result.bytesFreed += blob.size;
-        if (performance.now() - lastProgress >= PROGRESS_EVERY_MS) {
-          lastProgress = performance.now();
-          await log(`deleted ${result.blobsDeleted} of ${total} blobs, ${megabytes(result.bytesFreed)} MB`);
+        let open = throttle.busy ? await throttle.acquire() : undefined;
+        try {
+          signal.throwIfAborted();
+          const batchStarted = performance.now();
+          const deleted = await this.deleteBatch(digests, cutoff, log);
+          result.blobsDeleted += deleted.length;
+          for (const blob of deleted) result.bytesFreed += blob.size;
+          if (performance.now() - lastProgress >= PROGRESS_EVERY_MS) {
+            lastProgress = performance.now();
+            await log(`deleted ${result.blobsDeleted} of ${total} blobs, ${megabytes(result.bytesFreed)} MB`);
+          }
+          const workMs = performance.now() - batchStarted;
+          throttle.busy = await this.dataPathBusy();
+          if (throttle.busy) {
+            // The pause holds the gate: no other batch of this collection runs during it.
+            open ??= await throttle.acquire();
+            result.pausedMs += await this.pause(workMs, signal);
+          }
+        } finally {
+          open?.();
         }
-        result.pausedMs += await this.yieldToDataPath(performance.now() - batchStarted, signal);
       }
     };
     const started = performance.now();
@@ -345,13 +380,17 @@ export class GarbageCollector {
     );
   }
 
+  /** Whether the data path is at work now, so that the sweep should yield to it; never when the duty cycle is 1. */
+  private async dataPathBusy(): Promise<boolean> {
+    if (this.busyDutyCycle >= 1) return false;
+    return this.gc.dataPathBusy(DATA_PATH_APPLICATION_NAMES, DATA_PATH_RECENT_MS);
+  }
+
   /**
-   * After a batch that took `workMs`, pauses for the rest of the duty cycle if the data path is at work; resolves to
-   * the pause. The data path then gets the CPU, the disk and the database for that long.
+   * After a batch that took `workMs` while the data path is at work, pauses for the rest of the duty cycle; resolves
+   * to the pause. The data path then gets the CPU, the disk and the database for that long.
    */
-  private async yieldToDataPath(workMs: number, signal: AbortSignal): Promise<number> {
-    if (this.busyDutyCycle >= 1) return 0;
-    if (!(await this.gc.dataPathBusy(DATA_PATH_APPLICATION_NAMES, DATA_PATH_RECENT_MS))) return 0;
+  private async pause(workMs: number, signal: AbortSignal): Promise<number> {
     const pauseMs = (workMs * (1 - this.busyDutyCycle)) / this.busyDutyCycle;
     try {
       await sleep(pauseMs, undefined, { signal });
