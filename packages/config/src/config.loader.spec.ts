@@ -123,9 +123,40 @@ describe('defaults', () => {
       log: { level: 'info', location: '/var/log/wharf', rotateCount: 50, rotateSizeBytes: 200 * 1024 ** 2 },
       jobservice: { workerLostAfterMs: 30_000 },
       gc: { dutyCycle: 0.5 },
+      trivy: {
+        ignoreUnfixed: false,
+        skipUpdate: false,
+        skipJavaDbUpdate: false,
+        offlineScan: false,
+        securityChecks: ['vuln'],
+        insecure: false,
+        timeoutMs: 300_000,
+        binary: 'trivy',
+        cacheDir: '/data/wharf/trivy-adapter/trivy',
+      },
       uploadPurging: { enabled: true, ageMs: 168 * 3_600_000, intervalMs: 24 * 3_600_000, dryRun: false },
       registry: { host: '0.0.0.0', port: 5000, auth: 'token', maxManifestBytes: 4 * 1024 ** 2 },
     });
+  });
+
+  it("reads Harbor's trivy keys, and where the trivy program and its cache are", () => {
+    const { config } = parse(
+      `${MINIMAL}trivy:\n  ignore_unfixed: true\n  skip_update: true\n  skip_java_db_update: true\n` +
+        `  offline_scan: true\n  security_check: vuln,secret\n  insecure: true\n  timeout: 10m30s\n` +
+        `  binary: /opt/trivy/bin/trivy\n  cache_dir: /var/cache/trivy\n`,
+    );
+    expect(config.trivy).toEqual({
+      ignoreUnfixed: true,
+      skipUpdate: true,
+      skipJavaDbUpdate: true,
+      offlineScan: true,
+      securityChecks: ['vuln', 'secret'],
+      insecure: true,
+      timeoutMs: 630_000,
+      binary: '/opt/trivy/bin/trivy',
+      cacheDir: '/var/cache/trivy',
+    });
+    expect(parse(`${MINIMAL}data_volume: /srv/wharf\n`).config.trivy.cacheDir).toBe('/srv/wharf/trivy-adapter/trivy');
   });
 
   it('puts the filesystem storage under data_volume', () => {
@@ -364,6 +395,14 @@ external_database:
     ],
     ['a duty cycle over 1', 'gc:\n  duty_cycle: 1.5', 'gc.duty_cycle', expect.stringContaining('got "1.5"')],
     ['a bad duration', 'upload_purging:\n  age: 7d', 'upload_purging.age', expect.stringContaining('168h')],
+    [
+      'an unknown trivy check',
+      'trivy:\n  security_check: vuln,malware',
+      'trivy.security_check',
+      expect.stringContaining('vuln, config'),
+    ],
+    ['a relative trivy program', 'trivy:\n  binary: bin/trivy', 'trivy.binary', expect.stringContaining('PATH')],
+    ['a relative trivy cache', 'trivy:\n  cache_dir: cache', 'trivy.cache_dir', expect.stringContaining('absolute')],
     ['a zero interval', 'upload_purging:\n  interval: 0', 'upload_purging.interval', expect.stringMatching(/positive/)],
     ['a bad size', 'log:\n  local:\n    rotate_size: big', 'log.local.rotate_size', expect.stringContaining('"big"')],
     ['a relative path', 'data_volume: data', 'data_volume', 'expected an absolute path, got "data"'],

@@ -22,6 +22,8 @@ const MiB = 1024 * KiB;
 export const DEFAULTS = {
   /** The share of time garbage collection's sweep works while core or a registry serves clients. */
   gcDutyCycle: 0.5,
+  /** How long one Trivy run may take (harbor.yml's default, 5m0s). */
+  trivyTimeoutMs: 5 * 60_000,
   httpPort: 8080,
   httpsPort: 443,
   bindAddress: '0.0.0.0',
@@ -236,6 +238,17 @@ const databaseIndex = int(0, 1023);
 
 const section = z.strictObject;
 
+/** What Trivy looks for (its --scanners), as harbor.yml's trivy.security_check names them: a comma-separated list. */
+const TRIVY_CHECKS = ['vuln', 'config', 'misconfig', 'secret', 'license'] as const;
+const securityChecks = leaf(`a comma-separated list of ${TRIVY_CHECKS.join(', ')}`, (t) => {
+  const checks = t.split(',').map((c) => c.trim());
+  return checks.every((c) => (TRIVY_CHECKS as readonly string[]).includes(c)) ? checks : undefined;
+});
+/** A program: a name looked up on PATH (no slash), or an absolute path. */
+const executable = leaf('a program name found on PATH, or an absolute path', (t) =>
+  /^[A-Za-z0-9._+-]+$/.test(t) || isAbsolute(t) ? t : undefined,
+);
+
 const rawSchema = section({
   hostname,
   external_url: httpUrl('an http(s) URL such as https://reg.example.com, without a path').optional(),
@@ -322,6 +335,17 @@ const rawSchema = section({
   }).optional(),
   gc: section({
     duty_cycle: share.optional(),
+  }).optional(),
+  trivy: section({
+    ignore_unfixed: bool.optional(),
+    skip_update: bool.optional(),
+    skip_java_db_update: bool.optional(),
+    offline_scan: bool.optional(),
+    security_check: securityChecks.optional(),
+    insecure: bool.optional(),
+    timeout: duration({ positive: true }).optional(),
+    binary: executable.optional(),
+    cache_dir: absolutePath.optional(),
   }).optional(),
   upload_purging: section({
     enabled: bool.optional(),
@@ -584,6 +608,17 @@ function resolveConfig(raw: RawConfig, issues: Issue[], warnings: string[]): Wha
     },
     gc: {
       dutyCycle: raw.gc?.duty_cycle ?? DEFAULTS.gcDutyCycle,
+    },
+    trivy: {
+      ignoreUnfixed: raw.trivy?.ignore_unfixed ?? false,
+      skipUpdate: raw.trivy?.skip_update ?? false,
+      skipJavaDbUpdate: raw.trivy?.skip_java_db_update ?? false,
+      offlineScan: raw.trivy?.offline_scan ?? false,
+      securityChecks: raw.trivy?.security_check ?? ['vuln'],
+      insecure: raw.trivy?.insecure ?? false,
+      timeoutMs: raw.trivy?.timeout ?? DEFAULTS.trivyTimeoutMs,
+      binary: raw.trivy?.binary ?? 'trivy',
+      cacheDir: raw.trivy?.cache_dir ?? join(dataVolume, 'trivy-adapter', 'trivy'),
     },
     uploadPurging: {
       enabled: raw.upload_purging?.enabled ?? true,

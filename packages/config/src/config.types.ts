@@ -87,6 +87,28 @@ export interface JobserviceConfig {
   workerLostAfterMs: number;
 }
 
+/** The built-in scanner: harbor.yml's `trivy:` keys, as Harbor passes them to Trivy, and where Trivy is. */
+export interface TrivyConfig {
+  /** Report only vulnerabilities with a fix (--ignore-unfixed). */
+  ignoreUnfixed: boolean;
+  /** Never download the vulnerability database (--skip-db-update); it must be in the cache directory. */
+  skipUpdate: boolean;
+  /** Never download the Java index database (--skip-java-db-update). */
+  skipJavaDbUpdate: boolean;
+  /** Scan without asking the internet anything (--offline-scan). */
+  offlineScan: boolean;
+  /** What Trivy looks for (--scanners), e.g. ['vuln']. */
+  securityChecks: string[];
+  /** Pull the scanned image without verifying the registry's certificate (--insecure). */
+  insecure: boolean;
+  /** How long one run may take (--timeout). */
+  timeoutMs: number;
+  /** The trivy program: a name looked up on PATH (default `trivy`) or an absolute path. */
+  binary: string;
+  /** Trivy's cache directory: its databases and the layers it has analysed, kept between scans. */
+  cacheDir: string;
+}
+
 /** Garbage collection settings Harbor has no knob for (its own are parameters of each run). */
 export interface GcConfig {
   /**
@@ -150,6 +172,7 @@ export interface WharfConfig {
   log: LogConfig;
   jobservice: JobserviceConfig;
   gc: GcConfig;
+  trivy: TrivyConfig;
   uploadPurging: UploadPurgingConfig;
   registry: RegistryConfig;
   /** harbor.yml's `_version`: the version of the file's layout. */
