@@ -13,6 +13,9 @@ import {
   signRegistryToken,
   TOKEN_BINDING_CLAIM,
   readTokenBinding,
+  isScannerToken,
+  SCANNER_TOKEN_CLAIM,
+  type RegistryTokenBinding,
 } from './registry-token.js';
 
 /** The engine's request type, without depending on its HTTP framework here. */
@@ -231,6 +234,29 @@ describe('signRegistryToken', () => {
     ]) {
       expect(readTokenBinding({ [TOKEN_BINDING_CLAIM]: bad })).toBeUndefined();
     }
+  });
+
+  it("marks the scanner identity's tokens, and no other, as the scanner's", async () => {
+    const sign = (binding: RegistryTokenBinding) =>
+      signRegistryToken(key, {
+        issuer: ISSUER,
+        audience: SERVICE,
+        subject: 'scanner',
+        access: [{ type: 'repository', name: 'library/app', actions: ['pull'] }],
+        binding,
+        expiresInSeconds: 60,
+      });
+    const scanner = decodeJwt((await sign({ subject: { kind: 'scanner' }, projects: { library: 3 } })).token);
+    expect(scanner[SCANNER_TOKEN_CLAIM]).toBe(true);
+    expect(readTokenBinding(scanner)?.subject).toEqual({ kind: 'scanner' });
+    expect(isScannerToken(scanner)).toBe(true);
+    const robot = decodeJwt((await sign({ subject: { kind: 'robot', id: 7 }, projects: { library: 3 } })).token);
+    expect(robot[SCANNER_TOKEN_CLAIM]).toBeUndefined();
+    expect(isScannerToken(robot)).toBe(false);
+    // Both marks are needed: the claim with another account's binding, or the binding without the claim, is not it.
+    expect(isScannerToken({ ...robot, [SCANNER_TOKEN_CLAIM]: true })).toBe(false);
+    expect(isScannerToken({ ...scanner, [SCANNER_TOKEN_CLAIM]: 'true' })).toBe(false);
+    expect(isScannerToken(undefined)).toBe(false);
   });
 
   it('gives an anonymous caller a token with an empty subject that still verifies', async () => {

@@ -29,8 +29,12 @@ export interface RegistryTokenAccess {
   actions: string[];
 }
 
-/** Who a token was issued to, by the account's id: a name can be taken again by another account after a delete. */
-export type RegistryTokenSubject = { kind: 'anonymous' } | { kind: 'user' | 'robot'; id: number };
+/**
+ * Who a token was issued to, by the account's id: a name can be taken again by another account after a delete. The
+ * scanner is Wharf's own identity for its vulnerability scanner, which may pull any artifact it is given a token for
+ * and nothing else, and which pull policies (vulnerability and signature gates) let through.
+ */
+export type RegistryTokenSubject = { kind: 'anonymous' } | { kind: 'scanner' } | { kind: 'user' | 'robot'; id: number };
 
 /**
  * What a token's grants are bound to, beside the repository names of its `access` claim: the account they were
@@ -50,6 +54,14 @@ export interface RegistryTokenBinding {
  */
 export const TOKEN_BINDING_CLAIM = 'wharf_binding';
 
+/** The private claim that marks a token issued to the scanner identity (its binding's subject is the scanner too). */
+export const SCANNER_TOKEN_CLAIM = 'wharf_scanner';
+
+/** Whether verified claims are those of a token issued to the scanner identity. */
+export function isScannerToken(claims: Readonly<Record<string, unknown>> | undefined): boolean {
+  return claims?.[SCANNER_TOKEN_CLAIM] === true && readTokenBinding(claims)?.subject.kind === 'scanner';
+}
+
 function isId(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
 }
@@ -64,7 +76,7 @@ export function readTokenBinding(
   if (typeof subject !== 'object' || subject === null) return undefined;
   const { kind, id } = subject as { kind?: unknown; id?: unknown };
   let parsedSubject: RegistryTokenSubject;
-  if (kind === 'anonymous') parsedSubject = { kind };
+  if (kind === 'anonymous' || kind === 'scanner') parsedSubject = { kind };
   else if ((kind === 'user' || kind === 'robot') && isId(id)) parsedSubject = { kind, id };
   else return undefined;
   if (typeof projects !== 'object' || projects === null || Array.isArray(projects)) return undefined;
@@ -245,6 +257,7 @@ export async function signRegistryToken(key: SigningKey, claims: RegistryTokenCl
 
   const payload: Record<string, unknown> = { access: copyAccess(claims.access) };
   if (claims.binding !== undefined) payload[TOKEN_BINDING_CLAIM] = copyBinding(claims.binding);
+  if (claims.binding?.subject.kind === 'scanner') payload[SCANNER_TOKEN_CLAIM] = true;
   const token = await new SignJWT(payload)
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
     .setIssuer(issuer)

@@ -40,6 +40,8 @@ export interface RegistryPluginOptions {
   cacheInvalidation?: CacheInvalidationSource;
   /** Called with the pull recorder so the host can flush it on shutdown. */
   onPullRecorder?: (recorder: PullRecorder) => void;
+  /** Actors whose pulls are not pulls of the artifact (a scanner's reads): no event, no pull time or count. */
+  unrecordedActors?: readonly string[];
 }
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
@@ -84,6 +86,7 @@ export function registryPlugin(app: FastifyInstance, options: RegistryPluginOpti
   const policies = writer.policies;
   const pulls = new PullRecorder(options.repository, {
     onError: (error) => app.log.error({ err: error }, 'could not record pull events'),
+    unrecordedActors: options.unrecordedActors,
   });
   options.onPullRecorder?.(pulls);
   const leaseHolder = options.repository.uploadLeaseHolder();

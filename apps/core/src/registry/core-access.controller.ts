@@ -61,7 +61,11 @@ export class CoreAccessController implements AccessController {
       const binding = this.bindingOf(decision.claims);
       const refusal = binding ? await this.grants.refusal(binding, access) : 'token is bound to no account';
       if (refusal === undefined) {
-        return { allowed: true, actor: decision.actor ? decision.actor : principalName(ANONYMOUS) };
+        return {
+          allowed: true,
+          actor: decision.actor ? decision.actor : principalName(ANONYMOUS),
+          claims: decision.claims,
+        };
       }
       decision = {
         allowed: false,

@@ -21,7 +21,7 @@ import { UserRepository } from '../repositories/user.repository.js';
 import { AccessService } from '../services/access.service.js';
 import { RegistryProjectRepository } from './registry-project.repository.js';
 import { TokenGrantCache } from './token-grant.cache.js';
-import { REGISTRY_SERVICE, TOKEN_ISSUER, TOKEN_SERVICE_PATH } from './registry.constants.js';
+import { REGISTRY_SERVICE, SCANNER_ACTOR, TOKEN_ISSUER, TOKEN_SERVICE_PATH } from './registry.constants.js';
 
 export interface RegistryMountOptions {
   config: WharfConfig;
@@ -110,6 +110,8 @@ export async function mountRegistry(
         config.storage.driver === 's3' ? Math.max(config.storage.chunkSize ?? 0, S3_MIN_PART_SIZE) : undefined,
       cacheInvalidation: (handlers) => notices.subscribe(MANIFEST_CHANGE_CHANNEL, handlers),
       onPullRecorder: (recorder) => (pulls = recorder),
+      // A scan reads the artifact; nobody pulled it: its pull time and count stay as they were.
+      unrecordedActors: [SCANNER_ACTOR],
     });
     await fastify.ready();
   } catch (error) {

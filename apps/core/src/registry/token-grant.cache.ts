@@ -38,8 +38,13 @@ interface ProjectEntry {
 const NO_ACTIONS: ReadonlySet<RegistryAction> = new Set();
 
 function subjectKey(subject: RegistryTokenSubject): string {
-  return subject.kind === 'anonymous' ? 'a' : `${subject.kind === 'user' ? 'u' : 'r'}${subject.id}`;
+  if (subject.kind === 'anonymous') return 'a';
+  if (subject.kind === 'scanner') return 's';
+  return `${subject.kind === 'user' ? 'u' : 'r'}${subject.id}`;
 }
+
+/** All the scanner identity may ever do in a project. */
+const SCANNER_ACTIONS: ReadonlySet<RegistryAction> = new Set(['pull']);
 
 /**
  * Whether a registry token is still worth what it says, asked on every `/v2` request: the account it was issued to
@@ -76,6 +81,7 @@ export class TokenGrantCache {
 
   /** Undefined when the token's binding still holds every access the request needs, else why not. */
   async refusal(binding: RegistryTokenBinding, access: readonly AccessRequest[]): Promise<string | undefined> {
+    if (binding.subject.kind === 'scanner') return this.scannerRefusal(binding, access);
     const principal = await this.principal(binding.subject);
     if (!principal) return 'the account this token was issued to no longer exists or may not act';
     for (const needed of access) {
@@ -90,6 +96,27 @@ export class TokenGrantCache {
       if (grant.projectId !== boundId) return `token was issued for a project ${projectName} that no longer exists`;
       const missing = needed.actions.find((action) => !grant.actions.has(action));
       if (missing !== undefined) return `the account may no longer ${missing} in project ${projectName}`;
+    }
+    return undefined;
+  }
+
+  /** The scanner identity pulls, only in the very projects its token was issued for, and never lists the catalog. */
+  private async scannerRefusal(binding: RegistryTokenBinding, access: readonly AccessRequest[]) {
+    for (const needed of access) {
+      if (needed.type === 'registry') return 'the scanner may not list the catalog';
+      const projectName = projectOfRepository(needed.name);
+      const boundId = projectName === undefined ? undefined : binding.projects[projectName];
+      if (projectName === undefined || boundId === undefined) return `token was not issued for ${needed.name}`;
+      const key = `s\u0000${projectName}`;
+      const entry =
+        (this.live ? this.grants.get(key) : undefined) ??
+        (await this.fill(this.grants, key, async () => {
+          const project = await this.sources.projects.findRefByName(projectName);
+          return { projectId: project?.projectId, actions: SCANNER_ACTIONS };
+        }));
+      if (entry.projectId !== boundId) return `token was issued for a project ${projectName} that no longer exists`;
+      const missing = needed.actions.find((action) => !entry.actions.has(action));
+      if (missing !== undefined) return `the scanner may not ${missing}`;
     }
     return undefined;
   }
@@ -147,6 +174,9 @@ export class TokenGrantCache {
     switch (subject.kind) {
       case 'anonymous':
         return { principal: { kind: 'anonymous' }, validUntil: Infinity };
+      case 'scanner':
+        // Not an account: its tokens are judged by scannerRefusal alone.
+        return { principal: undefined, validUntil: 0 };
       case 'user': {
         const user = await this.sources.users.findCredentialsById(subject.id);
         return {

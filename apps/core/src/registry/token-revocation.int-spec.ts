@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ProjectRole } from '@wharf/auth';
+import { ProjectRole, isScannerToken } from '@wharf/auth';
 import { DataSource } from 'typeorm';
 import { type CoreServer, startCoreServer } from '../core.server.js';
+import { TokenService } from '../services/token.service.js';
+import { SCANNER_ACTOR } from './registry.constants.js';
 import { type Credentials, type TestCore, startTestCore } from '../testing/test-core.js';
 import { RegistryClient, RegistryFixtures, type RegistryResponse } from './testing/registry-fixtures.js';
 
@@ -199,6 +201,60 @@ describe('registry tokens bound to what they were issued for', () => {
       expect((await token.request('GET', '/v2/_catalog')).status).toBe(200);
       await fx.query(`UPDATE wharf_user SET sysadmin_flag = false WHERE user_id = $1`, [admin.userId]);
       await refusedSoon(() => token.request('GET', '/v2/_catalog'));
+    });
+  });
+
+  describe("the scanner identity's tokens", () => {
+    it('pull the one repository they were issued for, in that very project, and do nothing else', async () => {
+      await fx.project('scanned', { public: false });
+      const root = await fx.user('root3', { sysadmin: true });
+      const pushed = await (
+        await client(['repository:scanned/app:pull,push'], root)
+      ).pushImage('scanned/app', '1', config, [randomBytes(100)]);
+      const tokens = core.server.app.get(TokenService);
+      expect(await tokens.issueForScanner('nowhere/app', 60)).toBeUndefined();
+      const issued = await tokens.issueForScanner('scanned/app', 60);
+      expect(issued?.expiresIn).toBe(60);
+      const claims = JSON.parse(Buffer.from(issued!.token.split('.')[1], 'base64url').toString('utf8')) as Record<
+        string,
+        unknown
+      >;
+      expect(isScannerToken(claims)).toBe(true);
+      expect(claims).toMatchObject({
+        sub: SCANNER_ACTOR,
+        access: [{ type: 'repository', name: 'scanned/app', actions: ['pull'] }],
+      });
+      // The claim alone does not make a scanner: the binding must name it too, and both are signed.
+      expect(isScannerToken({ ...claims, wharf_binding: { subject: { kind: 'user', id: 1 }, projects: {} } })).toBe(
+        false,
+      );
+
+      const scanner = new RegistryClient(core.url, issued!.token);
+      expect((await scanner.getManifest('scanned/app', '1')).status).toBe(200);
+      expect((await scanner.getManifest('scanned/app', pushed.digest)).status).toBe(200);
+      expect((await scanner.pushBlob('scanned/app', randomBytes(10))).status).toBe(401);
+      expect((await scanner.request('DELETE', `/v2/scanned/app/manifests/${pushed.digest}`)).status).toBe(401);
+      expect((await scanner.request('GET', '/v2/_catalog')).status).toBe(401);
+      // A scan reads the artifact; nobody pulled it. One real pull after the scanner's two counts as the only one.
+      expect((await (await client(['repository:scanned/app:pull'], root)).getManifest('scanned/app', '1')).status).toBe(
+        200,
+      );
+      const pullCount = async () =>
+        (await api('GET', '/projects/scanned/repositories/app', root)).body as unknown as { pull_count: number };
+      const deadline = Date.now() + 5000;
+      while ((await pullCount()).pull_count === 0 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 1500));
+      expect((await pullCount()).pull_count).toBe(1);
+
+      // A project deleted and created again under the name is another project: the token grants nothing there.
+      expect((await api('DELETE', '/projects/scanned/repositories/app', root)).status).toBe(200);
+      expect((await api('DELETE', '/projects/scanned', root)).status).toBe(200);
+      await fx.project('scanned', { public: false });
+      await (
+        await client(['repository:scanned/app:pull,push'], root)
+      ).pushImage('scanned/app', '1', config, [randomBytes(100)]);
+      await refusedSoon(() => scanner.getManifest('scanned/app', '1'));
     });
   });
 

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
+  type RegistryToken,
   type RegistryTokenAccess,
   type RegistryTokenSubject,
   type Scope,
@@ -13,7 +14,7 @@ import { type TokenQueryDto, type TokenResponseDto } from '../dtos/token.dto.js'
 import { ApiError } from '../errors/api-error.js';
 import { WithHeaders } from '../http/responses.js';
 import { projectOfRepository } from '../registry/project-quota.policy.js';
-import { REGISTRY_SERVICE, TOKEN_ISSUER } from '../registry/registry.constants.js';
+import { REGISTRY_SERVICE, SCANNER_ACTOR, TOKEN_ISSUER } from '../registry/registry.constants.js';
 import { ProjectRepository } from '../repositories/project.repository.js';
 import { type CoreSecrets } from '../secrets.js';
 import { AccessService, type RegistryAction } from './access.service.js';
@@ -95,6 +96,26 @@ export class TokenService {
       // A bearer token must not be kept by caches between the client and the server.
       { 'Cache-Control': 'no-store' },
     );
+  }
+
+  /**
+   * A short-lived registry token for Wharf's scanner identity: pull of `repository` only, bound to its project's id,
+   * marked as the scanner's so that pull policies (vulnerability and signature gates) let it through. Issued inside
+   * Wharf to the scanner it runs or calls; never through the token endpoint. Undefined when the repository's project
+   * does not exist.
+   */
+  async issueForScanner(repository: string, expiresInSeconds: number): Promise<RegistryToken | undefined> {
+    const projectName = projectOf(repository);
+    const project = projectName === undefined ? undefined : await this.projects.findRefByName(projectName);
+    if (!project) return undefined;
+    return signRegistryToken(this.secrets.signingKey, {
+      issuer: TOKEN_ISSUER,
+      audience: REGISTRY_SERVICE,
+      subject: SCANNER_ACTOR,
+      access: [{ type: 'repository', name: repository, actions: ['pull'] }],
+      binding: { subject: { kind: 'scanner' }, projects: { [project.name]: project.projectId } },
+      expiresInSeconds,
+    });
   }
 
   /**

@@ -4,6 +4,8 @@ export interface PullRecorderOptions {
   flushIntervalMs?: number;
   maxBatch?: number;
   onError?: (error: unknown) => void;
+  /** Actors whose pulls are not recorded. */
+  unrecordedActors?: readonly string[];
 }
 
 /**
@@ -28,6 +30,7 @@ export class PullRecorder {
   }
 
   record(event: RegistryEvent): void {
+    if (event.actor !== undefined && this.options.unrecordedActors?.includes(event.actor)) return;
     const key = `${event.repository}\u0000${event.digest}\u0000${event.tag ?? ''}\u0000${event.actor ?? ''}`;
     const same = this.pending.get(key);
     if (same) {
