@@ -26,8 +26,8 @@ async function umoci(args: string[]): Promise<void> {
     await run('umoci', args, { maxBuffer: 16 * 1024 * 1024 });
   } catch (error) {
     const e = error as { code?: string; stderr?: string; message: string };
-    if (e.code === 'ENOENT') throw new Error('umoci is not installed (apt-get install -y umoci)');
-    throw new Error(`umoci ${args[0]} failed: ${e.stderr ?? e.message}`);
+    if (e.code === 'ENOENT') throw new Error('umoci is not installed (apt-get install -y umoci)', { cause: error });
+    throw new Error(`umoci ${args[0]} failed: ${e.stderr ?? e.message}`, { cause: error });
   }
 }
 
@@ -83,8 +83,7 @@ export async function buildDebianScanImage(path: string, ref = 'latest'): Promis
     ref,
     {
       'opt/app/hello.txt': 'hello from a Wharf scan test image\n',
-      [`var/lib/dpkg/status.d/${WHITED_OUT_PACKAGE}`]:
-        `Package: ${WHITED_OUT_PACKAGE}\nSource: tar (1.0-1)\nVersion: 1.0-1\nArchitecture: amd64\n`,
+      [`var/lib/dpkg/status.d/${WHITED_OUT_PACKAGE}`]: `Package: ${WHITED_OUT_PACKAGE}\nSource: tar (1.0-1)\nVersion: 1.0-1\nArchitecture: amd64\n`,
     },
     'application files',
   );

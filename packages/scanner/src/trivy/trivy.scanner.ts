@@ -85,13 +85,24 @@ const REPOSITORY = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[.
 const HOST = /^[A-Za-z0-9.-]+(?::\d{1,5})?$|^\[[0-9a-fA-F:]+\](?::\d{1,5})?$/;
 const GO_DURATION = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/;
 /** Environment variables passed through to Trivy from Wharf's own: what a Go program needs to run and reach out. */
-const PASSTHROUGH_ENV = ['PATH', 'HOME', 'TMPDIR', 'XDG_CACHE_HOME', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'SSL_CERT_FILE', 'SSL_CERT_DIR'];
+const PASSTHROUGH_ENV = [
+  'PATH',
+  'HOME',
+  'TMPDIR',
+  'XDG_CACHE_HOME',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+];
 const LOG_TAIL = 2000;
 
 function goDurationMs(text: string): number {
   const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
   let total = 0;
-  for (const [, value, , unit] of text.matchAll(/(\d+(\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) total += Number(value) * units[unit];
+  for (const [, value, , unit] of text.matchAll(/(\d+(\.\d+)?)(ns|us|µs|ms|s|m|h)/g))
+    total += Number(value) * units[unit];
   return total;
 }
 
@@ -120,7 +131,8 @@ export class TrivyScanner {
     if (!GO_DURATION.test(this.timeout)) throw new TypeError(`trivy timeout is not a Go duration: ${this.timeout}`);
     this.severities = config.severities ?? [...TRIVY_SEVERITIES];
     for (const severity of this.severities) {
-      if (!(TRIVY_SEVERITIES as readonly string[]).includes(severity)) throw new TypeError(`unknown severity ${severity}`);
+      if (!(TRIVY_SEVERITIES as readonly string[]).includes(severity))
+        throw new TypeError(`unknown severity ${severity}`);
     }
     this.securityCheck = config.securityCheck ?? 'vuln';
     if (!/^[a-z]+(,[a-z]+)*$/.test(this.securityCheck)) {
@@ -204,10 +216,16 @@ export class TrivyScanner {
     try {
       output = await this.run(['--version', '--format', 'json', ...this.commonFlags()], { timeoutMs: 30_000 });
     } catch (error) {
-      if (error instanceof ScanFailedError) throw new ScannerUnavailableError(`trivy --version failed: ${error.reason}`);
+      if (error instanceof ScanFailedError)
+        throw new ScannerUnavailableError(`trivy --version failed: ${error.reason}`);
       throw error;
     }
-    return parseJson(trivyVersionSchema, output.stdout, 'trivy --version', (message) => new ScannerUnavailableError(message));
+    return parseJson(
+      trivyVersionSchema,
+      output.stdout,
+      'trivy --version',
+      (message) => new ScannerUnavailableError(message),
+    );
   }
 
   async available(): Promise<Availability> {
@@ -229,11 +247,18 @@ export class TrivyScanner {
   async metadata(): Promise<ScannerAdapterMetadata> {
     const version = await this.version();
     const db = version.VulnerabilityDB;
-    const consumes = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'];
+    const consumes = [
+      'application/vnd.oci.image.manifest.v1+json',
+      'application/vnd.docker.distribution.manifest.v2+json',
+    ];
     return {
       scanner: { name: 'Trivy', vendor: 'Aqua Security', version: version.Version },
       capabilities: [
-        { type: 'vulnerability', consumes_mime_types: consumes, produces_mime_types: [ScannerMime.VulnerabilityReport] },
+        {
+          type: 'vulnerability',
+          consumes_mime_types: consumes,
+          produces_mime_types: [ScannerMime.VulnerabilityReport],
+        },
         { type: 'sbom', consumes_mime_types: consumes, produces_mime_types: [ScannerMime.SbomReport] },
       ],
       properties: {

@@ -21,9 +21,10 @@ export interface ImageReference {
 
 /** `host[:port]/repo[:tag][@sha256:…]`; the host is required (the double never guesses Docker Hub). */
 export function parseImageReference(text: string): ImageReference {
-  const match = /^([A-Za-z0-9.-]+(?::\d+)?)\/([a-z0-9]+(?:[._/-][a-z0-9]+)*)(?::([\w][\w.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$/.exec(
-    text,
-  );
+  const match =
+    /^([A-Za-z0-9.-]+(?::\d+)?)\/([a-z0-9]+(?:[._/-][a-z0-9]+)*)(?::([\w][\w.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$/.exec(
+      text,
+    );
   if (!match) throw new DoubleError(`could not parse reference: ${text}`);
   const [, host, repository, tag, digest] = match;
   if (!tag && !digest) return { host, repository, tag: 'latest' };
@@ -149,7 +150,11 @@ export class RegistryReader {
       throw new DoubleError(`manifest digest mismatch: asked ${reference}, got ${digest}`);
     }
     const manifest = JSON.parse(bytes.toString('utf8')) as Manifest;
-    return { manifest: { ...manifest, mediaType: manifest.mediaType ?? response.headers.get('content-type') ?? '' }, digest, bytes };
+    return {
+      manifest: { ...manifest, mediaType: manifest.mediaType ?? response.headers.get('content-type') ?? '' },
+      digest,
+      bytes,
+    };
   }
 
   async blob(digest: string): Promise<Buffer> {
@@ -226,7 +231,8 @@ export function analyzeLayer(blob: Buffer): LayerFacts {
     }
     if (type === 'g') continue;
     const prefix = tarString(header, 345, 155);
-    const rawName = longName ?? paxPath ?? (prefix ? `${prefix}/${tarString(header, 0, 100)}` : tarString(header, 0, 100));
+    const rawName =
+      longName ?? paxPath ?? (prefix ? `${prefix}/${tarString(header, 0, 100)}` : tarString(header, 0, 100));
     longName = undefined;
     paxPath = undefined;
     const path = normalisePath(rawName);
@@ -425,7 +431,8 @@ async function layerFactsCached(
   const actualDiffId = `sha256:${createHash('sha256')
     .update(blob[0] === 0x1f && blob[1] === 0x8b ? gunzipSync(blob) : blob)
     .digest('hex')}`;
-  if (actualDiffId !== diffId) throw new DoubleError(`layer DiffID mismatch: config says ${diffId}, got ${actualDiffId}`);
+  if (actualDiffId !== diffId)
+    throw new DoubleError(`layer DiffID mismatch: config says ${diffId}, got ${actualDiffId}`);
   if (dir && file) {
     await mkdir(dir, { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;

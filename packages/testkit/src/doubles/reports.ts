@@ -6,18 +6,17 @@
 import { randomUUID } from 'node:crypto';
 import type { OsInfo, PulledImage } from './image-source.js';
 import { DoubleError } from './image-source.js';
-import {
-  type DoubleDb,
-  type InstalledPackage,
-  type TrivySeverity,
-  matchAdvisories,
-} from './vuln-db.js';
+import { type DoubleDb, type InstalledPackage, type TrivySeverity, matchAdvisories } from './vuln-db.js';
 import { parseDpkgVersion } from './versions.js';
 
 export const DOUBLE_TRIVY_VERSION = '0.56.2';
 
 const DATA_SOURCES = {
-  debian: { ID: 'debian', Name: 'Debian Security Tracker', URL: 'https://salsa.debian.org/security-tracker-team/security-tracker' },
+  debian: {
+    ID: 'debian',
+    Name: 'Debian Security Tracker',
+    URL: 'https://salsa.debian.org/security-tracker-team/security-tracker',
+  },
   alpine: { ID: 'alpine', Name: 'Alpine Secdb', URL: 'https://secdb.alpinelinux.org/' },
 } as const;
 
@@ -82,7 +81,15 @@ function metadataOf(subject: ScanSubject): Record<string, unknown> {
           RepoDigests: image.repoDigests,
           ImageConfig: image.config,
         }
-      : { ImageConfig: { architecture: '', created: '0001-01-01T00:00:00Z', os: '', rootfs: { type: '', diff_ids: null }, config: {} } }),
+      : {
+          ImageConfig: {
+            architecture: '',
+            created: '0001-01-01T00:00:00Z',
+            os: '',
+            rootfs: { type: '', diff_ids: null },
+            config: {},
+          },
+        }),
   };
 }
 
@@ -266,7 +273,9 @@ export function spdxJson(subject: ScanSubject): unknown {
     filesAnalyzed: false,
     ...(image
       ? {
-          externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: imagePurl(subject) }],
+          externalRefs: [
+            { referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: imagePurl(subject) },
+          ],
           attributionTexts: [
             `SchemaVersion: 2`,
             `ImageID: ${image.imageId}`,
@@ -298,7 +307,9 @@ export function spdxJson(subject: ScanSubject): unknown {
         downloadLocation: 'NONE',
         filesAnalyzed: false,
         sourceInfo: `built package from: ${pkg.srcName} ${pkg.srcVersion}`,
-        externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: packageUrl(os, pkg) }],
+        externalRefs: [
+          { referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: packageUrl(os, pkg) },
+        ],
         attributionTexts: [
           `PkgID: ${pkg.name}@${pkg.version}`,
           ...(pkg.layer?.Digest ? [`LayerDigest: ${pkg.layer.Digest}`] : []),
@@ -360,10 +371,18 @@ export function subjectFromSbom(text: string, artifactName: string): ScanSubject
       }
       const srcName = props.get('SrcName') ?? fromPurl.name;
       const srcVersion = (family === 'debian' ? joinSource(props) : props.get('SrcVersion')) ?? fromPurl.version;
-      const layer = props.get('LayerDigest') || props.get('LayerDiffID')
-        ? { Digest: props.get('LayerDigest'), DiffID: props.get('LayerDiffID') }
-        : undefined;
-      packages.push({ name: fromPurl.name, version: fromPurl.version, arch: fromPurl.arch, srcName, srcVersion, ...(layer ? { layer } : {}) });
+      const layer =
+        props.get('LayerDigest') || props.get('LayerDiffID')
+          ? { Digest: props.get('LayerDigest'), DiffID: props.get('LayerDiffID') }
+          : undefined;
+      packages.push({
+        name: fromPurl.name,
+        version: fromPurl.version,
+        arch: fromPurl.arch,
+        srcName,
+        srcVersion,
+        ...(layer ? { layer } : {}),
+      });
     }
     return { artifactName, artifactType: 'cyclonedx', os, packages };
   }
@@ -371,18 +390,24 @@ export function subjectFromSbom(text: string, artifactName: string): ScanSubject
     const all = asArray(doc.packages);
     const osPackage = all.find((p) => p.primaryPackagePurpose === 'OPERATING-SYSTEM');
     const family = familyOf(osPackage?.name as string | undefined);
-    const os = family && typeof osPackage?.versionInfo === 'string' ? { family, name: osPackage.versionInfo } : undefined;
+    const os =
+      family && typeof osPackage?.versionInfo === 'string' ? { family, name: osPackage.versionInfo } : undefined;
     const packages: InstalledPackage[] = [];
     for (const entry of all) {
       const purl = asArray(entry.externalRefs).find((r) => r.referenceType === 'purl')?.referenceLocator;
       if (typeof purl !== 'string' || !/^pkg:(deb|apk)\//.test(purl)) continue;
       const fromPurl = versionFromPurl(purl);
-      const source = /^built package from: (\S+) (\S+)$/.exec(typeof entry.sourceInfo === 'string' ? entry.sourceInfo : '');
+      const source = /^built package from: (\S+) (\S+)$/.exec(
+        typeof entry.sourceInfo === 'string' ? entry.sourceInfo : '',
+      );
       const texts = (Array.isArray(entry.attributionTexts) ? entry.attributionTexts : []).filter(
         (t): t is string => typeof t === 'string',
       );
       const attr = (key: string) => texts.find((t) => t.startsWith(`${key}: `))?.slice(key.length + 2);
-      const layer = attr('LayerDigest') || attr('LayerDiffID') ? { Digest: attr('LayerDigest'), DiffID: attr('LayerDiffID') } : undefined;
+      const layer =
+        attr('LayerDigest') || attr('LayerDiffID')
+          ? { Digest: attr('LayerDigest'), DiffID: attr('LayerDiffID') }
+          : undefined;
       packages.push({
         name: fromPurl.name,
         version: fromPurl.version,

@@ -16,13 +16,29 @@ import { copyFile, mkdir, readFile, rename, stat, writeFile } from 'node:fs/prom
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DoubleError, parseImageReference, pullImage } from './image-source.js';
-import { DOUBLE_TRIVY_VERSION, type ScanSubject, cycloneDx, spdxJson, subjectFromSbom, vulnerabilityReport } from './reports.js';
-import { DOUBLE_DB_FILE, type DoubleDbMetadata, TRIVY_SEVERITIES, type TrivySeverity, loadDoubleDb } from './vuln-db.js';
+import {
+  DOUBLE_TRIVY_VERSION,
+  type ScanSubject,
+  cycloneDx,
+  spdxJson,
+  subjectFromSbom,
+  vulnerabilityReport,
+} from './reports.js';
+import {
+  DOUBLE_DB_FILE,
+  type DoubleDbMetadata,
+  TRIVY_SEVERITIES,
+  type TrivySeverity,
+  loadDoubleDb,
+} from './vuln-db.js';
 
 type FlagKind = 'string' | 'bool';
 
 /** Flags the double knows, by long name, with their shorthand; each may also come from TRIVY_<NAME>. */
-const FLAGS: Record<string, { kind: FlagKind; short?: string; commands: Array<'root' | 'image' | 'sbom' | 'version'> }> = {
+const FLAGS: Record<
+  string,
+  { kind: FlagKind; short?: string; commands: Array<'root' | 'image' | 'sbom' | 'version'> }
+> = {
   version: { kind: 'bool', short: 'v', commands: ['root'] },
   format: { kind: 'string', short: 'f', commands: ['root', 'image', 'sbom', 'version'] },
   output: { kind: 'string', short: 'o', commands: ['image', 'sbom'] },
@@ -67,7 +83,9 @@ function parseArgs(argv: string[]): Parsed {
     }
     if (arg.startsWith('-') && arg !== '-') {
       const long = arg.startsWith('--');
-      const [rawName, inline] = long ? splitOnce(arg.slice(2), '=') : [arg.slice(1, 2), arg.length > 2 ? arg.slice(2).replace(/^=/, '') : undefined];
+      const [rawName, inline] = long
+        ? splitOnce(arg.slice(2), '=')
+        : [arg.slice(1, 2), arg.length > 2 ? arg.slice(2).replace(/^=/, '') : undefined];
       const name = long ? rawName : Object.keys(FLAGS).find((key) => FLAGS[key].short === rawName);
       const spec = name ? FLAGS[name] : undefined;
       if (!name || !spec || (!spec.commands.includes(command) && !spec.commands.includes('root'))) {
@@ -75,7 +93,9 @@ function parseArgs(argv: string[]): Parsed {
       }
       if (spec.kind === 'bool') {
         if (inline !== undefined && !['true', 'false'].includes(inline)) {
-          throw new UsageError(`invalid argument "${inline}" for "--${name}" flag: strconv.ParseBool: parsing "${inline}": invalid syntax`);
+          throw new UsageError(
+            `invalid argument "${inline}" for "--${name}" flag: strconv.ParseBool: parsing "${inline}": invalid syntax`,
+          );
         }
         flags.set(name, inline ?? 'true');
       } else {
@@ -117,7 +137,8 @@ function parseGoDuration(text: string): number {
   if (text === '0') return 0;
   if (!/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(text)) throw new UsageError(`time: invalid duration "${text}"`);
   let total = 0;
-  for (const [, value, , unit] of text.matchAll(/(\d+(\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) total += Number(value) * units[unit];
+  for (const [, value, , unit] of text.matchAll(/(\d+(\.\d+)?)(ns|us|µs|ms|s|m|h)/g))
+    total += Number(value) * units[unit];
   return total;
 }
 
@@ -154,7 +175,9 @@ async function printVersion(parsed: Parsed): Promise<void> {
       UpdatedAt: meta.UpdatedAt,
       DownloadedAt: meta.DownloadedAt,
     };
-    return writeStdout(`${JSON.stringify({ Version: DOUBLE_TRIVY_VERSION, ...(db ? { VulnerabilityDB: db } : {}) })}\n`);
+    return writeStdout(
+      `${JSON.stringify({ Version: DOUBLE_TRIVY_VERSION, ...(db ? { VulnerabilityDB: db } : {}) })}\n`,
+    );
   }
   if (format !== 'table') throw new UsageError(`unknown format: ${format}`);
   let text = `Version: ${DOUBLE_TRIVY_VERSION}\n`;
@@ -215,9 +238,13 @@ function listFlag(parsed: Parsed, names: string[], allowed: string[]): string[] 
   for (const name of names) {
     const value = flag(parsed, name);
     if (value === undefined) continue;
-    const list = value.split(',').map((s) => s.trim()).filter(Boolean);
+    const list = value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     for (const item of list) {
-      if (!allowed.includes(item)) throw new UsageError(`invalid argument "${value}" for "--${name}" flag: unknown value ${item}`);
+      if (!allowed.includes(item))
+        throw new UsageError(`invalid argument "${value}" for "--${name}" flag: unknown value ${item}`);
     }
     return list;
   }
@@ -239,7 +266,11 @@ async function scan(parsed: Parsed): Promise<void> {
   if (!['json', 'cyclonedx', 'spdx-json'].includes(format)) {
     throw new UsageError(`the Trivy test double writes json, cyclonedx and spdx-json only, not ${format}`);
   }
-  const scanners = listFlag(parsed, ['scanners', 'security-checks'], ['vuln', 'misconfig', 'secret', 'license', 'config', 'none']);
+  const scanners = listFlag(
+    parsed,
+    ['scanners', 'security-checks'],
+    ['vuln', 'misconfig', 'secret', 'license', 'config', 'none'],
+  );
   const pkgTypes = listFlag(parsed, ['pkg-types', 'vuln-type'], ['os', 'library']);
   const severities = severitiesOf(parsed);
   const timeout = parseGoDuration(flag(parsed, 'timeout') ?? '5m0s');
@@ -283,7 +314,11 @@ async function scan(parsed: Parsed): Promise<void> {
         },
       };
       if (image.os) log('INFO', `Detected OS\tfamily="${image.os.family}" version="${image.os.name}"`);
-      else log('WARN', 'No OS package is detected. Make sure you haven\'t deleted any files that contain information about the installed packages.');
+      else
+        log(
+          'WARN',
+          "No OS package is detected. Make sure you haven't deleted any files that contain information about the installed packages.",
+        );
     } else {
       const file = parsed.args[0];
       const text = await readFile(file, 'utf8').catch((error: Error) => {
@@ -331,7 +366,9 @@ async function main(argv: string[]): Promise<void> {
     return printVersion(parsed);
   }
   if (parsed.command === 'root') {
-    process.stdout.write('Scanner for vulnerabilities in container images (Trivy test double)\n\nUsage:\n  trivy [command]\n');
+    process.stdout.write(
+      'Scanner for vulnerabilities in container images (Trivy test double)\n\nUsage:\n  trivy [command]\n',
+    );
     return;
   }
   await scan(parsed);
@@ -343,7 +380,9 @@ main(process.argv.slice(2)).then(
     if (error instanceof UsageError) {
       process.stderr.write(`Error: ${error.message}\n`);
     } else {
-      process.stderr.write(`${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}\tFATAL\tFatal error\t${error.message}\n`);
+      process.stderr.write(
+        `${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}\tFATAL\tFatal error\t${error.message}\n`,
+      );
     }
     process.exit(1);
   },

@@ -60,7 +60,7 @@ export function parseDoubleDb(text: string, source: string): DoubleDb {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new Error(`${source}: not JSON (${(error as Error).message})`);
+    throw new Error(`${source}: not JSON (${(error as Error).message})`, { cause: error });
   }
   const db = value as Partial<DoubleDb>;
   const meta = db?.Metadata;
