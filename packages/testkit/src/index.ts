@@ -6,3 +6,4 @@ export * from './certificates.js';
 export * from './private-services.js';
 export * from './raw-http.js';
 export * from './scan-images.js';
+export * from './doubles/trivy-double.js';

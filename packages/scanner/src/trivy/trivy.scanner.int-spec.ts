@@ -10,9 +10,10 @@ import {
   buildDebianScanImage,
   createTestDatabase,
   pushLayout,
-  repoRoot,
   startPrivateRedis,
   startWharfCore,
+  trivyDoubleBinary,
+  trivyDoubleDbFixture,
 } from '@wharf/testkit';
 import type { TrivyReport } from './trivy-report.schema.js';
 import { ScanFailedError, type ScanTarget, TrivyScanner } from './trivy.scanner.js';
@@ -25,8 +26,8 @@ import { toVulnerabilityReport } from './vulnerability-report.js';
 
 jest.setTimeout(180_000);
 
-const DOUBLE = join(repoRoot(), 'packages', 'testkit', 'bin', 'trivy');
-const FIXTURE = join(repoRoot(), 'packages', 'testkit', 'fixtures', 'wharf-double-db.json');
+const DOUBLE = trivyDoubleBinary();
+const FIXTURE = trivyDoubleDbFixture();
 
 function findings(report: TrivyReport): string[] {
   return (report.Results ?? [])

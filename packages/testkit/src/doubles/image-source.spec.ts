@@ -3,7 +3,15 @@ import { createHash } from 'node:crypto';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { analyzeLayer, applyLayers, parseDpkgStatus, parseImageReference, pullImage } from './image-source.js';
+import {
+  type LayerFacts,
+  type LayerRef,
+  analyzeLayer,
+  applyLayers,
+  parseDpkgStatus,
+  parseImageReference,
+  pullImage,
+} from './image-source.js';
 
 /** A ustar archive of the given entries (`type` 0 file, 5 directory). */
 function tar(entries: Array<{ name: string; content?: string; type?: '0' | '5' }>): Buffer {
@@ -81,7 +89,7 @@ describe('Trivy test double: reading image layers', () => {
   });
 
   it('applies layers in order and attributes each package to the layer that brought its version', () => {
-    const layers = [
+    const layers: Array<{ ref: LayerRef; facts: LayerFacts }> = [
       {
         ref: { digest: 'sha256:l1', diffId: 'sha256:d1' },
         facts: {
