@@ -5,3 +5,5 @@ export * from './processes.js';
 export * from './certificates.js';
 export * from './private-services.js';
 export * from './raw-http.js';
+export * from './scan-images.js';
+export * from './doubles/trivy-double.js';
