@@ -388,18 +388,54 @@ export class ScanReportRepository {
     return found;
   }
 
-  /** A report's findings, rebuilt from the records it links to, worst first. */
-  async findings(reportId: number): Promise<VulnerabilityItem[]> {
+  /** A report's findings, rebuilt from the records it links to, worst first; of several reports, each once. */
+  async findings(reportIds: number | readonly number[]): Promise<VulnerabilityItem[]> {
+    const ids = typeof reportIds === 'number' ? [reportIds] : [...reportIds];
     const rows = await this.dataSource.query<FindingRow[]>(
       `SELECT v.cve_id, v.package, v.package_version, v.severity, v.fixed_version, v.description, v.urls,
               v.cvss_score_v3, v.cvss_vector_v3, v.cvss_score_v2, v.cvss_vector_v2, v.cwe_ids, v.vendor_attributes
-         FROM scan_report_vulnerability l
-         JOIN vulnerability_record v ON v.id = l.record_id
-        WHERE l.report_id = $1
+         FROM vulnerability_record v
+        WHERE v.id IN (SELECT l.record_id FROM scan_report_vulnerability l WHERE l.report_id = ANY($1::bigint[]))
         ORDER BY array_position($2::text[], v.severity) DESC, v.cve_id, v.package, v.package_version`,
-      [reportId, [...SEVERITIES]],
+      [ids.map(String), [...SEVERITIES]],
     );
     return rows.map(toItem);
+  }
+
+  /**
+   * The counts of the distinct findings of each group of reports (an index's children), in one query: a finding two
+   * children share counts once, as Harbor merges an index's reports.
+   */
+  async distinctCounts(groups: ReadonlyMap<string, readonly number[]>): Promise<Map<string, ScanSummaryCounts>> {
+    const keys: string[] = [];
+    const ids: string[] = [];
+    for (const [key, reportIds] of groups) {
+      for (const id of reportIds) {
+        keys.push(key);
+        ids.push(String(id));
+      }
+    }
+    const found = new Map<string, ScanSummaryCounts>();
+    for (const key of groups.keys()) found.set(key, emptyCounts());
+    if (ids.length === 0) return found;
+    const rows = await this.dataSource.query<
+      { key: string; severity: Severity; total: number; fixable: number }[]
+    >(
+      `SELECT d.key, v.severity, count(*)::int AS total, count(*) FILTER (WHERE v.fixed_version <> '')::int AS fixable
+         FROM (SELECT DISTINCT g.key, l.record_id
+                 FROM unnest($1::text[], $2::bigint[]) AS g(key, report_id)
+                 JOIN scan_report_vulnerability l ON l.report_id = g.report_id) d
+         JOIN vulnerability_record v ON v.id = d.record_id
+        GROUP BY d.key, v.severity`,
+      [keys, ids],
+    );
+    for (const row of rows) {
+      const counts = found.get(row.key)!;
+      counts.total += row.total;
+      counts.fixable += row.fixable;
+      counts.bySeverity[severityOf(row.severity)] += row.total;
+    }
+    return found;
   }
 
   private async lockOpen(
