@@ -418,9 +418,7 @@ export class ScanReportRepository {
     const found = new Map<string, ScanSummaryCounts>();
     for (const key of groups.keys()) found.set(key, emptyCounts());
     if (ids.length === 0) return found;
-    const rows = await this.dataSource.query<
-      { key: string; severity: Severity; total: number; fixable: number }[]
-    >(
+    const rows = await this.dataSource.query<{ key: string; severity: Severity; total: number; fixable: number }[]>(
       `SELECT d.key, v.severity, count(*)::int AS total, count(*) FILTER (WHERE v.fixed_version <> '')::int AS fixable
          FROM (SELECT DISTINCT g.key, l.record_id
                  FROM unnest($1::text[], $2::bigint[]) AS g(key, report_id)

@@ -62,7 +62,8 @@ const FIELDS: Record<string, FieldSpec> = {
 function score(key: string, value: string | undefined): number | undefined {
   if (value === undefined || value === '') return undefined;
   const n = Number(value);
-  if (!Number.isFinite(n)) throw new QuerySyntaxError('q', `${JSON.stringify(key)} takes a number, not ${JSON.stringify(value)}`);
+  if (!Number.isFinite(n))
+    throw new QuerySyntaxError('q', `${JSON.stringify(key)} takes a number, not ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -93,7 +94,9 @@ function filterOf(terms: readonly QueryTerm[], params: unknown[]): string {
     } else if (term.key === 'tag') {
       if (term.match !== 'exact') throw new QuerySyntaxError('q', '"tag" takes an exact tag');
       params.push(term.value);
-      conditions.push(`EXISTS (SELECT 1 FROM registry_tag t WHERE t.manifest_id = m.id AND t.name = $${params.length})`);
+      conditions.push(
+        `EXISTS (SELECT 1 FROM registry_tag t WHERE t.manifest_id = m.id AND t.name = $${params.length})`,
+      );
     } else {
       rest.push(term);
     }

@@ -128,7 +128,8 @@ export class ScanReportService {
       newest.generatedAt ?? newest.startTime,
     );
     let severity: Severity = 'None';
-    for (const item of items) if (SEVERITIES.indexOf(item.severity) > SEVERITIES.indexOf(severity)) severity = item.severity;
+    for (const item of items)
+      if (SEVERITIES.indexOf(item.severity) > SEVERITIES.indexOf(severity)) severity = item.severity;
     return {
       [VULNERABILITY_REPORT_MIME]: {
         generated_at: generated.toISOString(),
