@@ -268,6 +268,10 @@ const ROWS: Record<string, RouteRow> = {
   'GET /api/v2.0/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/accessories': {
     request: (ctx) => ({ params: imageParams(ctx) }),
   },
+  'GET /api/v2.0/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/additions/vulnerabilities':
+    {
+      request: (ctx) => ({ params: imageParams(ctx) }),
+    },
   'GET /api/v2.0/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/additions/{addition}': {
     request: (ctx) => ({ params: { ...imageParams(ctx), addition: 'build_history' } }),
   },
@@ -353,6 +357,11 @@ const ROWS: Record<string, RouteRow> = {
 
   // Tag retention: the routes name a policy; the service checks the tag-retention permission of its project.
   'GET /api/v2.0/retentions/metadatas': {},
+  // Security hub and CVE allowlists
+  'GET /api/v2.0/security/summary': { request: () => ({ query: { with_dangerous_cve: 'true' } }) },
+  'GET /api/v2.0/security/vul': { request: () => ({ query: { q: 'severity=High' } }) },
+  'GET /api/v2.0/system/CVEAllowlist': {},
+  'PUT /api/v2.0/system/CVEAllowlist': { request: () => ({ body: { items: [{ cve_id: 'CVE-2024-0001' }] } }) },
   'POST /api/v2.0/retentions': {
     request: async (ctx) => {
       const project = await ctx.newProject();

@@ -13,6 +13,7 @@ import { type WharfConfig, redisConnection } from '@wharf/config';
 import {
   CORE_APPLICATION_NAME,
   IMMUTABLE_RULE_CHANGE_CHANNEL,
+  VULNERABILITY_POLICY_CHANGE_CHANNEL,
   NotificationHub,
   createDataSource,
   pendingMigrations,
@@ -49,6 +50,7 @@ import { RegistryWriter } from '@wharf/registry';
 import { type MountedRegistry, isRegistryPath, mountRegistry } from './registry/registry.mount.js';
 import { registryWriter } from './registry/registry-writer.js';
 import { ImmutabilityRules } from './policy/immutability.js';
+import { VulnerabilityPolicies } from './policy/vulnerability-policy.js';
 import { ImmutableRuleRepository } from './repositories/immutable-rule.repository.js';
 import { loadCoreSecrets } from './secrets.js';
 import { httpsHost, httpsRedirectBase } from './urls.js';
@@ -161,6 +163,7 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
   let fastify: FastifyInstance | undefined;
   let registry: MountedRegistry | undefined;
   let immutability: ImmutabilityRules | undefined;
+  let vulnerabilities: VulnerabilityPolicies | undefined;
   // The plain HTTP listener when https is configured: it only redirects.
   let redirector: HttpServer | undefined;
   try {
@@ -186,7 +189,10 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
     immutability = new ImmutabilityRules(new ImmutableRuleRepository(dataSource), (handlers) =>
       notices.subscribe(IMMUTABLE_RULE_CHANGE_CHANNEL, handlers),
     );
-    const writer = registryWriter(dataSource, immutability);
+    vulnerabilities = new VulnerabilityPolicies(dataSource, (handlers) =>
+      notices.subscribe(VULNERABILITY_POLICY_CHANGE_CHANNEL, handlers),
+    );
+    const writer = registryWriter(dataSource, immutability, vulnerabilities);
     const mounted = await mountRegistry(fastifyOptions, {
       config,
       dataSource,
@@ -250,6 +256,7 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
           { provide: NotificationHub, useValue: notices },
           { provide: RegistryWriter, useValue: writer },
           { provide: ImmutabilityRules, useValue: immutability },
+          { provide: VulnerabilityPolicies, useValue: vulnerabilities },
         ],
       }),
       new FastifyAdapter(fastify),
@@ -303,6 +310,7 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
         await started.close();
         await mounted.close();
         await immutability?.close();
+        await vulnerabilities?.close();
         await notices.close();
         await jobs.close();
         redis.disconnect();
@@ -315,6 +323,7 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
     await (app ?? fastify)?.close().catch(() => undefined);
     await registry?.close().catch(() => undefined);
     await immutability?.close().catch(() => undefined);
+    await vulnerabilities?.close().catch(() => undefined);
     await notices.close();
     await jobs.close().catch(() => undefined);
     redis.disconnect();

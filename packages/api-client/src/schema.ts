@@ -560,6 +560,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v2.0/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/additions/vulnerabilities': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The vulnerabilities of an artifact as Harbor's report (keyed by its mime type), from its latest scan; an index's are its children's merged; {} when it was never scanned
+     * @description Requires the permission `artifact-addition:read` in the project named by `project_name` (a name, or an id unless X-Is-Resource-Name is true). Project roles holding it: projectAdmin, maintainer, developer, guest, limitedGuest; also system administrators and robot accounts granted it in the project. On a public project anyone may, also without credentials.
+     */
+    get: operations['getVulnerabilitiesAddition'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v2.0/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/additions/{addition}': {
     parameters: {
       query?: never;
@@ -956,6 +976,46 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v2.0/security/summary': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Totals of the findings of every artifact's latest scan, scanned and total artifacts; with_dangerous_cve and with_dangerous_artifact add the five CVEs (highest CVSS v3) and artifacts (most critical, high, medium) at most risk
+     * @description Requires a system administrator.
+     */
+    get: operations['getSecuritySummary'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v2.0/security/vul': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Findings in artifacts, highest CVSS v3 first; q takes cve_id, severity, package, project_id, repository_name, tag, digest (exact) and cvss_score_v3 ([min~max]); tune_count answers -1 past 1000; with_tag adds tags
+     * @description Requires a system administrator.
+     */
+    get: operations['ListVulnerabilities'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v2.0/statistics': {
     parameters: {
       query?: never;
@@ -989,6 +1049,30 @@ export interface paths {
      */
     get: operations['getSwaggerDocument'];
     put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v2.0/system/CVEAllowlist': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The system's CVE allowlist (project_id 0); expires_at in unix seconds, null when it never expires
+     * @description Requires an authenticated user or robot account; what it may see or change is checked per item.
+     */
+    get: operations['getSystemCVEAllowlist'];
+    /**
+     * Replaces the system's CVE allowlist: its items and expiry (unix seconds; null never expires; once past, the list exempts nothing)
+     * @description Requires a system administrator.
+     */
+    put: operations['putSystemCVEAllowlist'];
     post?: never;
     delete?: never;
     options?: never;
@@ -1489,6 +1573,7 @@ export interface components {
       labels?: components['schemas']['Label'][];
       accessories?: components['schemas']['Accessory'][];
       inherited_accessories?: components['schemas']['Accessory'][];
+      scan_overview?: components['schemas']['ScanOverview'];
     };
     AuditLog: {
       id: number;
@@ -1498,6 +1583,28 @@ export interface components {
       operation: string;
       /** Format: date-time */
       op_time: string;
+    };
+    CVEAllowlist: {
+      id: number;
+      project_id: number;
+      expires_at?: number | null;
+      items: components['schemas']['CVEAllowlistItem'][];
+      creation_time: string;
+      update_time: string;
+    };
+    CVEAllowlistItem: {
+      cve_id: string;
+    };
+    CVEAllowlistItemInput: {
+      cve_id: string;
+    };
+    CVEAllowlistReq: {
+      id?: number | null;
+      project_id?: number | null;
+      expires_at?: number | null;
+      items?: components['schemas']['CVEAllowlistItemInput'][] | null;
+      creation_time?: string | null;
+      update_time?: string | null;
     };
     ComponentHealthStatus: {
       name: string;
@@ -1514,6 +1621,22 @@ export interface components {
       token_expiration: components['schemas']['IntegerConfigItem'];
       robot_token_duration: components['schemas']['IntegerConfigItem'];
       storage_per_project: components['schemas']['IntegerConfigItem'];
+    };
+    DangerousArtifact: {
+      project_id: number;
+      repository_name: string;
+      digest: string;
+      critical_cnt: number;
+      high_cnt: number;
+      medium_cnt: number;
+    };
+    DangerousCVE: {
+      cve_id: string;
+      severity: string;
+      cvss_score_v3: number;
+      desc: string;
+      package: string;
+      version: string;
     };
     Errors: {
       errors: {
@@ -1616,6 +1739,17 @@ export interface components {
       principal: string;
       password: string;
     };
+    NativeReportSummary: {
+      report_id: string;
+      scan_status: string;
+      severity?: string;
+      duration?: number;
+      summary?: components['schemas']['VulnerabilitySummary'];
+      start_time?: string;
+      end_time?: string;
+      complete_percent?: number;
+      scanner?: components['schemas']['Scanner'];
+    };
     NewTag: {
       name: string;
     };
@@ -1660,6 +1794,7 @@ export interface components {
       current_user_role_ids?: number[];
       repo_count: number;
       metadata?: components['schemas']['ProjectMetadata'];
+      cve_allowlist?: components['schemas']['CVEAllowlist'];
     };
     ProjectDeletable: {
       deletable: boolean;
@@ -1710,7 +1845,7 @@ export interface components {
       metadata?: components['schemas']['ProjectMetadataReq'] | null;
       storage_limit?: number | null;
       registry_id?: number | null;
-      cve_allowlist?: unknown;
+      cve_allowlist?: components['schemas']['CVEAllowlistReq'] | null;
     };
     ProjectSummary: {
       repo_count: number;
@@ -1731,7 +1866,7 @@ export interface components {
       metadata?: components['schemas']['ProjectMetadataReq'] | null;
       storage_limit?: number | null;
       registry_id?: number | null;
-      cve_allowlist?: unknown;
+      cve_allowlist?: components['schemas']['CVEAllowlistReq'] | null;
     };
     Quota: {
       id: number;
@@ -1762,6 +1897,25 @@ export interface components {
         [key: string]: string;
       };
       urls?: string[];
+    };
+    ReportVulnerability: {
+      id: string;
+      package: string;
+      version: string;
+      fix_version?: string;
+      severity: string;
+      description?: string;
+      links?: string[];
+      preferred_cvss?: {
+        score_v2?: number | null;
+        score_v3?: number | null;
+        vector_v2?: string;
+        vector_v3?: string;
+      };
+      cwe_ids?: string[];
+      vendor_attributes?: {
+        [key: string]: unknown;
+      };
     };
     Repository: {
       id: number;
@@ -2008,6 +2162,14 @@ export interface components {
     RoleRequest: {
       role_id: number;
     };
+    ScanOverview: {
+      [key: string]: components['schemas']['NativeReportSummary'];
+    };
+    Scanner: {
+      name: string;
+      vendor: string;
+      version: string;
+    };
     Schedule: {
       schedule: components['schemas']['ScheduleObjInput'];
       parameters?: {
@@ -2067,6 +2229,20 @@ export interface components {
       repository_name: string;
       pull_count: number;
       artifact_count: number;
+    };
+    SecuritySummary: {
+      critical_cnt: number;
+      high_cnt: number;
+      medium_cnt: number;
+      low_cnt: number;
+      none_cnt: number;
+      unknown_cnt: number;
+      total_vuls: number;
+      scanned_cnt: number;
+      total_artifact: number;
+      fixable_cnt: number;
+      dangerous_cves?: components['schemas']['DangerousCVE'][];
+      dangerous_artifacts?: components['schemas']['DangerousArtifact'][];
     };
     Statistic: {
       private_project_count: number;
@@ -2142,6 +2318,37 @@ export interface components {
     };
     UserSysAdminFlag: {
       sysadmin_flag: boolean;
+    };
+    Vulnerabilities: {
+      [key: string]: components['schemas']['VulnerabilityReport'];
+    };
+    VulnerabilityItem: {
+      project_id: number;
+      repository_name: string;
+      digest: string;
+      tags?: string[];
+      cve_id: string;
+      severity: string;
+      status?: string;
+      cvss_v3_score?: number;
+      package: string;
+      version: string;
+      fixed_version: string;
+      desc: string;
+      links: string[];
+    };
+    VulnerabilityReport: {
+      generated_at: string;
+      scanner: components['schemas']['Scanner'];
+      severity: string;
+      vulnerabilities: components['schemas']['ReportVulnerability'][];
+    };
+    VulnerabilitySummary: {
+      total: number;
+      fixable: number;
+      summary: {
+        [key: string]: number;
+      };
     };
     Worker: {
       id: string;
@@ -3500,6 +3707,35 @@ export interface operations {
       500: components['responses']['InternalServerError'];
     };
   };
+  getVulnerabilitiesAddition: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        project_name: string;
+        repository_name: string;
+        reference: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The vulnerability report */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Vulnerabilities'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
   getAddition: {
     parameters: {
       query?: never;
@@ -4331,6 +4567,70 @@ export interface operations {
       500: components['responses']['InternalServerError'];
     };
   };
+  getSecuritySummary: {
+    parameters: {
+      query?: {
+        with_dangerous_cve?: '0' | '1' | 'true' | 'false' | 'True' | 'False' | 'TRUE' | 'FALSE' | 't' | 'f' | 'T' | 'F';
+        with_dangerous_artifact?:
+          '0' | '1' | 'true' | 'false' | 'True' | 'False' | 'TRUE' | 'FALSE' | 't' | 'f' | 'T' | 'F';
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The security summary */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['SecuritySummary'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  ListVulnerabilities: {
+    parameters: {
+      query?: {
+        q?: string;
+        /** @description The page to answer, from 1 */
+        page?: number;
+        /** @description Items per page, 10 unless given */
+        page_size?: number;
+        tune_count?: '0' | '1' | 'true' | 'false' | 'True' | 'False' | 'TRUE' | 'FALSE' | 't' | 'f' | 'T' | 'F';
+        with_tag?: '0' | '1' | 'true' | 'false' | 'True' | 'False' | 'TRUE' | 'FALSE' | 't' | 'f' | 'T' | 'F';
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One page of findings */
+      200: {
+        headers: {
+          /** @description The number of items in the whole list, over all pages */
+          'X-Total-Count'?: number;
+          /** @description Links to the previous and next pages of the list (RFC 8288, rel="prev"/"next") */
+          Link?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['VulnerabilityItem'][];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
   getStatistic: {
     parameters: {
       query?: never;
@@ -4389,6 +4689,56 @@ export interface operations {
         };
       };
       401: components['responses']['Unauthorized'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  getSystemCVEAllowlist: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The allowlist */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['CVEAllowlist'];
+        };
+      };
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  putSystemCVEAllowlist: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['CVEAllowlistReq'];
+      };
+    };
+    responses: {
+      /** @description The allowlist was replaced */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalServerError'];
     };
   };

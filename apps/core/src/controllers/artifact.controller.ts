@@ -15,6 +15,7 @@ import {
   CopyArtifactQuery,
 } from '../dtos/artifact.dto.js';
 import { ListQuery, RepositoryParams } from '../dtos/repository.dto.js';
+import { VulnerabilitiesAdditionDto } from '../dtos/scan.dto.js';
 import { type Paged, type WithHeaders } from '../http/responses.js';
 import { Endpoint, Params, Query } from '../openapi/endpoint.decorator.js';
 import { ArtifactService } from '../services/artifact.service.js';
@@ -133,6 +134,25 @@ export class ArtifactController {
     @Query() query: ListQuery,
   ): Promise<Paged<AccessoryDto>> {
     return this.artifacts.listAccessories(project, params, query);
+  }
+
+  @Get(`${ARTIFACTS}/:reference/additions/vulnerabilities`)
+  @Endpoint({
+    operationId: 'getVulnerabilitiesAddition',
+    summary:
+      "The vulnerabilities of an artifact as Harbor's report (keyed by its mime type), from its latest scan; an " +
+      "index's are its children's merged; {} when it was never scanned",
+    tag: 'artifact',
+    access: { kind: 'project', resource: 'artifact-addition', action: 'read', param: 'project_name' },
+    params: ArtifactParams,
+    response: { description: 'The vulnerability report', schema: VulnerabilitiesAdditionDto },
+    errors: [400, 404],
+  })
+  getVulnerabilities(
+    @CurrentProject() project: ProjectRef,
+    @Params() params: ArtifactParams,
+  ): Promise<VulnerabilitiesAdditionDto> {
+    return this.artifacts.getVulnerabilities(project, params);
   }
 
   @Get(`${ARTIFACTS}/:reference/additions/:addition`)

@@ -19,6 +19,8 @@ import { ImmutableRuleController } from './immutable-rule.controller.js';
 import { GcController, PurgeAuditController } from './system-job.controller.js';
 import { RetentionController } from './retention.controller.js';
 import { JobServiceController } from './jobservice.controller.js';
+import { CveAllowlistController } from './cve-allowlist.controller.js';
+import { SecurityHubController } from './security-hub.controller.js';
 
 /** Every controller of the API; the OpenAPI document is generated from these. */
 export const CONTROLLERS = [
@@ -44,4 +46,6 @@ export const CONTROLLERS = [
   GcController,
   RetentionController,
   JobServiceController,
+  CveAllowlistController,
+  SecurityHubController,
 ];

@@ -1,5 +1,6 @@
 import { isDigest, isValidRepositoryName, isValidTag } from '@wharf/oci';
 import { z } from 'zod';
+import { ScanOverviewDto } from './scan.dto.js';
 import { PageQuery } from './list.dto.js';
 import { ArtifactReference, RepositoryNameParam, queryFlag } from './repository.dto.js';
 import { TagDto } from './tag.dto.js';
@@ -38,7 +39,7 @@ export type ArtifactGetQuery = z.infer<typeof ArtifactGetQuery>;
 /** The parts of the list and get queries that shape each artifact of the answer. */
 export type ArtifactOptions = Pick<
   ArtifactGetQuery,
-  'with_tag' | 'with_label' | 'with_accessory' | 'with_inherited_accessory'
+  'with_tag' | 'with_label' | 'with_accessory' | 'with_inherited_accessory' | 'with_scan_overview'
 >;
 
 /**
@@ -133,6 +134,8 @@ export const ArtifactDto = z
      * signature covers its children. Only with with_inherited_accessory=true.
      */
     inherited_accessories: z.array(AccessoryDto).optional(),
+    /** With with_scan_overview=true, for an artifact scanned (an index: whose children were). */
+    scan_overview: ScanOverviewDto.optional(),
   })
   .meta({ id: 'Artifact' });
 export type ArtifactDto = z.infer<typeof ArtifactDto>;

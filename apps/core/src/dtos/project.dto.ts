@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CveAllowlistDto, CveAllowlistReqDto } from './cve-allowlist.dto.js';
 import { PageQuery } from './list.dto.js';
 
 /** Harbor's project name grammar: lower case, separators only between alphanumerics. */
@@ -72,8 +73,8 @@ const projectReqFields = {
   metadata: ProjectMetadataReqDto.nullish(),
   storage_limit: StorageLimit.nullish(),
   registry_id: z.number().int().nullish(),
-  /** Accepted so Harbor clients that send it are not refused; Wharf keeps no per-project CVE allowlist. */
-  cve_allowlist: z.unknown().optional(),
+  /** The project's CVE allowlist, which the vulnerability gate applies unless reuse_sys_cve_allowlist is true. */
+  cve_allowlist: CveAllowlistReqDto.nullish(),
 };
 
 export const CreateProjectReqDto = z
@@ -152,6 +153,8 @@ export const ProjectDto = z
     repo_count: z.number().int().min(0),
     /** With details only. */
     metadata: ProjectMetadataDto.optional(),
+    /** The project's own CVE allowlist (GET of one project only). */
+    cve_allowlist: CveAllowlistDto.optional(),
   })
   .meta({ id: 'Project' });
 export type ProjectDto = z.infer<typeof ProjectDto>;

@@ -61,6 +61,7 @@ export class CoreAccessController implements AccessController {
       const binding = this.bindingOf(decision.claims);
       const refusal = binding ? await this.grants.refusal(binding, access) : 'token is bound to no account';
       if (refusal === undefined) {
+        // The claims go on to the policy chain: the scanner identity's token passes the pull gates.
         return {
           allowed: true,
           actor: decision.actor ? decision.actor : principalName(ANONYMOUS),

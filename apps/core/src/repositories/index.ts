@@ -15,6 +15,9 @@ import { ImageRepositoryRepository } from './repository.repository.js';
 import { TagRepository } from './tag.repository.js';
 import { ImmutableRuleRepository } from './immutable-rule.repository.js';
 import { RetentionRepository } from './retention.repository.js';
+import { CveAllowlistRepository } from './cve-allowlist.repository.js';
+import { ScanReportRepository } from './scan-report.repository.js';
+import { SecurityHubRepository } from './security-hub.repository.js';
 
 export const REPOSITORIES = [
   AuditRepository,
@@ -34,4 +37,7 @@ export const REPOSITORIES = [
   TagRepository,
   ImmutableRuleRepository,
   RetentionRepository,
+  CveAllowlistRepository,
+  ScanReportRepository,
+  SecurityHubRepository,
 ];

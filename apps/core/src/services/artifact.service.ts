@@ -17,6 +17,7 @@ import {
   type ReferenceDto,
 } from '../dtos/artifact.dto.js';
 import { type ArtifactReference, type ListQuery, type RepositoryParams } from '../dtos/repository.dto.js';
+import { type VulnerabilitiesAdditionDto } from '../dtos/scan.dto.js';
 import { type TagDto } from '../dtos/tag.dto.js';
 import { ApiError } from '../errors/api-error.js';
 import { Paged, type WithHeaders, created } from '../http/responses.js';
@@ -37,6 +38,7 @@ import {
 import { ProjectRepository } from '../repositories/project.repository.js';
 import { type ImageRepositoryRecord } from '../repositories/repository.repository.js';
 import { AccessService } from './access.service.js';
+import { ScanReportService } from './scan-report.service.js';
 import { ArtifactPageIndex } from './artifact.page-index.js';
 import { ImageRepositoryService } from './repository.service.js';
 
@@ -202,6 +204,7 @@ export class ArtifactService {
     private readonly projects: ProjectRepository,
     private readonly access: AccessService,
     private readonly immutability: ImmutabilityRules,
+    private readonly scans: ScanReportService,
   ) {}
 
   /** The artifact a reference (digest or tag) names in the repository, or 404. */
@@ -318,6 +321,20 @@ export class ArtifactService {
   }
 
   /** An addition of an image: its build history, from the image config. */
+  /**
+   * Harbor's vulnerabilities addition: the artifact's latest report rebuilt from the stored findings (an index's, its
+   * children's merged, as Harbor reads an index), or `{}` when it was never scanned, as Harbor answers.
+   */
+  async getVulnerabilities(project: ProjectRef, params: ArtifactParams): Promise<VulnerabilitiesAdditionDto> {
+    const repository = await this.repositories.find(project, params.repository_name);
+    const record = await this.find(repository, params.reference);
+    const manifest = parseStored(record);
+    return this.scans.vulnerabilities({
+      digest: record.digest,
+      ...(manifest.kind === 'index' ? { children: manifest.manifests.map((d) => d.digest) } : {}),
+    });
+  }
+
   async getAddition(project: ProjectRef, params: AdditionParams): Promise<unknown[]> {
     const repository = await this.repositories.find(project, params.repository_name);
     const record = await this.find(repository, params.reference);
@@ -359,6 +376,14 @@ export class ArtifactService {
     const sizes = await this.sizes(repository, [...loaded, ...loadedAccessories, ...inheritedLoaded]);
     const attributes = await this.extraAttributes(loaded);
     const immutable = await this.immutability.matcher(repository.projectId);
+    const overviews = options.with_scan_overview
+      ? await this.scans.overviews(
+          loaded.map(({ record, manifest }) => ({
+            digest: record.digest,
+            ...(manifest.kind === 'index' ? { children: manifest.manifests.map((d) => d.digest) } : {}),
+          })),
+        )
+      : undefined;
     const tagsOf = new Map<number, TagDto[]>();
     for (const tag of tags) {
       const list = tagsOf.get(tag.artifactId) ?? [];
@@ -422,6 +447,8 @@ export class ArtifactService {
           this.accessoryDto(repository, record, item, sizes),
         );
       }
+      const overview = overviews?.get(record.digest);
+      if (overview) artifact.scan_overview = overview;
       if (options.with_inherited_accessory) {
         artifact.inherited_accessories = (inherited.get(record.digest) ?? []).map(({ subject, signature }) =>
           this.accessoryDto(repository, subject, signature, sizes),

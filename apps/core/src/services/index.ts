@@ -33,6 +33,9 @@ import {
   RetentionEngine,
 } from './retention-engine.service.js';
 import { RetentionService } from './retention.service.js';
+import { CveAllowlistService } from './cve-allowlist.service.js';
+import { ScanReportService } from './scan-report.service.js';
+import { SecurityHubService } from './security-hub.service.js';
 import { RetentionExecutionService } from './retention-execution.service.js';
 
 export const SERVICES = [
@@ -66,6 +69,9 @@ export const SERVICES = [
   RetentionService,
   RetentionEngine,
   RetentionExecutionService,
+  CveAllowlistService,
+  ScanReportService,
+  SecurityHubService,
   // Tag retention deletes through the artifact API's delete path and keeps what the project's rules make immutable.
   { provide: RETENTION_DELETER, useClass: ArtifactRetentionDeleter },
   { provide: IMMUTABILITY_CHECK, useExisting: ImmutabilityRules },

@@ -26,6 +26,7 @@ import {
 import { QuotaRepository } from '../repositories/quota.repository.js';
 import { AccessService } from './access.service.js';
 import { AuditService } from './audit.service.js';
+import { CveAllowlistService } from './cve-allowlist.service.js';
 import { SettingService } from './setting.service.js';
 
 /** Harbor's answer, word for word, when a project that holds repositories is to be deleted. */
@@ -101,6 +102,7 @@ export class ProjectService {
     private readonly access: AccessService,
     private readonly audit: AuditService,
     private readonly settings: SettingService,
+    private readonly allowlists: CveAllowlistService,
   ) {}
 
   async create(auth: RequestAuth, body: CreateProjectReqDto, nameInLocation: boolean): Promise<WithHeaders<undefined>> {
@@ -139,6 +141,7 @@ export class ProjectService {
     const projectId = await this.dataSource.transaction(async (manager) => {
       const id = await this.projects.create(manager, { name: body.project_name, ownerId, metadata, storageLimit });
       if (id === undefined) throw ApiError.conflict(`project ${body.project_name} already exists`);
+      if (body.cve_allowlist) await this.allowlists.put(id, body.cve_allowlist, manager);
       await this.audit.record(manager, {
         projectId: id,
         operation: 'create',
@@ -205,7 +208,7 @@ export class ProjectService {
     const viewer = auth.principal.kind === 'user' ? auth.principal.userId : undefined;
     const record = await this.projects.findRecord(project.projectId, viewer);
     if (!record) throw ApiError.notFound(`project ${project.name} not found`);
-    return toDto(record);
+    return { ...toDto(record), cve_allowlist: await this.allowlists.ofProject(project.projectId) };
   }
 
   async update(auth: RequestAuth, project: ProjectRef, body: UpdateProjectReqDto): Promise<void> {
@@ -232,6 +235,7 @@ export class ProjectService {
       if (storageLimit !== undefined) {
         await this.quotas.setHardStorageOfProject(manager, project.projectId, storageLimit);
       }
+      if (body.cve_allowlist) await this.allowlists.put(project.projectId, body.cve_allowlist, manager);
       await this.audit.record(manager, {
         projectId: project.projectId,
         operation: 'update',
@@ -240,6 +244,8 @@ export class ProjectService {
         username: principalName(principal),
       });
     });
+    // Prevention or its allowlist may have changed: this server's next pull meets the change.
+    this.allowlists.forgetPolicies();
   }
 
   async delete(auth: RequestAuth, project: ProjectRef): Promise<void> {
