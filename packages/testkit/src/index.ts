@@ -5,3 +5,4 @@ export * from './processes.js';
 export * from './certificates.js';
 export * from './private-services.js';
 export * from './raw-http.js';
+export * from './doubles/scanner-adapter.js';
