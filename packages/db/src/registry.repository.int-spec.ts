@@ -29,6 +29,7 @@ describe('RegistryRepository against PostgreSQL', () => {
       'RetentionPolicy1765700000000',
       'Schedules1765800000000',
       'ManifestAccessory1766000000000',
+      'ScannerRegistrations1766300000000',
     ];
     expect(await pendingMigrations(ds)).toEqual(all);
     expect(await runMigrations(ds)).toEqual(all);

@@ -19,6 +19,7 @@ import { ImmutableRuleController } from './immutable-rule.controller.js';
 import { GcController, PurgeAuditController } from './system-job.controller.js';
 import { RetentionController } from './retention.controller.js';
 import { JobServiceController } from './jobservice.controller.js';
+import { ScannerController } from './scanner.controller.js';
 
 /** Every controller of the API; the OpenAPI document is generated from these. */
 export const CONTROLLERS = [
@@ -44,4 +45,5 @@ export const CONTROLLERS = [
   GcController,
   RetentionController,
   JobServiceController,
+  ScannerController,
 ];

@@ -15,6 +15,7 @@ import { ImageRepositoryRepository } from './repository.repository.js';
 import { TagRepository } from './tag.repository.js';
 import { ImmutableRuleRepository } from './immutable-rule.repository.js';
 import { RetentionRepository } from './retention.repository.js';
+import { ScannerRepository } from './scanner.repository.js';
 
 export const REPOSITORIES = [
   AuditRepository,
@@ -34,4 +35,5 @@ export const REPOSITORIES = [
   TagRepository,
   ImmutableRuleRepository,
   RetentionRepository,
+  ScannerRepository,
 ];

@@ -34,6 +34,7 @@ import {
 } from './retention-engine.service.js';
 import { RetentionService } from './retention.service.js';
 import { RetentionExecutionService } from './retention-execution.service.js';
+import { ScannerService } from './scanner.service.js';
 
 export const SERVICES = [
   AccessService,
@@ -66,6 +67,7 @@ export const SERVICES = [
   RetentionService,
   RetentionEngine,
   RetentionExecutionService,
+  ScannerService,
   // Tag retention deletes through the artifact API's delete path and keeps what the project's rules make immutable.
   { provide: RETENTION_DELETER, useClass: ArtifactRetentionDeleter },
   { provide: IMMUTABILITY_CHECK, useExisting: ImmutabilityRules },
