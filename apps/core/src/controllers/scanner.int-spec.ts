@@ -10,6 +10,7 @@ import { TrivyBinaryProbe } from '../scanners/built-in-scanner.js';
 import { openCredential } from '../scanners/credential-cipher.js';
 import { writeTrivyVersionDouble } from '../scanners/testing/trivy-version-double.js';
 import { ScannerService } from '../services/scanner.service.js';
+import { type HarborContract, harborContract } from '../testing/harbor-contract.js';
 import { projectFixtures } from '../testing/project-fixtures.js';
 import { type TestCore, type TestResponse, startTestCore } from '../testing/test-core.js';
 
@@ -56,6 +57,7 @@ describe('scanner registrations', () => {
   let double: ScannerAdapterDouble;
   let binDir: string;
   let trivyPath: string;
+  let contract: HarborContract;
   const admin = () => ({ auth: core.admin });
 
   const list = async (query = '') =>
@@ -69,6 +71,7 @@ describe('scanner registrations', () => {
   const builtIn = async () => (await list('?q=url%3Dbuiltin:trivy'))[0];
 
   beforeAll(async () => {
+    contract = await harborContract();
     binDir = await mkdtemp(join(tmpdir(), 'wharf-trivy-bin-'));
     // Not there until a test writes it: the built-in scanner starts unavailable.
     trivyPath = join(binDir, 'trivy-version-double');
@@ -115,6 +118,7 @@ describe('scanner registrations', () => {
     }>('GET', `/api/v2.0/scanners/${trivy.uuid}/metadata`, admin());
     expect(metadata.status).toBe(200);
     expect(metadata.body.scanner).toEqual({ name: 'Trivy', vendor: 'Aqua Security', version: '0.58.1' });
+    contract.assertValid('ScannerAdapterMetadata', metadata.body);
     expect(metadata.body.capabilities[0]?.produces_mime_types).toContain(ScannerMime.VulnerabilityReport);
     const healthy = await core.request<{ components: { name: string; status: string }[] }>('GET', '/api/v2.0/health');
     expect(healthy.body.components.find((c) => c.name === 'trivy')?.status).toBe('healthy');
@@ -181,9 +185,11 @@ describe('scanner registrations', () => {
       skip_certVerify: false,
     });
     expect(got.body).not.toHaveProperty('access_credential');
+    contract.assertValid('ScannerRegistration', got.body);
     expect(got.text).not.toContain(SECRET);
-    const listed = await core.request('GET', '/api/v2.0/scanners', admin());
+    const listed = await core.request<Registration[]>('GET', '/api/v2.0/scanners', admin());
     expect(listed.text).not.toContain(SECRET);
+    for (const item of listed.body) contract.assertValid('ScannerRegistration', item);
     expect(listed.headers.get('x-total-count')).toBe('2');
 
     // At rest: sealed, not the plaintext; it opens with the install's key and the registration's uuid only.
