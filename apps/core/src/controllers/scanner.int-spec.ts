@@ -361,8 +361,21 @@ describe('scanner registrations', () => {
     });
 
     it('is the default until set, then the one set; candidates are the enabled registrations', async () => {
-      const get = () => core.request<Registration>('GET', `/api/v2.0/projects/${projectId}/scanner`, { auth: member });
-      expect((await get()).body).toMatchObject({ name: 'Trivy', is_default: true });
+      const get = () =>
+        core.request<Registration & Record<string, unknown>>('GET', `/api/v2.0/projects/${projectId}/scanner`, {
+          auth: member,
+        });
+      const initial = await get();
+      expect(initial.body).toMatchObject({
+        name: 'Trivy',
+        is_default: true,
+        health: 'healthy',
+        adapter: 'Trivy',
+        vendor: 'Aqua Security',
+        version: '0.58.1',
+        capabilities: { support_vulnerability: true, support_sbom: true },
+      });
+      contract.assertValid('ScannerRegistration', initial.body);
       const candidates = await core.request<Registration[]>(
         'GET',
         `/api/v2.0/projects/scanned/scanner/candidates?page_size=100`,
@@ -382,8 +395,20 @@ describe('scanner registrations', () => {
         core.request('PUT', `/api/v2.0/projects/scanned/scanner`, { ...admin(), body: { uuid } });
       expect((await put(external)).status).toBe(200);
       const bound = await get();
-      expect(bound.body).toMatchObject({ uuid: external, name: 'Project Adapter' });
+      expect(bound.body).toMatchObject({
+        uuid: external,
+        name: 'Project Adapter',
+        health: 'healthy',
+        version: 'v0.0.0-double',
+        capabilities: { support_vulnerability: true, support_sbom: false },
+      });
       expect(bound.text).not.toContain(SECRET);
+      const dead = await createOk({ name: 'Dead', url: `http://127.0.0.1:${await freePort()}` });
+      expect((await put(dead)).status).toBe(200);
+      const unhealthy = await get();
+      expect(unhealthy.body).toMatchObject({ uuid: dead, health: 'unhealthy' });
+      expect(unhealthy.body).not.toHaveProperty('version');
+      expect((await put(external)).status).toBe(200);
       expectError(await put(disabled), 400, 'does not exist or is disabled');
       expectError(await put('no-such'), 400, 'does not exist or is disabled');
       expectError(

@@ -35,6 +35,8 @@ import { type CoreSecrets } from '../secrets.js';
 const NAME_PATTERN = /^[A-Za-z0-9]+(?:[ ._-][A-Za-z0-9]+)*$/;
 /** How long a ping or a metadata read waits for the adapter. */
 const PING_TIMEOUT_MS = 10_000;
+/** How long the project's scanner page waits for the scanner's health. */
+const HEALTH_TIMEOUT_MS = 5_000;
 
 /** The registration of a scanner, as the API shows it: without its credential. */
 export type ScannerRegistration = Omit<ScannerRegistrationRecord, 'sealedCredential'>;
@@ -243,29 +245,52 @@ export class ScannerService {
   /** The scanner's metadata: the built-in one's from its provider, an adapter's from GET /api/v1/metadata. */
   async metadata(uuid: string): Promise<ScannerAdapterMetadata> {
     const record = await this.record(uuid);
-    if (isBuiltIn(record)) {
-      try {
-        return await this.builtIn.metadata();
-      } catch (error) {
+    try {
+      return await this.fetchMetadata(record, PING_TIMEOUT_MS);
+    } catch (error) {
+      if (isBuiltIn(record)) {
         throw new ApiError('SERVICE_UNAVAILABLE', `scanner ${record.name} is unavailable: ${(error as Error).message}`);
       }
-    }
-    const client = this.clientOf(record, PING_TIMEOUT_MS);
-    try {
-      return await client.metadata();
-    } catch (error) {
       if (error instanceof ScannerAdapterError) {
         throw new ApiError('SERVICE_UNAVAILABLE', `scanner ${record.name}: ${error.message}`);
       }
       throw error;
+    }
+  }
+
+  private async fetchMetadata(record: ScannerRegistrationRecord, timeoutMs: number): Promise<ScannerAdapterMetadata> {
+    if (isBuiltIn(record)) return this.builtIn.metadata();
+    const client = this.clientOf(record, timeoutMs);
+    try {
+      return await client.metadata();
     } finally {
       await client.close();
     }
   }
 
-  /** The project's scanner: the one bound to it, or the system default. */
+  /**
+   * The project's scanner: the one bound to it, or the system default; with its health and what its metadata says
+   * (adapter, vendor, version, capabilities), as Harbor shows it on the project's scanner page.
+   */
   async projectScanner(project: ProjectRef): Promise<ScannerRegistrationDto> {
-    return toDto(await this.projectRecord(project.projectId));
+    const record = await this.projectRecord(project.projectId);
+    const dto = toDto(record);
+    let metadata: ScannerAdapterMetadata;
+    try {
+      metadata = await this.fetchMetadata(record, HEALTH_TIMEOUT_MS);
+    } catch {
+      return { ...dto, health: 'unhealthy' };
+    }
+    const supports = (type: 'vulnerability' | 'sbom') =>
+      metadata.capabilities.some((capability) => (capability.type ?? 'vulnerability') === type);
+    return {
+      ...dto,
+      health: 'healthy',
+      adapter: metadata.scanner.name,
+      vendor: metadata.scanner.vendor,
+      version: metadata.scanner.version,
+      capabilities: { support_vulnerability: supports('vulnerability'), support_sbom: supports('sbom') },
+    };
   }
 
   async setProjectScanner(project: ProjectRef, uuid: string): Promise<void> {
