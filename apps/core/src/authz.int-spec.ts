@@ -165,7 +165,10 @@ const ROWS: Record<string, RouteRow> = {
   // Scanner Adapter API test double.
   'GET /api/v2.0/scanners': {},
   'POST /api/v2.0/scanners': {
-    request: (ctx) => ({ body: { name: scannerName(ctx), url: 'http://adapter.invalid:8080' } }),
+    request: (ctx) => {
+      const name = scannerName(ctx);
+      return { body: { name, url: `http://${name.toLowerCase()}.invalid:8080` } };
+    },
   },
   'POST /api/v2.0/scanners/ping': {
     request: async () => ({ body: { name: 'ping', url: (await adapterDouble()).url } }),
@@ -174,10 +177,13 @@ const ROWS: Record<string, RouteRow> = {
     request: async (ctx) => ({ params: { registration_id: await newScanner(ctx) } }),
   },
   'PUT /api/v2.0/scanners/{registration_id}': {
-    request: async (ctx) => ({
-      params: { registration_id: await newScanner(ctx) },
-      body: { name: scannerName(ctx), url: 'http://changed.invalid:8080' },
-    }),
+    request: async (ctx) => {
+      const name = scannerName(ctx);
+      return {
+        params: { registration_id: await newScanner(ctx) },
+        body: { name, url: `http://${name.toLowerCase()}.invalid:8080` },
+      };
+    },
   },
   'DELETE /api/v2.0/scanners/{registration_id}': {
     request: async (ctx) => ({ params: { registration_id: await newScanner(ctx) } }),
@@ -186,7 +192,9 @@ const ROWS: Record<string, RouteRow> = {
     request: async (ctx) => ({ params: { registration_id: await newScanner(ctx) }, body: { is_default: false } }),
   },
   'GET /api/v2.0/scanners/{registration_id}/metadata': {
-    request: async (ctx) => ({ params: { registration_id: await newScanner(ctx, (await adapterDouble()).url) } }),
+    request: async (ctx) => ({
+      params: { registration_id: await newScanner(ctx, `${(await adapterDouble()).url}/${scannerName(ctx)}`) },
+    }),
   },
   'GET /api/v2.0/projects/{project_name_or_id}/scanner': {},
   'PUT /api/v2.0/projects/{project_name_or_id}/scanner': {
@@ -480,8 +488,13 @@ function scannerName(ctx: MatrixContext): string {
     .replace(/^-+|-+$/g, '');
 }
 
-async function newScanner(ctx: MatrixContext, url = 'http://adapter.invalid:8080'): Promise<string> {
-  const response = await ctx.admin('POST', '/api/v2.0/scanners', { name: scannerName(ctx), url });
+/** A new registration; URLs, like names, are used once. */
+async function newScanner(ctx: MatrixContext, url?: string): Promise<string> {
+  const name = scannerName(ctx);
+  const response = await ctx.admin('POST', '/api/v2.0/scanners', {
+    name,
+    url: url ?? `http://${name.toLowerCase()}.invalid:8080`,
+  });
   return response.headers.get('location')!.split('/').pop()!;
 }
 

@@ -221,27 +221,44 @@ describe('scanner registrations', () => {
   });
 
   it('keeps the stored credential on an update without one, replaces it when given, and drops it without auth', async () => {
-    const uuid = await createOk({ name: 'Rotating', url: double.url, auth: 'Bearer', access_credential: SECRET });
+    const uuid = await createOk({
+      name: 'Rotating',
+      url: `${double.url}/rotating`,
+      auth: 'Bearer',
+      access_credential: SECRET,
+    });
     const put = (body: Record<string, unknown>) =>
       core.request('PUT', `/api/v2.0/scanners/${uuid}`, { ...admin(), body });
-    expect((await put({ name: 'Rotating', description: 'renamed', url: double.url, auth: 'Bearer' })).status).toBe(200);
+    expect(
+      (await put({ name: 'Rotating', description: 'renamed', url: `${double.url}/rotating`, auth: 'Bearer' })).status,
+    ).toBe(200);
     expect((await core.request('GET', `/api/v2.0/scanners/${uuid}/metadata`, admin())).status).toBe(200);
     expect(
-      (await put({ name: 'Rotating', url: double.url, auth: 'Bearer', access_credential: 'wrong-now' })).status,
+      (await put({ name: 'Rotating', url: `${double.url}/rotating`, auth: 'Bearer', access_credential: 'wrong-now' }))
+        .status,
     ).toBe(200);
     expectError(
       await core.request('GET', `/api/v2.0/scanners/${uuid}/metadata`, admin()),
       503,
       'the scanner adapter answered 401 to metadata: unauthorized',
     );
-    expect((await put({ name: 'Rotating', url: double.url, auth: '' })).status).toBe(200);
+    expect((await put({ name: 'Rotating', url: `${double.url}/rotating`, auth: '' })).status).toBe(200);
     const [row] = await projectFixtures(core).dataSource.query<{ access_credential: Buffer | null; auth: string }[]>(
       'SELECT access_credential, auth FROM scanner_registration WHERE uuid = $1',
       [uuid],
     );
     expect(row).toEqual({ access_credential: null, auth: '' });
-    expectError(await put({ name: 'Rotating', url: double.url, auth: 'Bearer' }), 400, 'needs an access credential');
-    expectError(await put({ name: 'External Trivy', url: double.url }), 409, 'exists already');
+    expectError(
+      await put({ name: 'Rotating', url: `${double.url}/rotating`, auth: 'Bearer' }),
+      400,
+      'needs an access credential',
+    );
+    expectError(
+      await put({ name: 'External Trivy', url: `${double.url}/rotating` }),
+      409,
+      'named "External Trivy" exists already',
+    );
+    expectError(await put({ name: 'Rotating', url: `${double.url}/` }), 409, `of the URL ${double.url} exists already`);
     expectError(
       await core.request('PUT', '/api/v2.0/scanners/nope', { ...admin(), body: { name: 'x', url: double.url } }),
       404,
@@ -255,7 +272,12 @@ describe('scanner registrations', () => {
   });
 
   it('keeps exactly one default; the default can be neither deleted nor disabled', async () => {
-    const uuid = await createOk({ name: 'Next Default', url: double.url, auth: 'Bearer', access_credential: SECRET });
+    const uuid = await createOk({
+      name: 'Next Default',
+      url: `${double.url}/next`,
+      auth: 'Bearer',
+      access_credential: SECRET,
+    });
     const patch = (id: string, body: unknown) =>
       core.request('PATCH', `/api/v2.0/scanners/${id}`, { ...admin(), body });
     expect((await patch(uuid, { is_default: true })).status).toBe(200);
@@ -269,7 +291,7 @@ describe('scanner registrations', () => {
     expectError(
       await core.request('PUT', `/api/v2.0/scanners/${uuid}`, {
         ...admin(),
-        body: { name: 'Next Default', url: double.url, disabled: true },
+        body: { name: 'Next Default', url: `${double.url}/next`, disabled: true },
       }),
       400,
       'make another one the default before disabling it',
@@ -284,7 +306,7 @@ describe('scanner registrations', () => {
     defaults = (await list('?page_size=100')).filter((r) => r.is_default);
     expect(defaults.map((r) => r.name)).toEqual(['Trivy']);
 
-    const disabled = await createOk({ name: 'Disabled One', url: double.url, disabled: true });
+    const disabled = await createOk({ name: 'Disabled One', url: `${double.url}/disabled`, disabled: true });
     expectError(await patch(disabled, { is_default: true }), 400, 'is disabled: it cannot be the system default');
     expectError(await patch('nope', { is_default: true }), 404, 'not found');
     expectError(await patch(uuid, { is_default: 'yes' }), 400, 'is_default');
@@ -354,7 +376,7 @@ describe('scanner registrations', () => {
       await fixtures.member(projectId, (member as { userId: number } & typeof member).userId, ProjectRole.Guest);
       external = await createOk({
         name: 'Project Adapter',
-        url: double.url,
+        url: `${double.url}/project`,
         auth: 'Bearer',
         access_credential: SECRET,
       });
@@ -382,7 +404,7 @@ describe('scanner registrations', () => {
         admin(),
       );
       expect(candidates.body.map((r) => r.name)).toContain('Project Adapter');
-      const disabled = await createOk({ name: 'Off', url: double.url, disabled: true });
+      const disabled = await createOk({ name: 'Off', url: `${double.url}/off`, disabled: true });
       const after = await core.request<Registration[]>(
         'GET',
         `/api/v2.0/projects/scanned/scanner/candidates?page_size=100`,

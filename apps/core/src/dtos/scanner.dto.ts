@@ -31,7 +31,7 @@ export const ScannerRegistrationListDto = z.array(ScannerRegistrationDto);
 /** Harbor's ScannerRegistrationReq; its own checks (name, URL, auth) are the service's, in Harbor's words. */
 export const ScannerRegistrationReqDto = z
   .object({
-    name: z.string().max(255),
+    name: z.string().max(128),
     description: z.string().max(1024).optional(),
     url: z.string().max(1024),
     auth: z.string().max(64).optional(),
@@ -46,7 +46,7 @@ export type ScannerRegistrationReqDto = z.infer<typeof ScannerRegistrationReqDto
 /** Harbor's ScannerRegistrationSettings: what /scanners/ping tries. */
 export const ScannerRegistrationSettingsDto = z
   .object({
-    name: z.string().max(255),
+    name: z.string().max(128),
     url: z.string().max(1024),
     auth: z.string().max(64).optional(),
     access_credential: z.string().max(4096).optional(),

@@ -81,11 +81,17 @@ const FIELDS = {
 } as const;
 const SORTABLE = { name: 's.name', create_time: 's.create_time', update_time: 's.update_time' };
 
-/** Another registration has the name. */
-export class DuplicateScannerNameError extends Error {
-  constructor(name: string) {
-    super(`a scanner registration named ${JSON.stringify(name)} exists already`);
+/** Another registration has the name or the URL. */
+export class DuplicateScannerError extends Error {}
+
+function duplicateOf(error: unknown, fields: ScannerRegistrationFields): DuplicateScannerError | undefined {
+  if (isUniqueViolation(error, 'scanner_registration_name_key')) {
+    return new DuplicateScannerError(`a scanner registration named ${JSON.stringify(fields.name)} exists already`);
   }
+  if (isUniqueViolation(error, 'scanner_registration_url_key')) {
+    return new DuplicateScannerError(`a scanner registration of the URL ${fields.url} exists already`);
+  }
+  return undefined;
 }
 
 function isUniqueViolation(error: unknown, constraint: string): boolean {
@@ -164,8 +170,7 @@ export class ScannerRepository {
         ],
       );
     } catch (error) {
-      if (isUniqueViolation(error, 'scanner_registration_name_key')) throw new DuplicateScannerNameError(fields.name);
-      throw error;
+      throw duplicateOf(error, fields) ?? error;
     }
   }
 
@@ -190,8 +195,7 @@ export class ScannerRepository {
       );
       return affected > 0;
     } catch (error) {
-      if (isUniqueViolation(error, 'scanner_registration_name_key')) throw new DuplicateScannerNameError(fields.name);
-      throw error;
+      throw duplicateOf(error, fields) ?? error;
     }
   }
 

@@ -22,7 +22,7 @@ import {
 import { ApiError } from '../errors/api-error.js';
 import { Paged, type WithHeaders, created } from '../http/responses.js';
 import {
-  DuplicateScannerNameError,
+  DuplicateScannerError,
   type ScannerRegistrationFields,
   type ScannerRegistrationRecord,
   ScannerRepository,
@@ -158,7 +158,7 @@ export class ScannerService {
     const auth = body.auth ?? '';
     const fields = this.fieldsOf(uuid, body, auth, body.access_credential || undefined);
     await this.registrations.insert(uuid, fields).catch((error: unknown) => {
-      throw error instanceof DuplicateScannerNameError ? ApiError.conflict(error.message) : error;
+      throw error instanceof DuplicateScannerError ? ApiError.conflict(error.message) : error;
     });
     this.log.log(`scanner registration ${fields.name} (${uuid}) added, url ${fields.url}`);
     return created(`/api/v2.0/scanners/${uuid}`);
@@ -185,7 +185,7 @@ export class ScannerService {
       );
     }
     const changed = await this.registrations.update(uuid, fields).catch((error: unknown) => {
-      throw error instanceof DuplicateScannerNameError ? ApiError.conflict(error.message) : error;
+      throw error instanceof DuplicateScannerError ? ApiError.conflict(error.message) : error;
     });
     if (!changed) throw ApiError.notFound(`scanner registration ${uuid} not found`);
     this.log.log(`scanner registration ${fields.name} (${uuid}) changed`);

@@ -6,7 +6,7 @@ export const BUILT_IN_SCANNER_URL = 'builtin:trivy';
 /**
  * Harbor's scanner registrations: the scanners Wharf may ask, by Harbor's Scanner Adapter API v1 (external adapters)
  * or in-process (the built-in Trivy scanner, registered here as `Trivy`, immutable and the default). At most one
- * registration is the default; a name is used once. The access credential is kept encrypted (AES-256-GCM with the
+ * registration is the default; a name and a URL are each used once, as in Harbor. The access credential is kept encrypted (AES-256-GCM with the
  * install's encryption key: IV, tag and ciphertext), never in clear. A project may be bound to one registration;
  * a project without one uses the default.
  */
@@ -20,7 +20,7 @@ export class ScannerRegistrations1766300000000 implements MigrationInterface {
         uuid text NOT NULL UNIQUE,
         name text NOT NULL UNIQUE,
         description text NOT NULL DEFAULT '',
-        url text NOT NULL,
+        url text NOT NULL UNIQUE,
         disabled boolean NOT NULL DEFAULT false,
         is_default boolean NOT NULL DEFAULT false,
         skip_cert_verify boolean NOT NULL DEFAULT false,

@@ -69,7 +69,10 @@ export interface ScannerAdapterDoubleRequest {
 }
 
 export interface ScannerAdapterDouble {
-  /** The base URL to register, e.g. `http://127.0.0.1:41234`. */
+  /**
+   * The base URL to register, e.g. `http://127.0.0.1:41234`. Any path under it serves the API as well
+   * (`${url}/a/api/v1/metadata`), so several registrations (whose URLs are unique) can share one double.
+   */
   url: string;
   /** Every request received, in order. */
   readonly requests: ScannerAdapterDoubleRequest[];
@@ -132,7 +135,10 @@ export async function startScannerAdapterDouble(options: ScannerAdapterDoubleOpt
   const requestsById = new Map<string, unknown>();
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    const path = new URL(request.url ?? '/', 'http://double').pathname;
+    // An adapter may sit under a path prefix (`http://host/adapter-a`): the API starts at its /api/v1.
+    const full = new URL(request.url ?? '/', 'http://double').pathname;
+    const start = full.indexOf('/api/v1/');
+    const path = start === -1 ? full : full.slice(start);
     let body: unknown;
     try {
       body = await readJson(request);
@@ -140,7 +146,7 @@ export async function startScannerAdapterDouble(options: ScannerAdapterDoubleOpt
       fail(response, 400, 'the body is not JSON');
       return;
     }
-    requests.push({ method: request.method ?? '', path, headers: { ...request.headers }, body });
+    requests.push({ method: request.method ?? '', path: full, headers: { ...request.headers }, body });
     if (options.delayMs) await new Promise((resolve) => setTimeout(resolve, options.delayMs).unref());
     if (!authorized(request, options.auth)) {
       fail(response, 401, 'unauthorized');
