@@ -9,6 +9,7 @@ import { AuthGuard } from './auth/auth.guard.js';
 import { CORE_CONFIG, CORE_SECRETS, DEFAULT_REDIS_PREFIX, REDIS, REDIS_PREFIX } from './constants.js';
 import { CONTROLLERS } from './controllers/index.js';
 import { REPOSITORIES } from './repositories/index.js';
+import { BUILT_IN_SCANNER, type BuiltInScanner, TrivyBinaryProbe } from './scanners/built-in-scanner.js';
 import { type CoreSecrets } from './secrets.js';
 import { SERVICES } from './services/index.js';
 
@@ -19,6 +20,8 @@ export interface AppDependencies {
   secrets: CoreSecrets;
   /** Enqueues jobs for jobservice (and stops them); it runs none itself. */
   jobs: JobRunner;
+  /** The scanner Wharf runs itself (default: the trivy binary on PATH, asked for its version). */
+  builtInScanner?: BuiltInScanner;
   /** Prefix of the Redis keys; tests give each server its own. */
   redisPrefix?: string;
   /** Values other parts of the server provide to services (the registry's storage, …), by token. */
@@ -34,6 +37,7 @@ export function coreProviders(deps: AppDependencies): Provider[] {
     { provide: REDIS_PREFIX, useValue: deps.redisPrefix ?? DEFAULT_REDIS_PREFIX },
     { provide: CORE_SECRETS, useValue: deps.secrets },
     { provide: JobRunner, useValue: deps.jobs },
+    { provide: BUILT_IN_SCANNER, useValue: deps.builtInScanner ?? new TrivyBinaryProbe() },
     {
       provide: ExecutionRepository,
       useFactory: (dataSource: DataSource) => new ExecutionRepository(dataSource),

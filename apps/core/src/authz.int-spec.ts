@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ProjectRole } from '@wharf/auth';
 import { ExecutionRepository } from '@wharf/db';
+import { type ScannerAdapterDouble, startScannerAdapterDouble } from '@wharf/testkit';
 import { CONTROLLERS } from './controllers/index.js';
 import { type EndpointAccess } from './openapi/endpoint.decorator.js';
 import { GARBAGE_COLLECTION, PURGE_AUDIT } from './services/system-job.service.js';
@@ -159,6 +160,47 @@ const ROWS: Record<string, RouteRow> = {
   'DELETE /api/v2.0/projects/{project_name_or_id}/immutabletagrules/{immutable_rule_id}': {
     request: async (ctx) => ({ params: { immutable_rule_id: await newImmutableRule(ctx) } }),
   },
+
+  // Scanner registrations; each change or delete gets a registration of its own. Ping and metadata ask the
+  // Scanner Adapter API test double.
+  'GET /api/v2.0/scanners': {},
+  'POST /api/v2.0/scanners': {
+    request: (ctx) => {
+      const name = scannerName(ctx);
+      return { body: { name, url: `http://${name.toLowerCase()}.invalid:8080` } };
+    },
+  },
+  'POST /api/v2.0/scanners/ping': {
+    request: async () => ({ body: { name: 'ping', url: (await adapterDouble()).url } }),
+  },
+  'GET /api/v2.0/scanners/{registration_id}': {
+    request: async (ctx) => ({ params: { registration_id: await newScanner(ctx) } }),
+  },
+  'PUT /api/v2.0/scanners/{registration_id}': {
+    request: async (ctx) => {
+      const name = scannerName(ctx);
+      return {
+        params: { registration_id: await newScanner(ctx) },
+        body: { name, url: `http://${name.toLowerCase()}.invalid:8080` },
+      };
+    },
+  },
+  'DELETE /api/v2.0/scanners/{registration_id}': {
+    request: async (ctx) => ({ params: { registration_id: await newScanner(ctx) } }),
+  },
+  'PATCH /api/v2.0/scanners/{registration_id}': {
+    request: async (ctx) => ({ params: { registration_id: await newScanner(ctx) }, body: { is_default: false } }),
+  },
+  'GET /api/v2.0/scanners/{registration_id}/metadata': {
+    request: async (ctx) => ({
+      params: { registration_id: await newScanner(ctx, `${(await adapterDouble()).url}/${scannerName(ctx)}`) },
+    }),
+  },
+  'GET /api/v2.0/projects/{project_name_or_id}/scanner': {},
+  'PUT /api/v2.0/projects/{project_name_or_id}/scanner': {
+    request: async (ctx) => ({ body: { uuid: await newScanner(ctx) } }),
+  },
+  'GET /api/v2.0/projects/{project_name_or_id}/scanner/candidates': {},
 
   // The audit log purge: no worker runs here, so each request gets a run of its own and a start finds none unfinished.
   'GET /api/v2.0/system/purgeaudit': {},
@@ -447,6 +489,31 @@ async function newImmutableRule(ctx: MatrixContext): Promise<number> {
   return Number(response.headers.get('location')?.split('/').pop());
 }
 
+/** A registration name of the matrix: letters and digits with hyphens, as registration names allow. */
+function scannerName(ctx: MatrixContext): string {
+  return ctx
+    .unique('scanner')
+    .replace(/[^A-Za-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+}
+
+/** A new registration; URLs, like names, are used once. */
+async function newScanner(ctx: MatrixContext, url?: string): Promise<string> {
+  const name = scannerName(ctx);
+  const response = await ctx.admin('POST', '/api/v2.0/scanners', {
+    name,
+    url: url ?? `http://${name.toLowerCase()}.invalid:8080`,
+  });
+  return response.headers.get('location')!.split('/').pop()!;
+}
+
+let adapter: Promise<ScannerAdapterDouble> | undefined;
+/** The Scanner Adapter API test double the ping and metadata rows ask, started once. */
+function adapterDouble(): Promise<ScannerAdapterDouble> {
+  adapter ??= startScannerAdapterDouble({ produce: () => Promise.resolve({}) });
+  return adapter;
+}
+
 function retentionPolicy(projectId: number): Record<string, unknown> {
   return {
     algorithm: 'or',
@@ -528,6 +595,7 @@ describe('authorization of every route', () => {
 
   afterAll(async () => {
     await core?.close();
+    await (await adapter)?.close();
   });
 
   it('has a row for every route of the API, and none for a route it lacks', () => {

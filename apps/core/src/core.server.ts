@@ -53,6 +53,7 @@ import { ImmutabilityRules } from './policy/immutability.js';
 import { VulnerabilityPolicies } from './policy/vulnerability-policy.js';
 import { ImmutableRuleRepository } from './repositories/immutable-rule.repository.js';
 import { loadCoreSecrets } from './secrets.js';
+import { type BuiltInScanner } from './scanners/built-in-scanner.js';
 import { httpsHost, httpsRedirectBase } from './urls.js';
 
 export interface CoreServer {
@@ -85,6 +86,8 @@ export interface CoreServerOptions {
    * it has been built.
    */
   portalDir?: string | false;
+  /** The built-in scanner (default: the trivy binary on PATH). */
+  builtInScanner?: BuiltInScanner;
 }
 
 /** apps/portal/dist, seen from apps/core/dist (or apps/core/src when run from source). */
@@ -250,6 +253,7 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
         secrets,
         jobs,
         redisPrefix: options.redisPrefix,
+        builtInScanner: options.builtInScanner,
         extra: [
           { provide: STORAGE, useValue: storage },
           { provide: SERVED_CERTIFICATE, useValue: served ?? null },

@@ -9,3 +9,11 @@ export {
 export { OutboxConsumerService, armEventTrim } from './services/outbox-consumer.service.js';
 export { ScheduleService } from './services/schedule.service.js';
 export { UploadPurgeService, uploadPurgeCron } from './services/upload-purge.service.js';
+export {
+  BUILT_IN_SCANNER,
+  type BuiltInScanner,
+  type ScannerAvailability,
+  TrivyBinaryProbe,
+  builtInTrivyMetadata,
+} from './scanners/built-in-scanner.js';
+export { type ResolvedScanner, type ScannerRegistration, ScannerService } from './services/scanner.service.js';

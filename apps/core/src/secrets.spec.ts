@@ -54,6 +54,14 @@ describe('secrets under <data_volume>/secret', () => {
     ]);
   });
 
+  it('loads the encryption key wharf prepare made, the one stored credentials are sealed with', async () => {
+    await prepare();
+    const secrets = await loadCoreSecrets(dataVolume);
+    expect(secrets.encryptionKey).toHaveLength(32);
+    expect(secrets.encryptionKey.toString('hex')).toBe(readFileSync(join(dir, 'encryption.key'), 'utf8'));
+    expect(secrets.encryptionKey.equals(secrets.sessionKey)).toBe(false);
+  });
+
   it('agrees on one key when many processes create it at once, each reading a whole key', async () => {
     const results = await Promise.all(Array.from({ length: 24 }, () => loadCoreSecrets(dataVolume)));
     const keys = new Set(results.map((secrets) => secrets.sessionKey.toString('hex')));

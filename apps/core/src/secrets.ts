@@ -11,6 +11,8 @@ export interface CoreSecrets {
   sessionKey: Buffer;
   /** Signs registry tokens. */
   signingKey: SigningKey;
+  /** Encrypts credentials Wharf keeps to reach other services (scanner adapters), AES-256-GCM. */
+  encryptionKey: Buffer;
 }
 
 /** A secret file `wharf prepare` made sure of, and whether it created it just now. */
@@ -78,11 +80,13 @@ async function fileExists(path: string): Promise<boolean> {
 export async function loadCoreSecrets(dataVolume: string): Promise<CoreSecrets> {
   const dir = secretDirectory(dataVolume);
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const [session, signingKey] = await Promise.all([
+  const [session, signingKey, encryption] = await Promise.all([
     loadOrCreateHexKey(join(dir, 'session.key')),
     loadOrCreateSigningKey(dir),
+    loadOrCreateHexKey(join(dir, 'encryption.key')),
   ]);
-  return { sessionKey: session.key, signingKey };
+  // AES-256 takes 32 bytes; a longer key file (allowed for keys made by hand) gives its first 32.
+  return { sessionKey: session.key, signingKey, encryptionKey: encryption.key.subarray(0, KEY_BYTES) };
 }
 
 /**

@@ -404,6 +404,50 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v2.0/projects/{project_name_or_id}/scanner': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The project's scanner registration: the one set for it, or the system default
+     * @description Requires the permission `scanner:read` in the project named by `project_name_or_id` (a name, or an id unless X-Is-Resource-Name is true). Project roles holding it: projectAdmin, maintainer, developer, guest, limitedGuest; also system administrators and robot accounts granted it in the project. On a public project anyone may, also without credentials.
+     */
+    get: operations['getScannerOfProject'];
+    /**
+     * Sets the project's scanner to an enabled registration
+     * @description Requires the permission `scanner:create` in the project named by `project_name_or_id` (a name, or an id unless X-Is-Resource-Name is true). Project roles holding it: projectAdmin; also system administrators and robot accounts granted it in the project.
+     */
+    put: operations['setScannerOfProject'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v2.0/projects/{project_name_or_id}/scanner/candidates': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The enabled registrations the project's scanner may be set to; q as for /scanners
+     * @description Requires the permission `scanner:create` in the project named by `project_name_or_id` (a name, or an id unless X-Is-Resource-Name is true). Project roles holding it: projectAdmin; also system administrators and robot accounts granted it in the project.
+     */
+    get: operations['listScannerCandidatesOfProject'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v2.0/projects/{project_name_or_id}/summary': {
     parameters: {
       query?: never;
@@ -914,6 +958,102 @@ export interface paths {
      * @description Requires an authenticated user or robot account; what it may see or change is checked per item.
      */
     patch: operations['RefreshSec'];
+    trace?: never;
+  };
+  '/api/v2.0/scanners': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Lists the scanner registrations; q filters by name, description or url (exact, or ~ for a part)
+     * @description Requires the system permission `scanner:list`: system administrators, and system robot accounts granted it.
+     */
+    get: operations['listScanners'];
+    put?: never;
+    /**
+     * Registers a scanner adapter (not asked: ping it first). Its access credential is kept encrypted and never answered
+     * @description Requires the system permission `scanner:create`: system administrators, and system robot accounts granted it.
+     */
+    post: operations['createScanner'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v2.0/scanners/ping': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Asks a scanner adapter for its metadata with the given settings; 400 with the reason when it can't
+     * @description Requires the system permission `scanner:create`: system administrators, and system robot accounts granted it.
+     */
+    post: operations['pingScanner'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v2.0/scanners/{registration_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Gets a scanner registration
+     * @description Requires the system permission `scanner:read`: system administrators, and system robot accounts granted it.
+     */
+    get: operations['getScanner'];
+    /**
+     * Changes a scanner registration; an omitted or empty access_credential keeps the stored one. The built-in scanner is immutable (403)
+     * @description Requires the system permission `scanner:update`: system administrators, and system robot accounts granted it.
+     */
+    put: operations['updateScanner'];
+    post?: never;
+    /**
+     * Deletes a scanner registration and answers it; the built-in scanner and the system default cannot be deleted (403). Projects that used it use the default again
+     * @description Requires the system permission `scanner:delete`: system administrators, and system robot accounts granted it.
+     */
+    delete: operations['deleteScanner'];
+    options?: never;
+    head?: never;
+    /**
+     * Makes an enabled scanner registration the system default ({"is_default": true}); there is one default
+     * @description Requires the system permission `scanner:update`: system administrators, and system robot accounts granted it.
+     */
+    patch: operations['setScannerAsDefault'];
+    trace?: never;
+  };
+  '/api/v2.0/scanners/{registration_id}/metadata': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The scanner's metadata: what it is and can do, from its adapter or the built-in scanner (503 if unavailable)
+     * @description Requires the system permission `scanner:read`: system administrators, and system robot accounts granted it.
+     */
+    get: operations['getScannerMetadata'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
     trace?: never;
   };
   '/api/v2.0/schedules': {
@@ -1719,6 +1859,9 @@ export interface components {
       value: number;
       editable: boolean;
     };
+    IsDefault: {
+      is_default: boolean;
+    };
     JobQueue: {
       job_type: string;
       count: number;
@@ -1846,6 +1989,9 @@ export interface components {
       storage_limit?: number | null;
       registry_id?: number | null;
       cve_allowlist?: components['schemas']['CVEAllowlistReq'] | null;
+    };
+    ProjectScanner: {
+      uuid: string;
     };
     ProjectSummary: {
       repo_count: number;
@@ -2170,6 +2316,60 @@ export interface components {
       vendor: string;
       version: string;
     };
+    ScannerAdapterMetadata: {
+      scanner: components['schemas']['ScannerInfo'];
+      capabilities: components['schemas']['ScannerCapability'][];
+      properties?: {
+        [key: string]: string;
+      };
+    };
+    ScannerCapability: {
+      type?: string;
+      consumes_mime_types: string[];
+      produces_mime_types: string[];
+    };
+    ScannerInfo: {
+      name: string;
+      vendor: string;
+      version: string;
+    };
+    ScannerRegistration: {
+      uuid: string;
+      name: string;
+      description: string;
+      url: string;
+      disabled: boolean;
+      is_default: boolean;
+      auth: string;
+      skip_certVerify: boolean;
+      use_internal_addr: boolean;
+      immutable: boolean;
+      create_time: string;
+      update_time: string;
+      adapter?: string;
+      vendor?: string;
+      version?: string;
+      health?: string;
+      capabilities?: {
+        [key: string]: unknown;
+      };
+    };
+    ScannerRegistrationReq: {
+      name: string;
+      description?: string;
+      url: string;
+      auth?: string;
+      access_credential?: string;
+      skip_certVerify?: boolean;
+      use_internal_addr?: boolean;
+      disabled?: boolean;
+    };
+    ScannerRegistrationSettings: {
+      name: string;
+      url: string;
+      auth?: string;
+      access_credential?: string;
+    };
     Schedule: {
       schedule: components['schemas']['ScheduleObjInput'];
       parameters?: {
@@ -2462,6 +2662,17 @@ export interface components {
     };
     /** @description Internal Server Error */
     InternalServerError: {
+      headers: {
+        /** @description The id of the request, as in the server log; quote it when reporting an error */
+        'X-Request-Id'?: string;
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['Errors'];
+      };
+    };
+    /** @description Service Unavailable */
+    ServiceUnavailable: {
       headers: {
         /** @description The id of the request, as in the server log; quote it when reporting an error */
         'X-Request-Id'?: string;
@@ -3319,6 +3530,110 @@ export interface operations {
           [name: string]: unknown;
         };
         content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  getScannerOfProject: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description true: project_name_or_id is a name even when it consists of digits only */
+        'X-Is-Resource-Name'?: string;
+      };
+      path: {
+        project_name_or_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The registration */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ScannerRegistration'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  setScannerOfProject: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description true: project_name_or_id is a name even when it consists of digits only */
+        'X-Is-Resource-Name'?: string;
+      };
+      path: {
+        project_name_or_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['ProjectScanner'];
+      };
+    };
+    responses: {
+      /** @description The project's scanner was set */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  listScannerCandidatesOfProject: {
+    parameters: {
+      query?: {
+        q?: string;
+        sort?: string;
+        /** @description The page to answer, from 1 */
+        page?: number;
+        /** @description Items per page, 10 unless given */
+        page_size?: number;
+      };
+      header?: {
+        /** @description true: project_name_or_id is a name even when it consists of digits only */
+        'X-Is-Resource-Name'?: string;
+      };
+      path: {
+        project_name_or_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One page of registrations */
+      200: {
+        headers: {
+          /** @description The number of items in the whole list, over all pages */
+          'X-Total-Count'?: number;
+          /** @description Links to the previous and next pages of the list (RFC 8288, rel="prev"/"next") */
+          Link?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ScannerRegistration'][];
+        };
       };
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];
@@ -4481,6 +4796,241 @@ export interface operations {
       404: components['responses']['NotFound'];
       415: components['responses']['UnsupportedMediaType'];
       500: components['responses']['InternalServerError'];
+    };
+  };
+  listScanners: {
+    parameters: {
+      query?: {
+        q?: string;
+        sort?: string;
+        /** @description The page to answer, from 1 */
+        page?: number;
+        /** @description Items per page, 10 unless given */
+        page_size?: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One page of registrations */
+      200: {
+        headers: {
+          /** @description The number of items in the whole list, over all pages */
+          'X-Total-Count'?: number;
+          /** @description Links to the previous and next pages of the list (RFC 8288, rel="prev"/"next") */
+          Link?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ScannerRegistration'][];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  createScanner: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['ScannerRegistrationReq'];
+      };
+    };
+    responses: {
+      /** @description The registration was added */
+      201: {
+        headers: {
+          /** @description The path of the created resource */
+          Location?: string;
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  pingScanner: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['ScannerRegistrationSettings'];
+      };
+    };
+    responses: {
+      /** @description The adapter answered with usable metadata */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  getScanner: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        registration_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The registration */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ScannerRegistration'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  updateScanner: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        registration_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['ScannerRegistrationReq'];
+      };
+    };
+    responses: {
+      /** @description The registration was changed */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  deleteScanner: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        registration_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The deleted registration */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ScannerRegistration'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  setScannerAsDefault: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        registration_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['IsDefault'];
+      };
+    };
+    responses: {
+      /** @description The registration is the system default */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  getScannerMetadata: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        registration_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The metadata of the scanner */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ScannerAdapterMetadata'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalServerError'];
+      503: components['responses']['ServiceUnavailable'];
     };
   };
   listSchedules: {

@@ -14,6 +14,7 @@ import { RetentionPolicy1765700000000 } from './migrations/1765700000000-retenti
 import { Schedules1765800000000 } from './migrations/1765800000000-schedules.js';
 import { ManifestAccessory1766000000000 } from './migrations/1766000000000-manifest-accessory.js';
 import { ScanReports1766200000000 } from './migrations/1766200000000-scan-reports.js';
+import { ScannerRegistrations1766300000000 } from './migrations/1766300000000-scanner-registrations.js';
 
 /** Connection settings, as resolved from harbor.yml by @wharf/config. */
 export interface DatabaseOptions {
@@ -91,6 +92,7 @@ export const MIGRATIONS = [
   Schedules1765800000000,
   ManifestAccessory1766000000000,
   ScanReports1766200000000,
+  ScannerRegistrations1766300000000,
 ];
 export const ENTITIES = [...REGISTRY_ENTITIES];
 

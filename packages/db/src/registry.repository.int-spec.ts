@@ -30,6 +30,7 @@ describe('RegistryRepository against PostgreSQL', () => {
       'Schedules1765800000000',
       'ManifestAccessory1766000000000',
       'ScanReports1766200000000',
+      'ScannerRegistrations1766300000000',
     ];
     expect(await pendingMigrations(ds)).toEqual(all);
     expect(await runMigrations(ds)).toEqual(all);

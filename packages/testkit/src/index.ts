@@ -7,3 +7,4 @@ export * from './private-services.js';
 export * from './raw-http.js';
 export * from './scan-images.js';
 export * from './doubles/trivy-double.js';
+export * from './doubles/scanner-adapter.js';

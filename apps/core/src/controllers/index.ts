@@ -21,6 +21,7 @@ import { RetentionController } from './retention.controller.js';
 import { JobServiceController } from './jobservice.controller.js';
 import { CveAllowlistController } from './cve-allowlist.controller.js';
 import { SecurityHubController } from './security-hub.controller.js';
+import { ScannerController } from './scanner.controller.js';
 
 /** Every controller of the API; the OpenAPI document is generated from these. */
 export const CONTROLLERS = [
@@ -48,4 +49,5 @@ export const CONTROLLERS = [
   JobServiceController,
   CveAllowlistController,
   SecurityHubController,
+  ScannerController,
 ];

@@ -1,15 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TrivyBinaryProbe } from '../scanners/built-in-scanner.js';
+import { writeTrivyVersionDouble } from '../scanners/testing/trivy-version-double.js';
 import { type TestCore, startTestCore } from '../testing/test-core.js';
 
 describe('system endpoints', () => {
   let core: TestCore;
+  let binDir: string;
 
   beforeAll(async () => {
-    core = await startTestCore();
+    binDir = await mkdtemp(join(tmpdir(), 'wharf-trivy-bin-'));
+    // The built-in scanner is the test double of the trivy executable, which answers its version.
+    core = await startTestCore({}, { builtInScanner: new TrivyBinaryProbe(await writeTrivyVersionDouble(binDir)) });
   });
 
   afterAll(async () => {
     await core.close();
+    await rm(binDir, { recursive: true, force: true });
   });
 
   it('answers ping with Pong and a request id', async () => {
@@ -36,6 +45,7 @@ describe('system endpoints', () => {
       ['database', 'healthy'],
       ['redis', 'healthy'],
       ['registry', 'healthy'],
+      ['trivy', 'healthy'],
     ]);
   });
 

@@ -18,6 +18,7 @@ import { RetentionRepository } from './retention.repository.js';
 import { CveAllowlistRepository } from './cve-allowlist.repository.js';
 import { ScanReportRepository } from './scan-report.repository.js';
 import { SecurityHubRepository } from './security-hub.repository.js';
+import { ScannerRepository } from './scanner.repository.js';
 
 export const REPOSITORIES = [
   AuditRepository,
@@ -40,4 +41,5 @@ export const REPOSITORIES = [
   CveAllowlistRepository,
   ScanReportRepository,
   SecurityHubRepository,
+  ScannerRepository,
 ];

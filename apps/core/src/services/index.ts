@@ -37,6 +37,7 @@ import { CveAllowlistService } from './cve-allowlist.service.js';
 import { ScanReportService } from './scan-report.service.js';
 import { SecurityHubService } from './security-hub.service.js';
 import { RetentionExecutionService } from './retention-execution.service.js';
+import { ScannerService } from './scanner.service.js';
 
 export const SERVICES = [
   AccessService,
@@ -72,6 +73,7 @@ export const SERVICES = [
   CveAllowlistService,
   ScanReportService,
   SecurityHubService,
+  ScannerService,
   // Tag retention deletes through the artifact API's delete path and keeps what the project's rules make immutable.
   { provide: RETENTION_DELETER, useClass: ArtifactRetentionDeleter },
   { provide: IMMUTABILITY_CHECK, useExisting: ImmutabilityRules },

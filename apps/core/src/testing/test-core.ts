@@ -73,7 +73,7 @@ async function deleteKeys(db: number, prefix: string): Promise<void> {
  */
 export async function startTestCore(
   extraConfig: Record<string, unknown> = {},
-  serverOptions: Pick<CoreServerOptions, 'portalDir'> & {
+  serverOptions: Pick<CoreServerOptions, 'portalDir' | 'builtInScanner'> & {
     /** A PostgreSQL server of the test's own instead of the shared one. */
     databaseServer?: DatabaseServer;
     /**
