@@ -48,6 +48,7 @@ import { ValidationInterceptor } from './http/validation.interceptor.js';
 import { RegistryWriter } from '@wharf/registry';
 import { type MountedRegistry, isRegistryPath, mountRegistry } from './registry/registry.mount.js';
 import { registryWriter } from './registry/registry-writer.js';
+import { ContentTrust, openContentTrust } from './policy/content-trust.js';
 import { ImmutabilityRules } from './policy/immutability.js';
 import { ImmutableRuleRepository } from './repositories/immutable-rule.repository.js';
 import { loadCoreSecrets } from './secrets.js';
@@ -161,6 +162,7 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
   let fastify: FastifyInstance | undefined;
   let registry: MountedRegistry | undefined;
   let immutability: ImmutabilityRules | undefined;
+  let contentTrust: ContentTrust | undefined;
   // The plain HTTP listener when https is configured: it only redirects.
   let redirector: HttpServer | undefined;
   try {
@@ -186,7 +188,8 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
     immutability = new ImmutabilityRules(new ImmutableRuleRepository(dataSource), (handlers) =>
       notices.subscribe(IMMUTABLE_RULE_CHANGE_CHANNEL, handlers),
     );
-    const writer = registryWriter(dataSource, immutability);
+    contentTrust = openContentTrust(dataSource, storage, notices);
+    const writer = registryWriter(dataSource, immutability, contentTrust);
     const mounted = await mountRegistry(fastifyOptions, {
       config,
       dataSource,
@@ -250,6 +253,7 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
           { provide: NotificationHub, useValue: notices },
           { provide: RegistryWriter, useValue: writer },
           { provide: ImmutabilityRules, useValue: immutability },
+          { provide: ContentTrust, useValue: contentTrust },
         ],
       }),
       new FastifyAdapter(fastify),
@@ -303,6 +307,7 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
         await started.close();
         await mounted.close();
         await immutability?.close();
+        await contentTrust?.close();
         await notices.close();
         await jobs.close();
         redis.disconnect();
@@ -315,6 +320,7 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
     await (app ?? fastify)?.close().catch(() => undefined);
     await registry?.close().catch(() => undefined);
     await immutability?.close().catch(() => undefined);
+    await contentTrust?.close().catch(() => undefined);
     await notices.close();
     await jobs.close().catch(() => undefined);
     redis.disconnect();

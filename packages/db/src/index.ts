@@ -9,6 +9,7 @@ export * from './storage-limit.js';
 export * from './upload-lease-holder.js';
 export { ACCESS_CHANGE_CHANNEL } from './migrations/1765216000000-access-change-notice.js';
 export { IMMUTABLE_RULE_CHANGE_CHANNEL } from './migrations/1765600000000-immutable-tag-rules.js';
+export { TRUSTED_KEY_CHANGE_CHANNEL } from './migrations/1766100000000-project-trusted-key.js';
 export * from './unavailable.js';
 export * from './execution-status.js';
 export * from './repositories/execution.repository.js';

@@ -17,6 +17,8 @@ export enum OciErrorCode {
   PAGINATION_NUMBER_INVALID = 'PAGINATION_NUMBER_INVALID',
   /** Distribution's code for a backend that is away for a moment (503): the client may retry. */
   UNAVAILABLE = 'UNAVAILABLE',
+  /** Harbor's code for a pull a project's policy refuses (content trust, vulnerability gate), with 412. */
+  PROJECTPOLICYVIOLATION = 'PROJECTPOLICYVIOLATION',
   UNKNOWN = 'UNKNOWN',
 }
 
@@ -38,6 +40,7 @@ export const OCI_ERROR_STATUS: Record<OciErrorCode, number> = {
   [OciErrorCode.TOOMANYREQUESTS]: 429,
   [OciErrorCode.PAGINATION_NUMBER_INVALID]: 400,
   [OciErrorCode.UNAVAILABLE]: 503,
+  [OciErrorCode.PROJECTPOLICYVIOLATION]: 412,
   [OciErrorCode.UNKNOWN]: 500,
 };
 

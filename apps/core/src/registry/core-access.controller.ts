@@ -61,7 +61,12 @@ export class CoreAccessController implements AccessController {
       const binding = this.bindingOf(decision.claims);
       const refusal = binding ? await this.grants.refusal(binding, access) : 'token is bound to no account';
       if (refusal === undefined) {
-        return { allowed: true, actor: decision.actor ? decision.actor : principalName(ANONYMOUS) };
+        // The claims go on to the policies that read them (the scanner identity passes the pull gates).
+        return {
+          allowed: true,
+          actor: decision.actor ? decision.actor : principalName(ANONYMOUS),
+          claims: decision.claims,
+        };
       }
       decision = {
         allowed: false,

@@ -14,6 +14,7 @@ import { ArtifactRepository } from './artifact.repository.js';
 import { ImageRepositoryRepository } from './repository.repository.js';
 import { TagRepository } from './tag.repository.js';
 import { ImmutableRuleRepository } from './immutable-rule.repository.js';
+import { TrustedKeyRepository } from './trusted-key.repository.js';
 import { RetentionRepository } from './retention.repository.js';
 
 export const REPOSITORIES = [
@@ -33,5 +34,6 @@ export const REPOSITORIES = [
   ImageRepositoryRepository,
   TagRepository,
   ImmutableRuleRepository,
+  TrustedKeyRepository,
   RetentionRepository,
 ];

@@ -15,6 +15,7 @@ import {
   type ProjectSummaryDto,
   type UpdateProjectReqDto,
 } from '../dtos/project.dto.js';
+import { ContentTrust } from '../policy/content-trust.js';
 import { ApiError } from '../errors/api-error.js';
 import { Paged, type WithHeaders, created } from '../http/responses.js';
 import {
@@ -101,6 +102,7 @@ export class ProjectService {
     private readonly access: AccessService,
     private readonly audit: AuditService,
     private readonly settings: SettingService,
+    private readonly contentTrust: ContentTrust,
   ) {}
 
   async create(auth: RequestAuth, body: CreateProjectReqDto, nameInLocation: boolean): Promise<WithHeaders<undefined>> {
@@ -240,6 +242,8 @@ export class ProjectService {
         username: principalName(principal),
       });
     });
+    // The change notice reaches the registry too, but a pull right after this request must meet the new settings.
+    this.contentTrust.forget();
   }
 
   async delete(auth: RequestAuth, project: ProjectRef): Promise<void> {
