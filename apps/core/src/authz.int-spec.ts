@@ -18,6 +18,7 @@ import {
   routeKey,
   tableProblems,
 } from './testing/authz-matrix.js';
+import { cosignKeys } from './testing/signature-fixtures.js';
 import { type TestCore, startTestCore } from './testing/test-core.js';
 
 /**
@@ -158,6 +159,18 @@ const ROWS: Record<string, RouteRow> = {
   },
   'DELETE /api/v2.0/projects/{project_name_or_id}/immutabletagrules/{immutable_rule_id}': {
     request: async (ctx) => ({ params: { immutable_rule_id: await newImmutableRule(ctx) } }),
+  },
+
+  // Trusted keys of content trust; each request that adds one brings a new key, a read or delete gets a key of its own.
+  'GET /api/v2.0/projects/{project_name_or_id}/trusted-keys': {},
+  'POST /api/v2.0/projects/{project_name_or_id}/trusted-keys': {
+    request: () => ({ body: { type: 'cosign', name: 'release', pem: cosignKeys().publicPem } }),
+  },
+  'GET /api/v2.0/projects/{project_name_or_id}/trusted-keys/{key_id}': {
+    request: async (ctx) => ({ params: { key_id: await newTrustedKey(ctx) } }),
+  },
+  'DELETE /api/v2.0/projects/{project_name_or_id}/trusted-keys/{key_id}': {
+    request: async (ctx) => ({ params: { key_id: await newTrustedKey(ctx) } }),
   },
 
   // The audit log purge: no worker runs here, so each request gets a run of its own and a start finds none unfinished.
@@ -412,6 +425,15 @@ async function stopRuns(ctx: MatrixContext, vendorType: string): Promise<void> {
     pageSize: '100',
   });
   for (const run of unfinished.items) await executions.stopExecution(run.id);
+}
+
+async function newTrustedKey(ctx: MatrixContext): Promise<number> {
+  const response = await ctx.admin('POST', `/api/v2.0/projects/${ctx.project.id}/trusted-keys`, {
+    type: 'cosign',
+    name: 'matrix',
+    pem: cosignKeys().publicPem,
+  });
+  return Number(response.headers.get('location')?.split('/').pop());
 }
 
 function immutableRule(tagPattern: string) {
