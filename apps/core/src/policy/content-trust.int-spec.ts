@@ -194,6 +194,19 @@ describe('content trust', () => {
       expect(await pull('cos/app', 'unsigned', { [SCANNER_CLAIM]: 'true' })).toEqual(refusedBy('cosign'));
     });
 
+    it('lets cosign and notation read what they sign with a token that may push, as Harbor does', async () => {
+      const path = `/v2/cos/app/manifests/unsigned`;
+      const as = async (actions: string, agent: string) => {
+        const token = await fx.token([`repository:cos/app:${actions}`], core.admin);
+        const c = new RegistryClient(core.url, token);
+        return (await c.request('GET', path, { headers: { accept: ACCEPT, 'user-agent': agent } })).status;
+      };
+      expect(await as('pull,push', 'cosign/v2.4.1 (linux; amd64)')).toBe(200);
+      expect(await as('pull,push', 'notation/1.3.0')).toBe(200);
+      expect(await as('pull', 'cosign/v2.4.1 (linux; amd64)')).toBe(412);
+      expect(await as('pull,push', 'containers/5.32 (github.com/containers/image)')).toBe(412);
+    });
+
     it('covers the children of a signed index, pulled by digest, and not those of an unsigned one', async () => {
       const amd64 = await pushImage('cos/multi', 'amd64');
       const arm64 = await pushImage('cos/multi', 'arm64');
