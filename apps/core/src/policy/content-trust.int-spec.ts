@@ -9,6 +9,7 @@ import {
   OCI_MANIFEST,
   type SignatureArtifact,
   type Subject,
+  cosignBundle,
   cosignKeys,
   cosignSignature,
   cosignTag,
@@ -152,8 +153,17 @@ describe('content trust', () => {
     let byReferrer: Subject;
     let tampered: Subject;
     let foreign: Subject;
+    let bundled: Subject;
+    let foreignBundle: Subject;
+    let tamperedBundle: Subject;
 
     beforeAll(async () => {
+      bundled = await pushImage('cos/app', 'bundled');
+      await pushSignature('cos/app', cosignBundle(bundled, keys.privateKey));
+      foreignBundle = await pushImage('cos/app', 'foreign-bundle');
+      await pushSignature('cos/app', cosignBundle(foreignBundle, stranger.privateKey));
+      tamperedBundle = await pushImage('cos/app', 'tampered-bundle');
+      await pushSignature('cos/app', cosignBundle(tamperedBundle, keys.privateKey, { tamper: true }));
       unsigned = await pushImage('cos/app', 'unsigned');
       byTag = await pushImage('cos/app', 'by-tag');
       await pushSignature('cos/app', cosignSignature(byTag, keys.privateKey), cosignTag(byTag.digest));
@@ -186,6 +196,9 @@ describe('content trust', () => {
     it('counts any signature while the project trusts no key, as Harbor does', async () => {
       expect(await pull('cos/app', 'tampered')).toEqual(allowed);
       expect(await pull('cos/app', 'foreign')).toEqual(allowed);
+      for (const image of [bundled, foreignBundle, tamperedBundle]) {
+        expect(await pull('cos/app', image.digest)).toEqual(allowed);
+      }
       expect((await accessories('cos/app', 'tampered')).map((a) => a.verified)).toEqual([null]);
     });
 
@@ -231,6 +244,11 @@ describe('content trust', () => {
       expect((await accessories('cos/app', 'by-tag')).map((a) => a.verified)).toEqual([true]);
       expect((await accessories('cos/app', 'tampered')).map((a) => a.verified)).toEqual([false]);
       expect((await accessories('cos/app', 'foreign')).map((a) => a.verified)).toEqual([false]);
+      // Sigstore bundles found through the referrers API verify the same way.
+      expect(await pull('cos/app', 'bundled')).toEqual(allowed);
+      expect(await pull('cos/app', 'foreign-bundle')).toEqual(refusedBy('cosign'));
+      expect(await pull('cos/app', 'tampered-bundle')).toEqual(refusedBy('cosign'));
+      expect((await accessories('cos/app', 'bundled')).map((a) => a.verified)).toEqual([true]);
 
       // Trusting the other key too lets its signature count; removing both goes back to existence only.
       const other = await addKey('cos', 'cosign', stranger.publicPem, 'other');

@@ -3,6 +3,7 @@ import {
   COSIGN_SIGNATURE_ANNOTATION,
   COSIGN_SIMPLESIGNING_MEDIA_TYPE,
   NOTATION_SIGNATURE_ARTIFACT_TYPE,
+  SIGSTORE_BUNDLE_ARTIFACT_TYPE,
 } from '@wharf/oci';
 
 export type TrustedKeyType = 'cosign' | 'notation';
@@ -165,6 +166,11 @@ export async function verifyCosignSignature(
   read: BlobReader,
 ): Promise<boolean> {
   for (const layer of layersOf(manifest)) {
+    if (layer.mediaType === SIGSTORE_BUNDLE_ARTIFACT_TYPE) {
+      const blob = await readLayer(layer, read);
+      if (blob && verifyBundle(blob, subject, keys)) return true;
+      continue;
+    }
     if (layer.mediaType !== COSIGN_SIMPLESIGNING_MEDIA_TYPE) continue;
     const annotation = layer.annotations?.[COSIGN_SIGNATURE_ANNOTATION];
     if (typeof annotation !== 'string') continue;
@@ -182,6 +188,46 @@ export async function verifyCosignSignature(
     if (keys.some((key) => safeVerify('sha256', blob, key, signature))) return true;
   }
   return false;
+}
+
+/** The in-toto statement type a DSSE envelope of a sigstore bundle carries. */
+const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
+
+/** DSSE's pre-authentication encoding: what a DSSE signature is over. */
+export function dssePae(payloadType: string, payload: Buffer): Buffer {
+  const type = Buffer.from(payloadType, 'utf8');
+  return Buffer.concat([Buffer.from(`DSSEv1 ${type.length} `), type, Buffer.from(` ${payload.length} `), payload]);
+}
+
+/**
+ * A sigstore bundle (v0.3) as `cosign sign --new-bundle-format` attaches it through the referrers API: a DSSE envelope
+ * whose in-toto statement names the subject by its sha256, signed by one of `keys` over DSSE's encoding.
+ */
+function verifyBundle(blob: Buffer, subject: string, keys: readonly KeyObject[]): boolean {
+  let bundle: { dsseEnvelope?: { payload?: unknown; payloadType?: unknown; signatures?: unknown } };
+  try {
+    bundle = JSON.parse(blob.toString('utf8')) as typeof bundle;
+  } catch {
+    return false;
+  }
+  const envelope = bundle.dsseEnvelope;
+  if (!envelope || typeof envelope.payload !== 'string' || envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) return false;
+  if (!Array.isArray(envelope.signatures)) return false;
+  const payload = Buffer.from(envelope.payload, 'base64');
+  let statement: { subject?: { digest?: Record<string, unknown> }[] };
+  try {
+    statement = JSON.parse(payload.toString('utf8')) as typeof statement;
+  } catch {
+    return false;
+  }
+  const hex = subject.startsWith('sha256:') ? subject.slice('sha256:'.length) : '';
+  if (!Array.isArray(statement.subject) || !statement.subject.some((s) => s?.digest?.sha256 === hex)) return false;
+  const signed = dssePae(IN_TOTO_PAYLOAD_TYPE, payload);
+  return (envelope.signatures as { sig?: unknown }[]).some(
+    (entry) =>
+      typeof entry?.sig === 'string' &&
+      keys.some((key) => safeVerify('sha256', signed, key, Buffer.from(entry.sig as string, 'base64'))),
+  );
 }
 
 function safeVerify(

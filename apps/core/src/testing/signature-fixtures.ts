@@ -242,3 +242,52 @@ export function notationSignature(
   );
   return { blobs: [config, envelope], manifest, digest: sha256(manifest) };
 }
+
+export const SIGSTORE_BUNDLE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+
+/** DSSE's pre-authentication encoding. */
+function pae(payloadType: string, payload: Buffer): Buffer {
+  return Buffer.concat([
+    Buffer.from(`DSSEv1 ${Buffer.byteLength(payloadType)} ${payloadType} ${payload.length} `),
+    payload,
+  ]);
+}
+
+/**
+ * A sigstore bundle as `cosign sign --new-bundle-format` attaches it through the referrers API: a DSSE envelope over
+ * an in-toto statement naming the subject by its sha256, signed with ECDSA over DSSE's encoding.
+ * `tamper` adds one byte to the statement after signing.
+ */
+export function cosignBundle(subject: Subject, key: KeyObject, options: { tamper?: boolean } = {}): SignatureArtifact {
+  let statement = Buffer.from(
+    JSON.stringify({
+      _type: 'https://in-toto.io/Statement/v1',
+      subject: [{ name: 'wharf.test/app', digest: { sha256: subject.digest.slice('sha256:'.length) } }],
+      predicateType: 'https://sigstore.dev/cosign/sign/v1',
+      predicate: {},
+    }),
+  );
+  const payloadType = 'application/vnd.in-toto+json';
+  const sig = sign('sha256', pae(payloadType, statement), key).toString('base64');
+  if (options.tamper) statement = Buffer.concat([statement, Buffer.from(' ')]);
+  const bundle = Buffer.from(
+    JSON.stringify({
+      mediaType: SIGSTORE_BUNDLE,
+      verificationMaterial: { publicKey: { hint: '' }, tlogEntries: [] },
+      dsseEnvelope: { payload: statement.toString('base64'), payloadType, signatures: [{ sig, keyid: '' }] },
+    }),
+  );
+  const config = Buffer.from('{}');
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      artifactType: SIGSTORE_BUNDLE,
+      config: { mediaType: OCI_EMPTY, digest: sha256(config), size: config.length },
+      layers: [{ mediaType: SIGSTORE_BUNDLE, digest: sha256(bundle), size: bundle.length }],
+      subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
+      annotations: { 'dev.sigstore.bundle.predicateType': 'https://sigstore.dev/cosign/sign/v1' },
+    }),
+  );
+  return { blobs: [config, bundle], manifest, digest: sha256(manifest) };
+}
