@@ -1,5 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { type KeyObject, X509Certificate, createHash, createPrivateKey, generateKeyPairSync, sign } from 'node:crypto';
+import {
+  type KeyObject,
+  X509Certificate,
+  constants,
+  createHash,
+  createPrivateKey,
+  generateKeyPairSync,
+  sign,
+} from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -128,7 +136,7 @@ export interface NotationPki {
  * A self-made CA (ECDSA P-256) and a leaf certificate for code signing, by the openssl command line, as
  * `notation cert generate-test` makes them.
  */
-export function notationPki(name: string): NotationPki {
+export function notationPki(name: string, options: { rsaLeaf?: boolean } = {}): NotationPki {
   const dir = mkdtempSync(join(tmpdir(), 'wharf-notation-'));
   const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   try {
@@ -150,7 +158,8 @@ export function notationPki(name: string): NotationPki {
       '-addext',
       'keyUsage=critical,keyCertSign',
     );
-    run('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'leaf.key');
+    if (options.rsaLeaf) run('genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', 'leaf.key');
+    else run('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'leaf.key');
     run('req', '-new', '-key', 'leaf.key', '-subj', `/CN=${name} signer`, '-out', 'leaf.csr');
     writeFileSync(
       join(dir, 'leaf.ext'),
@@ -197,8 +206,9 @@ export function notationSignature(
   pki: NotationPki,
   options: { tamper?: boolean } = {},
 ): SignatureArtifact {
+  const rsa = pki.leafKey.asymmetricKeyType === 'rsa';
   const protectedHeader = b64url({
-    alg: 'ES256',
+    alg: rsa ? 'PS256' : 'ES256',
     crit: ['io.cncf.notary.signingScheme'],
     cty: NOTATION_PAYLOAD,
     'io.cncf.notary.signingScheme': 'notary.x509',
@@ -207,10 +217,13 @@ export function notationSignature(
   let payload = b64url({
     targetArtifact: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
   });
-  const signature = sign('sha256', Buffer.from(`${protectedHeader}.${payload}`), {
-    key: pki.leafKey,
-    dsaEncoding: 'ieee-p1363',
-  }).toString('base64url');
+  const signature = sign(
+    'sha256',
+    Buffer.from(`${protectedHeader}.${payload}`),
+    rsa
+      ? { key: pki.leafKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }
+      : { key: pki.leafKey, dsaEncoding: 'ieee-p1363' },
+  ).toString('base64url');
   // One byte more that still names the subject: only the signature check can tell.
   if (options.tamper)
     payload = Buffer.concat([Buffer.from(payload, 'base64url'), Buffer.from(' ')]).toString('base64url');
