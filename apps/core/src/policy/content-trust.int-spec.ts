@@ -193,6 +193,24 @@ describe('content trust', () => {
       expect(await pull('cos/app', cosignTag(byTag.digest))).toEqual(allowed);
     });
 
+    it('refuses an artifact again once its signature is deleted', async () => {
+      const image = await pushImage('cos/app', 'revoked');
+      const signature = cosignSignature(image, keys.privateKey);
+      await pushSignature('cos/app', signature, cosignTag(image.digest));
+      expect(await pull('cos/app', 'revoked')).toEqual(allowed);
+      expect(await pull('cos/app', 'revoked')).toEqual(allowed);
+      const c = await client('cos/app');
+      expect((await c.request('DELETE', `/v2/cos/app/manifests/${signature.digest}`)).status).toBe(202);
+      // The change notice reaches the kept verdicts in a moment.
+      const deadline = Date.now() + 5_000;
+      let result = await pull('cos/app', 'revoked');
+      while (result.get === 200 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        result = await pull('cos/app', 'revoked');
+      }
+      expect(result).toEqual(refusedBy('cosign'));
+    });
+
     it('counts any signature while the project trusts no key, as Harbor does', async () => {
       expect(await pull('cos/app', 'tampered')).toEqual(allowed);
       expect(await pull('cos/app', 'foreign')).toEqual(allowed);

@@ -1,6 +1,7 @@
 import {
   ACCESS_CHANGE_CHANNEL,
   type ListenHandlers,
+  MANIFEST_CHANGE_CHANNEL,
   type NotificationHub,
   type NotificationListener,
   TRUSTED_KEY_CHANGE_CHANNEL,
@@ -39,6 +40,7 @@ export interface ProjectTrust {
 /** Projects and verdicts kept at most; past it the oldest is dropped. */
 const MAX_PROJECTS = 10_000;
 const MAX_VERDICTS = 100_000;
+const MAX_COVERED_REPOSITORIES = 10_000;
 
 const SIGNATURE_KEY_TYPE: Record<string, TrustedKeyType | undefined> = {
   [AccessoryType.CosignSignature]: 'cosign',
@@ -91,12 +93,36 @@ export class ContentTrust {
   private epoch = 0;
   private live = 0;
   private readonly listeners: NotificationListener[];
+  /**
+   * Manifests found signed (or accessories), by repository: the common pull of a gated project asks the database
+   * nothing. Only those, so a signature pushed right after a refused pull counts at once; one deleted counts until
+   * the notice of its repository's change arrives, as the registry's own manifest cache serves a deleted manifest.
+   */
+  private readonly covered = new Map<string, Map<string, PulledManifest>>();
+  private manifestEpoch = 0;
+  private manifestsLive = false;
+  private readonly manifestListener?: NotificationListener;
 
   constructor(
     private readonly repository: TrustedKeyRepository,
     private readonly storage: StorageDriver,
     changes: readonly TrustChangeSource[],
+    manifestChanges?: TrustChangeSource,
   ) {
+    this.manifestListener = manifestChanges?.({
+      onMessage: (name) => {
+        this.manifestEpoch += 1;
+        this.covered.delete(name);
+      },
+      onConnected: () => {
+        this.forgetManifests();
+        this.manifestsLive = true;
+      },
+      onDisconnected: () => {
+        this.manifestsLive = false;
+        this.forgetManifests();
+      },
+    });
     this.listeners = changes.map((subscribe) => {
       let connected = false;
       return subscribe({
@@ -135,8 +161,27 @@ export class ContentTrust {
     this.clear();
   }
 
-  pulledManifest(repository: string, digest: string): Promise<PulledManifest | null> {
-    return this.repository.pulledManifest(repository, digest);
+  async pulledManifest(repository: string, digest: string): Promise<PulledManifest | null> {
+    const kept = this.manifestsLive ? this.covered.get(repository)?.get(digest) : undefined;
+    if (kept) return kept;
+    const epoch = this.manifestEpoch;
+    const pulled = await this.repository.pulledManifest(repository, digest);
+    if (pulled && (pulled.accessory || pulled.signatures.length > 0) && this.manifestsLive) {
+      if (this.manifestEpoch === epoch) {
+        let ofRepository = this.covered.get(repository);
+        if (!ofRepository) {
+          ofRepository = new Map();
+          bounded(this.covered, repository, ofRepository, MAX_COVERED_REPOSITORIES);
+        }
+        ofRepository.set(digest, pulled);
+      }
+    }
+    return pulled;
+  }
+
+  private forgetManifests(): void {
+    this.manifestEpoch += 1;
+    this.covered.clear();
   }
 
   /**
@@ -219,7 +264,10 @@ export class ContentTrust {
 
   async close(): Promise<void> {
     this.clear();
-    await Promise.all(this.listeners.map((listener) => listener.close()));
+    this.forgetManifests();
+    await Promise.all(
+      [...this.listeners, ...(this.manifestListener ? [this.manifestListener] : [])].map((l) => l.close()),
+    );
   }
 
   /** Verdicts stay: they are kept by content digests and the fingerprints of the keys they were reached with. */
@@ -238,8 +286,13 @@ export function openContentTrust(
   storage: StorageDriver,
   notices: NotificationHub,
 ): ContentTrust {
-  return new ContentTrust(new TrustedKeyRepository(dataSource), storage, [
-    (handlers) => notices.subscribe(ACCESS_CHANGE_CHANNEL, handlers),
-    (handlers) => notices.subscribe(TRUSTED_KEY_CHANGE_CHANNEL, handlers),
-  ]);
+  return new ContentTrust(
+    new TrustedKeyRepository(dataSource),
+    storage,
+    [
+      (handlers) => notices.subscribe(ACCESS_CHANGE_CHANNEL, handlers),
+      (handlers) => notices.subscribe(TRUSTED_KEY_CHANGE_CHANNEL, handlers),
+    ],
+    (handlers) => notices.subscribe(MANIFEST_CHANGE_CHANNEL, handlers),
+  );
 }
