@@ -19,6 +19,7 @@ import {
   routeKey,
   tableProblems,
 } from './testing/authz-matrix.js';
+import { cosignKeys } from './testing/signature-fixtures.js';
 import { type TestCore, startTestCore } from './testing/test-core.js';
 
 /**
@@ -201,6 +202,17 @@ const ROWS: Record<string, RouteRow> = {
     request: async (ctx) => ({ body: { uuid: await newScanner(ctx) } }),
   },
   'GET /api/v2.0/projects/{project_name_or_id}/scanner/candidates': {},
+  // Trusted keys of content trust; each request that adds one brings a new key, a read or delete gets a key of its own.
+  'GET /api/v2.0/projects/{project_name_or_id}/trusted-keys': {},
+  'POST /api/v2.0/projects/{project_name_or_id}/trusted-keys': {
+    request: () => ({ body: { type: 'cosign', name: 'release', pem: cosignKeys().publicPem } }),
+  },
+  'GET /api/v2.0/projects/{project_name_or_id}/trusted-keys/{key_id}': {
+    request: async (ctx) => ({ params: { key_id: await newTrustedKey(ctx) } }),
+  },
+  'DELETE /api/v2.0/projects/{project_name_or_id}/trusted-keys/{key_id}': {
+    request: async (ctx) => ({ params: { key_id: await newTrustedKey(ctx) } }),
+  },
 
   // The audit log purge: no worker runs here, so each request gets a run of its own and a start finds none unfinished.
   'GET /api/v2.0/system/purgeaudit': {},
@@ -463,6 +475,15 @@ async function stopRuns(ctx: MatrixContext, vendorType: string): Promise<void> {
     pageSize: '100',
   });
   for (const run of unfinished.items) await executions.stopExecution(run.id);
+}
+
+async function newTrustedKey(ctx: MatrixContext): Promise<number> {
+  const response = await ctx.admin('POST', `/api/v2.0/projects/${ctx.project.id}/trusted-keys`, {
+    type: 'cosign',
+    name: 'matrix',
+    pem: cosignKeys().publicPem,
+  });
+  return Number(response.headers.get('location')?.split('/').pop());
 }
 
 function immutableRule(tagPattern: string) {

@@ -49,6 +49,7 @@ import { ValidationInterceptor } from './http/validation.interceptor.js';
 import { RegistryWriter } from '@wharf/registry';
 import { type MountedRegistry, isRegistryPath, mountRegistry } from './registry/registry.mount.js';
 import { registryWriter } from './registry/registry-writer.js';
+import { ContentTrust, openContentTrust } from './policy/content-trust.js';
 import { ImmutabilityRules } from './policy/immutability.js';
 import { VulnerabilityPolicies } from './policy/vulnerability-policy.js';
 import { ImmutableRuleRepository } from './repositories/immutable-rule.repository.js';
@@ -167,6 +168,7 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
   let registry: MountedRegistry | undefined;
   let immutability: ImmutabilityRules | undefined;
   let vulnerabilities: VulnerabilityPolicies | undefined;
+  let contentTrust: ContentTrust | undefined;
   // The plain HTTP listener when https is configured: it only redirects.
   let redirector: HttpServer | undefined;
   try {
@@ -195,7 +197,8 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
     vulnerabilities = new VulnerabilityPolicies(dataSource, (handlers) =>
       notices.subscribe(VULNERABILITY_POLICY_CHANGE_CHANNEL, handlers),
     );
-    const writer = registryWriter(dataSource, immutability, vulnerabilities);
+    contentTrust = openContentTrust(dataSource, storage, notices);
+    const writer = registryWriter(dataSource, immutability, { vulnerabilities, contentTrust });
     const mounted = await mountRegistry(fastifyOptions, {
       config,
       dataSource,
@@ -261,6 +264,7 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
           { provide: RegistryWriter, useValue: writer },
           { provide: ImmutabilityRules, useValue: immutability },
           { provide: VulnerabilityPolicies, useValue: vulnerabilities },
+          { provide: ContentTrust, useValue: contentTrust },
         ],
       }),
       new FastifyAdapter(fastify),
@@ -315,6 +319,7 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
         await mounted.close();
         await immutability?.close();
         await vulnerabilities?.close();
+        await contentTrust?.close();
         await notices.close();
         await jobs.close();
         redis.disconnect();
@@ -328,6 +333,7 @@ export async function startCoreServer(config: WharfConfig, options: CoreServerOp
     await registry?.close().catch(() => undefined);
     await immutability?.close().catch(() => undefined);
     await vulnerabilities?.close().catch(() => undefined);
+    await contentTrust?.close().catch(() => undefined);
     await notices.close();
     await jobs.close().catch(() => undefined);
     redis.disconnect();

@@ -10,6 +10,7 @@ import { type DataSource } from 'typeorm';
 import { type AppDependencies, coreProviders } from './app.module.js';
 import { SERVED_CERTIFICATE, STORAGE } from './constants.js';
 import { createRedis } from './core.server.js';
+import { ContentTrust, openContentTrust } from './policy/content-trust.js';
 import { ImmutabilityRules } from './policy/immutability.js';
 import { registryWriter } from './registry/registry-writer.js';
 import { ImmutableRuleRepository } from './repositories/immutable-rule.repository.js';
@@ -22,6 +23,8 @@ export interface WorkerDependencies extends Omit<AppDependencies, 'extra'> {
   immutability: ImmutabilityRules;
   /** The one writer of artifact and tag changes, with core's policy chain. */
   writer: RegistryWriter;
+  /** Project content trust and signature verdicts, as the artifact API shows them. */
+  contentTrust: ContentTrust;
 }
 
 /**
@@ -43,6 +46,7 @@ export class WorkerModule {
           { provide: NotificationHub, useValue: deps.notices },
           { provide: RegistryWriter, useValue: deps.writer },
           { provide: ImmutabilityRules, useValue: deps.immutability },
+          { provide: ContentTrust, useValue: deps.contentTrust },
         ],
       }),
     };
@@ -74,9 +78,11 @@ export async function openWorkerDependencies(
     notices.subscribe(IMMUTABLE_RULE_CHANGE_CHANNEL, handlers),
   );
   const writer = registryWriter(given.dataSource, immutability);
+  const contentTrust = openContentTrust(given.dataSource, storage, notices);
   return {
-    dependencies: { config, ...given, redis, secrets, storage, notices, immutability, writer },
+    dependencies: { config, ...given, redis, secrets, storage, notices, immutability, writer, contentTrust },
     close: async () => {
+      await contentTrust.close();
       await immutability.close();
       await notices.close();
       redis.disconnect();

@@ -468,6 +468,54 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v2.0/projects/{project_name_or_id}/trusted-keys': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Lists the cosign public keys and notation trust-store certificates a project trusts, oldest first
+     * @description Requires the permission `configuration:read` in the project named by `project_name_or_id` (a name, or an id unless X-Is-Resource-Name is true). Project roles holding it: projectAdmin, maintainer, developer, guest, limitedGuest; also system administrators and robot accounts granted it in the project.
+     */
+    get: operations['ListTrustedKeys'];
+    put?: never;
+    /**
+     * Adds a trusted key: a cosign public key (PEM "PUBLIC KEY", ECDSA P-256/P-384/P-521 or RSA) or a notation trust-store certificate (PEM "CERTIFICATE"); private keys and anything unreadable are refused (400), the same key twice (409)
+     * @description Requires the permission `configuration:update` in the project named by `project_name_or_id` (a name, or an id unless X-Is-Resource-Name is true). Project roles holding it: projectAdmin; also system administrators and robot accounts granted it in the project.
+     */
+    post: operations['CreateTrustedKey'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v2.0/projects/{project_name_or_id}/trusted-keys/{key_id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Reads one trusted key of a project
+     * @description Requires the permission `configuration:read` in the project named by `project_name_or_id` (a name, or an id unless X-Is-Resource-Name is true). Project roles holding it: projectAdmin, maintainer, developer, guest, limitedGuest; also system administrators and robot accounts granted it in the project.
+     */
+    get: operations['GetTrustedKey'];
+    put?: never;
+    post?: never;
+    /**
+     * Removes a trusted key; signatures made with it no longer count once the project trusts no such key
+     * @description Requires the permission `configuration:update` in the project named by `project_name_or_id` (a name, or an id unless X-Is-Resource-Name is true). Project roles holding it: projectAdmin; also system administrators and robot accounts granted it in the project.
+     */
+    delete: operations['DeleteTrustedKey'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v2.0/projects/{project_name}/logs': {
     parameters: {
       query?: never;
@@ -1677,6 +1725,7 @@ export interface components {
       type: string;
       icon: string;
       creation_time: string;
+      verified?: boolean | null;
     };
     ActionRequest: {
       /** @enum {string} */
@@ -2474,6 +2523,21 @@ export interface components {
     };
     TriggerRetention: {
       dry_run?: boolean;
+    };
+    TrustedKey: {
+      id: number;
+      /** @enum {string} */
+      type: 'cosign' | 'notation';
+      name: string;
+      pem: string;
+      fingerprint: string;
+      creation_time: string;
+    };
+    TrustedKeyReq: {
+      /** @enum {string} */
+      type: 'cosign' | 'notation';
+      name: string;
+      pem: string;
     };
     UserCreationReq: {
       username: string;
@@ -3664,6 +3728,132 @@ export interface operations {
         content: {
           'application/json': components['schemas']['ProjectSummary'];
         };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  ListTrustedKeys: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description true: project_name_or_id is a name even when it consists of digits only */
+        'X-Is-Resource-Name'?: string;
+      };
+      path: {
+        project_name_or_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The trusted keys */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['TrustedKey'][];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  CreateTrustedKey: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description true: project_name_or_id is a name even when it consists of digits only */
+        'X-Is-Resource-Name'?: string;
+      };
+      path: {
+        project_name_or_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['TrustedKeyReq'];
+      };
+    };
+    responses: {
+      /** @description The key was added */
+      201: {
+        headers: {
+          /** @description The path of the created resource */
+          Location?: string;
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  GetTrustedKey: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description true: project_name_or_id is a name even when it consists of digits only */
+        'X-Is-Resource-Name'?: string;
+      };
+      path: {
+        project_name_or_id: string;
+        key_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The key */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['TrustedKey'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  DeleteTrustedKey: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description true: project_name_or_id is a name even when it consists of digits only */
+        'X-Is-Resource-Name'?: string;
+      };
+      path: {
+        project_name_or_id: string;
+        key_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The key was removed */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
       };
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthorized'];

@@ -13,6 +13,7 @@ import { ImmutableTagRules1765600000000 } from './migrations/1765600000000-immut
 import { RetentionPolicy1765700000000 } from './migrations/1765700000000-retention-policy.js';
 import { Schedules1765800000000 } from './migrations/1765800000000-schedules.js';
 import { ManifestAccessory1766000000000 } from './migrations/1766000000000-manifest-accessory.js';
+import { ProjectTrustedKey1766100000000 } from './migrations/1766100000000-project-trusted-key.js';
 import { ScanReports1766200000000 } from './migrations/1766200000000-scan-reports.js';
 import { ScannerRegistrations1766300000000 } from './migrations/1766300000000-scanner-registrations.js';
 
@@ -91,6 +92,7 @@ export const MIGRATIONS = [
   RetentionPolicy1765700000000,
   Schedules1765800000000,
   ManifestAccessory1766000000000,
+  ProjectTrustedKey1766100000000,
   ScanReports1766200000000,
   ScannerRegistrations1766300000000,
 ];

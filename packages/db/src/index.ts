@@ -11,6 +11,7 @@ export { ACCESS_CHANGE_CHANNEL } from './migrations/1765216000000-access-change-
 export { IMMUTABLE_RULE_CHANGE_CHANNEL } from './migrations/1765600000000-immutable-tag-rules.js';
 export { VULNERABILITY_POLICY_CHANGE_CHANNEL } from './migrations/1766200000000-scan-reports.js';
 export { BUILT_IN_SCANNER_URL } from './migrations/1766300000000-scanner-registrations.js';
+export { TRUSTED_KEY_CHANGE_CHANNEL } from './migrations/1766100000000-project-trusted-key.js';
 export * from './unavailable.js';
 export * from './execution-status.js';
 export * from './repositories/execution.repository.js';

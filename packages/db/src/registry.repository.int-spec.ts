@@ -29,6 +29,7 @@ describe('RegistryRepository against PostgreSQL', () => {
       'RetentionPolicy1765700000000',
       'Schedules1765800000000',
       'ManifestAccessory1766000000000',
+      'ProjectTrustedKey1766100000000',
       'ScanReports1766200000000',
       'ScannerRegistrations1766300000000',
     ];

@@ -249,6 +249,40 @@ describe('registry accessories over HTTP', () => {
     expect(JSON.parse(tags.tagsJson)).toEqual(['v2']);
   });
 
+  it('deletes the accessories of a manifest deleted over /v2, and theirs, and nothing else', async () => {
+    const name = 'v2del/app';
+    const subject = await push(name, { reference: 'v1' });
+    const signature = await push(name, { reference: cosignTag(subject), layers: [simpleSigning(subject)] });
+    const notation = await push(name, {
+      configMediaType: MediaType.OciEmpty,
+      artifactType: NOTATION_SIGNATURE_ARTIFACT_TYPE,
+      subject,
+    });
+    const sbom = await push(name, {
+      configMediaType: MediaType.OciEmpty,
+      artifactType: HARBOR_SBOM_ARTIFACT_TYPE,
+      subject,
+    });
+    const sbomSignature = await push(name, { reference: cosignTag(sbom), layers: [simpleSigning(sbom)] });
+    const other = await push(name, { reference: 'v2' });
+    const otherSignature = await push(name, { reference: cosignTag(other), layers: [simpleSigning(other)] });
+    expect(await manifests(name)).toHaveLength(7);
+
+    const res = await fetch(url(`/v2/${name}/manifests/${subject}`), { method: 'DELETE' });
+    expect(res.status).toBe(202);
+    expect(await manifests(name)).toEqual([other, otherSignature].sort());
+    for (const gone of [subject, signature, notation, sbom, sbomSignature]) {
+      expect((await fetch(url(`/v2/${name}/manifests/${gone}`), { method: 'HEAD' })).status).toBe(404);
+    }
+    const tags = (await reg.repository.listTags(name, 10))!;
+    expect(JSON.parse(tags.tagsJson)).toEqual([cosignTag(other), 'v2']);
+
+    // Deleting a signature on its own leaves its subject.
+    const again = await fetch(url(`/v2/${name}/manifests/${otherSignature}`), { method: 'DELETE' });
+    expect(again.status).toBe(202);
+    expect(await manifests(name)).toEqual([other]);
+  });
+
   it('copies the accessories found by tag with their convention tags', async () => {
     const from = 'copysrc/app';
     const subject = await push(from, { reference: 'v1' });

@@ -251,6 +251,7 @@ export class RegistryEngine {
         method,
         actor: ctx.actor,
         claims: ctx.claims,
+        userAgent: ctx.request.headers['user-agent'],
       });
     }
     const { reply } = ctx;

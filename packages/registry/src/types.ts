@@ -85,6 +85,8 @@ export interface ManifestGetContext {
   actor?: string;
   /** The verified claims of the bearer token that allowed the request, when it came with one. */
   claims?: Readonly<Record<string, unknown>>;
+  /** The client's User-Agent header, for policies that let a signing tool read what it signs. */
+  userAgent?: string;
 }
 
 /**

@@ -119,12 +119,16 @@ export class RegistryWriter {
       });
   }
 
-  /** Deletes one manifest and the tags pointing at it, as /v2 does. False when the repository does not hold it. */
+  /**
+   * Deletes one manifest and the tags pointing at it, as /v2 does, with its accessories (signatures, SBOMs: the
+   * manifests whose subject it is, and theirs), which would otherwise stay behind describing nothing, as Harbor's
+   * delete takes them too. An index's children stay. False when the repository does not hold it.
+   */
   async deleteManifest(repository: string, digest: string, options: WriteOptions = {}): Promise<boolean> {
     return this.run(options, async (m) => {
       const artifact = await this.repository.lockManifest(repository, digest, m);
       if (!artifact) return false;
-      await this.deleteOne(repository, artifact, options.actor, m);
+      await this.deleteWithAccessories(repository, artifact, options.actor, m);
       return true;
     });
   }
@@ -258,6 +262,20 @@ export class RegistryWriter {
   private async deleteOne(repository: string, artifact: StoredArtifact, actor: string | undefined, m: EntityManager) {
     await this.check(repository, artifact.digest, artifact.tags, actor);
     await this.repository.deleteManifest(repository, artifact.digest, actor, m);
+  }
+
+  private async deleteWithAccessories(
+    repository: string,
+    artifact: StoredArtifact,
+    actor: string | undefined,
+    m: EntityManager,
+  ): Promise<void> {
+    const accessories = await this.repository.accessoryDigests(repository, artifact.digest, m);
+    await this.deleteOne(repository, artifact, actor, m);
+    for (const digest of accessories) {
+      const accessory = await this.repository.lockManifest(repository, digest, m);
+      if (accessory) await this.deleteWithAccessories(repository, accessory, actor, m);
+    }
   }
 
   private async deleteDeeply(

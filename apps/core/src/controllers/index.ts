@@ -16,6 +16,7 @@ import { ArtifactController } from './artifact.controller.js';
 import { RepositoryController } from './repository.controller.js';
 import { TagController } from './tag.controller.js';
 import { ImmutableRuleController } from './immutable-rule.controller.js';
+import { TrustedKeyController } from './trusted-key.controller.js';
 import { GcController, PurgeAuditController } from './system-job.controller.js';
 import { RetentionController } from './retention.controller.js';
 import { JobServiceController } from './jobservice.controller.js';
@@ -43,6 +44,7 @@ export const CONTROLLERS = [
   ArtifactController,
   TagController,
   ImmutableRuleController,
+  TrustedKeyController,
   PurgeAuditController,
   GcController,
   RetentionController,

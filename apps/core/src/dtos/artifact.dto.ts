@@ -84,6 +84,11 @@ export const AccessoryDto = z
     type: z.string(),
     icon: z.string(),
     creation_time: z.string(),
+    /**
+     * Beyond Harbor, on the accessory list of an artifact: for a signature, whether it verifies against a key its
+     * project trusts (null when the project trusts no key of its kind, or it is no signature).
+     */
+    verified: z.boolean().nullable().optional(),
   })
   .meta({ id: 'Accessory' });
 export type AccessoryDto = z.infer<typeof AccessoryDto>;

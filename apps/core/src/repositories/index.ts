@@ -14,6 +14,7 @@ import { ArtifactRepository } from './artifact.repository.js';
 import { ImageRepositoryRepository } from './repository.repository.js';
 import { TagRepository } from './tag.repository.js';
 import { ImmutableRuleRepository } from './immutable-rule.repository.js';
+import { TrustedKeyRepository } from './trusted-key.repository.js';
 import { RetentionRepository } from './retention.repository.js';
 import { CveAllowlistRepository } from './cve-allowlist.repository.js';
 import { ScanReportRepository } from './scan-report.repository.js';
@@ -37,6 +38,7 @@ export const REPOSITORIES = [
   ImageRepositoryRepository,
   TagRepository,
   ImmutableRuleRepository,
+  TrustedKeyRepository,
   RetentionRepository,
   CveAllowlistRepository,
   ScanReportRepository,

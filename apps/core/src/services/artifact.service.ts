@@ -21,6 +21,7 @@ import { type VulnerabilitiesAdditionDto } from '../dtos/scan.dto.js';
 import { type TagDto } from '../dtos/tag.dto.js';
 import { ApiError } from '../errors/api-error.js';
 import { Paged, type WithHeaders, created } from '../http/responses.js';
+import { ContentTrust } from '../policy/content-trust.js';
 import { ImmutabilityRules } from '../policy/immutability.js';
 import { throughPolicies } from '../registry/registry-errors.js';
 import {
@@ -205,6 +206,7 @@ export class ArtifactService {
     private readonly access: AccessService,
     private readonly immutability: ImmutabilityRules,
     private readonly scans: ScanReportService,
+    private readonly contentTrust: ContentTrust,
   ) {}
 
   /** The artifact a reference (digest or tag) names in the repository, or 404. */
@@ -302,7 +304,10 @@ export class ArtifactService {
     return created(`/api/v2.0/projects/${projectSegment}/repositories/${repository}/artifacts/${ref}`);
   }
 
-  /** The accessories whose subject is the artifact, oldest first. */
+  /**
+   * The accessories whose subject is the artifact, oldest first; each signature with `verified`: whether it verifies
+   * against the project's trusted keys of its kind (null when the project trusts none).
+   */
   async listAccessories(project: ProjectRef, params: ArtifactParams, query: ListQuery): Promise<Paged<AccessoryDto>> {
     const repository = await this.repositories.find(project, params.repository_name);
     const page = parsePagination(query.page, query.page_size);
@@ -312,12 +317,19 @@ export class ArtifactService {
     const { items, total } = await this.artifacts.listAccessories(repository.id, subject.digest, terms, sort, page);
     const loaded = this.load(repository, items);
     const sizes = await this.sizes(repository, loaded);
-    return new Paged(
-      loaded.map((item) => this.accessoryDto(repository, subject, item, sizes)),
-      total,
-      page.page,
-      page.pageSize,
+    const accessories = await Promise.all(
+      loaded.map(async (item) => ({
+        ...this.accessoryDto(repository, subject, item, sizes),
+        verified: await this.contentTrust.accessoryState(project.name, repository.name, {
+          digest: item.record.digest,
+          type: item.record.accessoryType ?? AccessoryType.Subject,
+          subject: subject.digest,
+          subjectMediaType: subject.manifestMediaType,
+          subjectSize: subject.payload.length,
+        }),
+      })),
     );
+    return new Paged(accessories, total, page.page, page.pageSize);
   }
 
   /** An addition of an image: its build history, from the image config. */

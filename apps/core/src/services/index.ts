@@ -23,6 +23,7 @@ import { TagService } from './tag.service.js';
 import { ScheduleService } from './schedule.service.js';
 import { SystemJobService } from './system-job.service.js';
 import { ImmutableRuleService } from './immutable-rule.service.js';
+import { TrustedKeyService } from './trusted-key.service.js';
 import { TaskService } from './task.service.js';
 import { JobMonitorService } from './job-monitor.service.js';
 import { UploadPurgeService } from './upload-purge.service.js';
@@ -62,6 +63,7 @@ export const SERVICES = [
   ArtifactService,
   TagService,
   ImmutableRuleService,
+  TrustedKeyService,
   TaskService,
   JobMonitorService,
   ScheduleService,

@@ -15,6 +15,7 @@ import {
   type ProjectSummaryDto,
   type UpdateProjectReqDto,
 } from '../dtos/project.dto.js';
+import { ContentTrust } from '../policy/content-trust.js';
 import { ApiError } from '../errors/api-error.js';
 import { Paged, type WithHeaders, created } from '../http/responses.js';
 import {
@@ -103,6 +104,7 @@ export class ProjectService {
     private readonly audit: AuditService,
     private readonly settings: SettingService,
     private readonly allowlists: CveAllowlistService,
+    private readonly contentTrust: ContentTrust,
   ) {}
 
   async create(auth: RequestAuth, body: CreateProjectReqDto, nameInLocation: boolean): Promise<WithHeaders<undefined>> {
@@ -246,6 +248,8 @@ export class ProjectService {
     });
     // Prevention or its allowlist may have changed: this server's next pull meets the change.
     this.allowlists.forgetPolicies();
+    // The change notice reaches the registry too, but a pull right after this request must meet the new settings.
+    this.contentTrust.forget();
   }
 
   async delete(auth: RequestAuth, project: ProjectRef): Promise<void> {
