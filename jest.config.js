@@ -20,7 +20,8 @@ const base = {
     '^@wharf/core$': '<rootDir>/apps/core/src/index.ts',
     '^@wharf/jobservice$': '<rootDir>/apps/jobservice/src/index.ts',
     '^@wharf/storage/s3$': '<rootDir>/packages/storage/src/s3.driver.ts',
-    '^@wharf/(oci|storage|config|db|registry|testkit|auth|jobs|api-client|scanner)$': '<rootDir>/packages/$1/src/index.ts',
+    '^@wharf/(oci|storage|config|db|registry|testkit|auth|jobs|api-client|scanner)$':
+      '<rootDir>/packages/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testEnvironment: 'node',
