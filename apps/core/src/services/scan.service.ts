@@ -251,7 +251,10 @@ export class ScanService implements OnModuleInit {
         // Deleted since, or an accessory (a signature, an SBOM): nothing to scan.
         if (!repository || !artifact || artifact.accessorySubject) continue;
         // An index's children were pushed first, each with its own event: the index is scanned through them.
-        if (artifact.manifestMediaType === MediaType.OciIndex || artifact.manifestMediaType === MediaType.DockerManifestList) {
+        if (
+          artifact.manifestMediaType === MediaType.OciIndex ||
+          artifact.manifestMediaType === MediaType.DockerManifestList
+        ) {
           continue;
         }
         await this.start(projectId, repository.name, artifact, 'EVENT', event.actor ?? 'anonymous');
