@@ -24,6 +24,7 @@ import {
 } from '@wharf/testkit';
 import { DataSource } from 'typeorm';
 import { ScanService } from '../services/scan.service.js';
+import { artifactFixtures } from '../testing/artifact-fixtures.js';
 import { type TestCore, type TestResponse, startTestCore } from '../testing/test-core.js';
 
 // A real core, PostgreSQL, Redis, a worker running the scan jobs as jobservice does, and the Trivy TEST DOUBLE as the
@@ -183,6 +184,52 @@ describe('scans of artifacts (the Trivy test double as the built-in scanner)', (
     const executions = core.server.app.get(ExecutionRepository);
     const page = await executions.listExecutions('IMAGE_SCAN', undefined, {});
     expect(page.items.map((e) => [e.trigger, e.status])).toEqual([['MANUAL', 'Success']]);
+  });
+
+  it('scans an index through its child images, and refuses an artifact the scanner cannot read', async () => {
+    const fx = artifactFixtures(core);
+    await createProject('multi');
+    const image = (architecture: string) =>
+      fx.image('multi/app', {
+        layers: [],
+        config: { architecture, os: 'linux', rootfs: { type: 'layers', diff_ids: [] } },
+      });
+    const amd = await image('amd64');
+    const arm = await image('arm64');
+    const chart = await fx.image('multi/app', {
+      tag: 'chart',
+      layers: [],
+      config: { name: 'chart' },
+      configMediaType: 'application/vnd.cncf.helm.config.v1+json',
+    });
+    const index = await fx.index(
+      'multi/app',
+      [
+        { image: amd, platform: { architecture: 'amd64', os: 'linux' } },
+        { image: arm, platform: { architecture: 'arm64', os: 'linux' } },
+        { image: chart, platform: { architecture: 'unknown', os: 'unknown' } },
+      ],
+      { tag: 'multi' },
+    );
+    expect((await api('POST', `${artifactPath('multi/app', 'multi')}/scan`)).status).toBe(202);
+    const executions = core.server.app.get(ExecutionRepository);
+    const indexId = (await api<{ id: number }>('GET', artifactPath('multi/app', index.digest))).body.id;
+    const execution = await waitFor(
+      async () => (await executions.listExecutions('IMAGE_SCAN', indexId, {})).items[0],
+      (e) => e !== undefined && e.status !== 'Running' && e.status !== 'Pending',
+      'the scan of the index',
+    );
+    expect(execution.status).toBe('Success');
+    const tasks = (await executions.listTasks(execution.id)).items;
+    expect(tasks.map((t) => t.jobData?.digest).sort()).toEqual([amd.digest, arm.digest].sort());
+    for (const child of [amd, arm])
+      expect(await overview('multi/app', child.digest)).toMatchObject({ scan_status: 'Success' });
+    expect(await overview('multi/app', chart.digest)).toBeUndefined();
+    expect(await overview('multi/app', index.digest)).toMatchObject({ scan_status: 'Success' });
+
+    const refused = await api<ErrorBody>('POST', `${artifactPath('multi/app', 'chart')}/scan`);
+    expect(refused.status).toBe(400);
+    expect(refused.body.errors[0].message).toContain('cannot scan');
   });
 
   it('answers 404 for an unknown artifact or report, 400 for sbom and for stopping when nothing runs', async () => {
