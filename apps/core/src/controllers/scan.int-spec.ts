@@ -184,6 +184,11 @@ describe('scans of artifacts (the Trivy test double as the built-in scanner)', (
     const executions = core.server.app.get(ExecutionRepository);
     const page = await executions.listExecutions('IMAGE_SCAN', undefined, {});
     expect(page.items.map((e) => [e.trigger, e.status])).toEqual([['MANUAL', 'Success']]);
+    const [task] = (await executions.listTasks(page.items[0].id)).items;
+    expect(task).toMatchObject({ status: 'Success', extraAttrs: { report_uuids: [done.report_id] } });
+    expect((await executions.taskLog(task.id))?.text).toContain(
+      `${expected.vulnerabilities.length} vulnerabilities found`,
+    );
   });
 
   it('scans an index through its child images, and refuses an artifact the scanner cannot read', async () => {
