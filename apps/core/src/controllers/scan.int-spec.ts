@@ -23,7 +23,9 @@ import {
   trivyDoubleDbFixture,
 } from '@wharf/testkit';
 import { DataSource } from 'typeorm';
+import { ScanReportRepository } from '../repositories/scan-report.repository.js';
 import { ScanService } from '../services/scan.service.js';
+import { ScannerService } from '../services/scanner.service.js';
 import { artifactFixtures } from '../testing/artifact-fixtures.js';
 import { type TestCore, type TestResponse, startTestCore } from '../testing/test-core.js';
 
@@ -189,6 +191,71 @@ describe('scans of artifacts (the Trivy test double as the built-in scanner)', (
     expect((await executions.taskLog(task.id))?.text).toContain(
       `${expected.vulnerabilities.length} vulnerabilities found`,
     );
+  });
+
+  describe('the scan job handler, called directly', () => {
+    function job(reportUuid: string, registrationUuid: string, projectId: number) {
+      return {
+        taskId: 1,
+        reportUuid,
+        registrationUuid,
+        projectId,
+        repository: 'scans/debian',
+        digest,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      };
+    }
+
+    function context(signal = new AbortController().signal) {
+      const lines: string[] = [];
+      return {
+        lines,
+        value: { id: 'direct', attempt: 1, signal, log: (line: string) => Promise.resolve(void lines.push(line)) },
+      };
+    }
+
+    it('runs the scan into the report it names, and leaves a report replaced meanwhile alone', async () => {
+      const reports = core.server.app.get(ScanReportRepository);
+      const projectId = (await api<{ project_id: number }>('GET', '/projects/scans')).body.project_id;
+      const { registration } = await core.server.app.get(ScannerService).scannerForProject(projectId);
+      const uuid = await reports.startReport({ digest }, registration.uuid);
+      const run = context();
+      await core.server.app.get(ScanService).scanArtifact(job(uuid, registration.uuid, projectId), run.value);
+      const report = await reports.findByUuid(uuid);
+      expect(report).toMatchObject({ status: 'Success', severity: expected.severity });
+      expect(report!.counts.total).toBe(Object.values(severityCounts(expected)).reduce((a, b) => a + b, 0));
+      expect(run.lines).toContain(
+        `${expected.vulnerabilities.length} vulnerabilities found, severity ${expected.severity}`,
+      );
+
+      const old = await reports.startReport({ digest }, registration.uuid);
+      const newer = await reports.startReport({ digest }, registration.uuid);
+      const replaced = context();
+      await core.server.app.get(ScanService).scanArtifact(job(old, registration.uuid, projectId), replaced.value);
+      expect(replaced.lines.join('\n')).toContain('was replaced by a newer scan');
+      expect((await reports.findByUuid(newer))?.status).toBe('Pending');
+      await reports.stopReport(newer);
+    });
+
+    it('ends the report Stopped when its signal is aborted while the scanner runs', async () => {
+      const reports = core.server.app.get(ScanReportRepository);
+      const projectId = (await api<{ project_id: number }>('GET', '/projects/scans')).body.project_id;
+      const { registration } = await core.server.app.get(ScannerService).scannerForProject(projectId);
+      const uuid = await reports.startReport({ digest }, registration.uuid);
+      await writeFile(delayFile, '60s');
+      try {
+        const controller = new AbortController();
+        const run = context(controller.signal);
+        setTimeout(() => controller.abort(), 1000);
+        const started = Date.now();
+        await core.server.app.get(ScanService).scanArtifact(job(uuid, registration.uuid, projectId), run.value);
+        expect(Date.now() - started).toBeLessThan(15_000);
+        expect((await reports.findByUuid(uuid))?.status).toBe('Stopped');
+        expect(await reports.log(uuid)).toContain('the scan was stopped');
+      } finally {
+        await writeFile(delayFile, '');
+      }
+    });
   });
 
   it('scans an index through its child images, and refuses an artifact the scanner cannot read', async () => {
