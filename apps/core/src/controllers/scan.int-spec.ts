@@ -374,6 +374,48 @@ describe('scans of artifacts (the Trivy test double as the built-in scanner)', (
     expect(after.items.filter((e) => e.trigger === 'EVENT')).toHaveLength(1);
   });
 
+  it('scans a push once while its scan runs, however often the push event is delivered', async () => {
+    const executions = core.server.app.get(ExecutionRepository);
+    const eventScans = async () =>
+      (await executions.listExecutions('IMAGE_SCAN', undefined, {})).items.filter((e) => e.trigger === 'EVENT');
+    const before = (await eventScans()).length;
+    await writeFile(delayFile, '60s');
+    try {
+      await createProject('again', { auto_scan: 'true' });
+      const pushed = await push('again/debian', '12');
+      await waitFor(
+        () => overview('again/debian', pushed),
+        (o) => o?.scan_status === 'Running',
+        'the scan on push',
+      );
+      // The same push event delivered again, as at-least-once delivery may.
+      const dataSource = core.server.app.get(DataSource);
+      await dataSource.query(
+        `INSERT INTO event_outbox (type, payload)
+         SELECT type, payload FROM event_outbox WHERE type = 'PUSH_ARTIFACT' AND payload->>'repository' = $1`,
+        ['again/debian'],
+      );
+      await waitFor(
+        async () =>
+          (
+            await dataSource.query<{ n: number }[]>(
+              `SELECT count(*)::int AS n FROM event_outbox WHERE delivered_at IS NULL`,
+            )
+          )[0].n,
+        (n) => n === 0,
+        'the delivery of the copy',
+      );
+      const scans = await eventScans();
+      expect(scans.length - before).toBe(1);
+      const running = scans.find((e) => !['Success', 'Error', 'Stopped'].includes(e.status));
+      expect(running).toBeDefined();
+      expect((await api('POST', `${artifactPath('again/debian', '12')}/scan/stop`)).status).toBe(202);
+      await waitFor(() => overview('again/debian', pushed), finished, 'the stop');
+    } finally {
+      await writeFile(delayFile, '');
+    }
+  });
+
   it('scans through an external scanner: the Trivy test double behind the Scanner Adapter API test double', async () => {
     const trivy = new TrivyScanner({ binary: wrapper, cacheDir: join(workDir, 'adapter-cache') });
     adapter = await startScannerAdapterDouble({
