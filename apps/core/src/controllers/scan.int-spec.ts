@@ -329,11 +329,20 @@ describe('scans of artifacts (the Trivy test double as the built-in scanner)', (
       await createProject('slow');
       const slowDigest = await push('slow/debian', '12');
       expect((await api('POST', `${artifactPath('slow/debian', '12')}/scan`)).status).toBe(202);
-      await waitFor(
+      const running = await waitFor(
         () => overview('slow/debian', slowDigest),
         (o) => o?.scan_status === 'Running',
         'a running scan',
       );
+      // The log so far, while the scan runs.
+      const log = await waitFor(
+        async () =>
+          (await api<string>('GET', `${artifactPath('slow/debian', '12')}/scan/${running!.report_id}/log`)).body,
+        (text) => text.includes('scanning slow/debian@'),
+        'the log of the running scan',
+        10_000,
+      );
+      expect(log).toContain(`scanning slow/debian@${slowDigest}`);
       const again = await api<ErrorBody>('POST', `${artifactPath('slow/debian', '12')}/scan`);
       expect(again.status).toBe(409);
       const stopped = await api('POST', `${artifactPath('slow/debian', '12')}/scan/stop`, {

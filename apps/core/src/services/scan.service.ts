@@ -133,7 +133,20 @@ export class ScanService implements OnModuleInit {
     if (!report || !digests.has(report.digest)) {
       throw ApiError.notFound(`scan report ${params.report_id} of artifact ${artifact.digest} not found`);
     }
+    if (report.status === 'Pending' || report.status === 'Running') {
+      // The report keeps its log when the scan ends; until then, the log so far is its task's.
+      const live = await this.taskLogOf(artifact.id, report.uuid);
+      if (live !== undefined) return live;
+    }
     return (await this.reports.log(report.uuid)) ?? '';
+  }
+
+  private async taskLogOf(artifactId: number, reportUuid: string): Promise<string | undefined> {
+    const running = await this.executions.unfinishedExecutionId(IMAGE_SCAN, artifactId);
+    if (running === undefined) return undefined;
+    const tasks = await this.executions.listTasks(running, { pageSize: '100' });
+    const task = tasks.items.find((item) => item.jobData?.reportUuid === reportUuid);
+    return task && ((await this.executions.taskLog(task.id))?.text ?? '');
   }
 
   /** The scan job: runs the scanner of the registration on one manifest and stores its report. */
