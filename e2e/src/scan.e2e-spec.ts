@@ -73,6 +73,18 @@ describeCore('scanning with the Trivy test double as trivy.binary, and pulls gat
     }
   }
 
+  /** The artifact's scan overview once its scan has ended. */
+  async function scanned(artifact: string): Promise<Overview> {
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const got = await api<{ scan_overview?: Record<string, Overview> }>('GET', `${artifact}?with_scan_overview=true`);
+      const overview = got.body.scan_overview?.[MIME];
+      if (overview && !['Pending', 'Running'].includes(overview.scan_status)) return overview;
+      if (Date.now() > deadline) throw new Error(`the scan did not end: ${JSON.stringify(overview)}`);
+      await sleep(250);
+    }
+  }
+
   beforeAll(async () => {
     workDir = await mkdtemp(join(tmpdir(), 'wharf-e2e-scan-'));
     // The Trivy TEST DOUBLE as harbor.yml's trivy.binary, with its vulnerability data to "download".
@@ -111,15 +123,7 @@ describeCore('scanning with the Trivy test double as trivy.binary, and pulls gat
     await skopeo.copy(`oci:${layout.path}:${layout.ref}`, `docker://${core.host}/secure/debian:12`);
     const artifact = '/projects/secure/repositories/debian/artifacts/12';
     expect((await api('POST', `${artifact}/scan`)).status).toBe(202);
-    let overview: Overview | undefined;
-    const deadline = Date.now() + 120_000;
-    for (;;) {
-      const got = await api<{ scan_overview?: Record<string, Overview> }>('GET', `${artifact}?with_scan_overview=true`);
-      overview = got.body.scan_overview?.[MIME];
-      if (overview && !['Pending', 'Running'].includes(overview.scan_status)) break;
-      if (Date.now() > deadline) throw new Error(`the scan did not end: ${JSON.stringify(overview)}`);
-      await sleep(250);
-    }
+    const overview = await scanned(artifact);
     expect(overview.scan_status).toBe('Success');
     const findings = (
       await api<Record<string, { vulnerabilities: Vulnerability[] }>>('GET', `${artifact}/additions/vulnerabilities`)
@@ -137,6 +141,11 @@ describeCore('scanning with the Trivy test double as trivy.binary, and pulls gat
     });
     expect(gated.status).toBe(200);
     expect(await inspect()).toMatch(REFUSED);
+    // The scanner pulls what the policy refuses to everyone else: a new scan of the gated image succeeds.
+    const first = overview.report_id;
+    expect((await api('POST', `${artifact}/scan`)).status).toBe(202);
+    expect(await scanned(artifact)).toMatchObject({ scan_status: 'Success', summary: overview.summary });
+    expect((await scanned(artifact)).report_id).not.toBe(first);
 
     // An allowlist of every blocking CVE, for a short while: the pull goes through, then is refused again.
     const expiresAt = Math.floor(Date.now() / 1000) + 10;
