@@ -41,6 +41,8 @@ const IMAGE_MANIFESTS: readonly string[] = [MediaType.OciManifest, MediaType.Doc
 const TOKEN_MARGIN_SECONDS = 300;
 /** How long a scan request waits for an adapter's metadata before it takes the image manifest types as given. */
 const METADATA_TIMEOUT_MS = 10_000;
+/** How long what a scanner says it reads is reused. */
+const METADATA_CACHE_MS = 60_000;
 
 /** A manifest a scan runs on: the artifact itself, or a child image of an index. */
 interface ScanTarget {
@@ -81,6 +83,8 @@ function localRegistry(config: WharfConfig): { host: string; url: string } {
 @Injectable()
 export class ScanService implements OnModuleInit {
   private readonly logger = new Logger(ScanService.name);
+  /** What each scanner registration reads, as its metadata said lately. */
+  private readonly consumed = new Map<string, { at: number; types: readonly string[] }>();
 
   constructor(
     private readonly scanners: ScannerService,
@@ -358,13 +362,21 @@ export class ScanService implements OnModuleInit {
     }
   }
 
-  /** The manifest types the scanner reads for vulnerabilities (image manifests when it cannot be asked now). */
+  /**
+   * The manifest types the scanner reads for vulnerabilities (image manifests when it cannot be asked now). An
+   * adapter's answer is kept for a while, so a burst of pushes to scan does not ask it once per push.
+   */
   private async consumes(resolved: ResolvedScanner): Promise<readonly string[]> {
+    const uuid = resolved.registration.uuid;
+    const cached = this.consumed.get(uuid);
+    if (cached && Date.now() - cached.at < METADATA_CACHE_MS) return cached.types;
     try {
       const metadata =
         resolved.kind === 'built-in' ? await resolved.scanner.metadata() : await resolved.client.metadata();
-      const types = vulnerabilityConsumes(metadata);
-      return types.length > 0 ? types : IMAGE_MANIFESTS;
+      const found = vulnerabilityConsumes(metadata);
+      const types = found.length > 0 ? found : IMAGE_MANIFESTS;
+      this.consumed.set(uuid, { at: Date.now(), types });
+      return types;
     } catch {
       // An unavailable scanner fails the scan itself, with the reason in its report, as Harbor's do.
       return IMAGE_MANIFESTS;
