@@ -9,7 +9,14 @@ import { AuthGuard } from './auth/auth.guard.js';
 import { CORE_CONFIG, CORE_SECRETS, DEFAULT_REDIS_PREFIX, REDIS, REDIS_PREFIX } from './constants.js';
 import { CONTROLLERS } from './controllers/index.js';
 import { REPOSITORIES } from './repositories/index.js';
-import { BUILT_IN_SCANNER, type BuiltInScanner, TrivyBinaryProbe } from './scanners/built-in-scanner.js';
+import { TrivyScanner } from '@wharf/scanner';
+import {
+  BUILT_IN_SCANNER,
+  type BuiltInScanner,
+  TRIVY_SCANNER,
+  TrivyBuiltInScanner,
+  trivyScannerConfig,
+} from './scanners/built-in-scanner.js';
 import { type CoreSecrets } from './secrets.js';
 import { SERVICES } from './services/index.js';
 
@@ -20,7 +27,10 @@ export interface AppDependencies {
   secrets: CoreSecrets;
   /** Enqueues jobs for jobservice (and stops them); it runs none itself. */
   jobs: JobRunner;
-  /** The scanner Wharf runs itself (default: the trivy binary on PATH, asked for its version). */
+  /**
+   * What the scanner registrations see of the scanner Wharf runs itself (default: the TrivyScanner of the `trivy:`
+   * section, asked for its version). Scans always run that TrivyScanner.
+   */
   builtInScanner?: BuiltInScanner;
   /** Prefix of the Redis keys; tests give each server its own. */
   redisPrefix?: string;
@@ -37,7 +47,18 @@ export function coreProviders(deps: AppDependencies): Provider[] {
     { provide: REDIS_PREFIX, useValue: deps.redisPrefix ?? DEFAULT_REDIS_PREFIX },
     { provide: CORE_SECRETS, useValue: deps.secrets },
     { provide: JobRunner, useValue: deps.jobs },
-    { provide: BUILT_IN_SCANNER, useValue: deps.builtInScanner ?? new TrivyBinaryProbe() },
+    {
+      provide: TRIVY_SCANNER,
+      useFactory: (config: WharfConfig) => new TrivyScanner(trivyScannerConfig(config.trivy)),
+      inject: [CORE_CONFIG],
+    },
+    deps.builtInScanner
+      ? { provide: BUILT_IN_SCANNER, useValue: deps.builtInScanner }
+      : {
+          provide: BUILT_IN_SCANNER,
+          useFactory: (trivy: TrivyScanner) => new TrivyBuiltInScanner(trivy),
+          inject: [TRIVY_SCANNER],
+        },
     {
       provide: ExecutionRepository,
       useFactory: (dataSource: DataSource) => new ExecutionRepository(dataSource),

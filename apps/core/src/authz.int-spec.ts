@@ -329,6 +329,20 @@ const ROWS: Record<string, RouteRow> = {
   'GET /api/v2.0/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/additions/{addition}': {
     request: (ctx) => ({ params: { ...imageParams(ctx), addition: 'build_history' } }),
   },
+  // Scans: no worker runs here, so a scan stays unfinished; each request gets an image of its own (a second scan of one
+  // still unfinished is a 409), and a stop or a log read one scanned by the administrator first.
+  'POST /api/v2.0/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/scan': {
+    request: async (ctx) => ({ params: await scannableImage(ctx) }),
+  },
+  'POST /api/v2.0/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/scan/stop': {
+    request: async (ctx) => ({ params: (await scannedImage(ctx)).params, body: { scan_type: 'vulnerability' } }),
+  },
+  'GET /api/v2.0/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/scan/{report_id}/log': {
+    request: async (ctx) => {
+      const { params, reportId } = await scannedImage(ctx);
+      return { params: { ...params, report_id: reportId } };
+    },
+  },
   'GET /api/v2.0/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/tags': {
     request: (ctx) => ({ params: imageParams(ctx) }),
   },
@@ -586,6 +600,26 @@ async function retentionRunOf(
 
 function imageParams(ctx: MatrixContext): { repository_name: string; reference: string } {
   return { repository_name: ctx.project.image.repository, reference: ctx.project.image.digest };
+}
+
+/** An image of its own in the context's project, never scanned. */
+async function scannableImage(ctx: MatrixContext): Promise<{ repository_name: string; reference: string }> {
+  const repository = ctx.project.image.repository;
+  return { repository_name: repository, reference: await ctx.pushImage(ctx.project, repository, ctx.unique('scan')) };
+}
+
+/** An image of its own whose scan the administrator started; with the id of its report. */
+async function scannedImage(
+  ctx: MatrixContext,
+): Promise<{ params: { repository_name: string; reference: string }; reportId: string }> {
+  const params = await scannableImage(ctx);
+  const path = `/api/v2.0/projects/${ctx.project.name}/repositories/${params.repository_name}/artifacts/${params.reference}`;
+  await ctx.admin('POST', `${path}/scan`);
+  const artifact = await ctx.admin<{ scan_overview: Record<string, { report_id: string }> }>(
+    'GET',
+    `${path}?with_scan_overview=true`,
+  );
+  return { params, reportId: Object.values(artifact.body.scan_overview)[0].report_id };
 }
 
 const quotaIds = new Map<number, number>();

@@ -13,7 +13,10 @@ export {
   BUILT_IN_SCANNER,
   type BuiltInScanner,
   type ScannerAvailability,
+  TRIVY_SCANNER,
   TrivyBinaryProbe,
+  TrivyBuiltInScanner,
   builtInTrivyMetadata,
+  trivyScannerConfig,
 } from './scanners/built-in-scanner.js';
 export { type ResolvedScanner, type ScannerRegistration, ScannerService } from './services/scanner.service.js';

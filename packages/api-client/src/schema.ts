@@ -692,6 +692,66 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v2.0/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/scan': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Scans the artifact for vulnerabilities with the project's scanner (an index through its child images); scan_type sbom is not supported yet (400); 409 while a scan of it is unfinished
+     * @description Requires the permission `scan:create` in the project named by `project_name` (a name, or an id unless X-Is-Resource-Name is true). Project roles holding it: projectAdmin, maintainer; also system administrators and robot accounts granted it in the project.
+     */
+    post: operations['scanArtifact'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v2.0/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/scan/stop': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Stops the artifact's unfinished scan; 400 when none is running
+     * @description Requires the permission `scan:stop` in the project named by `project_name` (a name, or an id unless X-Is-Resource-Name is true). Project roles holding it: projectAdmin, maintainer; also system administrators and robot accounts granted it in the project.
+     */
+    post: operations['stopScanArtifact'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v2.0/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/scan/{report_id}/log': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The log of a scan report of the artifact (or of one of its child images)
+     * @description Requires the permission `scan:read` in the project named by `project_name` (a name, or an id unless X-Is-Resource-Name is true). Project roles holding it: projectAdmin, maintainer, developer, guest, limitedGuest; also system administrators and robot accounts granted it in the project. On a public project anyone may, also without credentials.
+     */
+    get: operations['getReportLog'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v2.0/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}/tags': {
     parameters: {
       query?: never;
@@ -2359,6 +2419,10 @@ export interface components {
     };
     ScanOverview: {
       [key: string]: components['schemas']['NativeReportSummary'];
+    };
+    ScanType: {
+      /** @enum {string} */
+      scan_type?: 'vulnerability' | 'sbom';
     };
     Scanner: {
       name: string;
@@ -4264,6 +4328,101 @@ export interface operations {
           'application/json': {
             [key: string]: unknown;
           }[];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  scanArtifact: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        project_name: string;
+        repository_name: string;
+        reference: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': components['schemas']['ScanType'];
+      };
+    };
+    responses: {
+      /** @description The scan was started */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  stopScanArtifact: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        project_name: string;
+        repository_name: string;
+        reference: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        'application/json': components['schemas']['ScanType'];
+      };
+    };
+    responses: {
+      /** @description The scan was stopped */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthorized'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      415: components['responses']['UnsupportedMediaType'];
+      500: components['responses']['InternalServerError'];
+    };
+  };
+  getReportLog: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        project_name: string;
+        repository_name: string;
+        reference: string;
+        report_id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The log */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/plain': string;
         };
       };
       400: components['responses']['BadRequest'];

@@ -7,6 +7,7 @@ export enum JobName {
   GarbageCollection = 'GARBAGE_COLLECTION',
   ScheduledRun = 'SCHEDULED_RUN',
   Retention = 'RETENTION',
+  ScanArtifact = 'SCAN_ARTIFACT',
 }
 
 /** BullMQ queues. A process that works a queue runs every job type on it, so one queue carries related work. */
@@ -16,4 +17,6 @@ export enum QueueName {
   /** Harbor's system jobs: garbage collection and the audit log purge. */
   System = 'system',
   Retention = 'retention',
+  /** Scans of artifacts: each job runs a scanner (the trivy binary, or waits on an external adapter). */
+  Scan = 'scan',
 }

@@ -37,6 +37,9 @@ class SystemService {
 class RetentionService {
   @OnJob(JobName.Retention)
   retain() {}
+
+  @OnJob(JobName.ScanArtifact)
+  scan() {}
 }
 
 class SecondPurger {

@@ -3,6 +3,8 @@ import { JobName, QueueName } from './enum.js';
 import { JobDeclarationError } from './errors.js';
 import { isTransientError } from './retryable.js';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** Payload schemas, one per job: the single source of the types handlers receive. */
 export const JOB_PAYLOADS = {
   [JobName.UploadPurge]: z.strictObject({
@@ -50,6 +52,18 @@ export const JOB_PAYLOADS = {
     repository: z.string().min(1),
     /** Decide and log, delete nothing. */
     dryRun: z.boolean().default(false),
+  }),
+  [JobName.ScanArtifact]: z.strictObject({
+    taskId: z.number().int().positive(),
+    /** The scan report this run fills in (Harbor's report_id). */
+    reportUuid: z.string().regex(UUID),
+    /** The scanner registration the scan was asked of. */
+    registrationUuid: z.string().regex(UUID),
+    projectId: z.number().int().positive(),
+    repository: z.string().min(1),
+    digest: z.string().regex(/^sha256:[a-f0-9]{64}$/),
+    /** The manifest's media type, which the scan request names. */
+    mediaType: z.string().min(1),
   }),
 } as const satisfies Record<JobName, z.ZodType>;
 
@@ -101,6 +115,8 @@ export const QUEUES: Record<QueueName, QueueDeclaration> = {
   // Each system job runs one at a time (its deduplication id); two slots let a purge run beside a long collection.
   [QueueName.System]: { concurrency: 2 },
   [QueueName.Retention]: { concurrency: 2 },
+  // A scan is mostly waiting on the scanner (a trivy process, or an adapter's report): a few at once per process.
+  [QueueName.Scan]: { concurrency: 4 },
 };
 
 type JobDeclarations = { [N in JobName]: JobDeclaration<N> };
@@ -162,6 +178,15 @@ export const JOBS: JobDeclarations = {
     maxFails: 3,
     retryable: isTransientError,
     deduplicationId: ({ policyId, repositoryId }) => `retention:${policyId}:${repositoryId}`,
+  },
+  // One run per report: a report is started once per scan request, so only the same job queued twice is one. A scan
+  // is not repeated: a lost run ends its report as failed, and the user scans again.
+  [JobName.ScanArtifact]: {
+    queue: QueueName.Scan,
+    taskBacked: true,
+    maxFails: 1,
+    retryable: () => false,
+    deduplicationId: ({ reportUuid }) => `scan:${reportUuid}`,
   },
 };
 

@@ -51,6 +51,9 @@ class Handlers {
   collect() {}
   @OnJob(JobName.Retention)
   retain() {}
+
+  @OnJob(JobName.ScanArtifact)
+  scan() {}
 }
 
 function transient(message: string): Error {

@@ -192,6 +192,10 @@ describe('artifact and tag API', () => {
           href: `/api/v2.0/projects/shop/repositories/app/artifacts/${web.digest}/additions/build_history`,
           absolute: false,
         },
+        vulnerabilities: {
+          href: `/api/v2.0/projects/shop/repositories/app/artifacts/${web.digest}/additions/vulnerabilities`,
+          absolute: false,
+        },
       });
     });
 

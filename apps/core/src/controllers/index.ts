@@ -22,6 +22,7 @@ import { RetentionController } from './retention.controller.js';
 import { JobServiceController } from './jobservice.controller.js';
 import { CveAllowlistController } from './cve-allowlist.controller.js';
 import { SecurityHubController } from './security-hub.controller.js';
+import { ScanController } from './scan.controller.js';
 import { ScannerController } from './scanner.controller.js';
 
 /** Every controller of the API; the OpenAPI document is generated from these. */
@@ -52,4 +53,5 @@ export const CONTROLLERS = [
   CveAllowlistController,
   SecurityHubController,
   ScannerController,
+  ScanController,
 ];

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PageQuery } from './list.dto.js';
 import { BooleanQueryParam } from './project.dto.js';
+import { ArtifactReference, RepositoryNameParam } from './repository.dto.js';
 
 /** Harbor's Scanner: the scanner behind a report. */
 export const ScannerDto = z
@@ -147,3 +148,17 @@ export const HubVulnerabilityDto = z
   .meta({ id: 'VulnerabilityItem' });
 export type HubVulnerabilityDto = z.infer<typeof HubVulnerabilityDto>;
 export const HubVulnerabilityListDto = z.array(HubVulnerabilityDto);
+
+/** Harbor's ScanType: what a scan request asks for (a vulnerability report unless it says sbom). */
+export const ScanRequestDto = z
+  .object({ scan_type: z.enum(['vulnerability', 'sbom']).optional() })
+  .meta({ id: 'ScanType' });
+export type ScanRequestDto = z.infer<typeof ScanRequestDto>;
+
+export const ScanLogParams = z.object({
+  project_name: z.string().min(1),
+  repository_name: RepositoryNameParam,
+  reference: ArtifactReference,
+  report_id: z.string().min(1).max(64),
+});
+export type ScanLogParams = z.infer<typeof ScanLogParams>;

@@ -67,12 +67,13 @@ export class ValidationInterceptor implements NestInterceptor {
     if (!endpoint) return next.handle();
     const request = context.switchToHttp().getRequest<FastifyRequest & Record<symbol, ValidatedInput>>();
     const hasBody = request.body !== undefined && request.body !== null;
-    if (endpoint.body && !hasBody) throw ApiError.badRequest('a JSON request body is required');
-    if (endpoint.body) checkBodyType(request, endpoint.bodyTypes ?? JSON_BODY_TYPES);
+    const body = endpoint.body && (hasBody || !endpoint.bodyOptional) ? endpoint.body : undefined;
+    if (body && !hasBody) throw ApiError.badRequest('a JSON request body is required');
+    if (body) checkBodyType(request, endpoint.bodyTypes ?? JSON_BODY_TYPES);
     request[VALIDATED_INPUT] = {
       params: parse('path', endpoint.params, request.params),
       query: parse('query', endpoint.query, request.query ?? {}),
-      body: endpoint.body ? parse('body', endpoint.body, request.body) : undefined,
+      body: body ? parse('body', body, request.body) : undefined,
     };
     if (!this.options.checkResponses || !endpoint.response.schema) return next.handle();
     const schema = endpoint.response.schema;

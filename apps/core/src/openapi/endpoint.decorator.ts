@@ -33,6 +33,8 @@ export interface EndpointOptions {
   params?: z.ZodObject;
   query?: z.ZodObject;
   body?: z.ZodType;
+  /** The body may be left out (Harbor's optional body parameters); the handler then gets undefined. */
+  bodyOptional?: boolean;
   /** Media types the body may come as; application/json only unless given (anything else answers 415). */
   bodyTypes?: readonly string[];
   /** Request headers the route reads (documented only). */

@@ -230,6 +230,14 @@ describe("Wharf's OpenAPI document", () => {
     }
   });
 
+  it("says which bodies may be left out: a scan request's (Harbor's optional scan type), not a project's", () => {
+    const body = (path: string) => operation(document, path, 'post').requestBody;
+    const artifact = '/api/v2.0/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}';
+    expect(body(`${artifact}/scan`)).toMatchObject({ required: false });
+    expect(body(`${artifact}/scan/stop`)).toMatchObject({ required: false });
+    expect(body('/api/v2.0/projects')).toMatchObject({ required: true });
+  });
+
   it('is deterministic', () => {
     expect(JSON.stringify(generateOpenApiDocument([...CONTROLLERS].reverse()))).toBe(JSON.stringify(document));
   });

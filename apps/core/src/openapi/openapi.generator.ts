@@ -424,7 +424,7 @@ export function generateOpenApiDocument(controllers: readonly ControllerClass[])
       ...(endpoint.body
         ? {
             requestBody: {
-              required: true,
+              required: endpoint.bodyOptional !== true,
               content: bodyContent(endpoint, collector.convert(endpoint.body, 'input', `${id}Body`)),
             },
           }

@@ -1,8 +1,8 @@
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ScannerMime } from '@wharf/scanner';
-import { TrivyBinaryProbe } from './built-in-scanner.js';
+import { ScannerMime, TrivyScanner } from '@wharf/scanner';
+import { TrivyBinaryProbe, TrivyBuiltInScanner } from './built-in-scanner.js';
 import { writeTrivyVersionDouble } from './testing/trivy-version-double.js';
 
 describe('the built-in scanner from the trivy binary', () => {
@@ -54,5 +54,25 @@ describe('the built-in scanner from the trivy binary', () => {
       reason: `${hanging} --version did not answer within 200 ms`,
     });
     await expect(new TrivyBinaryProbe(other).metadata()).rejects.toThrow('printed no JSON');
+  });
+
+  it('as a running Wharf binds it: the TrivyScanner of the scans, its answer kept for a while, a failure not', async () => {
+    const binary = await writeTrivyVersionDouble(dir, '0.62.0');
+    const builtIn = new TrivyBuiltInScanner(new TrivyScanner({ binary }));
+    expect(await builtIn.available()).toEqual({ ok: true });
+    expect((await builtIn.metadata()).scanner).toEqual({ name: 'Trivy', vendor: 'Aqua Security', version: '0.62.0' });
+    // Kept: health checks do not start a process each.
+    await rm(binary);
+    expect(await builtIn.available()).toEqual({ ok: true });
+
+    const missing = new TrivyBuiltInScanner(new TrivyScanner({ binary: join(dir, 'absent') }));
+    expect(await missing.available()).toEqual({
+      ok: false,
+      reason: `the trivy binary ${JSON.stringify(join(dir, 'absent'))} was not found`,
+    });
+    // Not kept: trivy installed meanwhile is seen at the next ask.
+    const installed = await writeTrivyVersionDouble(dir, '0.63.0');
+    await rename(installed, join(dir, 'absent'));
+    expect(await missing.available()).toEqual({ ok: true });
   });
 });

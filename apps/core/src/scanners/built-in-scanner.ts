@@ -1,8 +1,38 @@
 import { execa } from 'execa';
-import { type ScannerAdapterMetadata, ScannerMime } from '@wharf/scanner';
+import { type WharfConfig } from '@wharf/config';
+import {
+  type ScannerAdapterMetadata,
+  ScannerMime,
+  ScannerUnavailableError,
+  type TrivyScanner,
+  type TrivyScannerConfig,
+} from '@wharf/scanner';
 
 /** Nest token of the BuiltInScanner: the scanner Wharf runs itself, registered as `Trivy` (url `builtin:trivy`). */
 export const BUILT_IN_SCANNER = Symbol('BUILT_IN_SCANNER');
+
+/** Nest token of the TrivyScanner built from harbor.yml's `trivy:` section, which runs the built-in scans. */
+export const TRIVY_SCANNER = Symbol('TRIVY_SCANNER');
+
+/** A duration in milliseconds as Go writes one (Trivy's --timeout): `300s`, or `1500ms` below whole seconds. */
+export function goDuration(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${Math.ceil(ms)}ms`;
+}
+
+/** How the built-in scanner runs Trivy, from harbor.yml's `trivy:` section. */
+export function trivyScannerConfig(trivy: WharfConfig['trivy']): TrivyScannerConfig {
+  return {
+    binary: trivy.binary,
+    cacheDir: trivy.cacheDir,
+    ignoreUnfixed: trivy.ignoreUnfixed,
+    skipUpdate: trivy.skipUpdate,
+    skipJavaDbUpdate: trivy.skipJavaDbUpdate,
+    offlineScan: trivy.offlineScan,
+    securityCheck: trivy.securityChecks.join(','),
+    insecure: trivy.insecure,
+    timeout: goDuration(trivy.timeoutMs),
+  };
+}
 
 export type ScannerAvailability = { ok: true } | { ok: false; reason: string };
 
@@ -41,18 +71,11 @@ export function builtInTrivyMetadata(version: string, databaseUpdatedAt?: string
 /** How long an answer of the binary is reused: health checks and metadata reads do not start a process each. */
 const CACHE_MS = 30_000;
 
-/**
- * The built-in scanner until the scan runner provides its own: asks the trivy binary for its version
- * (`trivy --version --format json`) and is unavailable, with the reason, when the binary is missing or fails.
- */
-export class TrivyBinaryProbe implements BuiltInScanner {
+/** A built-in scanner whose metadata comes from running a binary: a success is kept for a while. */
+abstract class CachedMetadata implements BuiltInScanner {
   private cached: { at: number; result: Promise<ScannerAdapterMetadata> } | undefined;
 
-  constructor(
-    /** The trivy executable: a path, or a name looked up on PATH. */
-    private readonly binary = 'trivy',
-    private readonly timeoutMs = 10_000,
-  ) {}
+  protected abstract probe(): Promise<ScannerAdapterMetadata>;
 
   /** A success is reused for a while; a failure is not, so trivy installed meanwhile is seen at the next ask. */
   metadata(): Promise<ScannerAdapterMetadata> {
@@ -76,8 +99,41 @@ export class TrivyBinaryProbe implements BuiltInScanner {
       return { ok: false, reason: (error as Error).message };
     }
   }
+}
 
-  private async probe(): Promise<ScannerAdapterMetadata> {
+/**
+ * The built-in scanner of a running Wharf: the TrivyScanner that runs the scans, asked for its metadata
+ * (`trivy --version`); unavailable, with the reason, when the binary is missing or does not answer as Trivy.
+ */
+export class TrivyBuiltInScanner extends CachedMetadata {
+  constructor(private readonly trivy: TrivyScanner) {
+    super();
+  }
+
+  protected async probe(): Promise<ScannerAdapterMetadata> {
+    try {
+      return await this.trivy.metadata();
+    } catch (error) {
+      if (error instanceof ScannerUnavailableError) throw new Error(error.reason, { cause: error });
+      throw error;
+    }
+  }
+}
+
+/**
+ * A lighter built-in scanner for tests of the registrations: asks a binary for its version
+ * (`trivy --version --format json`) and is unavailable, with the reason, when the binary is missing or fails.
+ */
+export class TrivyBinaryProbe extends CachedMetadata {
+  constructor(
+    /** The trivy executable: a path, or a name looked up on PATH. */
+    private readonly binary = 'trivy',
+    private readonly timeoutMs = 10_000,
+  ) {
+    super();
+  }
+
+  protected async probe(): Promise<ScannerAdapterMetadata> {
     let stdout: string;
     try {
       ({ stdout } = await execa(this.binary, ['--version', '--format', 'json'], {

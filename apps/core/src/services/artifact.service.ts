@@ -535,7 +535,11 @@ export class ArtifactService {
     if (type !== 'IMAGE' || manifest.kind !== 'image') return undefined;
     const { project, repository: name } = encodeRepositoryName(repository.name);
     const base = `/api/v2.0/projects/${project}/repositories/${name}/artifacts/${record.digest}/additions`;
-    return { build_history: { href: `${base}/build_history`, absolute: false } };
+    // An image is what the scanners read (the built-in one, and adapters as Harbor's are), so its report has a link.
+    return {
+      build_history: { href: `${base}/build_history`, absolute: false },
+      vulnerabilities: { href: `${base}/vulnerabilities`, absolute: false },
+    };
   }
 
   private load(repository: ImageRepositoryRecord, records: readonly ArtifactRecord[]): Loaded[] {

@@ -36,6 +36,7 @@ import {
 import { RetentionService } from './retention.service.js';
 import { CveAllowlistService } from './cve-allowlist.service.js';
 import { ScanReportService } from './scan-report.service.js';
+import { ScanService } from './scan.service.js';
 import { SecurityHubService } from './security-hub.service.js';
 import { RetentionExecutionService } from './retention-execution.service.js';
 import { ScannerService } from './scanner.service.js';
@@ -74,6 +75,7 @@ export const SERVICES = [
   RetentionExecutionService,
   CveAllowlistService,
   ScanReportService,
+  ScanService,
   SecurityHubService,
   ScannerService,
   // Tag retention deletes through the artifact API's delete path and keeps what the project's rules make immutable.
