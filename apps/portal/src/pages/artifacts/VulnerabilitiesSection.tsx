@@ -51,7 +51,7 @@ export function SeverityBar({ summary }: { summary: ScanSummary | undefined }) {
         {counts.map((c) => (
           <span
             key={c.severity}
-            className={`severity-bar-part badge-${severityTone(c.severity)}`}
+            className={`severity-bar-part severity-${c.severity.toLowerCase()}`}
             style={{ flexGrow: c.count }}
           />
         ))}
