@@ -176,7 +176,7 @@ export function SecuritySettings({ project, mayEdit }: { project: Project; mayEd
         </p>
         <fieldset className="field" disabled={disabled}>
           <legend className="visually-hidden">Which allowlist</legend>
-          <div className="field-inline">
+          <div className="field field-inline">
             <input
               id={ids.system}
               type="radio"
@@ -186,7 +186,7 @@ export function SecuritySettings({ project, mayEdit }: { project: Project; mayEd
             />
             <label htmlFor={ids.system}>Use the system allowlist</label>
           </div>
-          <div className="field-inline">
+          <div className="field field-inline">
             <input
               id={ids.own}
               type="radio"
