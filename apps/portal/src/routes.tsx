@@ -20,6 +20,7 @@ import { QuotasPage } from './pages/admin/QuotasPage.js';
 import { AuditLogsPage } from './pages/admin/AuditLogsPage.js';
 import { CleanUpPage, GcTab, PurgeTab } from './pages/cleanup/CleanUpPage.js';
 import { JobServicePage } from './pages/jobservice/JobServicePage.js';
+import { ScannersPage } from './pages/scanners/ScannersPage.js';
 
 /** Every address of the portal. Others link to these paths and tests open them; keep them stable. */
 export function AppRoutes() {
@@ -56,6 +57,8 @@ export function AppRoutes() {
           <Route path="quotas" element={<QuotasPage />} />
           <Route path="audit-logs" element={<AuditLogsPage />} />
           <Route path="job-service-dashboard" element={<JobServicePage />} />
+          <Route path="interrogation-services" element={<Navigate to="scanners" replace />} />
+          <Route path="interrogation-services/scanners" element={<ScannersPage />} />
           <Route path="cleanup" element={<CleanUpPage />}>
             <Route index element={<Navigate to="gc" replace />} />
             <Route path="gc" element={<GcTab />} />

@@ -45,6 +45,10 @@ describe('Layout and guards', () => {
       'href',
       '/admin/job-service-dashboard',
     );
+    expect(within(nav).getByRole('link', { name: 'Interrogation Services' })).toHaveAttribute(
+      'href',
+      '/admin/interrogation-services/scanners',
+    );
     unmount();
 
     renderShell('/projects');

@@ -9,6 +9,7 @@ const ADMIN_LINKS = [
   { to: '/admin/robots', label: 'Robot accounts' },
   { to: '/admin/quotas', label: 'Quotas' },
   { to: '/admin/audit-logs', label: 'Audit log' },
+  { to: '/admin/interrogation-services/scanners', label: 'Interrogation Services' },
   { to: '/admin/cleanup', label: 'Clean Up' },
   { to: '/admin/job-service-dashboard', label: 'Job Service Dashboard' },
 ];

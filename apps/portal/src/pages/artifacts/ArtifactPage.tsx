@@ -12,6 +12,11 @@ import { formatBytes, formatDate, shortDigest } from '../../lib/format.js';
 import { artifactTypeLabel, platformLabel, PullCommand } from './artifactBits.js';
 import { useArtifactDeletion, useMayDeleteArtifacts } from './ArtifactsPage.js';
 import { CopyArtifactDialog } from './CopyArtifactDialog.js';
+import { SignaturesSection, VulnerabilitiesSection } from './VulnerabilitiesSection.js';
+import { isScanRunning, scanSummaryOf } from './vulnerabilities.js';
+
+/** How often a running scan's status is asked. */
+export const SCAN_POLL_MS = 3000;
 
 /** One artifact (/projects/:projectId/repositories/:repo/artifacts/:digest). */
 export function ArtifactPage() {
@@ -34,10 +39,13 @@ export function ArtifactPage() {
         await api.GET('/api/v2.0/projects/{project_name}/repositories/{repository_name}/artifacts/{reference}', {
           params: {
             path: { project_name: project.name, repository_name: repositoryParam(repo), reference: digest },
-            query: { with_tag: 'true' },
+            query: { with_tag: 'true', with_scan_overview: 'true' },
           },
         }),
       ),
+    // While a scan runs, its status is asked again until it ends.
+    refetchInterval: (query) =>
+      isScanRunning(query.state.data && scanSummaryOf(query.state.data)) ? SCAN_POLL_MS : false,
   });
 
   return (
@@ -158,6 +166,14 @@ export function ArtifactPage() {
                   </div>
                 )}
               </div>
+
+              <VulnerabilitiesSection
+                repo={repo}
+                digest={data.digest}
+                summary={scanSummaryOf(data)}
+                onScanStarted={() => artifact.refetch()}
+              />
+              <SignaturesSection repo={repo} digest={data.digest} />
 
               {references.length > 0 ? (
                 <div className="section">

@@ -101,6 +101,8 @@ describe("copying from an artifact's page", () => {
   it('offers Copy to… and copies by digest unless a tag is chosen', async () => {
     const double = server()
       .on('GET', new RegExp(`^${ARTIFACTS_PATH}/sha256`), { body: ARTIFACT })
+      .on('GET', /\/additions\/vulnerabilities$/, { body: {} })
+      .on('GET', /\/accessories$/, { body: [] })
       .on('POST', TARGET_PATH, { status: 201 });
     renderWithApp(<ArtifactPage />, {
       at: `/projects/3/repositories/team%2Fapi/artifacts/${encodeURIComponent(DIGEST)}`,

@@ -9,6 +9,8 @@ import { QueryState } from '../../components/QueryState.js';
 import { QuotaBar } from '../../components/QuotaBar.js';
 import { useToast } from '../../components/Toast.js';
 import { errorText } from '../../lib/errors.js';
+import { SecuritySettings } from './SecuritySettings.js';
+import { TrustedKeysSection } from './TrustedKeysSection.js';
 
 export function ProjectConfigurationPage() {
   const api = useApi();
@@ -90,6 +92,8 @@ export function ProjectConfigurationPage() {
           ) : null}
         </form>
       </div>
+      <SecuritySettings project={project} mayEdit={mayEdit} />
+      <TrustedKeysSection project={project} mayEdit={mayEdit} />
       <div className="section">
         <h3>Storage quota</h3>
         <QueryState query={summary} action="load the project quota">

@@ -187,6 +187,7 @@ export const WHARF_PERMISSIONS: Readonly<Record<PermissionKind, ReadonlySet<stri
     project: ['create', 'list'],
     quota: ['read', 'update', 'list'],
     robot: CRUDL,
+    scanner: CRUDL,
     user: CRUDL,
   }),
   project: keySet({
@@ -202,6 +203,8 @@ export const WHARF_PERMISSIONS: Readonly<Record<PermissionKind, ReadonlySet<stri
     log: ['list'],
     quota: ['read'],
     robot: CRUDL,
+    scanner: ['create', 'read'],
+    configuration: ['read', 'update'],
   }),
 };
 
