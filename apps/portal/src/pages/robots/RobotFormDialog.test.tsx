@@ -60,7 +60,7 @@ const HARBOR_CATALOG: GrantableCatalog = {
 };
 
 /** Resources of Harbor's catalog that no route or rule of Wharf checks. */
-const NOT_BUILT = ['metadata', 'scan', 'sbom', 'artifact-label', 'preheat-policy', 'notification-policy', 'label'];
+const NOT_BUILT = ['metadata', 'sbom', 'artifact-label', 'preheat-policy', 'notification-policy', 'label'];
 
 const PROJECT_SCOPE: RobotScope = { level: 'project', projectId: 3, projectName: 'shop' };
 
@@ -144,6 +144,7 @@ describe('RobotFormDialog permission presets', () => {
       'Project',
       'Repository',
       'Artifact',
+      'Scan',
       'Tag',
       'Accessory',
       'Artifact addition',
@@ -154,7 +155,7 @@ describe('RobotFormDialog permission presets', () => {
       'Robot',
       'Member',
     ]);
-    expect(within(picker).getAllByRole('checkbox')).toHaveLength(40);
+    expect(within(picker).getAllByRole('checkbox')).toHaveLength(43);
     expect(within(picker).getByRole('checkbox', { name: 'Repository: Pull' })).toBeChecked();
   });
 
@@ -201,7 +202,7 @@ describe('RobotFormDialog permission presets', () => {
           namespace: 'shop',
           access: [
             { resource: 'repository', action: 'pull' },
-            { resource: 'scan', action: 'create' },
+            { resource: 'sbom', action: 'create' },
           ],
         },
       ],
@@ -211,11 +212,11 @@ describe('RobotFormDialog permission presets', () => {
       update_time: '',
     };
     const server = renderDialog(PROJECT_SCOPE, robot);
-    expect(screen.getByRole('note')).toHaveTextContent('Scan: Create');
+    expect(screen.getByRole('note')).toHaveTextContent('SBOM: Create');
     await userEvent.click(screen.getByRole('radio', { name: 'Push and pull' }));
 
     const [permission] = (await create(server)) as { access: RobotAccess[] }[];
-    expect(accessKeys(permission!.access)).toEqual(['repository:pull', 'repository:push', 'scan:create']);
+    expect(accessKeys(permission!.access)).toEqual(['repository:pull', 'repository:push', 'sbom:create']);
   });
 });
 

@@ -194,6 +194,7 @@ export const WHARF_PERMISSIONS: Readonly<Record<PermissionKind, ReadonlySet<stri
     project: ['read', 'update', 'delete'],
     repository: ['list', 'pull', 'push', 'update', 'delete'],
     artifact: ['create', 'read', 'list', 'delete'],
+    scan: ['create', 'read', 'stop'],
     tag: ['create', 'delete', 'list'],
     'immutable-tag': ['create', 'update', 'delete', 'list'],
     'tag-retention': CRUDL,
