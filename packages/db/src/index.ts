@@ -3,6 +3,7 @@ export * from './entities/registry.entities.js';
 export * from './repositories/registry.repository.js';
 export * from './repositories/registry-gc.repository.js';
 export * from './notification-hub.js';
+export * from './notice-cache.js';
 export * from './prepared-query.js';
 export * from './query/index.js';
 export * from './storage-limit.js';

@@ -1,7 +1,8 @@
 import {
   ACCESS_CHANGE_CHANNEL,
-  type ListenHandlers,
+  type ChangeNoticeSource,
   MANIFEST_CHANGE_CHANNEL,
+  NoticeCache,
   type NotificationHub,
   type NotificationListener,
   TRUSTED_KEY_CHANGE_CHANNEL,
@@ -26,7 +27,7 @@ import {
 } from './signature-verification.js';
 
 /** Subscribes to the notices of changed project settings or keys (PostgreSQL LISTEN in practice). */
-export type TrustChangeSource = (handlers: ListenHandlers) => NotificationListener;
+export type TrustChangeSource = ChangeNoticeSource;
 
 /** A project's content trust, as the gate reads it on every pull. */
 export interface ProjectTrust {
@@ -88,11 +89,8 @@ function bounded<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
  * never goes stale).
  */
 export class ContentTrust {
-  private readonly projects = new Map<string, ProjectTrust>();
+  private readonly projects: NoticeCache<ProjectTrust>;
   private readonly verdicts = new Map<string, boolean>();
-  private epoch = 0;
-  private live = 0;
-  private readonly listeners: NotificationListener[];
   /**
    * Manifests found signed (or accessories), by repository: the common pull of a gated project asks the database
    * nothing. Only those, so a signature pushed right after a refused pull counts at once; one deleted counts until
@@ -123,42 +121,20 @@ export class ContentTrust {
         this.forgetManifests();
       },
     });
-    this.listeners = changes.map((subscribe) => {
-      let connected = false;
-      return subscribe({
-        onMessage: () => this.clear(),
-        onConnected: () => {
-          this.clear();
-          if (!connected) this.live += 1;
-          connected = true;
-        },
-        onDisconnected: () => {
-          if (connected) this.live -= 1;
-          connected = false;
-          this.clear();
-        },
-      });
-    });
-  }
-
-  private get cacheable(): boolean {
-    return this.live === this.listeners.length && this.listeners.length > 0;
+    this.projects = new NoticeCache(changes, MAX_PROJECTS);
   }
 
   /** The project's content trust; none for a project that does not exist. */
-  async project(name: string): Promise<ProjectTrust> {
-    const kept = this.cacheable ? this.projects.get(name) : undefined;
-    if (kept) return kept;
-    const epoch = this.epoch;
-    const row = await this.repository.projectTrust(name);
-    const trust = row ? toProjectTrust(row) : NO_TRUST;
-    if (this.cacheable && this.epoch === epoch) bounded(this.projects, name, trust, MAX_PROJECTS);
-    return trust;
+  project(name: string): Promise<ProjectTrust> {
+    return this.projects.get(name, async () => {
+      const row = await this.repository.projectTrust(name);
+      return row ? toProjectTrust(row) : NO_TRUST;
+    });
   }
 
   /** Drops what is kept, after a change this process made, so that the next pull meets it at once. */
   forget(): void {
-    this.clear();
+    this.projects.clear();
   }
 
   async pulledManifest(repository: string, digest: string): Promise<PulledManifest | null> {
@@ -262,18 +238,10 @@ export class ContentTrust {
     };
   }
 
-  async close(): Promise<void> {
-    this.clear();
-    this.forgetManifests();
-    await Promise.all(
-      [...this.listeners, ...(this.manifestListener ? [this.manifestListener] : [])].map((l) => l.close()),
-    );
-  }
-
   /** Verdicts stay: they are kept by content digests and the fingerprints of the keys they were reached with. */
-  private clear(): void {
-    this.projects.clear();
-    this.epoch += 1;
+  async close(): Promise<void> {
+    this.forgetManifests();
+    await Promise.all([this.projects.close(), this.manifestListener?.close()]);
   }
 }
 

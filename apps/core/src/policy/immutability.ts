@@ -1,4 +1,4 @@
-import { type ListenHandlers, type NotificationListener } from '@wharf/db';
+import { type ChangeNoticeSource, NoticeCache } from '@wharf/db';
 import { type ImmutableRuleRecord } from '../repositories/immutable-rule.repository.js';
 import { repositoryNameInProject, selects } from './selector.js';
 
@@ -9,7 +9,7 @@ export interface ImmutableRuleSource {
 }
 
 /** Subscribes to the notices of changed rules (PostgreSQL LISTEN in practice). */
-export type RuleChangeSource = (handlers: ListenHandlers) => NotificationListener;
+export type RuleChangeSource = ChangeNoticeSource;
 
 /** Projects whose rules are kept at most; past it the oldest is dropped. */
 const MAX_PROJECTS = 10_000;
@@ -35,26 +35,13 @@ export function matchesImmutableRule(rules: readonly ImmutableRuleRecord[], repo
  * and every check asks the database; a fill that overlapped a notice is not stored.
  */
 export class ImmutabilityRules {
-  private readonly rules = new Map<string, ImmutableRuleRecord[]>();
-  private epoch = 0;
-  private live = false;
-  private readonly listener: NotificationListener;
+  private readonly rules: NoticeCache<ImmutableRuleRecord[]>;
 
   constructor(
     private readonly source: ImmutableRuleSource,
     changes: RuleChangeSource,
   ) {
-    this.listener = changes({
-      onMessage: () => this.clear(),
-      onConnected: () => {
-        this.clear();
-        this.live = true;
-      },
-      onDisconnected: () => {
-        this.live = false;
-        this.clear();
-      },
-    });
+    this.rules = new NoticeCache([changes], MAX_PROJECTS);
   }
 
   /** Whether the tag `tag` of `repository` (its full name, with the project) is immutable in project `projectId`. */
@@ -64,13 +51,13 @@ export class ImmutabilityRules {
 
   /** The project's rules read once, for many tags: whether `repository:tag` is immutable. */
   async matcher(projectId: number): Promise<(repository: string, tag: string) => boolean> {
-    const rules = await this.cached(`i${projectId}`, () => this.source.rulesOfProject(projectId));
+    const rules = await this.rules.get(`i${projectId}`, () => this.source.rulesOfProject(projectId));
     return (repository, tag) => matchesImmutableRule(rules, repository, tag);
   }
 
   /** Whether the tag is immutable in the project named `project`, as the registry's policy asks by name. */
   async isImmutableInProjectNamed(project: string, repository: string, tag: string): Promise<boolean> {
-    const rules = await this.cached(`n${project}`, () => this.source.rulesOfProjectNamed(project));
+    const rules = await this.rules.get(`n${project}`, () => this.source.rulesOfProjectNamed(project));
     return matchesImmutableRule(rules, repository, tag);
   }
 
@@ -79,32 +66,10 @@ export class ImmutabilityRules {
    * pushes right after changing a rule must meet the rule now.
    */
   forget(): void {
-    this.clear();
+    this.rules.clear();
   }
 
   async close(): Promise<void> {
-    this.live = false;
-    this.clear();
-    await this.listener.close();
-  }
-
-  private clear(): void {
-    this.rules.clear();
-    this.epoch += 1;
-  }
-
-  private async cached(key: string, load: () => Promise<ImmutableRuleRecord[]>): Promise<ImmutableRuleRecord[]> {
-    const kept = this.live ? this.rules.get(key) : undefined;
-    if (kept) return kept;
-    const epoch = this.epoch;
-    const rules = await load();
-    if (this.live && this.epoch === epoch) {
-      if (this.rules.size >= MAX_PROJECTS) {
-        const oldest = this.rules.keys().next();
-        if (!oldest.done) this.rules.delete(oldest.value);
-      }
-      this.rules.set(key, rules);
-    }
-    return rules;
+    await this.rules.close();
   }
 }
